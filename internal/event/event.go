@@ -1,0 +1,51 @@
+package event
+
+import "time"
+
+// Outcome values of a sign-in.
+const (
+	OutcomeSuccess   = "success"
+	OutcomeFailure   = "failure"
+	OutcomeBlocked   = "blocked"
+	OutcomeChallenge = "challenge"
+	OutcomeUnknown   = "unknown"
+)
+
+// Risk levels, from none to critical.
+const (
+	RiskNone     = "none"
+	RiskLow      = "low"
+	RiskMedium   = "medium"
+	RiskHigh     = "high"
+	RiskCritical = "critical"
+	RiskUnknown  = "unknown"
+)
+
+// Kinds of record.
+const (
+	KindSignIn = "signin"
+	KindAlert  = "alert"
+)
+
+// Event is one normalized sign-in record, whatever format it arrived in.
+// The json tags are the wire names printed by `consumer normalize`; the expr
+// tags are the names rule authors use in `when` expressions.
+type Event struct {
+	UserEmail string    `json:"user_email" expr:"user_email"`
+	UserID    string    `json:"user_id,omitempty" expr:"user_id"`
+	OPUserID  string    `json:"op_user_id,omitempty" expr:"op_user_id"`
+	Outcome   string    `json:"outcome" expr:"outcome"`
+	Risk      string    `json:"risk" expr:"risk"`
+	RiskScore *int      `json:"risk_score,omitempty" expr:"risk_score"`
+	Reasons   []string  `json:"reasons" expr:"reasons"`
+	SrcIP     string    `json:"src_ip,omitempty" expr:"src_ip"`
+	Country   string    `json:"country,omitempty" expr:"country"`
+	City      string    `json:"city,omitempty" expr:"city"`
+	Time      time.Time `json:"time" expr:"time"`
+	EventID   string    `json:"event_id" expr:"event_id"`
+	Source    string    `json:"source" expr:"source"`
+	Kind      string    `json:"kind" expr:"kind"`
+	// Raw is the decoded source document (for a batch, the one item this
+	// event came from), for rules that need vendor fields.
+	Raw map[string]any `json:"raw,omitempty" expr:"raw"`
+}
