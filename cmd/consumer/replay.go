@@ -1,0 +1,11 @@
+package main
+
+import (
+	"context"
+	"fmt"
+)
+
+func cmdReplay(ctx context.Context, args []string, s streams) int {
+	fmt.Fprintln(s.err, "consumer: not available yet")
+	return 1
+}
