@@ -1,0 +1,152 @@
+package config
+
+import (
+	"time"
+)
+
+// Config is tripline's whole configuration. Every key can be set in the YAML
+// file and overridden from the environment (see Env for the names).
+type Config struct {
+	Kafka       Kafka       `yaml:"kafka" json:"kafka"`
+	Rules       Rules       `yaml:"rules" json:"rules"`
+	OnePassword OnePassword `yaml:"onepassword" json:"onepassword"`
+	Directory   Directory   `yaml:"directory" json:"directory"`
+	Retry       Retry       `yaml:"retry" json:"retry"`
+	Event       Event       `yaml:"event" json:"event"`
+	// DryRun evaluates rules and records decisions but never calls suspend
+	// or reactivate.
+	DryRun bool `yaml:"dry_run" json:"dry_run"`
+	// HTTPAddr is where /metrics, /healthz and /readyz are served; empty
+	// disables the server.
+	HTTPAddr string `yaml:"http_addr" json:"http_addr"`
+	// ShutdownGrace bounds how long in-flight messages may take to finish
+	// after a shutdown signal.
+	ShutdownGrace time.Duration `yaml:"shutdown_grace" json:"shutdown_grace"`
+	Log           Log           `yaml:"log" json:"log"`
+}
+
+// Kafka configures the consumer group, the dead-letter and audit topics and
+// the connection to the cluster.
+type Kafka struct {
+	Brokers  []string `yaml:"brokers" json:"brokers"`
+	GroupID  string   `yaml:"group_id" json:"group_id"`
+	ClientID string   `yaml:"client_id" json:"client_id"`
+	// Topics are the source topics; "topic=format" pins a format.
+	Topics     []string `yaml:"topics" json:"topics"`
+	DLQTopic   string   `yaml:"dlq_topic" json:"dlq_topic"`
+	AuditTopic string   `yaml:"audit_topic" json:"audit_topic"`
+	// CreateTopics creates the DLQ and audit topics when they are missing.
+	CreateTopics      bool          `yaml:"create_topics" json:"create_topics"`
+	TopicPartitions   int           `yaml:"topic_partitions" json:"topic_partitions"`
+	TopicReplication  int           `yaml:"topic_replication" json:"topic_replication"`
+	CommitInterval    time.Duration `yaml:"commit_interval" json:"commit_interval"`
+	CommitBatch       int           `yaml:"commit_batch" json:"commit_batch"`
+	PartitionBuffer   int           `yaml:"partition_buffer" json:"partition_buffer"`
+	SessionTimeout    time.Duration `yaml:"session_timeout" json:"session_timeout"`
+	MaxWait           time.Duration `yaml:"max_wait" json:"max_wait"`
+	MaxBytes          int           `yaml:"max_bytes" json:"max_bytes"`
+	StartFromEarliest bool          `yaml:"start_from_earliest" json:"start_from_earliest"`
+	TLS               TLS           `yaml:"tls" json:"tls"`
+	SASL              SASL          `yaml:"sasl" json:"sasl"`
+}
+
+// TLS configures TLS to the brokers.
+type TLS struct {
+	Enabled            bool   `yaml:"enabled" json:"enabled"`
+	CAFile             string `yaml:"ca_file" json:"ca_file"`
+	CertFile           string `yaml:"cert_file" json:"cert_file"`
+	KeyFile            string `yaml:"key_file" json:"key_file"`
+	ServerName         string `yaml:"server_name" json:"server_name"`
+	InsecureSkipVerify bool   `yaml:"insecure_skip_verify" json:"insecure_skip_verify"`
+}
+
+// SASL configures SASL authentication to the brokers.
+type SASL struct {
+	// Mechanism is "", "plain", "scram-sha-256" or "scram-sha-512".
+	Mechanism    string `yaml:"mechanism" json:"mechanism"`
+	Username     string `yaml:"username" json:"username"`
+	Password     Secret `yaml:"password" json:"password"`
+	PasswordFile string `yaml:"password_file" json:"password_file"`
+}
+
+// Rules configures the policy rules.
+type Rules struct {
+	Dir string `yaml:"dir" json:"dir"`
+	// Watch reloads the rules when files in Dir change (SIGHUP always does).
+	Watch bool `yaml:"watch" json:"watch"`
+}
+
+// OnePassword configures the Users API client.
+type OnePassword struct {
+	BaseURL               string        `yaml:"base_url" json:"base_url"`
+	Region                string        `yaml:"region" json:"region"`
+	APIVersion            string        `yaml:"api_version" json:"api_version"`
+	AccountID             string        `yaml:"account_id" json:"account_id"`
+	ClientID              string        `yaml:"client_id" json:"client_id"`
+	ClientSecret          Secret        `yaml:"client_secret" json:"client_secret"`
+	ClientSecretFile      string        `yaml:"client_secret_file" json:"client_secret_file"`
+	AllowInsecureLoopback bool          `yaml:"allow_insecure_loopback" json:"allow_insecure_loopback"`
+	Timeout               time.Duration `yaml:"timeout" json:"timeout"`
+}
+
+// Directory configures the email-to-user-id directory.
+type Directory struct {
+	RefreshInterval        time.Duration `yaml:"refresh_interval" json:"refresh_interval"`
+	MinMissRefreshInterval time.Duration `yaml:"min_miss_refresh_interval" json:"min_miss_refresh_interval"`
+}
+
+// Retry bounds the retries of transient Users API failures.
+type Retry struct {
+	InitialInterval time.Duration `yaml:"initial_interval" json:"initial_interval"`
+	MaxInterval     time.Duration `yaml:"max_interval" json:"max_interval"`
+	MaxElapsed      time.Duration `yaml:"max_elapsed" json:"max_elapsed"`
+	MaxAttempts     int           `yaml:"max_attempts" json:"max_attempts"`
+}
+
+// Event configures decoding limits.
+type Event struct {
+	MaxBytes int `yaml:"max_bytes" json:"max_bytes"`
+	MaxDepth int `yaml:"max_depth" json:"max_depth"`
+}
+
+// Log configures logging.
+type Log struct {
+	// Level is debug, info, warn or error.
+	Level string `yaml:"level" json:"level"`
+	// Format is json or text.
+	Format string `yaml:"format" json:"format"`
+}
+
+// Default returns the configuration used when nothing is set.
+func Default() Config {
+	return Config{
+		Kafka: Kafka{
+			Brokers:          []string{"127.0.0.1:9092"},
+			GroupID:          "tripline",
+			ClientID:         "tripline",
+			DLQTopic:         "tripline.dlq",
+			CreateTopics:     true,
+			TopicPartitions:  3,
+			TopicReplication: -1,
+			CommitInterval:   time.Second,
+			CommitBatch:      1000,
+			PartitionBuffer:  256,
+			SessionTimeout:   10 * time.Second,
+			MaxWait:          500 * time.Millisecond,
+			MaxBytes:         10 << 20,
+		},
+		Rules:       Rules{Dir: "rules", Watch: true},
+		OnePassword: OnePassword{APIVersion: "v1beta1", Region: "com", Timeout: 15 * time.Second},
+		Directory:   Directory{RefreshInterval: 5 * time.Minute, MinMissRefreshInterval: 30 * time.Second},
+		Retry: Retry{
+			InitialInterval: 250 * time.Millisecond,
+			MaxInterval:     10 * time.Second,
+			MaxElapsed:      60 * time.Second,
+			MaxAttempts:     8,
+		},
+		Event:         Event{MaxBytes: 1 << 20, MaxDepth: 64},
+		HTTPAddr:      "127.0.0.1:9464",
+		ShutdownGrace: 30 * time.Second,
+		Log:           Log{Level: "info", Format: "json"},
+	}
+}

@@ -1,0 +1,126 @@
+package config
+
+import (
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func mapLookup(m map[string]string) Lookup {
+	return func(k string) (string, bool) { v, ok := m[k]; return v, ok }
+}
+
+func validEnv() map[string]string {
+	return map[string]string{
+		"TRIPLINE_KAFKA_TOPICS":         "signins,okta.events=okta",
+		"TRIPLINE_OP_ACCOUNT_ID":        "ABCDEFGHIJKLMNOPQRSTUVWXYZ",
+		"TRIPLINE_OP_CLIENT_ID":         "client",
+		"TRIPLINE_OP_CLIENT_SECRET":     "s3cret-value",
+		"TRIPLINE_KAFKA_BROKERS":        "k1:9092, k2:9092",
+		"TRIPLINE_KAFKA_COMMIT_BATCH":   "50",
+		"TRIPLINE_RETRY_MAX_ELAPSED":    "5s",
+		"TRIPLINE_DRY_RUN":              "true",
+		"TRIPLINE_KAFKA_SASL_MECHANISM": "scram-sha-512",
+		"TRIPLINE_KAFKA_SASL_USERNAME":  "u",
+		"TRIPLINE_KAFKA_SASL_PASSWORD":  "sasl-pass-value",
+	}
+}
+
+func TestLoadFromEnv(t *testing.T) {
+	t.Parallel()
+	cfg, err := Load("", mapLookup(validEnv()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(cfg.Kafka.Brokers, "|"); got != "k1:9092|k2:9092" {
+		t.Errorf("brokers = %q", got)
+	}
+	specs := cfg.TopicSpecs()
+	if len(specs) != 2 || specs[1] != (TopicSpec{Name: "okta.events", Format: "okta"}) {
+		t.Errorf("topic specs = %+v", specs)
+	}
+	if cfg.Kafka.CommitBatch != 50 || cfg.Retry.MaxElapsed != 5*time.Second || !cfg.DryRun {
+		t.Errorf("overrides not applied: %+v", cfg)
+	}
+}
+
+func TestFileThenEnvOverride(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	path := filepath.Join(dir, "tripline.yaml")
+	secretPath := filepath.Join(dir, "secret")
+	os.WriteFile(secretPath, []byte("from-file\n"), 0o600)
+	yaml := fmt.Sprintf("kafka:\n  group_id: from-file\n  topics: [a]\nonepassword:\n  account_id: ABCDEFGHIJKLMNOPQRSTUVWXYZ\n  client_id: c\n  client_secret_file: %s\n", secretPath)
+	os.WriteFile(path, []byte(yaml), 0o600)
+	cfg, err := Load(path, mapLookup(map[string]string{"TRIPLINE_KAFKA_GROUP_ID": "from-env"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Kafka.GroupID != "from-env" || cfg.OnePassword.ClientSecret.Reveal() != "from-file" {
+		t.Errorf("group %q secret ok=%v", cfg.Kafka.GroupID, cfg.OnePassword.ClientSecret.Reveal() == "from-file")
+	}
+}
+
+func TestUnknownFileKeyRefused(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "c.yaml")
+	os.WriteFile(path, []byte("kafka:\n  brokerz: [x]\n"), 0o600)
+	_, err := Load(path, mapLookup(nil))
+	if err == nil || !strings.Contains(err.Error(), "brokerz") {
+		t.Fatalf("want an error naming the unknown key, got %v", err)
+	}
+}
+
+func TestValidateReportsEveryProblemAtOnce(t *testing.T) {
+	t.Parallel()
+	env := map[string]string{
+		"TRIPLINE_KAFKA_BROKERS":        "no-port",
+		"TRIPLINE_KAFKA_DLQ_TOPIC":      "signins",
+		"TRIPLINE_KAFKA_TOPICS":         "signins",
+		"TRIPLINE_OP_API_VERSION":       "v2",
+		"TRIPLINE_KAFKA_SASL_MECHANISM": "gssapi",
+		"TRIPLINE_LOG_LEVEL":            "loud",
+		"TRIPLINE_KAFKA_COMMIT_BATCH":   "lots",
+	}
+	_, err := Load("", mapLookup(env))
+	if err == nil {
+		t.Fatal("want errors")
+	}
+	// The parse error comes first and stops validation of a half-set config.
+	if !strings.Contains(err.Error(), "TRIPLINE_KAFKA_COMMIT_BATCH") {
+		t.Errorf("parse error not reported: %v", err)
+	}
+	delete(env, "TRIPLINE_KAFKA_COMMIT_BATCH")
+	_, err = Load("", mapLookup(env))
+	for _, want := range []string{"kafka.brokers", "kafka.dlq_topic", "onepassword.api_version", "kafka.sasl.mechanism", "log.level", "onepassword.account_id", "onepassword.client_secret", "TRIPLINE_OP_ACCOUNT_ID"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("error does not mention %s: %v", want, err)
+		}
+	}
+}
+
+func TestSecretsNeverPrinted(t *testing.T) {
+	t.Parallel()
+	cfg, err := Load("", mapLookup(validEnv()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sb strings.Builder
+	fmt.Fprintf(&sb, "%v %+v %#v %s", cfg, cfg, cfg, cfg.OnePassword.ClientSecret)
+	j, _ := json.Marshal(cfg)
+	sb.Write(j)
+	slog.New(slog.NewJSONHandler(&sb, nil)).Info("config", "config", cfg, "secret", cfg.Kafka.SASL.Password)
+	for _, secret := range []string{"s3cret-value", "sasl-pass-value"} {
+		if strings.Contains(sb.String(), secret) {
+			t.Errorf("secret %q printed: %s", secret, sb.String())
+		}
+	}
+	if !strings.Contains(sb.String(), "[redacted]") {
+		t.Error("redacted marker missing")
+	}
+}

@@ -1,0 +1,111 @@
+package config
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// EnvVar is one environment variable that overrides a configuration key.
+type EnvVar struct {
+	Name string
+	// Key is the YAML key it overrides, dotted.
+	Key string
+	// Help says what it means.
+	Help string
+	set  func(c *Config, v string) error
+}
+
+// Env lists every environment variable Load reads, in documentation order.
+func Env() []EnvVar {
+	return []EnvVar{
+		{"TRIPLINE_KAFKA_BROKERS", "kafka.brokers", "comma-separated bootstrap brokers (host:port)", func(c *Config, v string) error { c.Kafka.Brokers = splitList(v); return nil }},
+		{"TRIPLINE_KAFKA_GROUP_ID", "kafka.group_id", "consumer group id", func(c *Config, v string) error { c.Kafka.GroupID = v; return nil }},
+		{"TRIPLINE_KAFKA_CLIENT_ID", "kafka.client_id", "Kafka client id", func(c *Config, v string) error { c.Kafka.ClientID = v; return nil }},
+		{"TRIPLINE_KAFKA_TOPICS", "kafka.topics", "comma-separated source topics; topic=format pins a format", func(c *Config, v string) error { c.Kafka.Topics = splitList(v); return nil }},
+		{"TRIPLINE_KAFKA_DLQ_TOPIC", "kafka.dlq_topic", "dead-letter topic", func(c *Config, v string) error { c.Kafka.DLQTopic = v; return nil }},
+		{"TRIPLINE_KAFKA_AUDIT_TOPIC", "kafka.audit_topic", "audit topic (empty: audit to the log only)", func(c *Config, v string) error { c.Kafka.AuditTopic = v; return nil }},
+		{"TRIPLINE_KAFKA_CREATE_TOPICS", "kafka.create_topics", "create the DLQ and audit topics when missing", boolSetter(func(c *Config) *bool { return &c.Kafka.CreateTopics })},
+		{"TRIPLINE_KAFKA_TOPIC_PARTITIONS", "kafka.topic_partitions", "partitions of topics tripline creates", intSetter(func(c *Config) *int { return &c.Kafka.TopicPartitions })},
+		{"TRIPLINE_KAFKA_TOPIC_REPLICATION", "kafka.topic_replication", "replication factor of topics tripline creates (-1: broker default)", intSetter(func(c *Config) *int { return &c.Kafka.TopicReplication })},
+		{"TRIPLINE_KAFKA_COMMIT_INTERVAL", "kafka.commit_interval", "longest time between offset commits", durSetter(func(c *Config) *time.Duration { return &c.Kafka.CommitInterval })},
+		{"TRIPLINE_KAFKA_COMMIT_BATCH", "kafka.commit_batch", "commit after this many finished messages", intSetter(func(c *Config) *int { return &c.Kafka.CommitBatch })},
+		{"TRIPLINE_KAFKA_PARTITION_BUFFER", "kafka.partition_buffer", "messages buffered per partition worker", intSetter(func(c *Config) *int { return &c.Kafka.PartitionBuffer })},
+		{"TRIPLINE_KAFKA_SESSION_TIMEOUT", "kafka.session_timeout", "consumer group session timeout (>= 6s on most brokers)", durSetter(func(c *Config) *time.Duration { return &c.Kafka.SessionTimeout })},
+		{"TRIPLINE_KAFKA_START_FROM_EARLIEST", "kafka.start_from_earliest", "a new group starts at the earliest offset instead of the latest", boolSetter(func(c *Config) *bool { return &c.Kafka.StartFromEarliest })},
+		{"TRIPLINE_KAFKA_TLS_ENABLED", "kafka.tls.enabled", "use TLS to the brokers", boolSetter(func(c *Config) *bool { return &c.Kafka.TLS.Enabled })},
+		{"TRIPLINE_KAFKA_TLS_CA_FILE", "kafka.tls.ca_file", "PEM CA bundle for the brokers' certificates", func(c *Config, v string) error { c.Kafka.TLS.CAFile = v; return nil }},
+		{"TRIPLINE_KAFKA_TLS_CERT_FILE", "kafka.tls.cert_file", "PEM client certificate (mutual TLS)", func(c *Config, v string) error { c.Kafka.TLS.CertFile = v; return nil }},
+		{"TRIPLINE_KAFKA_TLS_KEY_FILE", "kafka.tls.key_file", "PEM client key (mutual TLS)", func(c *Config, v string) error { c.Kafka.TLS.KeyFile = v; return nil }},
+		{"TRIPLINE_KAFKA_TLS_SERVER_NAME", "kafka.tls.server_name", "server name to verify, when it differs from the broker host", func(c *Config, v string) error { c.Kafka.TLS.ServerName = v; return nil }},
+		{"TRIPLINE_KAFKA_SASL_MECHANISM", "kafka.sasl.mechanism", "plain, scram-sha-256 or scram-sha-512", func(c *Config, v string) error { c.Kafka.SASL.Mechanism = v; return nil }},
+		{"TRIPLINE_KAFKA_SASL_USERNAME", "kafka.sasl.username", "SASL user name", func(c *Config, v string) error { c.Kafka.SASL.Username = v; return nil }},
+		{"TRIPLINE_KAFKA_SASL_PASSWORD", "kafka.sasl.password", "SASL password (secret)", func(c *Config, v string) error { c.Kafka.SASL.Password = Secret(v); return nil }},
+		{"TRIPLINE_KAFKA_SASL_PASSWORD_FILE", "kafka.sasl.password_file", "file holding the SASL password", func(c *Config, v string) error { c.Kafka.SASL.PasswordFile = v; return nil }},
+		{"TRIPLINE_RULES_DIR", "rules.dir", "directory of rule files", func(c *Config, v string) error { c.Rules.Dir = v; return nil }},
+		{"TRIPLINE_RULES_WATCH", "rules.watch", "reload rules when their files change", boolSetter(func(c *Config) *bool { return &c.Rules.Watch })},
+		{"TRIPLINE_OP_BASE_URL", "onepassword.base_url", "Users API base URL (https; overrides region)", func(c *Config, v string) error { c.OnePassword.BaseURL = v; return nil }},
+		{"TRIPLINE_OP_REGION", "onepassword.region", "com, ca or eu (used when base_url is empty)", func(c *Config, v string) error { c.OnePassword.Region = v; return nil }},
+		{"TRIPLINE_OP_API_VERSION", "onepassword.api_version", "v1beta1 or v1", func(c *Config, v string) error { c.OnePassword.APIVersion = v; return nil }},
+		{"TRIPLINE_OP_ACCOUNT_ID", "onepassword.account_id", "1Password account UUID (26 characters)", func(c *Config, v string) error { c.OnePassword.AccountID = v; return nil }},
+		{"TRIPLINE_OP_CLIENT_ID", "onepassword.client_id", "OAuth client id", func(c *Config, v string) error { c.OnePassword.ClientID = v; return nil }},
+		{"TRIPLINE_OP_CLIENT_SECRET", "onepassword.client_secret", "OAuth client secret (secret)", func(c *Config, v string) error { c.OnePassword.ClientSecret = Secret(v); return nil }},
+		{"TRIPLINE_OP_CLIENT_SECRET_FILE", "onepassword.client_secret_file", "file holding the OAuth client secret", func(c *Config, v string) error { c.OnePassword.ClientSecretFile = v; return nil }},
+		{"TRIPLINE_OP_ALLOW_INSECURE_LOOPBACK", "onepassword.allow_insecure_loopback", "allow plain HTTP to a loopback base URL (simulator only)", boolSetter(func(c *Config) *bool { return &c.OnePassword.AllowInsecureLoopback })},
+		{"TRIPLINE_OP_TIMEOUT", "onepassword.timeout", "timeout of one Users API request", durSetter(func(c *Config) *time.Duration { return &c.OnePassword.Timeout })},
+		{"TRIPLINE_DIRECTORY_REFRESH_INTERVAL", "directory.refresh_interval", "how often the user directory is listed again", durSetter(func(c *Config) *time.Duration { return &c.Directory.RefreshInterval })},
+		{"TRIPLINE_RETRY_MAX_ELAPSED", "retry.max_elapsed", "retry budget of one action", durSetter(func(c *Config) *time.Duration { return &c.Retry.MaxElapsed })},
+		{"TRIPLINE_RETRY_MAX_ATTEMPTS", "retry.max_attempts", "attempts of one action", intSetter(func(c *Config) *int { return &c.Retry.MaxAttempts })},
+		{"TRIPLINE_RETRY_INITIAL_INTERVAL", "retry.initial_interval", "first retry delay", durSetter(func(c *Config) *time.Duration { return &c.Retry.InitialInterval })},
+		{"TRIPLINE_RETRY_MAX_INTERVAL", "retry.max_interval", "longest retry delay", durSetter(func(c *Config) *time.Duration { return &c.Retry.MaxInterval })},
+		{"TRIPLINE_DRY_RUN", "dry_run", "evaluate and record, never suspend or reactivate", boolSetter(func(c *Config) *bool { return &c.DryRun })},
+		{"TRIPLINE_HTTP_ADDR", "http_addr", "address of /metrics, /healthz, /readyz (empty: off)", func(c *Config, v string) error { c.HTTPAddr = v; return nil }},
+		{"TRIPLINE_SHUTDOWN_GRACE", "shutdown_grace", "time in-flight messages get to finish on shutdown", durSetter(func(c *Config) *time.Duration { return &c.ShutdownGrace })},
+		{"TRIPLINE_LOG_LEVEL", "log.level", "debug, info, warn or error", func(c *Config, v string) error { c.Log.Level = v; return nil }},
+		{"TRIPLINE_LOG_FORMAT", "log.format", "json or text", func(c *Config, v string) error { c.Log.Format = v; return nil }},
+	}
+}
+
+func splitList(v string) []string {
+	var out []string
+	for _, s := range strings.Split(v, ",") {
+		if s = strings.TrimSpace(s); s != "" {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+func boolSetter(field func(*Config) *bool) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		b, err := strconv.ParseBool(strings.TrimSpace(v))
+		if err != nil {
+			return fmt.Errorf("want true or false, got %q", v)
+		}
+		*field(c) = b
+		return nil
+	}
+}
+
+func intSetter(field func(*Config) *int) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		n, err := strconv.Atoi(strings.TrimSpace(v))
+		if err != nil {
+			return fmt.Errorf("want a whole number, got %q", v)
+		}
+		*field(c) = n
+		return nil
+	}
+}
+
+func durSetter(field func(*Config) *time.Duration) func(*Config, string) error {
+	return func(c *Config, v string) error {
+		d, err := time.ParseDuration(strings.TrimSpace(v))
+		if err != nil {
+			return fmt.Errorf("want a duration such as 500ms or 2m, got %q", v)
+		}
+		*field(c) = d
+		return nil
+	}
+}

@@ -1,0 +1,168 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"regexp"
+	"strings"
+)
+
+var topicName = regexp.MustCompile(`^[a-zA-Z0-9._-]{1,249}$`)
+
+// TopicSpec is one source topic and the format pinned for it ("" means
+// auto-detect).
+type TopicSpec struct {
+	Name   string
+	Format string
+}
+
+// TopicSpecs parses Kafka.Topics ("topic" or "topic=format").
+func (c Config) TopicSpecs() []TopicSpec {
+	specs := make([]TopicSpec, 0, len(c.Kafka.Topics))
+	for _, t := range c.Kafka.Topics {
+		name, format, _ := strings.Cut(t, "=")
+		specs = append(specs, TopicSpec{Name: strings.TrimSpace(name), Format: strings.TrimSpace(format)})
+	}
+	return specs
+}
+
+// Validate reports every problem in the configuration at once, each naming
+// the key (and its environment variable) to fix.
+func (c Config) Validate() error {
+	var errs []error
+	add := func(key, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("%s (%s): %s", key, envName(key), fmt.Sprintf(format, args...)))
+	}
+	c.validateKafka(add)
+	c.validateOnePassword(add)
+	if c.Rules.Dir == "" {
+		add("rules.dir", "is required")
+	}
+	r := c.Retry
+	if r.InitialInterval <= 0 || r.MaxInterval < r.InitialInterval {
+		add("retry.max_interval", "must be at least retry.initial_interval (%s), and both positive", r.InitialInterval)
+	}
+	if r.MaxElapsed <= 0 {
+		add("retry.max_elapsed", "must be positive")
+	}
+	if r.MaxAttempts < 1 {
+		add("retry.max_attempts", "must be at least 1")
+	}
+	if c.Event.MaxBytes <= 0 || c.Event.MaxDepth <= 0 {
+		add("event.max_bytes", "event.max_bytes and event.max_depth must be positive")
+	}
+	if c.Directory.RefreshInterval <= 0 || c.Directory.MinMissRefreshInterval < 0 {
+		add("directory.refresh_interval", "must be positive")
+	}
+	if c.ShutdownGrace <= 0 {
+		add("shutdown_grace", "must be positive")
+	}
+	if c.HTTPAddr != "" {
+		if _, _, err := net.SplitHostPort(c.HTTPAddr); err != nil {
+			add("http_addr", "want host:port, got %q", c.HTTPAddr)
+		}
+	}
+	switch c.Log.Level {
+	case "debug", "info", "warn", "error":
+	default:
+		add("log.level", "want debug, info, warn or error, got %q", c.Log.Level)
+	}
+	if c.Log.Format != "json" && c.Log.Format != "text" {
+		add("log.format", "want json or text, got %q", c.Log.Format)
+	}
+	return errors.Join(errs...)
+}
+
+func (c Config) validateKafka(add func(key, format string, args ...any)) {
+	k := c.Kafka
+	if len(k.Brokers) == 0 {
+		add("kafka.brokers", "at least one broker is required")
+	}
+	for _, b := range k.Brokers {
+		if _, port, err := net.SplitHostPort(b); err != nil || port == "" {
+			add("kafka.brokers", "want host:port, got %q", b)
+		}
+	}
+	if k.GroupID == "" {
+		add("kafka.group_id", "is required")
+	}
+	if len(k.Topics) == 0 {
+		add("kafka.topics", "at least one source topic is required")
+	}
+	sources := map[string]bool{}
+	for _, t := range c.TopicSpecs() {
+		if !topicName.MatchString(t.Name) {
+			add("kafka.topics", "%q is not a valid topic name", t.Name)
+		}
+		sources[t.Name] = true
+	}
+	if !topicName.MatchString(k.DLQTopic) {
+		add("kafka.dlq_topic", "%q is not a valid topic name (a dead-letter topic is required)", k.DLQTopic)
+	}
+	if sources[k.DLQTopic] {
+		add("kafka.dlq_topic", "%q is also a source topic", k.DLQTopic)
+	}
+	if k.AuditTopic != "" && (!topicName.MatchString(k.AuditTopic) || sources[k.AuditTopic]) {
+		add("kafka.audit_topic", "%q must be a valid topic name that is not a source topic", k.AuditTopic)
+	}
+	if k.CommitInterval <= 0 || k.CommitBatch <= 0 || k.PartitionBuffer <= 0 {
+		add("kafka.commit_interval", "kafka.commit_interval, kafka.commit_batch and kafka.partition_buffer must be positive")
+	}
+	if k.SessionTimeout < 0 || k.MaxWait <= 0 || k.MaxBytes <= 0 {
+		add("kafka.max_wait", "kafka.max_wait and kafka.max_bytes must be positive")
+	}
+	if k.TopicPartitions < 1 {
+		add("kafka.topic_partitions", "must be at least 1")
+	}
+	if (k.TLS.CertFile == "") != (k.TLS.KeyFile == "") {
+		add("kafka.tls.cert_file", "a client certificate needs both kafka.tls.cert_file and kafka.tls.key_file")
+	}
+	switch k.SASL.Mechanism {
+	case "":
+	case "plain", "scram-sha-256", "scram-sha-512":
+		if k.SASL.Username == "" || k.SASL.Password == "" {
+			add("kafka.sasl.username", "SASL %s needs a username and a password", k.SASL.Mechanism)
+		}
+	default:
+		add("kafka.sasl.mechanism", "want plain, scram-sha-256 or scram-sha-512, got %q", k.SASL.Mechanism)
+	}
+}
+
+func (c Config) validateOnePassword(add func(key, format string, args ...any)) {
+	o := c.OnePassword
+	if o.APIVersion != "v1beta1" && o.APIVersion != "v1" {
+		add("onepassword.api_version", "want v1beta1 or v1, got %q", o.APIVersion)
+	}
+	if o.BaseURL == "" {
+		switch o.Region {
+		case "com", "ca", "eu":
+		default:
+			add("onepassword.region", "want com, ca or eu, got %q", o.Region)
+		}
+	} else if u, err := url.Parse(o.BaseURL); err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
+		add("onepassword.base_url", "want an https URL such as https://api.1password.com, got %q", o.BaseURL)
+	}
+	if o.AccountID == "" {
+		add("onepassword.account_id", "is required (the 26-character account UUID)")
+	}
+	if o.ClientID == "" {
+		add("onepassword.client_id", "is required")
+	}
+	if o.ClientSecret == "" {
+		add("onepassword.client_secret", "is required (or onepassword.client_secret_file)")
+	}
+	if o.Timeout <= 0 {
+		add("onepassword.timeout", "must be positive")
+	}
+}
+
+func envName(key string) string {
+	for _, v := range Env() {
+		if v.Key == key {
+			return v.Name
+		}
+	}
+	return "file only"
+}
