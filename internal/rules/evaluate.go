@@ -1,0 +1,176 @@
+package rules
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/expr-lang/expr/vm"
+
+	"github.com/tripline-dev/tripline/internal/event"
+)
+
+// ErrNoUser is reported (inside a *RuleError) when a rule whose action is
+// suspend or reactivate matched an event but resolved no user to act on.
+var ErrNoUser = errors.New("no user to act on")
+
+// Set is a loaded, compiled set of rules. It is immutable and safe for
+// concurrent use; the count() windows and cooldowns it uses live in its State,
+// which is internally synchronized.
+type Set struct {
+	rules []*rule
+	cat   *catalog
+	files []string
+	pool  sync.Pool // of *evaluator
+}
+
+// RuleInfo describes one loaded rule.
+type RuleInfo struct {
+	ID          string
+	Description string
+	File        string // rule file, relative to the loaded directory
+	Line        int    // line of the rule's id key
+	Severity    string
+	Mode        string // ModeEnforce or ModeShadow
+	Action      string // ActionSuspend, ActionReactivate or ActionNone
+	Enabled     bool
+	Cooldown    time.Duration
+	Tags        []string
+	Tests       int // number of inline tests
+}
+
+// Decision is what one rule decided about one event.
+type Decision struct {
+	RuleID   string
+	Mode     string // ModeEnforce: act on it; ModeShadow: log and count only
+	Action   string // ActionSuspend, ActionReactivate or ActionNone
+	User     string // identity to act on: a 1Password user id or an email
+	Reason   string // the rule's rendered reason template
+	Severity string
+	// Suppressed is true when the same rule already decided about the same
+	// user within the rule's cooldown (in event time). A suppressed decision
+	// must not be acted on; it is reported for logs and metrics.
+	Suppressed bool
+}
+
+// RuleError is a runtime failure of one rule on one event. The other rules
+// are still evaluated.
+type RuleError struct {
+	RuleID string
+	Err    error
+}
+
+// Error returns "rule <id>: <err>".
+func (e *RuleError) Error() string { return fmt.Sprintf("rule %s: %v", e.RuleID, e.Err) }
+
+// Unwrap returns the underlying error.
+func (e *RuleError) Unwrap() error { return e.Err }
+
+// Result is the outcome of evaluating one event against a Set: the decisions
+// of the rules that matched, in rule order, and the runtime errors of the
+// rules that failed. Both are nil when nothing matched and nothing failed.
+type Result struct {
+	Decisions []Decision
+	Errors    []*RuleError
+}
+
+// Rules describes the loaded rules in load order (files sorted by name,
+// rules in file order), including disabled ones.
+func (s *Set) Rules() []RuleInfo {
+	out := make([]RuleInfo, len(s.rules))
+	for i, r := range s.rules {
+		out[i] = r.info
+	}
+	return out
+}
+
+// Files returns the rule files the Set was loaded from, sorted.
+func (s *Set) Files() []string { return append([]string(nil), s.files...) }
+
+// State returns the State holding the Set's windows and cooldowns.
+func (s *Set) State() *State { return s.cat.state }
+
+// evaluator is the per-evaluation scratch space: an environment bound to the
+// catalog, and a reusable expr VM. Sets pool them.
+type evaluator struct {
+	env *env
+	b   *binding
+	vm  vm.VM
+}
+
+func newEvaluator(cat *catalog) any {
+	e, b := newEnv(cat)
+	return &evaluator{env: e, b: b}
+}
+
+// Evaluate runs every enabled rule against ev and returns the decisions of
+// the rules that matched and the errors of the rules that failed. It does
+// not modify ev. A rule with a cooldown records its decision in the Set's
+// State; count() records the event in it (see the rule author's guide).
+func (s *Set) Evaluate(ev *event.Event) Result {
+	e := s.pool.Get().(*evaluator)
+	res := evaluate(e, s.rules, ev, false)
+	s.pool.Put(e)
+	return res
+}
+
+// evaluate runs rules against ev with e; disabled rules are skipped unless
+// all is set (inline tests run disabled rules too).
+func evaluate(e *evaluator, rules []*rule, ev *event.Event, all bool) Result {
+	e.env.fill(ev)
+	e.b.reset(ev)
+	var res Result
+	for _, r := range rules {
+		if !r.info.Enabled && !all {
+			continue
+		}
+		out, err := e.vm.Run(r.when, e.env)
+		if err != nil {
+			res.Errors = append(res.Errors, &RuleError{RuleID: r.info.ID, Err: fmt.Errorf("when: %w", err)})
+			continue
+		}
+		if matched, _ := out.(bool); !matched {
+			continue
+		}
+		d, err := decide(e, r, ev)
+		if err != nil {
+			res.Errors = append(res.Errors, &RuleError{RuleID: r.info.ID, Err: err})
+			continue
+		}
+		res.Decisions = append(res.Decisions, d)
+	}
+	e.env.clear()
+	e.b.ev = nil
+	return res
+}
+
+// decide builds the decision of a rule that matched.
+func decide(e *evaluator, r *rule, ev *event.Event) (Decision, error) {
+	d := Decision{
+		RuleID: r.info.ID, Mode: r.info.Mode, Action: r.info.Action,
+		Severity: r.info.Severity, User: e.env.Identity,
+	}
+	if r.user != nil {
+		out, err := e.vm.Run(r.user, e.env)
+		if err != nil {
+			return d, fmt.Errorf("user: %w", err)
+		}
+		d.User, _ = out.(string)
+	}
+	if d.User == "" && d.Action != ActionNone {
+		return d, ErrNoUser
+	}
+	data := e.env.templateData()
+	data["rule_id"], data["severity"], data["action"], data["mode"], data["user"] = d.RuleID, d.Severity, d.Action, d.Mode, d.User
+	var b strings.Builder
+	if err := r.reason.Execute(&b, data); err != nil {
+		return d, fmt.Errorf("reason: %w", err)
+	}
+	d.Reason = b.String()
+	if r.cooldown > 0 && d.User != "" {
+		d.Suppressed = e.b.cat.state.cooldown(d.RuleID, d.User, ev.Time.UnixNano(), e.b.eventHash(), r.cooldown)
+	}
+	return d, nil
+}

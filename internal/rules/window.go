@@ -1,0 +1,250 @@
+package rules
+
+import (
+	"hash/maphash"
+	"sync"
+	"time"
+)
+
+// DefaultMaxTracked is the default number of (key, user) counters and of
+// (rule, user) cooldown entries a State keeps; beyond it the least recently
+// used entry is evicted.
+const DefaultMaxTracked = 100_000
+
+// maxRingSize bounds the timestamps kept per (key, user) counter, whatever
+// threshold the rules compare count() with.
+const maxRingSize = 1000
+
+// defaultRingSize is the ring size for a count() whose threshold cannot be
+// read from the expression (for example count(...) >= some_field).
+const defaultRingSize = 100
+
+// State holds the mutable state shared by evaluations: windowed counters for
+// count() and the last decision time per rule and user for cooldowns. It is
+// safe for concurrent use. Memory is bounded: each counter keeps at most a
+// fixed number of timestamps and at most MaxTracked counters and cooldown
+// entries are kept, the least recently used evicted first.
+//
+// A State is kept outside the Set so that a reloaded Set can carry on with the
+// counts of the previous one (pass it with WithState).
+type State struct {
+	mu       sync.Mutex
+	seed     maphash.Seed
+	counters *lru[counterKey, *ring]
+	cooling  *lru[cooldownKey, cooldownMark]
+}
+
+// NewState returns an empty State keeping at most maxTracked counters and
+// maxTracked cooldown entries; maxTracked <= 0 means DefaultMaxTracked.
+func NewState(maxTracked int) *State {
+	if maxTracked <= 0 {
+		maxTracked = DefaultMaxTracked
+	}
+	return &State{
+		seed:     maphash.MakeSeed(),
+		counters: newLRU[counterKey, *ring](maxTracked),
+		cooling:  newLRU[cooldownKey, cooldownMark](maxTracked),
+	}
+}
+
+// Tracked returns the number of counters and cooldown entries held.
+func (s *State) Tracked() (counters, cooldowns int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.counters.len(), s.cooling.len()
+}
+
+type counterKey struct{ key, user string }
+
+type cooldownKey struct{ rule, user string }
+
+type cooldownMark struct {
+	at    int64  // event time, unix nanoseconds
+	event uint64 // hash of the event id that started the cooldown
+}
+
+// eventHash returns a hash of an event id, 0 for an empty id.
+func (s *State) eventHash(id string) uint64 {
+	if id == "" {
+		return 0
+	}
+	h := maphash.String(s.seed, id)
+	if h == 0 {
+		h = 1
+	}
+	return h
+}
+
+// record adds an occurrence of the event (at, ev) to the counter of
+// (key, user), keeping at most size timestamps, and returns how many
+// occurrences fall in the window (at-window, at]. An occurrence with the same
+// non-zero event hash as one already held is not added twice, so a
+// redelivered message does not count again.
+func (s *State) record(key, user string, at int64, ev uint64, size int, window time.Duration) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	k := counterKey{key, user}
+	r, ok := s.counters.get(k)
+	if !ok {
+		r = &ring{}
+		s.counters.put(k, r)
+	}
+	r.add(at, ev, size)
+	return r.count(at, int64(window))
+}
+
+// count returns how many occurrences of (key, user) fall in (at-window, at]
+// without recording anything.
+func (s *State) count(key, user string, at int64, window time.Duration) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r, ok := s.counters.get(counterKey{key, user})
+	if !ok {
+		return 0
+	}
+	return r.count(at, int64(window))
+}
+
+// cooldown reports whether a decision of rule for user at event time at is
+// inside the cooldown of an earlier decision, and otherwise records it as the
+// start of a new cooldown. A re-evaluation of the event that started the
+// cooldown (a redelivered message) is not suppressed.
+func (s *State) cooldown(rule, user string, at int64, ev uint64, d time.Duration) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	k := cooldownKey{rule, user}
+	if m, ok := s.cooling.get(k); ok && (ev == 0 || m.event != ev) {
+		diff := at - m.at
+		if diff < 0 {
+			diff = -diff
+		}
+		if diff < int64(d) {
+			return true
+		}
+	}
+	s.cooling.put(k, cooldownMark{at: at, event: ev})
+	return false
+}
+
+// ring holds the most recent occurrence times of one counter, unordered.
+type ring struct {
+	at []int64
+	ev []uint64
+}
+
+func (r *ring) add(at int64, ev uint64, size int) {
+	if ev != 0 {
+		for i, h := range r.ev {
+			if h == ev && r.at[i] == at {
+				return
+			}
+		}
+	}
+	if len(r.at) < size {
+		r.at = append(r.at, at)
+		r.ev = append(r.ev, ev)
+		return
+	}
+	oldest := 0
+	for i, t := range r.at {
+		if t < r.at[oldest] {
+			oldest = i
+		}
+	}
+	if at <= r.at[oldest] {
+		return
+	}
+	r.at[oldest], r.ev[oldest] = at, ev
+	// A ring that was sized for a larger threshold by an earlier rule set
+	// keeps its size; it never grows beyond maxRingSize.
+}
+
+func (r *ring) count(at, window int64) int {
+	n := 0
+	for _, t := range r.at {
+		if t <= at && at-t < window {
+			n++
+		}
+	}
+	return n
+}
+
+// lru is a map with a least-recently-used eviction order. It is not
+// synchronized; State guards it.
+type lru[K comparable, V any] struct {
+	max   int
+	items map[K]*lruNode[K, V]
+	head  *lruNode[K, V] // most recently used
+	tail  *lruNode[K, V] // least recently used
+}
+
+type lruNode[K comparable, V any] struct {
+	key        K
+	val        V
+	prev, next *lruNode[K, V]
+}
+
+func newLRU[K comparable, V any](max int) *lru[K, V] {
+	return &lru[K, V]{max: max, items: make(map[K]*lruNode[K, V])}
+}
+
+func (l *lru[K, V]) len() int { return len(l.items) }
+
+func (l *lru[K, V]) get(k K) (V, bool) {
+	n, ok := l.items[k]
+	if !ok {
+		var zero V
+		return zero, false
+	}
+	l.moveToFront(n)
+	return n.val, true
+}
+
+func (l *lru[K, V]) put(k K, v V) {
+	if n, ok := l.items[k]; ok {
+		n.val = v
+		l.moveToFront(n)
+		return
+	}
+	if len(l.items) >= l.max && l.tail != nil {
+		old := l.tail
+		l.unlink(old)
+		delete(l.items, old.key)
+	}
+	n := &lruNode[K, V]{key: k, val: v}
+	l.items[k] = n
+	l.pushFront(n)
+}
+
+func (l *lru[K, V]) moveToFront(n *lruNode[K, V]) {
+	if l.head == n {
+		return
+	}
+	l.unlink(n)
+	l.pushFront(n)
+}
+
+func (l *lru[K, V]) pushFront(n *lruNode[K, V]) {
+	n.prev, n.next = nil, l.head
+	if l.head != nil {
+		l.head.prev = n
+	}
+	l.head = n
+	if l.tail == nil {
+		l.tail = n
+	}
+}
+
+func (l *lru[K, V]) unlink(n *lruNode[K, V]) {
+	if n.prev != nil {
+		n.prev.next = n.next
+	} else {
+		l.head = n.next
+	}
+	if n.next != nil {
+		n.next.prev = n.prev
+	} else {
+		l.tail = n.prev
+	}
+	n.prev, n.next = nil, nil
+}
