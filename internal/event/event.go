@@ -31,8 +31,11 @@ const (
 // The json tags are the wire names printed by `consumer normalize`; the expr
 // tags are the names rule authors use in `when` expressions.
 type Event struct {
-	UserEmail string    `json:"user_email" expr:"user_email"`
-	UserID    string    `json:"user_id,omitempty" expr:"user_id"`
+	UserEmail string `json:"user_email" expr:"user_email"`
+	UserID    string `json:"user_id,omitempty" expr:"user_id"`
+	// UserName is the login when it is not an email (an AWS IAM user name,
+	// an Okta login without a domain), for mapping tables.
+	UserName  string    `json:"user_name,omitempty" expr:"user_name"`
 	OPUserID  string    `json:"op_user_id,omitempty" expr:"op_user_id"`
 	Outcome   string    `json:"outcome" expr:"outcome"`
 	Risk      string    `json:"risk" expr:"risk"`

@@ -1,0 +1,110 @@
+package event
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+)
+
+// Reason codes of decode errors. They are stable: the pipeline writes them
+// into dead-letter headers and dashboards group by them.
+const (
+	ReasonEmpty         = "empty"          // no bytes, or only white space
+	ReasonTooLarge      = "too_large"      // more than Config.MaxBytes
+	ReasonInvalidUTF8   = "invalid_utf8"   // the value is not valid UTF-8
+	ReasonInvalidJSON   = "invalid_json"   // syntax error, truncated value, trailing data
+	ReasonTooDeep       = "too_deep"       // nesting deeper than Config.MaxDepth
+	ReasonNotObject     = "not_object"     // null, number, string or array where an object is needed
+	ReasonUnknownFormat = "unknown_format" // no format recognised, or not a sign-in record of the pinned format
+	ReasonNoUser        = "no_user"        // neither an email nor a vendor user id
+	ReasonBadField      = "bad_field"      // a field of the wrong type or unparseable (the message names it)
+	ReasonEmptyBatch    = "empty_batch"    // a batch envelope with no items
+	ReasonPartial       = "partial"        // some items of a batch failed (Error.Items lists them)
+	ReasonInternal      = "internal"       // not a decode error of this package
+)
+
+// Error is a decode failure. Reason is one of the Reason* codes; Format is
+// the format being decoded ("" when it was not known yet).
+type Error struct {
+	Reason string
+	Format Format
+	Err    error
+	// Items lists the failed items of a batch, in index order, when Reason
+	// is ReasonPartial or when every item failed.
+	Items []ItemError
+}
+
+// ItemError is the failure of one item of a batch message.
+type ItemError struct {
+	Index int
+	Err   *Error
+}
+
+// maxListedItems bounds how many failed items Error() spells out.
+const maxListedItems = 5
+
+// Error returns a message of the form "decode <format>: <what is wrong>".
+func (e *Error) Error() string {
+	var b strings.Builder
+	b.WriteString("decode")
+	if e.Format != "" {
+		b.WriteByte(' ')
+		b.WriteString(string(e.Format))
+	}
+	b.WriteString(": ")
+	if e.Err != nil {
+		b.WriteString(e.Err.Error())
+	} else {
+		b.WriteString(e.Reason)
+	}
+	for i, it := range e.Items {
+		if i == maxListedItems {
+			b.WriteString("; ...")
+			break
+		}
+		b.WriteString("; item ")
+		b.WriteString(strconv.Itoa(it.Index))
+		b.WriteString(": ")
+		b.WriteString(it.Err.Reason)
+		if it.Err.Err != nil {
+			b.WriteString(": ")
+			b.WriteString(it.Err.Err.Error())
+		}
+	}
+	return b.String()
+}
+
+// Unwrap returns the underlying cause.
+func (e *Error) Unwrap() error { return e.Err }
+
+// FailedIndexes returns the indexes of the failed batch items.
+func (e *Error) FailedIndexes() []int {
+	idx := make([]int, len(e.Items))
+	for i, it := range e.Items {
+		idx[i] = it.Index
+	}
+	return idx
+}
+
+// Reason returns the stable reason code of a decode error, "" for nil and
+// ReasonInternal for errors that did not come from this package.
+func Reason(err error) string {
+	if err == nil {
+		return ""
+	}
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Reason
+	}
+	return ReasonInternal
+}
+
+func newError(reason string, f Format, format string, args ...any) *Error {
+	return &Error{Reason: reason, Format: f, Err: fmt.Errorf(format, args...)}
+}
+
+// badField reports a field of the wrong type or with an unparseable value.
+func badField(f Format, path, problem string) *Error {
+	return &Error{Reason: ReasonBadField, Format: f, Err: fmt.Errorf("field %q: %s", path, problem)}
+}

@@ -1,0 +1,330 @@
+package event
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+	"unicode/utf16"
+	"unicode/utf8"
+)
+
+// errTooDeep is returned by parseJSON when nesting exceeds the limit.
+var errTooDeep = errors.New("nesting too deep")
+
+// parseJSON decodes one JSON value into the same generic shapes as
+// encoding/json (map[string]any, []any, string, float64, bool, nil) in a
+// single pass. The input must already be valid UTF-8. Nesting is bounded by
+// maxDepth, so recursion is too.
+func parseJSON(b []byte, maxDepth int) (any, error) {
+	p := parser{b: b, maxDepth: maxDepth}
+	v, err := p.value()
+	if err != nil {
+		return nil, err
+	}
+	p.skipSpace()
+	if p.i < len(p.b) {
+		return nil, p.errorf("unexpected %q after the value", p.b[p.i])
+	}
+	return v, nil
+}
+
+type parser struct {
+	b        []byte
+	i        int
+	depth    int
+	maxDepth int
+}
+
+func (p *parser) errorf(format string, args ...any) error {
+	return fmt.Errorf("offset %d: %s", p.i, fmt.Sprintf(format, args...))
+}
+
+func (p *parser) skipSpace() {
+	for p.i < len(p.b) && isSpace(p.b[p.i]) {
+		p.i++
+	}
+}
+
+func (p *parser) value() (any, error) {
+	p.skipSpace()
+	if p.i >= len(p.b) {
+		return nil, p.errorf("unexpected end of input")
+	}
+	switch c := p.b[p.i]; {
+	case c == '{':
+		return p.object()
+	case c == '[':
+		return p.array()
+	case c == '"':
+		return p.str()
+	case c == 't':
+		return true, p.literal("true")
+	case c == 'f':
+		return false, p.literal("false")
+	case c == 'n':
+		return nil, p.literal("null")
+	case c == '-' || (c >= '0' && c <= '9'):
+		return p.number()
+	default:
+		return nil, p.errorf("unexpected %q", c)
+	}
+}
+
+func (p *parser) literal(word string) error {
+	if len(p.b)-p.i < len(word) || string(p.b[p.i:p.i+len(word)]) != word {
+		return p.errorf("invalid literal, want %s", word)
+	}
+	p.i += len(word)
+	return nil
+}
+
+func (p *parser) enter() error {
+	p.depth++
+	if p.depth > p.maxDepth {
+		return errTooDeep
+	}
+	p.i++
+	return nil
+}
+
+func (p *parser) object() (any, error) {
+	if err := p.enter(); err != nil {
+		return nil, err
+	}
+	m := make(map[string]any)
+	p.skipSpace()
+	if p.i < len(p.b) && p.b[p.i] == '}' {
+		p.i++
+		p.depth--
+		return m, nil
+	}
+	for {
+		p.skipSpace()
+		if p.i >= len(p.b) || p.b[p.i] != '"' {
+			return nil, p.errorf("expected a string key")
+		}
+		key, err := p.str()
+		if err != nil {
+			return nil, err
+		}
+		p.skipSpace()
+		if p.i >= len(p.b) || p.b[p.i] != ':' {
+			return nil, p.errorf("expected ':' after object key")
+		}
+		p.i++
+		v, err := p.value()
+		if err != nil {
+			return nil, err
+		}
+		m[key] = v
+		if done, err := p.next('}'); err != nil || done {
+			return m, err
+		}
+	}
+}
+
+func (p *parser) array() (any, error) {
+	if err := p.enter(); err != nil {
+		return nil, err
+	}
+	a := []any{}
+	p.skipSpace()
+	if p.i < len(p.b) && p.b[p.i] == ']' {
+		p.i++
+		p.depth--
+		return a, nil
+	}
+	for {
+		v, err := p.value()
+		if err != nil {
+			return nil, err
+		}
+		a = append(a, v)
+		if done, err := p.next(']'); err != nil || done {
+			return a, err
+		}
+	}
+}
+
+// next consumes the ',' between members or the closing bracket.
+func (p *parser) next(closing byte) (bool, error) {
+	p.skipSpace()
+	if p.i >= len(p.b) {
+		return false, p.errorf("unexpected end of input")
+	}
+	switch p.b[p.i] {
+	case ',':
+		p.i++
+		return false, nil
+	case closing:
+		p.i++
+		p.depth--
+		return true, nil
+	}
+	return false, p.errorf("expected ',' or %q", closing)
+}
+
+func (p *parser) str() (string, error) {
+	start := p.i + 1
+	for j := start; j < len(p.b); j++ {
+		switch c := p.b[j]; {
+		case c == '"':
+			p.i = j + 1
+			return string(p.b[start:j]), nil
+		case c == '\\':
+			p.i = j
+			return p.escaped(start)
+		case c < 0x20:
+			p.i = j
+			return "", p.errorf("control character in string")
+		}
+	}
+	p.i = len(p.b)
+	return "", p.errorf("unterminated string")
+}
+
+// escaped decodes a string containing escapes; p.i is at the first '\'.
+func (p *parser) escaped(start int) (string, error) {
+	buf := make([]byte, 0, p.i-start+16)
+	buf = append(buf, p.b[start:p.i]...)
+	for p.i < len(p.b) {
+		c := p.b[p.i]
+		switch {
+		case c == '"':
+			p.i++
+			return string(buf), nil
+		case c < 0x20:
+			return "", p.errorf("control character in string")
+		case c != '\\':
+			buf = append(buf, c)
+			p.i++
+			continue
+		}
+		if p.i+1 >= len(p.b) {
+			break
+		}
+		e := p.b[p.i+1]
+		p.i += 2
+		switch e {
+		case '"', '\\', '/':
+			buf = append(buf, e)
+		case 'b':
+			buf = append(buf, '\b')
+		case 'f':
+			buf = append(buf, '\f')
+		case 'n':
+			buf = append(buf, '\n')
+		case 'r':
+			buf = append(buf, '\r')
+		case 't':
+			buf = append(buf, '\t')
+		case 'u':
+			r, err := p.unicodeEscape()
+			if err != nil {
+				return "", err
+			}
+			buf = utf8.AppendRune(buf, r)
+		default:
+			return "", p.errorf("invalid escape '\\%c'", e)
+		}
+	}
+	return "", p.errorf("unterminated string")
+}
+
+// unicodeEscape decodes the XXXX of \uXXXX (p.i is after the 'u'),
+// combining surrogate pairs; a lone surrogate becomes U+FFFD.
+func (p *parser) unicodeEscape() (rune, error) {
+	r, ok := hex4(p.b, p.i)
+	if !ok {
+		return 0, p.errorf("invalid \\u escape")
+	}
+	p.i += 4
+	if !utf16.IsSurrogate(r) {
+		return r, nil
+	}
+	if p.i+1 < len(p.b) && p.b[p.i] == '\\' && p.b[p.i+1] == 'u' {
+		if r2, ok := hex4(p.b, p.i+2); ok {
+			if d := utf16.DecodeRune(r, r2); d != utf8.RuneError {
+				p.i += 6
+				return d, nil
+			}
+		}
+	}
+	return utf8.RuneError, nil
+}
+
+func hex4(b []byte, i int) (rune, bool) {
+	if len(b)-i < 4 {
+		return 0, false
+	}
+	var r rune
+	for _, c := range b[i : i+4] {
+		switch {
+		case c >= '0' && c <= '9':
+			c -= '0'
+		case c >= 'a' && c <= 'f':
+			c = c - 'a' + 10
+		case c >= 'A' && c <= 'F':
+			c = c - 'A' + 10
+		default:
+			return 0, false
+		}
+		r = r<<4 | rune(c)
+	}
+	return r, true
+}
+
+func (p *parser) number() (any, error) {
+	start := p.i
+	if p.b[p.i] == '-' {
+		p.i++
+	}
+	intStart := p.i
+	if !p.digits() {
+		return nil, p.errorf("invalid number")
+	}
+	if p.b[intStart] == '0' && p.i-intStart > 1 {
+		return nil, p.errorf("invalid number: leading zero")
+	}
+	simple := p.i-intStart <= 15
+	if p.i < len(p.b) && p.b[p.i] == '.' {
+		p.i++
+		simple = false
+		if !p.digits() {
+			return nil, p.errorf("invalid number")
+		}
+	}
+	if p.i < len(p.b) && (p.b[p.i] == 'e' || p.b[p.i] == 'E') {
+		p.i++
+		simple = false
+		if p.i < len(p.b) && (p.b[p.i] == '+' || p.b[p.i] == '-') {
+			p.i++
+		}
+		if !p.digits() {
+			return nil, p.errorf("invalid number")
+		}
+	}
+	if simple {
+		var n int64
+		for _, c := range p.b[intStart:p.i] {
+			n = n*10 + int64(c-'0')
+		}
+		if start != intStart {
+			n = -n
+		}
+		return float64(n), nil
+	}
+	f, err := strconv.ParseFloat(string(p.b[start:p.i]), 64)
+	if err != nil {
+		return nil, p.errorf("number %s out of range", p.b[start:p.i])
+	}
+	return f, nil
+}
+
+func (p *parser) digits() bool {
+	start := p.i
+	for p.i < len(p.b) && p.b[p.i] >= '0' && p.b[p.i] <= '9' {
+		p.i++
+	}
+	return p.i > start
+}
