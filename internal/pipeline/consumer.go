@@ -1,0 +1,290 @@
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/segmentio/kafka-go"
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/trace"
+	"go.opentelemetry.io/otel/trace/noop"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/tripline-dev/tripline/internal/event"
+	"github.com/tripline-dev/tripline/internal/remediate"
+	"github.com/tripline-dev/tripline/internal/rules"
+)
+
+// Source is where messages come from: *kafka.Reader in a consumer group.
+// FetchMessage blocks until a message arrives or ctx is done; it does not
+// commit. CommitMessages commits, per partition, the offset after the
+// highest message given.
+type Source interface {
+	FetchMessage(ctx context.Context) (kafka.Message, error)
+	CommitMessages(ctx context.Context, msgs ...kafka.Message) error
+}
+
+// DeadLetterWriter writes dead-letter records: a *kafka.Writer bound to the
+// DLQ topic with RequiredAcks set to all. WriteMessages returns only once the
+// records are acknowledged, or with an error.
+type DeadLetterWriter interface {
+	WriteMessages(ctx context.Context, msgs ...kafka.Message) error
+}
+
+// Decoder normalizes one message value into sign-in events (*event.Decoder).
+// On a partial failure it returns the events it could decode and an error.
+type Decoder interface {
+	Decode(value []byte, format event.Format) ([]event.Event, error)
+}
+
+// Evaluator evaluates the current rule set against one event (the rules
+// watcher's current set). It is safe for concurrent use.
+type Evaluator interface {
+	Evaluate(ev *event.Event) rules.Result
+}
+
+// Executor carries out one enforce-mode decision once (*remediate.Executor).
+type Executor interface {
+	Execute(ctx context.Context, req remediate.Request) (remediate.Outcome, error)
+}
+
+// Config configures a Consumer.
+type Config struct {
+	// Formats pins a format per source topic; topics not listed are
+	// auto-detected.
+	Formats map[string]event.Format
+	// CommitInterval is the longest time a finished offset waits to be
+	// committed; CommitBatch commits sooner after that many messages.
+	CommitInterval time.Duration
+	CommitBatch    int
+	// PartitionBuffer is how many fetched messages may wait per partition.
+	PartitionBuffer int
+	// ShutdownGrace bounds how long the in-flight messages may take once
+	// the context passed to Run is cancelled.
+	ShutdownGrace time.Duration
+	Retry         RetryPolicy
+}
+
+func (c *Config) setDefaults() {
+	if c.CommitInterval <= 0 {
+		c.CommitInterval = time.Second
+	}
+	if c.CommitBatch <= 0 {
+		c.CommitBatch = 1000
+	}
+	if c.PartitionBuffer <= 0 {
+		c.PartitionBuffer = 256
+	}
+	if c.ShutdownGrace <= 0 {
+		c.ShutdownGrace = 30 * time.Second
+	}
+	c.Retry.setDefaults()
+}
+
+// Deps are the collaborators of a Consumer. Source, DeadLetters, Decoder,
+// Rules and Executor are required; the rest have no-op defaults.
+type Deps struct {
+	Source      Source
+	DeadLetters DeadLetterWriter
+	Decoder     Decoder
+	Rules       Evaluator
+	Executor    Executor
+	// Recorder records every action and shadow decision before the
+	// message's offset is committed.
+	Recorder   Recorder
+	Logger     *slog.Logger
+	Tracer     trace.Tracer
+	Propagator propagation.TextMapPropagator
+	Metrics    *Metrics
+}
+
+// Consumer runs the pipeline.
+type Consumer struct {
+	cfg  Config
+	deps Deps
+	log  *slog.Logger
+
+	mu     sync.Mutex
+	stats  Stats
+	joined bool
+}
+
+// Stats are running totals, for summaries and readiness.
+type Stats struct {
+	Consumed     int64
+	Decisions    int64
+	Actions      int64
+	DeadLettered int64
+	Committed    int64
+}
+
+// New returns a Consumer.
+func New(cfg Config, deps Deps) (*Consumer, error) {
+	cfg.setDefaults()
+	var errs []error
+	if deps.Source == nil {
+		errs = append(errs, errors.New("source is required"))
+	}
+	if deps.DeadLetters == nil {
+		errs = append(errs, errors.New("dead-letter writer is required"))
+	}
+	if deps.Decoder == nil || deps.Rules == nil || deps.Executor == nil {
+		errs = append(errs, errors.New("decoder, rules and executor are required"))
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, fmt.Errorf("new consumer: %w", err)
+	}
+	if deps.Logger == nil {
+		deps.Logger = slog.New(slog.DiscardHandler)
+	}
+	if deps.Tracer == nil {
+		deps.Tracer = noop.NewTracerProvider().Tracer("tripline")
+	}
+	if deps.Propagator == nil {
+		deps.Propagator = propagation.TraceContext{}
+	}
+	if deps.Recorder == nil {
+		deps.Recorder = LogRecorder{Logger: deps.Logger}
+	}
+	if deps.Metrics == nil {
+		m, err := NewMetrics(nil)
+		if err != nil {
+			return nil, err
+		}
+		deps.Metrics = m
+	}
+	return &Consumer{cfg: cfg, deps: deps, log: deps.Logger}, nil
+}
+
+// Stats returns the running totals.
+func (c *Consumer) Stats() Stats {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.stats
+}
+
+// Fetching reports whether the consumer has fetched at least one message.
+func (c *Consumer) Fetching() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.joined
+}
+
+func (c *Consumer) count(f func(*Stats)) {
+	c.mu.Lock()
+	f(&c.stats)
+	c.mu.Unlock()
+}
+
+// partitionKey names one partition of one topic.
+type partitionKey struct {
+	topic     string
+	partition int
+}
+
+// Run consumes until ctx is cancelled or a fatal error occurs. On
+// cancellation it stops fetching, lets in-flight messages finish within the
+// shutdown grace, commits what finished, and returns nil. A fatal error (a
+// dead-letter or audit write that failed, a fetch error) is returned after
+// committing what finished before it.
+func (c *Consumer) Run(ctx context.Context) error {
+	// Work continues past ctx's cancellation for the shutdown grace.
+	workCtx, cancelWork := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancelWork()
+	stopGrace := context.AfterFunc(ctx, func() {
+		t := time.AfterFunc(c.cfg.ShutdownGrace, cancelWork)
+		context.AfterFunc(workCtx, func() { t.Stop() })
+	})
+	defer stopGrace()
+
+	commits := newCommitter(c.deps.Source, c.cfg.CommitBatch, c.log, c.deps.Metrics, func(n int64) {
+		c.count(func(s *Stats) { s.Committed += n })
+	})
+	workers, gctx := errgroup.WithContext(workCtx)
+	fetchCtx, cancelFetch := context.WithCancel(ctx)
+	defer cancelFetch()
+	context.AfterFunc(gctx, cancelFetch)
+
+	commitDone := make(chan struct{})
+	go func() {
+		defer close(commitDone)
+		commits.run(fetchCtx, c.cfg.CommitInterval)
+	}()
+
+	queues := map[partitionKey]chan kafka.Message{}
+	fetchErr := c.fetchLoop(fetchCtx, func(msg kafka.Message) {
+		key := partitionKey{msg.Topic, msg.Partition}
+		q, ok := queues[key]
+		if !ok {
+			q = make(chan kafka.Message, c.cfg.PartitionBuffer)
+			queues[key] = q
+			workers.Go(func() error { return c.work(gctx, ctx, q, commits) })
+		}
+		select {
+		case q <- msg:
+		case <-fetchCtx.Done():
+		}
+	})
+	for _, q := range queues {
+		close(q)
+	}
+	workErr := workers.Wait()
+	<-commitDone
+	finalCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	commitErr := commits.flush(finalCtx)
+	if workErr != nil {
+		return workErr
+	}
+	if fetchErr != nil {
+		return fetchErr
+	}
+	return commitErr
+}
+
+// fetchLoop fetches until ctx is done, handing each message to dispatch.
+func (c *Consumer) fetchLoop(ctx context.Context, dispatch func(kafka.Message)) error {
+	for {
+		msg, err := c.deps.Source.FetchMessage(ctx)
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			return fmt.Errorf("fetch: %w", err)
+		}
+		c.mu.Lock()
+		c.joined = true
+		c.stats.Consumed++
+		c.mu.Unlock()
+		m := c.deps.Metrics
+		m.consumed.Add(ctx, 1, attrs("topic", msg.Topic))
+		if msg.HighWaterMark > 0 {
+			m.lag.Record(ctx, max(0, msg.HighWaterMark-msg.Offset-1), attrs("topic", msg.Topic, "partition", fmt.Sprint(msg.Partition)))
+		}
+		dispatch(msg)
+	}
+}
+
+// work processes one partition's messages in order. It stops taking new
+// messages once stop is done (shutdown) and returns an error only for a
+// fatal failure.
+func (c *Consumer) work(ctx, stop context.Context, q <-chan kafka.Message, commits *committer) error {
+	for msg := range q {
+		if stop.Err() != nil {
+			return nil // shutdown: leave the rest uncommitted, they are redelivered
+		}
+		err := c.process(ctx, stop, msg)
+		if errors.Is(err, errShutdown) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		commits.done(msg)
+	}
+	return nil
+}

@@ -1,0 +1,146 @@
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/segmentio/kafka-go"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/tripline-dev/tripline/internal/remediate"
+)
+
+// Error classes written to the tripline.error.class header.
+const (
+	ClassDecode           = "decode"            // the value could not be normalized; see tripline.error.reason
+	ClassRuleError        = "rule_error"        // a rule failed at run time
+	ClassUserNotFound     = "user_not_found"    // the identity is not a user of the account
+	ClassCannotSuspend    = "cannot_suspend"    // last owner, externally managed administrator
+	ClassPermissionDenied = "permission_denied" // the OAuth application lacks the permission
+	ClassBlocked          = "blocked"           // a guard refused the action
+	ClassRetriesExhausted = "retries_exhausted" // transient failures outlasted the retry budget
+	ClassAPIError         = "api_error"         // another permanent Users API error
+	ClassPanic            = "panic"             // a bug; the message is kept for replay
+)
+
+// DLQ header names.
+const (
+	HeaderSourceTopic     = "tripline.source.topic"
+	HeaderSourcePartition = "tripline.source.partition"
+	HeaderSourceOffset    = "tripline.source.offset"
+	HeaderErrorClass      = "tripline.error.class"
+	HeaderErrorReason     = "tripline.error.reason"
+	HeaderErrorMessage    = "tripline.error.message"
+	HeaderRuleID          = "tripline.rule.id"
+	HeaderAttempts        = "tripline.attempts"
+	HeaderFirstFailure    = "tripline.first.failure"
+	HeaderRetryable       = "tripline.retryable"
+	HeaderFailures        = "tripline.failures"
+)
+
+const maxErrorMessage = 1024
+
+// failure is one reason a message could not be fully handled.
+type failure struct {
+	class     string
+	reason    string
+	message   string
+	ruleID    string
+	attempts  int
+	retryable bool
+	first     time.Time
+}
+
+// classify maps an action error to its class, once, by behaviour.
+func classify(err error, attempts int) *failure {
+	f := &failure{message: err.Error(), attempts: attempts, first: time.Now()}
+	switch {
+	case errors.Is(err, remediate.ErrUserNotFound):
+		f.class = ClassUserNotFound
+	case errors.Is(err, remediate.ErrCannotSuspend):
+		f.class = ClassCannotSuspend
+	case errors.Is(err, remediate.ErrPermissionDenied):
+		f.class = ClassPermissionDenied
+	case errors.Is(err, remediate.ErrBlocked):
+		f.class = ClassBlocked
+	case isRetryable(err) || errors.Is(err, context.DeadlineExceeded):
+		f.class, f.retryable = ClassRetriesExhausted, true
+	default:
+		f.class = ClassAPIError
+	}
+	return f
+}
+
+// deadLetter writes msg, unchanged, to the DLQ with headers describing the
+// first failure (and how many there were). It returns an error, which stops
+// the consumer, if the write was not acknowledged.
+func (c *Consumer) deadLetter(ctx context.Context, msg kafka.Message, fails []failure) error {
+	f := fails[0]
+	ctx, span := c.deps.Tracer.Start(ctx, "dlq.publish", trace.WithSpanKind(trace.SpanKindProducer),
+		trace.WithAttributes(attribute.String("tripline.error.class", f.class), attribute.String("tripline.rule_id", f.ruleID)))
+	defer span.End()
+	out := kafka.Message{Key: msg.Key, Value: msg.Value, Headers: dlqHeaders(msg, fails)}
+	c.deps.Propagator.Inject(ctx, headerCarrier{&out.Headers})
+	if err := c.deps.DeadLetters.WriteMessages(ctx, out); err != nil {
+		span.SetStatus(codes.Error, err.Error())
+		return fmt.Errorf("dead-letter %s/%d@%d: %w", msg.Topic, msg.Partition, msg.Offset, err)
+	}
+	c.deps.Metrics.add(ctx, c.deps.Metrics.dlq, "class", f.class)
+	c.count(func(s *Stats) { s.DeadLettered++ })
+	c.log.WarnContext(ctx, "message dead-lettered", append([]any{"topic", msg.Topic, "partition", msg.Partition, "offset", msg.Offset, "failures", len(fails)}, f.logAttrs()...)...)
+	return nil
+}
+
+func dlqHeaders(msg kafka.Message, fails []failure) []kafka.Header {
+	f := fails[0]
+	attempts, first := max(f.attempts, 1), f.first
+	var kept []kafka.Header
+	for _, h := range msg.Headers {
+		switch {
+		case h.Key == HeaderAttempts:
+			if n, err := strconv.Atoi(string(h.Value)); err == nil {
+				attempts += n
+			}
+		case h.Key == HeaderFirstFailure:
+			if t, err := time.Parse(time.RFC3339Nano, string(h.Value)); err == nil {
+				first = t
+			}
+		case strings.HasPrefix(h.Key, "tripline."), h.Key == "traceparent", h.Key == "tracestate":
+		default:
+			kept = append(kept, h)
+		}
+	}
+	source := msg.Topic
+	for _, h := range msg.Headers {
+		if h.Key == HeaderSourceTopic {
+			source = string(h.Value) // a replayed record keeps its original source
+		}
+	}
+	h := func(k, v string) kafka.Header { return kafka.Header{Key: k, Value: []byte(v)} }
+	return append(kept,
+		h(HeaderSourceTopic, source),
+		h(HeaderSourcePartition, strconv.Itoa(msg.Partition)),
+		h(HeaderSourceOffset, strconv.FormatInt(msg.Offset, 10)),
+		h(HeaderErrorClass, f.class),
+		h(HeaderErrorReason, f.reason),
+		h(HeaderErrorMessage, truncate(f.message, maxErrorMessage)),
+		h(HeaderRuleID, f.ruleID),
+		h(HeaderAttempts, strconv.Itoa(attempts)),
+		h(HeaderFirstFailure, first.UTC().Format(time.RFC3339Nano)),
+		h(HeaderRetryable, strconv.FormatBool(f.retryable)),
+		h(HeaderFailures, strconv.Itoa(len(fails))),
+	)
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
+}

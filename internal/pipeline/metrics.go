@@ -1,0 +1,72 @@
+package pipeline
+
+import (
+	"context"
+
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/metric/noop"
+)
+
+// Metrics are the instruments the pipeline records. Labels never carry
+// emails or user ids: only topics, partitions, rule ids, modes, actions,
+// results and error classes.
+type Metrics struct {
+	consumed   metric.Int64Counter
+	decisions  metric.Int64Counter
+	actions    metric.Int64Counter
+	dlq        metric.Int64Counter
+	retries    metric.Int64Counter
+	ruleErrors metric.Int64Counter
+	commits    metric.Int64Counter
+	apiLatency metric.Float64Histogram
+	lag        metric.Int64Gauge
+}
+
+// NewMetrics creates the instruments on meter (a no-op meter when nil).
+func NewMetrics(meter metric.Meter) (*Metrics, error) {
+	if meter == nil {
+		meter = noop.NewMeterProvider().Meter("tripline")
+	}
+	m := &Metrics{}
+	var err error
+	counter := func(name, desc string) metric.Int64Counter {
+		if err != nil {
+			return nil
+		}
+		var c metric.Int64Counter
+		c, err = meter.Int64Counter(name, metric.WithDescription(desc))
+		return c
+	}
+	m.consumed = counter("tripline_messages_consumed", "Messages fetched from the source topics.")
+	m.decisions = counter("tripline_decisions", "Rule decisions, by rule and mode.")
+	m.actions = counter("tripline_actions", "Outcomes of enforce-mode and shadow decisions, by action and result.")
+	m.dlq = counter("tripline_dlq_records", "Records written to the dead-letter topic, by error class.")
+	m.retries = counter("tripline_retries", "Retries of transient Users API failures.")
+	m.ruleErrors = counter("tripline_rule_errors", "Runtime errors of rules, by rule.")
+	m.commits = counter("tripline_offset_commits", "Offset commits sent to the broker.")
+	if err != nil {
+		return nil, err
+	}
+	if m.apiLatency, err = meter.Float64Histogram("tripline_api_latency", metric.WithUnit("s"),
+		metric.WithDescription("Latency of one suspend or reactivate attempt, including the user lookup."),
+		metric.WithExplicitBucketBoundaries(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)); err != nil {
+		return nil, err
+	}
+	if m.lag, err = meter.Int64Gauge("tripline_consumer_lag", metric.WithDescription("Messages behind the partition's high-water mark, at the last fetch.")); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+func attrs(kv ...string) metric.MeasurementOption {
+	a := make([]attribute.KeyValue, 0, len(kv)/2)
+	for i := 0; i+1 < len(kv); i += 2 {
+		a = append(a, attribute.String(kv[i], kv[i+1]))
+	}
+	return metric.WithAttributes(a...)
+}
+
+func (m *Metrics) add(ctx context.Context, c metric.Int64Counter, kv ...string) {
+	c.Add(ctx, 1, attrs(kv...))
+}
