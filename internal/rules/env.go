@@ -20,6 +20,7 @@ const NoRiskScore = -1
 type env struct {
 	UserEmail    string         `expr:"user_email"`
 	UserID       string         `expr:"user_id"`
+	UserName     string         `expr:"user_name"`
 	OPUserID     string         `expr:"op_user_id"`
 	Outcome      string         `expr:"outcome"`
 	Risk         string         `expr:"risk"`
@@ -99,6 +100,7 @@ func counterIdentity(ev *event.Event) string {
 func (e *env) fill(ev *event.Event) {
 	e.UserEmail = ev.UserEmail
 	e.UserID = ev.UserID
+	e.UserName = ev.UserName
 	e.OPUserID = ev.OPUserID
 	e.Outcome = ev.Outcome
 	e.Risk = ev.Risk
@@ -130,7 +132,7 @@ func (e *env) clear() {
 // user (the resolved identity).
 func (e *env) templateData() map[string]any {
 	return map[string]any{
-		"user_email": e.UserEmail, "user_id": e.UserID, "op_user_id": e.OPUserID,
+		"user_email": e.UserEmail, "user_id": e.UserID, "user_name": e.UserName, "op_user_id": e.OPUserID,
 		"outcome": e.Outcome, "risk": e.Risk, "risk_score": e.RiskScore,
 		"has_risk_score": e.HasRiskScore, "risk_rank": e.RiskRank, "reasons": e.Reasons,
 		"src_ip": e.SrcIP, "country": e.Country, "city": e.City, "time": e.Time,

@@ -1,0 +1,175 @@
+package rules
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/fsnotify/fsnotify"
+)
+
+// ErrTestFailed is matched by the error of a load that compiled but whose
+// inline tests did not all pass.
+var ErrTestFailed = errors.New("inline test failed")
+
+// DefaultDebounce is how long the Watcher waits after the last file change
+// of a burst before reloading.
+const DefaultDebounce = 250 * time.Millisecond
+
+// WatcherConfig configures a Watcher.
+type WatcherConfig struct {
+	// Decode decodes `input:` and `fixture:` inline tests. Without it such
+	// tests fail, and so does every load that has them.
+	Decode DecodeFunc
+	// Debounce is the quiet time after a change before reloading;
+	// 0 means DefaultDebounce.
+	Debounce time.Duration
+	// MaxTracked bounds the shared State (see NewState); 0 means
+	// DefaultMaxTracked.
+	MaxTracked int
+	// OnReload, when set, is called after every reload attempt with the new
+	// Set (nil when rejected) and the error (nil when accepted). It runs on
+	// the goroutine that reloaded and must not block.
+	OnReload func(s *Set, err error)
+}
+
+// Watcher keeps the current rule Set of a directory and replaces it when the
+// files change (Run) or when asked (Reload, e.g. on SIGHUP). A new Set
+// replaces the current one only if it compiles and all its inline tests pass;
+// otherwise the current Set stays and the reload error says why. Every Set
+// the Watcher loads shares one State, so windowed counts and cooldowns carry
+// over reloads. A Watcher is safe for concurrent use.
+type Watcher struct {
+	dir      string
+	log      *slog.Logger
+	cfg      WatcherConfig
+	state    *State
+	cur      atomic.Pointer[Set]
+	mu       sync.Mutex // serializes reloads
+	loaded   atomic.Uint64
+	rejected atomic.Uint64
+}
+
+// NewWatcher loads the rules in dir and returns a Watcher serving them. It
+// fails, as a reload would be rejected, if the rules do not compile or their
+// inline tests fail. A nil logger discards logs.
+func NewWatcher(dir string, logger *slog.Logger, cfg WatcherConfig) (*Watcher, error) {
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Debounce <= 0 {
+		cfg.Debounce = DefaultDebounce
+	}
+	w := &Watcher{dir: dir, log: logger, cfg: cfg, state: NewState(cfg.MaxTracked)}
+	s, err := LoadChecked(dir, cfg.Decode, WithState(w.state))
+	if err != nil {
+		return nil, err
+	}
+	w.cur.Store(s)
+	w.loaded.Add(1)
+	return w, nil
+}
+
+// LoadChecked loads the rules in dir like LoadDir and runs their inline
+// tests; it returns an error matching ErrTestFailed, listing every failing
+// test, if any fails.
+func LoadChecked(dir string, decode DecodeFunc, opts ...Option) (*Set, error) {
+	s, err := LoadDir(dir, opts...)
+	if err != nil {
+		return nil, err
+	}
+	var errs []error
+	for _, r := range s.Test(decode) {
+		if !r.Pass {
+			errs = append(errs, fmt.Errorf("%w: %s:%d: rule %s: test %q: %s", ErrTestFailed, r.File, r.Line, r.RuleID, r.Name, strings.Join(r.Problems, "; ")))
+		}
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	return s, nil
+}
+
+// Current returns the Set in force. It never returns nil.
+func (w *Watcher) Current() *Set { return w.cur.Load() }
+
+// Stats returns how many loads were accepted (including the first) and
+// rejected.
+func (w *Watcher) Stats() (loaded, rejected uint64) {
+	return w.loaded.Load(), w.rejected.Load()
+}
+
+// Reload loads the directory again and, if the rules compile and their
+// inline tests pass, makes the new Set current. Otherwise it keeps the
+// current Set and returns every problem found. Reload does not log; its
+// caller does.
+func (w *Watcher) Reload() error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	s, err := LoadChecked(w.dir, w.cfg.Decode, WithState(w.state))
+	if err != nil {
+		w.rejected.Add(1)
+	} else {
+		w.cur.Store(s)
+		w.loaded.Add(1)
+	}
+	if w.cfg.OnReload != nil {
+		w.cfg.OnReload(s, err)
+	}
+	if err != nil {
+		return fmt.Errorf("reload rules: %w", err)
+	}
+	return nil
+}
+
+// Run watches the directory and reloads after each burst of changes to rule
+// files (*.yaml, *.yml), waiting Debounce after the last change. A rejected
+// reload is logged and reported to OnReload; Run carries on. Run returns nil
+// when ctx is done, or an error if the directory cannot be watched.
+func (w *Watcher) Run(ctx context.Context) error {
+	fw, err := fsnotify.NewWatcher()
+	if err != nil {
+		return fmt.Errorf("watch rules: %w", err)
+	}
+	defer fw.Close()
+	if err := fw.Add(w.dir); err != nil {
+		return fmt.Errorf("watch rules: %w", err)
+	}
+	timer := time.NewTimer(w.cfg.Debounce)
+	timer.Stop()
+	defer timer.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case ev, ok := <-fw.Events:
+			if !ok {
+				return errors.New("watch rules: watcher closed")
+			}
+			if ext := filepath.Ext(ev.Name); ext != ".yaml" && ext != ".yml" {
+				continue
+			}
+			if ev.Op == fsnotify.Chmod {
+				continue
+			}
+			timer.Reset(w.cfg.Debounce)
+		case err, ok := <-fw.Errors:
+			if !ok {
+				return errors.New("watch rules: watcher closed")
+			}
+			w.log.Warn("rules watcher error", "dir", w.dir, "error", err)
+		case <-timer.C:
+			if err := w.Reload(); err != nil {
+				w.log.Error("rules reload rejected, keeping the current rules", "dir", w.dir, "error", err)
+			} else {
+				w.log.Info("rules reloaded", "dir", w.dir, "rules", len(w.Current().rules))
+			}
+		}
+	}
+}
