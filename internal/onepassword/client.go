@@ -268,7 +268,10 @@ func (c *Client) do(ctx context.Context, op, method, rawURL string) ([]byte, err
 			continue
 		}
 		if resp.StatusCode < 200 || resp.StatusCode > 299 {
-			return nil, newAPIError(op, resp.StatusCode, resp.Header, body, c.now())
+			e := newAPIError(op, resp.StatusCode, resp.Header, body, c.now())
+			// Never repeat a credential the server echoed back.
+			e.Message = strings.ReplaceAll(e.Message, tok.Reveal(), redacted)
+			return nil, e
 		}
 		if readErr != nil {
 			return nil, transportError(ctx, op, readErr)
