@@ -2,10 +2,140 @@ package main
 
 import (
 	"context"
+	"errors"
+	"flag"
 	"fmt"
+	"io"
+	"strings"
+
+	"github.com/tripline-dev/tripline/internal/event"
+	"github.com/tripline-dev/tripline/internal/rules"
 )
 
+const rulesUsage = `Usage:
+  consumer rules lint [DIR]   load and compile every rule file in DIR
+  consumer rules test [DIR]   load the rules and run their inline tests
+
+DIR defaults to rules/. Only *.yaml and *.yml files directly inside DIR are
+rule files; fixtures referenced by tests may live in subdirectories.
+
+lint prints one line per rule (id, file:line, mode/action, OK) or every
+problem found (file:line: rule id: message). test prints PASS or FAIL for
+each inline test, with expected and actual outcome for failures. Both end
+with a line "N passed, M failed" and exit 1 if anything failed, 2 on usage
+errors.
+`
+
+// cmdRules runs `consumer rules lint|test [DIR]`.
 func cmdRules(ctx context.Context, args []string, s streams) int {
-	fmt.Fprintln(s.err, "consumer: not available yet")
+	if len(args) == 0 {
+		fmt.Fprint(s.err, rulesUsage)
+		return 2
+	}
+	sub, rest := args[0], args[1:]
+	switch sub {
+	case "-h", "-help", "--help", "help":
+		fmt.Fprint(s.out, rulesUsage)
+		return 0
+	case "lint", "test":
+	default:
+		fmt.Fprintf(s.err, "consumer rules: unknown subcommand %q\n\n%s", sub, rulesUsage)
+		return 2
+	}
+	fs := flag.NewFlagSet("rules "+sub, flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	if err := fs.Parse(rest); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			fmt.Fprint(s.out, rulesUsage)
+			return 0
+		}
+		fmt.Fprintf(s.err, "consumer rules %s: %v\n\n%s", sub, err, rulesUsage)
+		return 2
+	}
+	if fs.NArg() > 1 {
+		fmt.Fprintf(s.err, "consumer rules %s: at most one directory\n\n%s", sub, rulesUsage)
+		return 2
+	}
+	dir := "rules"
+	if fs.NArg() == 1 {
+		dir = fs.Arg(0)
+	}
+	set, err := rules.LoadDir(dir)
+	if err != nil {
+		return reportLoadError(s, err)
+	}
+	if sub == "lint" {
+		for _, r := range set.Rules() {
+			state := "OK"
+			if !r.Enabled {
+				state = "OK (disabled)"
+			}
+			fmt.Fprintf(s.out, "%-28s %s:%d  %s/%s  %s\n", r.ID, r.File, r.Line, r.Mode, r.Action, state)
+		}
+		fmt.Fprintf(s.out, "%d passed, 0 failed\n", len(set.Rules()))
+		return 0
+	}
+	dec, err := event.NewDecoder(event.Config{})
+	if err != nil {
+		fmt.Fprintf(s.err, "consumer rules test: %v\n", err)
+		return 1
+	}
+	decode := func(raw []byte) ([]event.Event, error) { return dec.Decode(raw, event.FormatAuto) }
+	passed, failed := 0, 0
+	for _, r := range set.Test(decode) {
+		if r.Pass {
+			passed++
+			fmt.Fprintf(s.out, "PASS %s %q (%s:%d)\n", r.RuleID, r.Name, r.File, r.Line)
+			continue
+		}
+		failed++
+		fmt.Fprintf(s.out, "FAIL %s %q (%s:%d)\n", r.RuleID, r.Name, r.File, r.Line)
+		for _, p := range r.Problems {
+			fmt.Fprintf(s.out, "    %s\n", p)
+		}
+		fmt.Fprintf(s.out, "    expected: %s\n    got:      %s\n", describeExpect(r.Expect), describeOutcome(r.Got))
+	}
+	fmt.Fprintf(s.out, "%d passed, %d failed\n", passed, failed)
+	if failed > 0 {
+		return 1
+	}
+	return 0
+}
+
+// reportLoadError prints each load problem and the summary line.
+func reportLoadError(s streams, err error) int {
+	problems := rules.LoadErrors(err)
+	for _, p := range problems {
+		fmt.Fprintln(s.out, p.Error())
+	}
+	fmt.Fprintf(s.out, "0 passed, %d failed\n", len(problems))
 	return 1
+}
+
+func describeExpect(x rules.Expect) string {
+	parts := []string{fmt.Sprintf("match=%t", x.Match)}
+	if x.Action != nil {
+		parts = append(parts, "action="+*x.Action)
+	}
+	if x.User != nil {
+		parts = append(parts, "user="+*x.User)
+	}
+	if x.Suppressed != nil {
+		parts = append(parts, fmt.Sprintf("suppressed=%t", *x.Suppressed))
+	}
+	if x.Reason != nil {
+		parts = append(parts, fmt.Sprintf("reason=%q", *x.Reason))
+	}
+	return strings.Join(parts, " ")
+}
+
+func describeOutcome(o rules.Outcome) string {
+	parts := []string{fmt.Sprintf("match=%t", o.Match)}
+	if o.Match {
+		parts = append(parts, "action="+o.Action, "user="+o.User, fmt.Sprintf("suppressed=%t", o.Suppressed), fmt.Sprintf("reason=%q", o.Reason))
+	}
+	if o.Error != "" {
+		parts = append(parts, fmt.Sprintf("error=%q", o.Error))
+	}
+	return strings.Join(parts, " ")
 }
