@@ -184,7 +184,7 @@ func decodeBatch(f Format, path string, items []any, fn itemFunc) ([]Event, erro
 	for i, it := range items {
 		m, ok := it.(map[string]any)
 		if !ok {
-			failed = append(failed, ItemError{i, newError(ReasonNotObject, f, "%s[%d]: want an object, got %s", path, i, typeName(it))})
+			failed = append(failed, ItemError{i, &Error{Reason: ReasonNotObject, Format: f, Err: notObjectError{path, i, it}}})
 			continue
 		}
 		evs, err := fn(m)
@@ -233,4 +233,16 @@ func keyList(m map[string]any) string {
 		keys = append(keys[:8], "...")
 	}
 	return strings.Join(keys, ", ")
+}
+
+// notObjectError is a batch item that is not an object. It formats its
+// message only when asked, so a huge array of junk stays cheap.
+type notObjectError struct {
+	path  string
+	index int
+	value any
+}
+
+func (e notObjectError) Error() string {
+	return fmt.Sprintf("%s[%d]: want an object, got %s", e.path, e.index, typeName(e.value))
 }

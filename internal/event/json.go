@@ -33,6 +33,15 @@ type parser struct {
 	i        int
 	depth    int
 	maxDepth int
+	// members and elems are stacks shared by nested objects and arrays,
+	// so each map and slice is allocated once at its final size.
+	members []member
+	elems   []any
+}
+
+type member struct {
+	key string
+	val any
 }
 
 func (p *parser) errorf(format string, args ...any) error {
@@ -91,19 +100,19 @@ func (p *parser) object() (any, error) {
 	if err := p.enter(); err != nil {
 		return nil, err
 	}
-	m := make(map[string]any)
 	p.skipSpace()
 	if p.i < len(p.b) && p.b[p.i] == '}' {
 		p.i++
 		p.depth--
-		return m, nil
+		return map[string]any{}, nil
 	}
+	base := len(p.members)
 	for {
 		p.skipSpace()
 		if p.i >= len(p.b) || p.b[p.i] != '"' {
 			return nil, p.errorf("expected a string key")
 		}
-		key, err := p.str()
+		key, err := p.key()
 		if err != nil {
 			return nil, err
 		}
@@ -116,32 +125,75 @@ func (p *parser) object() (any, error) {
 		if err != nil {
 			return nil, err
 		}
-		m[key] = v
-		if done, err := p.next('}'); err != nil || done {
-			return m, err
+		p.members = append(p.members, member{key, v})
+		done, err := p.next('}')
+		if err != nil {
+			return nil, err
+		}
+		if done {
+			return p.makeObject(base), nil
 		}
 	}
+}
+
+// makeObject builds the map of the members pushed since base and pops them.
+func (p *parser) makeObject(base int) map[string]any {
+	ms := p.members[base:]
+	m := make(map[string]any, len(ms))
+	for _, kv := range ms {
+		m[kv.key] = kv.val
+	}
+	clear(ms)
+	p.members = p.members[:base]
+	return m
+}
+
+// key reads an object key, reusing the string of a known key.
+func (p *parser) key() (string, error) {
+	start := p.i + 1
+	for j := start; j < len(p.b); j++ {
+		switch c := p.b[j]; {
+		case c == '"':
+			if k, ok := knownKeys[string(p.b[start:j])]; ok {
+				p.i = j + 1
+				return k, nil
+			}
+			return p.str()
+		case c == '\\' || c < 0x20:
+			return p.str()
+		}
+	}
+	return p.str()
 }
 
 func (p *parser) array() (any, error) {
 	if err := p.enter(); err != nil {
 		return nil, err
 	}
-	a := []any{}
 	p.skipSpace()
 	if p.i < len(p.b) && p.b[p.i] == ']' {
 		p.i++
 		p.depth--
-		return a, nil
+		return []any{}, nil
 	}
+	base := len(p.elems)
 	for {
 		v, err := p.value()
 		if err != nil {
 			return nil, err
 		}
-		a = append(a, v)
-		if done, err := p.next(']'); err != nil || done {
-			return a, err
+		p.elems = append(p.elems, v)
+		done, err := p.next(']')
+		if err != nil {
+			return nil, err
+		}
+		if done {
+			es := p.elems[base:]
+			a := make([]any, len(es))
+			copy(a, es)
+			clear(es)
+			p.elems = p.elems[:base]
+			return a, nil
 		}
 	}
 }
@@ -309,10 +361,11 @@ func (p *parser) number() (any, error) {
 		for _, c := range p.b[intStart:p.i] {
 			n = n*10 + int64(c-'0')
 		}
+		f := float64(n)
 		if start != intStart {
-			n = -n
+			f = -f
 		}
-		return float64(n), nil
+		return f, nil
 	}
 	f, err := strconv.ParseFloat(string(p.b[start:p.i]), 64)
 	if err != nil {
