@@ -1,0 +1,277 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/segmentio/kafka-go"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+
+	"github.com/tripline-dev/tripline/internal/config"
+	"github.com/tripline-dev/tripline/internal/opsim"
+	"github.com/tripline-dev/tripline/internal/pipeline"
+)
+
+const e2eRules = `
+rules:
+  - id: risky_success
+    description: successful sign-in with high or critical risk
+    severity: high
+    mode: enforce
+    when: outcome == "success" && risk in ["high", "critical"]
+    action: suspend
+    reason: "risky sign-in"
+    tests:
+      - name: risky
+        event: {user_email: a@example.com, outcome: success, risk: high}
+        expect: {match: true}
+      - name: benign
+        event: {user_email: a@example.com, outcome: success, risk: low}
+        expect: {match: false}
+`
+
+func oktaSignIn(id, email, level string) []byte {
+	return fmt.Appendf(nil, `{"uuid":%q,"published":"2026-11-28T10:00:00Z","eventType":"user.session.start",
+"actor":{"id":"00u%s","type":"User","alternateId":%q},"client":{"ipAddress":"203.0.113.7"},
+"outcome":{"result":"SUCCESS"},"debugContext":{"debugData":{"risk":"{reasons=Anomalous Device, level=%s}"}}}`, id, id, email, level)
+}
+
+type e2e struct {
+	t     *testing.T
+	sb    *sandbox
+	cfg   config.Config
+	spans *tracetest.SpanRecorder
+}
+
+func newE2E(t *testing.T, topic string, seed opsim.Seed) *e2e {
+	t.Helper()
+	sb, err := startSandbox(sandboxConfig{Topics: []string{topic}, Seed: seed, Generate: 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { sb.Close() })
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "r.yaml"), []byte(e2eRules), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return &e2e{t: t, sb: sb, cfg: sb.config("e2e", dir, topic), spans: tracetest.NewSpanRecorder()}
+}
+
+func (e *e2e) produce(topic string, msgs ...kafka.Message) {
+	e.t.Helper()
+	w := &kafka.Writer{Addr: kafka.TCP(e.sb.broker.Addr()), Topic: topic, Balancer: &kafka.Hash{}, BatchTimeout: time.Millisecond, RequiredAcks: kafka.RequireAll}
+	defer w.Close()
+	if err := w.WriteMessages(e.t.Context(), msgs...); err != nil {
+		e.t.Fatal(err)
+	}
+}
+
+// run starts Main and returns a stop function that ends it and returns Run's error.
+func (e *e2e) run() (*Main, func() error) {
+	e.t.Helper()
+	ctx, cancel := context.WithCancel(e.t.Context())
+	m, err := NewMain(ctx, e.cfg, Options{Log: io.Discard, SpanProcessor: e.spans, Lookup: func(string) (string, bool) { return "", false }})
+	if err != nil {
+		cancel()
+		e.t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- m.Run(ctx) }()
+	return m, func() error {
+		cancel()
+		err := <-done
+		m.Close()
+		return err
+	}
+}
+
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func (e *e2e) state(email string) string {
+	u, ok := e.sb.sim.UserByEmail(email)
+	if !ok {
+		return "missing"
+	}
+	return u.State
+}
+
+func (e *e2e) suspendCalls() []opsim.Request {
+	var out []opsim.Request
+	for _, r := range e.sb.sim.Requests() {
+		if strings.HasSuffix(r.Path, ":suspend") {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+func (e *e2e) deadLetters(n int) []kafka.Message {
+	e.t.Helper()
+	r := kafka.NewReader(kafka.ReaderConfig{Brokers: []string{e.sb.broker.Addr()}, GroupID: "dlq-reader-" + e.t.Name(), Topic: e.cfg.Kafka.DLQTopic,
+		StartOffset: kafka.FirstOffset, SessionTimeout: 6 * time.Second, MinBytes: 1, MaxBytes: 10 << 20, MaxWait: 100 * time.Millisecond})
+	defer r.Close()
+	ctx, cancel := context.WithTimeout(e.t.Context(), 20*time.Second)
+	defer cancel()
+	var out []kafka.Message
+	for len(out) < n {
+		m, err := r.ReadMessage(ctx)
+		if err != nil {
+			e.t.Fatalf("read DLQ: got %d of %d records: %v", len(out), n, err)
+		}
+		out = append(out, m)
+	}
+	return out
+}
+
+func dlqHeader(m kafka.Message, key string) string {
+	for _, h := range m.Headers {
+		if h.Key == key {
+			return string(h.Value)
+		}
+	}
+	return ""
+}
+
+func TestEndToEndRiskyBenignAndMalformed(t *testing.T) {
+	e := newE2E(t, "signins", opsim.Seed{})
+	traceID := "4bf92f3577b34da6a3ce929d0e0e4736"
+	e.produce("signins",
+		kafka.Message{Key: []byte("a"), Value: oktaSignIn("r1", "user00001@example.com", "HIGH"),
+			Headers: []kafka.Header{{Key: "traceparent", Value: []byte("00-" + traceID + "-00f067aa0ba902b7-01")}}},
+		kafka.Message{Key: []byte("b"), Value: oktaSignIn("b1", "user00002@example.com", "LOW")},
+		kafka.Message{Key: []byte("c"), Value: []byte(`{"eventType": "user.session.start", `)},
+	)
+	m, stop := e.run()
+	waitFor(t, "the risky user to be suspended and 3 offsets committed", func() bool {
+		return e.state("user00001@example.com") == "SUSPENDED" && m.Stats().Committed >= 3
+	})
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+	if s := e.state("user00002@example.com"); s != "ACTIVE" {
+		t.Errorf("benign user is %s", s)
+	}
+	if calls := e.suspendCalls(); len(calls) != 1 || !strings.HasPrefix(calls[0].UserAgent, "tripline/") {
+		t.Errorf("suspend calls = %+v, want exactly one, with a tripline User-Agent", calls)
+	}
+	d := e.deadLetters(1)[0]
+	if string(d.Key) != "c" || dlqHeader(d, pipeline.HeaderErrorClass) != "decode" || dlqHeader(d, pipeline.HeaderErrorReason) != "invalid_json" || dlqHeader(d, pipeline.HeaderSourceTopic) != "signins" {
+		t.Errorf("dlq record: key %q headers %v", d.Key, d.Headers)
+	}
+	// The producer's trace reaches the 1Password call.
+	var httpSpan bool
+	for _, s := range e.spans.Ended() {
+		if strings.HasPrefix(s.Name(), "HTTP POST") && s.SpanContext().TraceID().String() == traceID {
+			httpSpan = true
+		}
+	}
+	if !httpSpan {
+		t.Error("no HTTP POST span in the producer's trace")
+	}
+}
+
+func TestEndToEndRateLimitThenSuccess(t *testing.T) {
+	e := newE2E(t, "signins", opsim.Seed{})
+	e.sb.sim.SetFaults(opsim.Faults{"suspend": {Rate429: 1, RetryAfter: 1}})
+	e.produce("signins", kafka.Message{Value: oktaSignIn("r1", "user00003@example.com", "CRITICAL")})
+	_, stop := e.run()
+	waitFor(t, "a 429", func() bool {
+		for _, c := range e.suspendCalls() {
+			if c.Status == 429 {
+				return true
+			}
+		}
+		return false
+	})
+	start := time.Now()
+	e.sb.sim.SetFaults(opsim.Faults{})
+	waitFor(t, "the user to be suspended", func() bool { return e.state("user00003@example.com") == "SUSPENDED" })
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+	if time.Since(start) > 10*time.Second {
+		t.Error("took too long after the rate limit lifted")
+	}
+}
+
+func TestEndToEnd5xxStormIsDeadLetteredAsRetryable(t *testing.T) {
+	e := newE2E(t, "signins", opsim.Seed{})
+	e.cfg.Retry.MaxElapsed = time.Second
+	e.cfg.Retry.MaxAttempts = 3
+	e.sb.sim.SetFaults(opsim.Faults{"suspend": {Rate503: 1}})
+	e.produce("signins", kafka.Message{Value: oktaSignIn("r1", "user00004@example.com", "HIGH")})
+	m, stop := e.run()
+	waitFor(t, "the message to be committed", func() bool { return m.Stats().Committed >= 1 })
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+	d := e.deadLetters(1)[0]
+	if dlqHeader(d, pipeline.HeaderErrorClass) != "retries_exhausted" || dlqHeader(d, pipeline.HeaderRetryable) != "true" || dlqHeader(d, pipeline.HeaderAttempts) != "3" {
+		t.Errorf("dlq headers = %v", d.Headers)
+	}
+}
+
+func TestEndToEndRefusedSuspensionIsDeadLettered(t *testing.T) {
+	seed := opsim.Seed{Users: []opsim.UserSeed{{Email: "owner@example.com", Role: "owner"}}}
+	e := newE2E(t, "signins", seed)
+	e.produce("signins", kafka.Message{Value: oktaSignIn("r1", "owner@example.com", "HIGH")}, kafka.Message{Value: oktaSignIn("r2", "nobody@elsewhere.example", "HIGH")})
+	m, stop := e.run()
+	waitFor(t, "both messages to be committed", func() bool { return m.Stats().Committed >= 2 })
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+	classes := map[string]bool{}
+	for _, d := range e.deadLetters(2) {
+		classes[dlqHeader(d, pipeline.HeaderErrorClass)] = true
+	}
+	if !classes["cannot_suspend"] || !classes["user_not_found"] {
+		t.Errorf("dlq classes = %v, want cannot_suspend and user_not_found", classes)
+	}
+	if e.state("owner@example.com") != "ACTIVE" {
+		t.Error("last owner was suspended")
+	}
+}
+
+func TestEndToEndRestartSkipsNothing(t *testing.T) {
+	e := newE2E(t, "signins", opsim.Seed{})
+	var msgs []kafka.Message
+	for i := 1; i <= 20; i++ {
+		msgs = append(msgs, kafka.Message{Key: []byte{byte(i)}, Value: oktaSignIn(fmt.Sprint("r", i), fmt.Sprintf("user%05d@example.com", i), "HIGH")})
+	}
+	e.produce("signins", msgs[:10]...)
+	m, stop := e.run()
+	waitFor(t, "some suspensions", func() bool { return len(e.suspendCalls()) >= 3 })
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("first run: %d suspend calls, %d committed", len(e.suspendCalls()), m.Stats().Committed)
+	e.produce("signins", msgs[10:]...)
+	_, stop = e.run()
+	waitFor(t, "all 20 users suspended", func() bool {
+		for i := 1; i <= 20; i++ {
+			if e.state(fmt.Sprintf("user%05d@example.com", i)) != "SUSPENDED" {
+				return false
+			}
+		}
+		return true
+	})
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("suspend calls for 20 risky users: %d", len(e.suspendCalls()))
+}

@@ -1,0 +1,92 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/segmentio/kafka-go"
+)
+
+// serveHTTP serves /metrics, /healthz and /readyz until ctx is done.
+func (m *Main) serveHTTP(ctx context.Context) error {
+	mux := http.NewServeMux()
+	mux.Handle("/metrics", m.tel.MetricsHandler())
+	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") })
+	mux.HandleFunc("/readyz", func(w http.ResponseWriter, r *http.Request) {
+		if err := m.ready(r.Context()); err != nil {
+			http.Error(w, "not ready: "+err.Error(), http.StatusServiceUnavailable)
+			return
+		}
+		fmt.Fprintln(w, "ready")
+	})
+	ln, err := net.Listen("tcp", m.cfg.HTTPAddr)
+	if err != nil {
+		return fmt.Errorf("http_addr %s: %w", m.cfg.HTTPAddr, err)
+	}
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	m.log.Info("serving metrics and health", "addr", ln.Addr().String())
+	go func() {
+		<-ctx.Done()
+		shut, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		srv.Shutdown(shut)
+	}()
+	if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+// ready reports whether the service can do its job: rules are loaded, a
+// token can be obtained, the user directory is loaded, and this instance is
+// a member of a stable consumer group. Results are cached for 5 seconds so
+// probes cannot hammer the broker or the token endpoint.
+func (m *Main) ready(ctx context.Context) error {
+	m.readyMu.Lock()
+	defer m.readyMu.Unlock()
+	if time.Since(m.readyAt) < 5*time.Second {
+		return m.readyError
+	}
+	m.readyAt = time.Now()
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	var errs []error
+	if m.rules.Current() == nil {
+		errs = append(errs, errors.New("rules not loaded"))
+	}
+	if err := m.op.Token(ctx); err != nil {
+		errs = append(errs, fmt.Errorf("users api token: %w", err))
+	}
+	if !m.dir.Ready() {
+		errs = append(errs, errors.New("user directory not loaded yet"))
+	}
+	if err := m.groupJoined(ctx); err != nil {
+		errs = append(errs, err)
+	}
+	m.readyError = errors.Join(errs...)
+	return m.readyError
+}
+
+func (m *Main) groupJoined(ctx context.Context) error {
+	client := &kafka.Client{Addr: kafka.TCP(m.conn.Brokers...), Transport: m.conn.Transport, Timeout: 5 * time.Second}
+	resp, err := client.DescribeGroups(ctx, &kafka.DescribeGroupsRequest{GroupIDs: []string{m.cfg.Kafka.GroupID}})
+	if err != nil {
+		return fmt.Errorf("describe consumer group: %w", err)
+	}
+	for _, g := range resp.Groups {
+		if g.Error != nil {
+			return fmt.Errorf("consumer group %s: %w", g.GroupID, g.Error)
+		}
+		for _, member := range g.Members {
+			if member.ClientID == m.clientID && g.GroupState == "Stable" {
+				return nil
+			}
+		}
+		return fmt.Errorf("not a member of consumer group %s yet (state %s)", g.GroupID, g.GroupState)
+	}
+	return fmt.Errorf("consumer group %s not found", m.cfg.Kafka.GroupID)
+}

@@ -1,0 +1,90 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/tripline-dev/tripline/internal/config"
+	"github.com/tripline-dev/tripline/internal/devbroker"
+	"github.com/tripline-dev/tripline/internal/opsim"
+)
+
+// sandbox is a self-contained world for the demo and the end-to-end tests:
+// an embedded Kafka broker (kfake) and the Users API simulator, both on
+// loopback sockets.
+type sandbox struct {
+	broker *devbroker.Broker
+	sim    *opsim.Server
+	simURL string
+	srv    *http.Server
+}
+
+type sandboxConfig struct {
+	Topics     []string
+	Partitions int
+	Seed       opsim.Seed
+	Generate   int
+}
+
+func startSandbox(sc sandboxConfig) (*sandbox, error) {
+	if sc.Partitions == 0 {
+		sc.Partitions = 3
+	}
+	b, err := devbroker.Start(devbroker.Config{Listen: "127.0.0.1:0", Partitions: sc.Partitions, Topics: sc.Topics, MinSessionTimeout: time.Second})
+	if err != nil {
+		return nil, fmt.Errorf("start embedded broker: %w", err)
+	}
+	s := &sandbox{broker: b}
+	if s.sim, err = opsim.New(opsim.Config{Seed: sc.Seed, Generate: sc.Generate}); err != nil {
+		b.Close()
+		return nil, fmt.Errorf("start users api simulator: %w", err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Close()
+		return nil, err
+	}
+	s.simURL = "http://" + ln.Addr().String()
+	s.srv = &http.Server{Handler: s.sim, ReadHeaderTimeout: 5 * time.Second}
+	go s.srv.Serve(ln)
+	return s, nil
+}
+
+// config returns a configuration pointing at the sandbox.
+func (s *sandbox) config(group, rulesDir string, topics ...string) config.Config {
+	cfg := config.Default()
+	cfg.Kafka.Brokers = []string{s.broker.Addr()}
+	cfg.Kafka.GroupID = group
+	cfg.Kafka.Topics = topics
+	cfg.Kafka.DLQTopic = "tripline.dlq"
+	cfg.Kafka.StartFromEarliest = true
+	cfg.Kafka.SessionTimeout = 6 * time.Second
+	cfg.Kafka.MaxWait = 100 * time.Millisecond
+	cfg.Kafka.CommitInterval = 100 * time.Millisecond
+	cfg.Rules.Dir = rulesDir
+	cfg.Rules.Watch = false
+	cfg.OnePassword.BaseURL = s.simURL
+	cfg.OnePassword.AllowInsecureLoopback = true
+	cfg.OnePassword.AccountID = s.sim.Account()
+	client := s.sim.Clients()[0]
+	cfg.OnePassword.ClientID = client.ID
+	cfg.OnePassword.ClientSecret = config.Secret(client.Secret)
+	cfg.Retry.InitialInterval = 50 * time.Millisecond
+	cfg.Retry.MaxInterval = 500 * time.Millisecond
+	cfg.Retry.MaxElapsed = 5 * time.Second
+	cfg.HTTPAddr = ""
+	cfg.ShutdownGrace = 5 * time.Second
+	return cfg
+}
+
+func (s *sandbox) Close() error {
+	err := s.srv.Close()
+	s.broker.Close()
+	if errors.Is(err, http.ErrServerClosed) {
+		return nil
+	}
+	return err
+}

@@ -1,0 +1,306 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+
+	"net/http"
+	"os"
+	"os/signal"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/segmentio/kafka-go"
+	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/tripline-dev/tripline/internal/config"
+	"github.com/tripline-dev/tripline/internal/directory"
+	"github.com/tripline-dev/tripline/internal/event"
+	"github.com/tripline-dev/tripline/internal/onepassword"
+	"github.com/tripline-dev/tripline/internal/pipeline"
+	"github.com/tripline-dev/tripline/internal/remediate"
+	"github.com/tripline-dev/tripline/internal/rules"
+	"github.com/tripline-dev/tripline/internal/telemetry"
+	"github.com/tripline-dev/tripline/internal/version"
+)
+
+// Options are the seams of Main for tests and the demo.
+type Options struct {
+	// Log receives the JSON logs (default stderr).
+	Log io.Writer
+	// Lookup reads environment variables for telemetry (default os.LookupEnv).
+	Lookup func(string) (string, bool)
+	// SpanProcessor is added to the tracer provider (tests: a recorder).
+	SpanProcessor sdktrace.SpanProcessor
+	// Recorder, when set, also receives every audit record (the demo's summary).
+	Recorder pipeline.Recorder
+}
+
+// Main is the running service: every component wired from the configuration.
+type Main struct {
+	cfg      config.Config
+	log      *slog.Logger
+	tel      *telemetry.Telemetry
+	conn     *pipeline.Connection
+	clientID string
+	reader   *kafka.Reader
+	dlq      *kafka.Writer
+	audit    *kafka.Writer
+	op       *onepassword.Client
+	dir      *directory.Directory
+	rules    *rules.Watcher
+	consumer *pipeline.Consumer
+
+	readyMu    sync.Mutex
+	readyAt    time.Time
+	readyError error
+}
+
+// NewMain checks the configuration against the outside world (rules compile
+// and pass their tests, the source topics exist, the DLQ and audit topics
+// exist or can be created) and wires every component. It fails with every
+// problem it can name rather than starting half-configured.
+func NewMain(ctx context.Context, cfg config.Config, opts Options) (m *Main, err error) {
+	if opts.Log == nil {
+		opts.Log = os.Stderr
+	}
+	if opts.Lookup == nil {
+		opts.Lookup = os.LookupEnv
+	}
+	m = &Main{cfg: cfg}
+	defer func() {
+		if err != nil {
+			m.Close()
+		}
+	}()
+	if m.log, err = telemetry.NewLogger(opts.Log, cfg.Log.Level, cfg.Log.Format); err != nil {
+		return nil, err
+	}
+	m.log.Info("starting tripline", "version", version.Version, "config", cfg)
+	if m.tel, err = telemetry.Setup(ctx, telemetry.Config{ServiceName: "tripline", Version: version.Version, Lookup: opts.Lookup, SpanProcessor: opts.SpanProcessor}); err != nil {
+		return nil, err
+	}
+	dec, formats, err := newDecoder(cfg)
+	if err != nil {
+		return nil, err
+	}
+	if m.rules, err = rules.NewWatcher(cfg.Rules.Dir, m.log, rules.WatcherConfig{
+		Decode: func(raw []byte) ([]event.Event, error) { return dec.Decode(raw, "") },
+	}); err != nil {
+		return nil, fmt.Errorf("rules in %s: %w", cfg.Rules.Dir, err)
+	}
+	if err := m.newUsersAPI(ctx); err != nil {
+		return nil, err
+	}
+	if err := m.newKafka(ctx); err != nil {
+		return nil, err
+	}
+	metrics, err := pipeline.NewMetrics(m.tel.Meter("tripline"))
+	if err != nil {
+		return nil, err
+	}
+	var recorder pipeline.Recorder = pipeline.LogRecorder{Logger: m.log}
+	if m.audit != nil {
+		recorder = pipeline.TopicRecorder{Log: pipeline.LogRecorder{Logger: m.log}, Writer: m.audit}
+	}
+	if opts.Recorder != nil {
+		recorder = teeRecorder{recorder, opts.Recorder}
+	}
+	tracer := m.tel.Tracer("tripline")
+	exec := remediate.New(remediate.Config{DryRun: cfg.DryRun}, userDirectory{dir: m.dir, op: m.op, tracer: tracer}, usersAPI{m.op})
+	m.consumer, err = pipeline.New(pipeline.Config{
+		Formats:         formats,
+		CommitInterval:  cfg.Kafka.CommitInterval,
+		CommitBatch:     cfg.Kafka.CommitBatch,
+		PartitionBuffer: cfg.Kafka.PartitionBuffer,
+		ShutdownGrace:   cfg.ShutdownGrace,
+		Retry: pipeline.RetryPolicy{
+			InitialInterval: cfg.Retry.InitialInterval, MaxInterval: cfg.Retry.MaxInterval,
+			MaxElapsed: cfg.Retry.MaxElapsed, MaxAttempts: cfg.Retry.MaxAttempts,
+		},
+	}, pipeline.Deps{
+		Source: m.reader, DeadLetters: m.dlq, Decoder: dec, Rules: currentRules{m.rules},
+		Executor: exec, Recorder: recorder, Logger: m.log, Tracer: tracer,
+		Propagator: m.tel.Propagator(), Metrics: metrics,
+	})
+	if err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+func newDecoder(cfg config.Config) (*event.Decoder, map[string]event.Format, error) {
+	dec, err := event.NewDecoder(event.Config{MaxBytes: cfg.Event.MaxBytes, MaxDepth: cfg.Event.MaxDepth})
+	if err != nil {
+		return nil, nil, fmt.Errorf("event decoder: %w", err)
+	}
+	formats := map[string]event.Format{}
+	var errs []error
+	for _, t := range cfg.TopicSpecs() {
+		if t.Format == "" {
+			continue
+		}
+		f, err := event.ParseFormat(t.Format)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("kafka.topics (TRIPLINE_KAFKA_TOPICS) %s=%s: %w", t.Name, t.Format, err))
+		}
+		formats[t.Name] = f
+	}
+	return dec, formats, errors.Join(errs...)
+}
+
+func (m *Main) newUsersAPI(ctx context.Context) error {
+	o := m.cfg.OnePassword
+	transport := otelhttp.NewTransport(http.DefaultTransport,
+		otelhttp.WithTracerProvider(m.tel.TracerProvider()), otelhttp.WithPropagators(m.tel.Propagator()),
+		otelhttp.WithSpanNameFormatter(func(_ string, r *http.Request) string { return "HTTP " + r.Method }))
+	var err error
+	m.op, err = onepassword.New(ctx, onepassword.Config{
+		BaseURL: o.BaseURL, Region: o.Region, APIVersion: o.APIVersion, AccountID: o.AccountID,
+		ClientID: o.ClientID, ClientSecret: onepassword.Secret(o.ClientSecret.Reveal()),
+		AllowInsecureLoopback: o.AllowInsecureLoopback, Timeout: o.Timeout,
+	}, onepassword.WithTransport(transport))
+	if err != nil {
+		return fmt.Errorf("users api: %w", err)
+	}
+	m.dir, err = directory.New(directory.Config{
+		RefreshInterval:        m.cfg.Directory.RefreshInterval,
+		MinMissRefreshInterval: m.cfg.Directory.MinMissRefreshInterval,
+	}, m.op, directory.WithLogger(m.log))
+	if err != nil {
+		return fmt.Errorf("user directory: %w", err)
+	}
+	return nil
+}
+
+func (m *Main) newKafka(ctx context.Context) error {
+	k := m.cfg.Kafka
+	host, _ := os.Hostname()
+	m.clientID = fmt.Sprintf("%s-%s-%d", k.ClientID, host, os.Getpid())
+	k.ClientID = m.clientID
+	var err error
+	if m.conn, err = pipeline.NewConnection(k); err != nil {
+		return err
+	}
+	var sources []string
+	for _, t := range m.cfg.TopicSpecs() {
+		sources = append(sources, t.Name)
+	}
+	owned := []string{k.DLQTopic}
+	if k.AuditTopic != "" {
+		owned = append(owned, k.AuditTopic)
+	}
+	checkCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	if err := m.conn.EnsureTopics(checkCtx, pipeline.TopicPlan{
+		Sources: sources, Owned: owned, Create: k.CreateTopics, Partitions: k.TopicPartitions, Replication: k.TopicReplication,
+	}); err != nil {
+		return err
+	}
+	m.reader = m.conn.NewReader(k, sources, m.log)
+	m.dlq = m.conn.NewWriter(k.DLQTopic)
+	if k.AuditTopic != "" {
+		m.audit = m.conn.NewWriter(k.AuditTopic)
+	}
+	return nil
+}
+
+// Run runs the consumer, the directory refresh, the rules watcher, SIGHUP
+// reloads and the HTTP server until ctx is done or one of them fails.
+func (m *Main) Run(ctx context.Context) error {
+	if err := m.dir.Refresh(ctx); err != nil {
+		if !isRetryable(err) {
+			return fmt.Errorf("list 1Password users (check onepassword.* settings and the OAuth app's permissions): %w", err)
+		}
+		m.log.Warn("cannot list 1Password users yet; will retry", "error", err)
+	}
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error {
+		err := m.consumer.Run(gctx)
+		if err == nil {
+			err = ctx.Err() // a clean stop ends the others too
+		}
+		return err
+	})
+	g.Go(func() error { return ignoreCanceled(m.dir.Run(gctx)) })
+	if m.cfg.Rules.Watch {
+		g.Go(func() error { return ignoreCanceled(m.rules.Run(gctx)) })
+	}
+	g.Go(func() error { return m.reloadOnHangup(gctx) })
+	if m.cfg.HTTPAddr != "" {
+		g.Go(func() error { return m.serveHTTP(gctx) })
+	}
+	err := g.Wait()
+	if errors.Is(err, context.Canceled) && ctx.Err() != nil {
+		return nil
+	}
+	return err
+}
+
+func (m *Main) reloadOnHangup(ctx context.Context) error {
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-hup:
+			if err := m.rules.Reload(); err != nil {
+				m.log.Error("rules reload rejected; keeping the current rules", "error", err)
+			} else {
+				m.log.Info("rules reloaded", "rules", len(m.rules.Current().Rules()))
+			}
+		}
+	}
+}
+
+// Stats returns the consumer's running totals.
+func (m *Main) Stats() pipeline.Stats { return m.consumer.Stats() }
+
+// Close releases the Kafka clients and flushes telemetry.
+func (m *Main) Close() error {
+	var errs []error
+	if m.reader != nil {
+		errs = append(errs, m.reader.Close())
+	}
+	for _, w := range []*kafka.Writer{m.dlq, m.audit} {
+		if w != nil {
+			errs = append(errs, w.Close())
+		}
+	}
+	if m.tel != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		errs = append(errs, m.tel.Shutdown(ctx))
+	}
+	return errors.Join(errs...)
+}
+
+func isRetryable(err error) bool {
+	var r interface{ Retryable() bool }
+	return errors.As(err, &r) && r.Retryable()
+}
+
+func ignoreCanceled(err error) error {
+	if errors.Is(err, context.Canceled) {
+		return nil
+	}
+	return err
+}
+
+// teeRecorder records to both recorders, in order.
+type teeRecorder [2]pipeline.Recorder
+
+func (t teeRecorder) Record(ctx context.Context, rec pipeline.AuditRecord) error {
+	if err := t[0].Record(ctx, rec); err != nil {
+		return err
+	}
+	return t[1].Record(ctx, rec)
+}
