@@ -31,3 +31,31 @@ bench: ## run the benchmarks
 
 clean: ## remove build output
 	rm -rf $(BIN)
+
+# Kafka: a real single-node Apache Kafka from the official jars (needs Java 17
+# and Maven; KAFKA_VERSION and KAFKA_PORT pick the version and port) and the
+# Kafka integration suite, which uses KAFKA_BROKERS when set and an in-process
+# broker otherwise. `make kafka-up` prints the KAFKA_BROKERS to export.
+.PHONY: kafka-up kafka-down test-kafka devbroker
+KAFKA_TEST_FLAGS ?= -race -count=1 -timeout 10m
+
+kafka-up: ## start a local Apache Kafka (KRaft) from the jars: scripts/kafka-local.sh up
+	bash scripts/kafka-local.sh up
+
+kafka-down: ## stop the local Apache Kafka and remove its data
+	bash scripts/kafka-local.sh down
+
+test-kafka: ## run the Kafka suite against KAFKA_BROKERS if set (else an in-process broker)
+	$(GO) test $(KAFKA_TEST_FLAGS) -tags kafka ./test/kafka/...
+
+devbroker: ## run an in-process Kafka broker on 127.0.0.1:9092 for manual runs
+	$(GO) run ./cmd/devbroker
+
+# Docker Compose: Kafka, the Users API simulator, the consumer, OTel collector, Jaeger.
+COMPOSE ?= $(shell docker compose version >/dev/null 2>&1 && echo "docker compose" || echo docker-compose)
+
+up: ## start the docker-compose stack (Kafka, opsim, consumer, OTel collector, Jaeger UI on :16686)
+	$(COMPOSE) up -d --build
+
+down: ## stop the docker-compose stack and remove its volumes
+	$(COMPOSE) down -v

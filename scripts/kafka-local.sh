@@ -243,7 +243,7 @@ wait_ready() {
 	local left=$((deadline - SECONDS))
 	((left > 5)) || left=5
 	if command -v go >/dev/null 2>&1; then
-		(cd "$ROOT" && go run ./cmd/kafkacheck -brokers "$BROKERS" -timeout "${left}s") ||
+		(cd "$ROOT" && go run ./cmd/kafkacheck -brokers "$BROKERS" -timeout "${left}s" >&2) ||
 			die "broker on $BROKERS does not answer metadata requests (log: $LOG_FILE)"
 	else
 		log "go not found: checking the startup log instead of a metadata request"
