@@ -1,0 +1,276 @@
+package rules
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"testing"
+	"testing/fstest"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/tripline-dev/tripline/internal/event"
+)
+
+func mustLoad(t testing.TB, src string, opts ...Option) *Set {
+	t.Helper()
+	s, err := Load(fstest.MapFS{"r.yaml": {Data: []byte(src)}}, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+var t0 = time.Date(2025, 10, 14, 8, 0, 0, 0, time.UTC)
+
+func TestEvaluateRuntimeErrorIsolated(t *testing.T) {
+	t.Parallel()
+	s := mustLoad(t, `rules:
+  - id: broken
+    severity: low
+    action: none
+    when: raw.a.b == "x"
+  - id: fine
+    severity: high
+    mode: enforce
+    action: suspend
+    when: outcome == "success" && risk_score >= 80
+    reason: "{{ .user_email }} score {{ .risk_score }}"
+`)
+	score := 90
+	res := s.Evaluate(&event.Event{UserEmail: "a@example.com", Outcome: "success", RiskScore: &score})
+	want := []Decision{{RuleID: "fine", Mode: ModeEnforce, Action: ActionSuspend, User: "a@example.com", Reason: "a@example.com score 90", Severity: "high"}}
+	if d := cmp.Diff(want, res.Decisions); d != "" {
+		t.Errorf("decisions (-want +got):\n%s", d)
+	}
+	if len(res.Errors) != 1 || res.Errors[0].RuleID != "broken" {
+		t.Errorf("errors = %v", res.Errors)
+	}
+	// Without a risk score, risk_score is NoRiskScore and the rule is safe.
+	if res := s.Evaluate(&event.Event{UserEmail: "a@example.com", Outcome: "success", Raw: map[string]any{"a": map[string]any{"b": "y"}}}); len(res.Decisions) != 0 || len(res.Errors) != 0 {
+		t.Errorf("no score: %+v", res)
+	}
+}
+
+func TestEvaluateUserExpressionAndNoUser(t *testing.T) {
+	t.Parallel()
+	s := mustLoad(t, `rules:
+  - id: by_vendor_id
+    severity: low
+    action: suspend
+    when: "true"
+    user: 'user_id != "" ? lower(user_id) : ""'
+`)
+	res := s.Evaluate(&event.Event{UserEmail: "a@example.com", UserID: "ABC"})
+	if len(res.Decisions) != 1 || res.Decisions[0].User != "abc" {
+		t.Errorf("got %+v", res)
+	}
+	res = s.Evaluate(&event.Event{UserEmail: "a@example.com"})
+	if len(res.Decisions) != 0 || len(res.Errors) != 1 || !errors.Is(res.Errors[0], ErrNoUser) {
+		t.Errorf("got %+v", res)
+	}
+	// The default identity prefers the 1Password user id.
+	s = mustLoad(t, "rules:\n  - id: d\n    severity: low\n    action: suspend\n    when: 'true'\n")
+	if res := s.Evaluate(&event.Event{UserEmail: "a@example.com", OPUserID: "OPID"}); res.Decisions[0].User != "OPID" {
+		t.Errorf("got %+v", res)
+	}
+}
+
+func TestEvaluateCooldown(t *testing.T) {
+	t.Parallel()
+	s := mustLoad(t, "rules:\n  - id: c\n    severity: low\n    action: suspend\n    cooldown: 1h\n    when: 'true'\n")
+	ev := func(id string, at time.Duration, user string) *event.Event {
+		return &event.Event{UserEmail: user, EventID: id, Time: t0.Add(at)}
+	}
+	steps := []struct {
+		ev   *event.Event
+		supp bool
+	}{
+		{ev("e1", 0, "a@x"), false},
+		{ev("e1", 0, "a@x"), false}, // redelivery of the event that started the cooldown
+		{ev("e2", 30*time.Minute, "a@x"), true},
+		{ev("e3", 30*time.Minute, "b@x"), false}, // another user
+		{ev("e4", time.Hour, "a@x"), false},      // cooldown over
+		{ev("e5", 90*time.Minute, "a@x"), true},
+	}
+	for i, st := range steps {
+		res := s.Evaluate(st.ev)
+		if len(res.Decisions) != 1 || res.Decisions[0].Suppressed != st.supp {
+			t.Errorf("step %d: %+v, want suppressed=%t", i, res.Decisions, st.supp)
+		}
+	}
+}
+
+func TestCountWindowBoundary(t *testing.T) {
+	t.Parallel()
+	s := mustLoad(t, `rules:
+  - id: burst
+    severity: low
+    action: none
+    when: outcome == "failure" && count("fail", "10m") >= 3
+  - id: same_key
+    severity: low
+    action: none
+    when: outcome == "failure" && count("fail", "1h") >= 4
+`)
+	var got []string
+	for i, at := range []time.Duration{0, 5 * time.Minute, 10 * time.Minute, 10*time.Minute + time.Second, 11 * time.Minute} {
+		res := s.Evaluate(&event.Event{UserEmail: "a@x", Outcome: "failure", EventID: fmt.Sprint(i), Time: t0.Add(at)})
+		var ids []string
+		for _, d := range res.Decisions {
+			ids = append(ids, d.RuleID)
+		}
+		got = append(got, fmt.Sprint(ids))
+	}
+	// The event at 0 falls out of the half-open window (t-10m, t] at 10m.
+	// Both rules share the key: each event is recorded once.
+	want := []string{"[]", "[]", "[]", "[burst same_key]", "[burst same_key]"}
+	if d := cmp.Diff(want, got); d != "" {
+		t.Errorf("(-want +got):\n%s", d)
+	}
+	// A success is not counted, because count() is not reached.
+	res := s.Evaluate(&event.Event{UserEmail: "a@x", Outcome: "success", EventID: "s", Time: t0.Add(12 * time.Minute)})
+	if len(res.Decisions) != 0 {
+		t.Errorf("success matched: %+v", res)
+	}
+	// A redelivered event is not counted twice.
+	res = s.Evaluate(&event.Event{UserEmail: "b@x", Outcome: "failure", EventID: "r", Time: t0})
+	res = s.Evaluate(&event.Event{UserEmail: "b@x", Outcome: "failure", EventID: "r", Time: t0})
+	res = s.Evaluate(&event.Event{UserEmail: "b@x", Outcome: "failure", EventID: "r", Time: t0})
+	if len(res.Decisions) != 0 {
+		t.Errorf("redelivery counted: %+v", res)
+	}
+}
+
+func TestStateEvictionBound(t *testing.T) {
+	t.Parallel()
+	st := NewState(3)
+	s := mustLoad(t, "rules:\n  - id: c\n    severity: low\n    action: none\n    cooldown: 1h\n    when: count(\"k\", \"1h\") >= 2\n", WithState(st))
+	for i := range 10 {
+		s.Evaluate(&event.Event{UserEmail: fmt.Sprintf("u%d@x", i), EventID: fmt.Sprint(i), Time: t0})
+	}
+	if c, _ := st.Tracked(); c != 3 {
+		t.Errorf("tracked counters = %d, want 3", c)
+	}
+	// u9 is still tracked (most recent): its second event is its 2nd.
+	if res := s.Evaluate(&event.Event{UserEmail: "u9@x", EventID: "x", Time: t0}); len(res.Decisions) != 1 {
+		t.Errorf("u9: %+v", res)
+	}
+	// u0 was evicted: it starts again from 1.
+	if res := s.Evaluate(&event.Event{UserEmail: "u0@x", EventID: "y", Time: t0}); len(res.Decisions) != 0 {
+		t.Errorf("u0: %+v", res)
+	}
+	// The ring for key k holds at most the threshold (2) timestamps.
+	st.mu.Lock()
+	r, _ := st.counters.get(counterKey{"k", "u9@x"})
+	st.mu.Unlock()
+	if len(r.at) > 2 {
+		t.Errorf("ring holds %d timestamps, want <= 2", len(r.at))
+	}
+}
+
+func TestFunctions(t *testing.T) {
+	t.Parallel()
+	s := mustLoad(t, `lists:
+  nets: [10.0.0.0/8]
+  countries: [ro, KP]
+rules:
+  - id: f
+    severity: low
+    action: none
+    when: >
+      in_cidr(src_ip, "nets") && in_cidr(src_ip, "10.1.0.0/16") && is_private_ip(src_ip) && !is_public_ip(src_ip)
+      && is_public_ip("203.0.113.7") && country_in(country, "countries") && email_domain(user_email) == "example.com"
+      && glob("*@example.*", user_email) && has_suffix(user_email, ".com") && "KP" in list("countries")
+      && hour_in("Europe/Bucharest", 22, 6) && local_hour("Europe/Bucharest") == 1 && weekday_in("UTC", "tue", "Wed")
+      && risk_at_least("medium") && !risk_at_least("critical") && risk_rank == 3 && identity == "a@Example.com"
+`)
+	ev := &event.Event{UserEmail: "a@Example.com", SrcIP: "10.1.2.3", Country: "RO", Risk: "high", Time: time.Date(2025, 10, 14, 22, 30, 0, 0, time.UTC)}
+	if res := s.Evaluate(ev); len(res.Decisions) != 1 || len(res.Errors) != 0 {
+		t.Errorf("got %+v", res)
+	}
+}
+
+func TestSetTestFreshState(t *testing.T) {
+	t.Parallel()
+	s := mustLoad(t, `rules:
+  - id: c
+    severity: low
+    action: suspend
+    cooldown: 1h
+    when: count("k", "1h") >= 2
+    tests:
+      - name: second event
+        event: {user_email: a@x, event_id: e}
+        repeat: 2
+        expect: {match: true, suppressed: false}
+      - name: first event
+        event: {user_email: a@x, event_id: e}
+        expect: {match: false}
+`)
+	for i := range 2 { // running twice shows tests do not leak state
+		for _, r := range s.Test(nil) {
+			if !r.Pass {
+				t.Errorf("run %d: %s: %v", i, r.Name, r.Problems)
+			}
+		}
+	}
+	if c, _ := s.State().Tracked(); c != 0 {
+		t.Errorf("inline tests touched the Set's state: %d counters", c)
+	}
+}
+
+func loadShipped(b *testing.B) *Set {
+	b.Helper()
+	s, err := Load(os.DirFS("../../rules"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	return s
+}
+
+func BenchmarkEvaluate(b *testing.B) {
+	s := loadShipped(b)
+	noMatch := &event.Event{UserEmail: "li.wei@example.com", Outcome: "success", Risk: "low", Reasons: []string{"unfamiliarFeatures"},
+		SrcIP: "198.51.100.23", Country: "US", Time: t0, EventID: "entra:1", Source: "entra", Kind: "signin",
+		Raw: map[string]any{"category": "SignInLogs"}}
+	match := &event.Event{UserEmail: "dana.reyes@example.com", Outcome: "success", Risk: "high", Reasons: []string{"anonymizedIPAddress"},
+		SrcIP: "203.0.113.77", Country: "RO", Time: t0, EventID: "entra:2", Source: "entra", Kind: "signin"}
+	b.Run("no_match", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if res := s.Evaluate(noMatch); len(res.Decisions) != 0 {
+				b.Fatal(res)
+			}
+		}
+	})
+	b.Run("match", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if res := s.Evaluate(match); len(res.Decisions) == 0 {
+				b.Fatal(res)
+			}
+		}
+	})
+}
+
+func BenchmarkNormalizeEvaluate(b *testing.B) {
+	s := loadShipped(b)
+	raw, err := os.ReadFile("../../rules/testdata/entra-risky-signin.json")
+	if err != nil {
+		b.Fatal(err)
+	}
+	decode := shippedDecoder(b)
+	b.SetBytes(int64(len(raw)))
+	b.ReportAllocs()
+	for b.Loop() {
+		evs, err := decode(raw)
+		if err != nil {
+			b.Fatal(err)
+		}
+		for i := range evs {
+			s.Evaluate(&evs[i])
+		}
+	}
+}
