@@ -29,6 +29,16 @@ tidy: ## tidy go.mod
 bench: ## run the benchmarks
 	$(GO) test -run '^$$' -bench . -benchmem ./...
 
+demo: ## run the whole pipeline offline: embedded broker, simulator, sample events, summary
+	$(GO) run ./cmd/consumer demo
+
+run: ## run the consumer with the environment (TRIPLINE_*) or --config from TRIPLINE_CONFIG
+	$(GO) run ./cmd/consumer run
+
+rules-check: ## lint and test the rules in rules/
+	$(GO) run ./cmd/consumer rules lint rules
+	$(GO) run ./cmd/consumer rules test rules
+
 clean: ## remove build output
 	rm -rf $(BIN)
 
