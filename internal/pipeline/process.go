@@ -50,7 +50,7 @@ func (c *Consumer) handleSafely(ctx, stop context.Context, msg kafka.Message) (f
 	defer func() {
 		if r := recover(); r != nil {
 			c.log.ErrorContext(ctx, "panic while processing a message", "topic", msg.Topic, "partition", msg.Partition, "offset", msg.Offset, "panic", fmt.Sprint(r))
-			fails = append(fails, failure{class: ClassPanic, message: fmt.Sprintf("panic: %v", r), first: time.Now()})
+			fails = append(fails, failure{class: ClassPanic, message: fmt.Sprintf("panic: %v", r), attempts: 1, first: time.Now()})
 			err = nil
 		}
 	}()
@@ -67,7 +67,7 @@ func (c *Consumer) handle(ctx, stop context.Context, msg kafka.Message) ([]failu
 	span.SetAttributes(attribute.Int("tripline.events", len(events)))
 	if err != nil {
 		span.SetStatus(codes.Error, event.Reason(err))
-		fails = append(fails, failure{class: ClassDecode, reason: event.Reason(err), message: err.Error(), first: time.Now()})
+		fails = append(fails, failure{class: ClassDecode, reason: event.Reason(err), message: err.Error(), attempts: 1, first: time.Now()})
 	}
 	span.End()
 	for i := range events {
@@ -89,7 +89,7 @@ func (c *Consumer) handleEvent(ctx, stop context.Context, msg kafka.Message, ev 
 	var fails []failure
 	for _, re := range res.Errors {
 		c.deps.Metrics.add(ctx, c.deps.Metrics.ruleErrors, "rule", re.RuleID)
-		fails = append(fails, failure{class: ClassRuleError, ruleID: re.RuleID, message: re.Err.Error(), first: time.Now()})
+		fails = append(fails, failure{class: ClassRuleError, ruleID: re.RuleID, message: re.Err.Error(), attempts: 1, first: time.Now()})
 	}
 	for _, d := range res.Decisions {
 		c.deps.Metrics.add(ctx, c.deps.Metrics.decisions, "rule", d.RuleID, "mode", d.Mode, "action", d.Action)
