@@ -1,0 +1,663 @@
+//go:build kafka
+
+package kafka
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/segmentio/kafka-go"
+
+	"github.com/tripline-dev/tripline/internal/kafkatest"
+	"github.com/tripline-dev/tripline/internal/opsim"
+	"github.com/tripline-dev/tripline/internal/pipeline"
+)
+
+// reliabilityRules is the rules directory the process-level tests use: one
+// enforce rule that suspends on a successful high or critical risk sign-in,
+// with inline tests the consumer runs at start-up.
+const reliabilityRules = `
+rules:
+  - id: risky_success
+    description: successful sign-in with high or critical risk
+    severity: high
+    mode: enforce
+    when: outcome == "success" && risk in ["high", "critical"]
+    action: suspend
+    reason: "risky sign-in"
+    tests:
+      - name: risky
+        event: {user_email: a@example.com, outcome: success, risk: high}
+        expect: {match: true}
+      - name: benign
+        event: {user_email: a@example.com, outcome: success, risk: low}
+        expect: {match: false}
+`
+
+// report prints one scenario's figures on stdout with a RELIABILITY prefix,
+// so CI logs can be grepped for them, and to the test log.
+func report(t *testing.T, scenario, format string, args ...any) {
+	t.Helper()
+	line := fmt.Sprintf("RELIABILITY %s: broker=%s %s", scenario, brokerKind(), fmt.Sprintf(format, args...))
+	fmt.Println(line)
+	t.Log(line)
+}
+
+func brokerKind() string {
+	if kafkatest.External() {
+		return "external"
+	}
+	return "embedded"
+}
+
+var consumerBin struct {
+	once sync.Once
+	path string
+	err  error
+}
+
+// consumerBinary builds ./cmd/consumer once per test binary and returns its
+// path. The build output stays in a temporary directory for the other tests.
+func consumerBinary(t *testing.T) string {
+	t.Helper()
+	consumerBin.once.Do(func() {
+		dir, err := os.MkdirTemp("", "tripline-kafka-suite-")
+		if err != nil {
+			consumerBin.err = err
+			return
+		}
+		consumerBin.path = filepath.Join(dir, "consumer")
+		cmd := exec.Command("go", "build", "-o", consumerBin.path, "github.com/tripline-dev/tripline/cmd/consumer")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			consumerBin.err = fmt.Errorf("go build ./cmd/consumer: %v\n%s", err, out)
+		}
+	})
+	if consumerBin.err != nil {
+		t.Fatal(consumerBin.err)
+	}
+	return consumerBin.path
+}
+
+// sim is the Users API simulator served on a loopback port, with its own
+// count of suspend calls (the simulator's request log is a bounded ring).
+type sim struct {
+	*opsim.Server
+	URL      string
+	suspends atomic.Int64
+	mu       sync.Mutex
+	statuses map[string]map[int]int // endpoint suffix -> status -> count
+}
+
+// startSim runs a simulator with generate synthetic users
+// (user00001@example.com ...) plus seed until the test ends.
+func startSim(t *testing.T, seed opsim.Seed, generate int) *sim {
+	t.Helper()
+	srv, err := opsim.New(opsim.Config{Seed: seed, Generate: generate})
+	if err != nil {
+		t.Fatalf("start users api simulator: %v", err)
+	}
+	s := &sim{Server: srv, statuses: map[string]map[int]int{}}
+	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
+		if strings.HasSuffix(r.URL.Path, ":suspend") {
+			s.suspends.Add(1)
+		}
+		srv.ServeHTTP(sw, r)
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		kind := endpointKind(r.URL.Path)
+		if s.statuses[kind] == nil {
+			s.statuses[kind] = map[int]int{}
+		}
+		s.statuses[kind][sw.status]++
+	}))
+	t.Cleanup(hs.Close)
+	s.URL = hs.URL
+	return s
+}
+
+func endpointKind(path string) string {
+	switch {
+	case strings.HasSuffix(path, ":suspend"):
+		return "suspend"
+	case strings.Contains(path, "token"):
+		return "token"
+	default:
+		return "other"
+	}
+}
+
+// statusCounts returns how many requests of kind were answered with each status.
+func (s *sim) statusCounts(kind string) map[int]int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := map[int]int{}
+	for k, v := range s.statuses[kind] {
+		out[k] = v
+	}
+	return out
+}
+
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	w.status = code
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Flush() {
+	if f, ok := w.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
+}
+
+// state returns the user's state in the simulator ("missing" if absent).
+func (s *sim) state(email string) string {
+	u, ok := s.UserByEmail(email)
+	if !ok {
+		return "missing"
+	}
+	return u.State
+}
+
+// suspended counts how many of emails are SUSPENDED.
+func (s *sim) suspended(emails []string) int {
+	n := 0
+	for _, e := range emails {
+		if s.state(e) == "SUSPENDED" {
+			n++
+		}
+	}
+	return n
+}
+
+// world is one scenario's broker, topics, simulator and consumer settings.
+type world struct {
+	t          *testing.T
+	brokers    string
+	topic      string
+	dlq        string
+	group      string
+	partitions int
+	sim        *sim
+	rulesDir   string
+	client     *kafka.Client
+	// env overrides the consumer's environment (TRIPLINE_*, OTEL_*).
+	env map[string]string
+}
+
+// newWorld creates a source topic with partitions partitions on brokers, a
+// DLQ name, a group, a rules dir and the consumer environment.
+func newWorld(t *testing.T, brokers string, partitions int, s *sim) *world {
+	t.Helper()
+	return newWorldOnTopic(t, brokers, kafkatest.NewTopic(t, brokers, partitions), partitions, s)
+}
+
+// newWorldOnTopic is newWorld on a source topic the caller creates.
+func newWorldOnTopic(t *testing.T, brokers, topic string, partitions int, s *sim) *world {
+	t.Helper()
+	w := &world{t: t, brokers: brokers, topic: topic, partitions: partitions, sim: s, client: kafkatest.Client(brokers)}
+	w.dlq = w.topic + ".dlq"
+	w.group = w.topic + ".tripline"
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		w.client.DeleteTopics(ctx, &kafka.DeleteTopicsRequest{Topics: []string{w.dlq}})
+	})
+	w.rulesDir = t.TempDir()
+	if err := os.WriteFile(filepath.Join(w.rulesDir, "rules.yaml"), []byte(reliabilityRules), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	client := s.Clients()[0]
+	w.env = map[string]string{
+		"TRIPLINE_KAFKA_BROKERS":              brokers,
+		"TRIPLINE_KAFKA_GROUP_ID":             w.group,
+		"TRIPLINE_KAFKA_TOPICS":               w.topic,
+		"TRIPLINE_KAFKA_DLQ_TOPIC":            w.dlq,
+		"TRIPLINE_KAFKA_CREATE_TOPICS":        "true",
+		"TRIPLINE_KAFKA_TOPIC_PARTITIONS":     "3",
+		"TRIPLINE_KAFKA_TOPIC_REPLICATION":    "1",
+		"TRIPLINE_KAFKA_COMMIT_INTERVAL":      "200ms",
+		"TRIPLINE_KAFKA_SESSION_TIMEOUT":      "6s",
+		"TRIPLINE_KAFKA_START_FROM_EARLIEST":  "true",
+		"TRIPLINE_RULES_DIR":                  w.rulesDir,
+		"TRIPLINE_RULES_WATCH":                "false",
+		"TRIPLINE_OP_BASE_URL":                s.URL,
+		"TRIPLINE_OP_ALLOW_INSECURE_LOOPBACK": "true",
+		"TRIPLINE_OP_ACCOUNT_ID":              s.Account(),
+		"TRIPLINE_OP_CLIENT_ID":               client.ID,
+		"TRIPLINE_OP_CLIENT_SECRET":           client.Secret,
+		"TRIPLINE_RETRY_INITIAL_INTERVAL":     "50ms",
+		"TRIPLINE_RETRY_MAX_INTERVAL":         "1s",
+		"TRIPLINE_RETRY_MAX_ELAPSED":          "60s",
+		"TRIPLINE_RETRY_MAX_ATTEMPTS":         "20",
+		"TRIPLINE_HTTP_ADDR":                  "",
+		"TRIPLINE_SHUTDOWN_GRACE":             "20s",
+		"TRIPLINE_LOG_LEVEL":                  "info",
+		"TRIPLINE_LOG_FORMAT":                 "json",
+	}
+	return w
+}
+
+// proc is one running `consumer run` process.
+type proc struct {
+	name   string
+	cmd    *exec.Cmd
+	stderr *syncBuffer
+	done   chan struct{}
+	err    error // Wait's result, once done is closed
+}
+
+// syncBuffer is a bytes.Buffer safe for the process's writes and our reads.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.String()
+}
+
+// start runs `consumer run` with the world's environment. The process is
+// killed when the test ends if it still runs.
+func (w *world) start(name string) *proc {
+	w.t.Helper()
+	bin := consumerBinary(w.t)
+	p := &proc{name: name, stderr: &syncBuffer{}, done: make(chan struct{})}
+	p.cmd = exec.Command(bin, "run")
+	p.cmd.Env = w.environ()
+	p.cmd.Stdout = p.stderr
+	p.cmd.Stderr = p.stderr
+	if err := p.cmd.Start(); err != nil {
+		w.t.Fatalf("start %s: %v", name, err)
+	}
+	go func() {
+		p.err = p.cmd.Wait()
+		close(p.done)
+	}()
+	w.t.Cleanup(func() {
+		select {
+		case <-p.done:
+		default:
+			p.cmd.Process.Kill()
+			<-p.done
+		}
+		if w.t.Failed() {
+			w.t.Logf("%s output (last 4 KiB):\n%s", name, lastBytes(p.stderr.String(), 4096))
+		}
+	})
+	return p
+}
+
+// environ is the process environment: ours without any TRIPLINE_ or OTEL_
+// variable, plus the world's.
+func (w *world) environ() []string {
+	var env []string
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "TRIPLINE_") && !strings.HasPrefix(kv, "OTEL_") {
+			env = append(env, kv)
+		}
+	}
+	keys := make([]string, 0, len(w.env))
+	for k := range w.env {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
+		env = append(env, k+"="+w.env[k])
+	}
+	return env
+}
+
+func lastBytes(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[len(s)-n:]
+}
+
+// exited reports whether the process has ended.
+func (p *proc) exited() bool {
+	select {
+	case <-p.done:
+		return true
+	default:
+		return false
+	}
+}
+
+// kill sends SIGKILL and waits for the process to be gone.
+func (p *proc) kill(t *testing.T) {
+	t.Helper()
+	if p.exited() {
+		t.Fatalf("%s exited before it was killed: %v\n%s", p.name, p.err, lastBytes(p.stderr.String(), 4096))
+	}
+	p.cmd.Process.Signal(syscall.SIGKILL)
+	select {
+	case <-p.done:
+	case <-time.After(10 * time.Second):
+		t.Fatalf("%s still running 10s after SIGKILL", p.name)
+	}
+}
+
+// stop sends SIGTERM and requires exit status 0 within timeout.
+func (p *proc) stop(t *testing.T, timeout time.Duration) {
+	t.Helper()
+	if p.exited() {
+		t.Fatalf("%s exited before SIGTERM: %v\n%s", p.name, p.err, lastBytes(p.stderr.String(), 4096))
+	}
+	p.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-p.done:
+	case <-time.After(timeout):
+		p.cmd.Process.Kill()
+		t.Fatalf("%s did not exit within %s of SIGTERM", p.name, timeout)
+	}
+	if p.err != nil {
+		t.Fatalf("%s: exit after SIGTERM: %v, want status 0\n%s", p.name, p.err, lastBytes(p.stderr.String(), 4096))
+	}
+}
+
+// waitExit waits for the process to end by itself within timeout.
+func (p *proc) waitExit(t *testing.T, timeout time.Duration) error {
+	t.Helper()
+	select {
+	case <-p.done:
+		return p.err
+	case <-time.After(timeout):
+		p.cmd.Process.Kill()
+		t.Fatalf("%s still running after %s", p.name, timeout)
+		return nil
+	}
+}
+
+// userEmail is the simulator's nth generated user.
+func userEmail(n int) string { return fmt.Sprintf("user%05d@example.com", n) }
+
+// oktaSignIn is an Okta System Log sign-in of email with the given risk level.
+func oktaSignIn(id, email, level string) []byte {
+	return fmt.Appendf(nil, `{"uuid":%q,"published":"2026-11-28T10:00:00Z","eventType":"user.session.start",`+
+		`"actor":{"id":"00u%s","type":"User","alternateId":%q},"client":{"ipAddress":"203.0.113.7"},`+
+		`"outcome":{"result":"SUCCESS"},"debugContext":{"debugData":{"risk":"{reasons=Anomalous Device, level=%s}"}}}`, id, id, email, level)
+}
+
+// signIns returns total sign-ins of which the first risky users
+// (user00001...) each have exactly one HIGH risk success, interleaved at
+// random positions among LOW risk ones for users 1..users, keyed by email.
+func signIns(total, risky, users int, seed int64) (msgs []kafka.Message, riskyEmails []string) {
+	msgs = make([]kafka.Message, 0, total)
+	every := total / risky
+	for i := range total {
+		id := strconv.Itoa(i)
+		var email, level string
+		if i%every == every/2 && len(riskyEmails) < risky {
+			email, level = userEmail(len(riskyEmails)+1), "HIGH"
+			riskyEmails = append(riskyEmails, email)
+		} else {
+			email, level = userEmail(int((int64(i)*7919+seed)%int64(users))+1), "LOW"
+		}
+		msgs = append(msgs, kafka.Message{Key: []byte(email), Value: oktaSignIn("e"+id, email, level)})
+	}
+	return msgs, riskyEmails
+}
+
+// writer returns a producer to topic that waits for all replicas.
+func (w *world) writer(topic string) *kafka.Writer {
+	return &kafka.Writer{
+		Addr: kafka.TCP(strings.Split(w.brokers, ",")...), Topic: topic, Balancer: &kafka.Hash{},
+		RequiredAcks: kafka.RequireAll, BatchTimeout: 5 * time.Millisecond, BatchSize: 500,
+		MaxAttempts: 20, WriteBackoffMin: 100 * time.Millisecond, WriteBackoffMax: time.Second,
+		Transport: &kafka.Transport{},
+	}
+}
+
+// produce writes msgs in order, synchronously.
+func (w *world) produce(ctx context.Context, msgs ...kafka.Message) {
+	w.t.Helper()
+	kw := w.writer(w.topic)
+	defer kw.Close()
+	if err := kw.WriteMessages(ctx, msgs...); err != nil {
+		w.t.Fatalf("produce %d messages to %s: %v", len(msgs), w.topic, err)
+	}
+}
+
+// produceOver writes msgs in chunks spread over about d, in the
+// background; the channel yields the first error (or nil) when done.
+// A chunk the broker refuses (during a broker restart) is retried until ctx ends.
+func (w *world) produceOver(ctx context.Context, msgs []kafka.Message, chunks int, d time.Duration) <-chan error {
+	done := make(chan error, 1)
+	go func() {
+		kw := w.writer(w.topic)
+		defer kw.Close()
+		size := (len(msgs) + chunks - 1) / chunks
+		pause := d / time.Duration(chunks)
+		for start := 0; start < len(msgs); start += size {
+			chunk := msgs[start:min(start+size, len(msgs))]
+			for {
+				err := kw.WriteMessages(ctx, chunk...)
+				if err == nil {
+					break
+				}
+				if ctx.Err() != nil {
+					done <- fmt.Errorf("produce chunk at %d: %w", start, err)
+					return
+				}
+				time.Sleep(500 * time.Millisecond) // a restarting broker: try the chunk again
+			}
+			select {
+			case <-ctx.Done():
+				done <- ctx.Err()
+				return
+			case <-time.After(pause):
+			}
+		}
+		done <- nil
+	}()
+	return done
+}
+
+// offsets returns the group's committed offset and the end offset of each
+// partition of topic.
+func (w *world) offsets(ctx context.Context, topic, group string, partitions int) (committed, end map[int]int64, err error) {
+	parts := make([]int, partitions)
+	reqs := make([]kafka.OffsetRequest, partitions)
+	for i := range parts {
+		parts[i] = i
+		reqs[i] = kafka.LastOffsetOf(i)
+	}
+	lo, err := w.client.ListOffsets(ctx, &kafka.ListOffsetsRequest{Topics: map[string][]kafka.OffsetRequest{topic: reqs}})
+	if err != nil {
+		return nil, nil, fmt.Errorf("list offsets of %s: %w", topic, err)
+	}
+	end = map[int]int64{}
+	for _, p := range lo.Topics[topic] {
+		if p.Error != nil {
+			return nil, nil, fmt.Errorf("list offsets of %s/%d: %w", topic, p.Partition, p.Error)
+		}
+		end[p.Partition] = p.LastOffset
+	}
+	if group == "" {
+		return nil, end, nil
+	}
+	of, err := w.client.OffsetFetch(ctx, &kafka.OffsetFetchRequest{GroupID: group, Topics: map[string][]int{topic: parts}})
+	if err == nil {
+		err = of.Error
+	}
+	if err != nil {
+		return nil, nil, fmt.Errorf("fetch offsets of group %s: %w", group, err)
+	}
+	committed = map[int]int64{}
+	for _, p := range of.Topics[topic] {
+		if p.Error != nil {
+			return nil, nil, fmt.Errorf("fetch offset of group %s on %s/%d: %w", group, topic, p.Partition, p.Error)
+		}
+		committed[p.Partition] = p.CommittedOffset
+	}
+	return committed, end, nil
+}
+
+// lag returns the sum over partitions of end minus committed offsets (a
+// partition never committed counts from 0) and the total end offset.
+func (w *world) lag(ctx context.Context) (lag, total int64, err error) {
+	committed, end, err := w.offsets(ctx, w.topic, w.group, w.partitions)
+	if err != nil {
+		return 0, 0, err
+	}
+	for p, e := range end {
+		c := max(committed[p], 0)
+		lag += e - c
+		total += e
+	}
+	return lag, total, nil
+}
+
+// assertCommittedAtEnd fails unless the group's committed offset equals
+// the end offset of every partition, and that end is want messages in all.
+func (w *world) assertCommittedAtEnd(want int64) {
+	w.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	committed, end, err := w.offsets(ctx, w.topic, w.group, w.partitions)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	var total int64
+	for p := range w.partitions {
+		total += end[p]
+		if committed[p] != end[p] {
+			w.t.Errorf("partition %d: committed offset %d, end offset %d", p, committed[p], end[p])
+		}
+	}
+	if total != want {
+		w.t.Errorf("topic holds %d messages, want %d", total, want)
+	}
+}
+
+// waitFor polls cond every 200 ms until it holds or timeout passes, then
+// fails with what and the last progress note cond returned.
+func relWait(t *testing.T, timeout time.Duration, what string, cond func() (bool, string), procs ...*proc) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		ok, note := cond()
+		if ok {
+			return
+		}
+		for _, p := range procs {
+			if p.exited() {
+				t.Fatalf("waiting for %s: %s exited: %v (%s)\n%s", what, p.name, p.err, note, lastBytes(p.stderr.String(), 4096))
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %s waiting for %s (%s)", timeout, what, note)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// drained is a waitFor condition: every risky user suspended and the
+// group committed up to the end of every partition.
+func (w *world) drained(risky []string) func() (bool, string) {
+	return func() (bool, string) {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		lag, total, err := w.lag(ctx)
+		n := w.sim.suspended(risky)
+		note := fmt.Sprintf("suspended %d/%d, lag %d of %d, err %v", n, len(risky), lag, total, err)
+		return err == nil && lag == 0 && n == len(risky), note
+	}
+}
+
+// deadLetters reads every record of the DLQ topic (by its end offsets)
+// with a fresh group reader over all partitions.
+func (w *world) deadLetters() []kafka.Message {
+	w.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	md, err := w.client.Metadata(ctx, &kafka.MetadataRequest{Topics: []string{w.dlq}})
+	if err != nil {
+		w.t.Fatalf("metadata of %s: %v", w.dlq, err)
+	}
+	if len(md.Topics) != 1 || md.Topics[0].Error != nil {
+		w.t.Fatalf("DLQ topic %s: %+v", w.dlq, md.Topics)
+	}
+	_, end, err := w.offsets(ctx, w.dlq, "", len(md.Topics[0].Partitions))
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	var want int64
+	for _, e := range end {
+		want += e
+	}
+	if want == 0 {
+		return nil
+	}
+	r := kafka.NewReader(kafka.ReaderConfig{
+		Brokers: strings.Split(w.brokers, ","), GroupID: w.dlq + ".reader", Topic: w.dlq,
+		StartOffset: kafka.FirstOffset, SessionTimeout: 6 * time.Second, MinBytes: 1, MaxBytes: 10 << 20,
+		MaxWait: 100 * time.Millisecond,
+	})
+	defer r.Close()
+	var out []kafka.Message
+	for int64(len(out)) < want {
+		m, err := r.ReadMessage(ctx)
+		if err != nil {
+			w.t.Fatalf("read DLQ %s: got %d of %d records: %v", w.dlq, len(out), want, err)
+		}
+		out = append(out, m)
+	}
+	return out
+}
+
+// header returns the value of the message's header key ("" if absent).
+func dlqHeader(m kafka.Message, key string) string {
+	for _, h := range m.Headers {
+		if h.Key == key {
+			return string(h.Value)
+		}
+	}
+	return ""
+}
+
+// classCounts counts DLQ records by error class and retryable flag.
+func classCounts(msgs []kafka.Message) map[string]int {
+	out := map[string]int{}
+	for _, m := range msgs {
+		out[dlqHeader(m, pipeline.HeaderErrorClass)+"/retryable="+dlqHeader(m, pipeline.HeaderRetryable)]++
+	}
+	return out
+}
+
+// errIfExited returns an error naming the process if it has ended.
+func errIfExited(p *proc) error {
+	if p.exited() {
+		return errors.New(p.name + " exited: " + fmt.Sprint(p.err))
+	}
+	return nil
+}

@@ -1,0 +1,254 @@
+//go:build kafka
+
+package kafka
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"testing"
+	"time"
+
+	"github.com/tripline-dev/tripline/internal/kafkatest"
+	"github.com/tripline-dev/tripline/internal/opsim"
+	"github.com/tripline-dev/tripline/internal/pipeline"
+)
+
+// TestReliabilityCrash SIGKILLs the consumer process at random moments
+// while 50,000 sign-ins (1,000 risky, for distinct users) are produced,
+// then runs it once more to a clean SIGTERM exit: every risky user must be
+// suspended, the group must have committed the end of every partition and
+// nothing may be dead-lettered.
+func TestReliabilityCrash(t *testing.T) {
+	const events, risky, kills, partitions = 50000, 1000, 5, 3
+	brokers := kafkatest.Brokers(t)
+	s := startSim(t, opsim.Seed{}, 1000)
+	w := newWorld(t, brokers, partitions, s)
+	msgs, riskyEmails := signIns(events, risky, 1000, 1)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+
+	seed := uint64(time.Now().UnixNano())
+	t.Logf("kill schedule seed %d", seed)
+	rng := rand.New(rand.NewPCG(seed, 0))
+	produced := w.produceOver(ctx, msgs, 100, 25*time.Second)
+	for i := range kills {
+		p := w.start(fmt.Sprintf("consumer#%d", i+1))
+		time.Sleep(time.Duration(3000+rng.IntN(6000)) * time.Millisecond)
+		lag, total, err := w.lag(ctx)
+		t.Logf("kill %d: produced %d, lag %d (%v), suspended %d, suspend calls %d", i+1, total, lag, err, s.suspended(riskyEmails), s.suspends.Load())
+		p.kill(t)
+	}
+	final := w.start("consumer#final")
+	select {
+	case err := <-produced:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-ctx.Done():
+		t.Fatal("producing 50,000 events did not finish in time")
+	}
+	relWait(t, 3*time.Minute, "every risky user suspended and every partition committed to its end", w.drained(riskyEmails), final)
+	final.stop(t, 30*time.Second)
+
+	w.assertCommittedAtEnd(events)
+	if n := s.suspended(riskyEmails); n != risky {
+		t.Errorf("%d of %d risky users suspended", n, risky)
+	}
+	dl := w.deadLetters()
+	if len(dl) != 0 {
+		t.Errorf("DLQ holds %d records (%v), want none", len(dl), classCounts(dl))
+	}
+	calls := s.suspends.Load()
+	report(t, "crash", "events=%d risky=%d kills=%d suspended=%d/%d suspend_calls=%d ratio=%.3f dlq=%d committed=end",
+		events, risky, kills, s.suspended(riskyEmails), risky, calls, float64(calls)/risky, len(dl))
+}
+
+// TestReliabilityRebalance runs one consumer process, starts a second one
+// mid-stream and stops it (SIGTERM) before the stream ends, so partitions
+// move twice while messages are in flight.
+func TestReliabilityRebalance(t *testing.T) {
+	const events, risky, partitions = 20000, 500, 6
+	brokers := kafkatest.Brokers(t)
+	s := startSim(t, opsim.Seed{}, 1000)
+	w := newWorld(t, brokers, partitions, s)
+	msgs, riskyEmails := signIns(events, risky, 1000, 2)
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	defer cancel()
+
+	a := w.start("consumer-a")
+	produced := w.produceOver(ctx, msgs, 100, 25*time.Second)
+	time.Sleep(5 * time.Second)
+	lagJoin, _, _ := w.lag(ctx)
+	b := w.start("consumer-b")
+	time.Sleep(12 * time.Second)
+	lagLeave, _, _ := w.lag(ctx)
+	b.stop(t, 40*time.Second)
+	t.Logf("lag when b joined %d, when b left %d", lagJoin, lagLeave)
+	select {
+	case err := <-produced:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-ctx.Done():
+		t.Fatal("producing did not finish in time")
+	}
+	relWait(t, 3*time.Minute, "every risky user suspended and every partition committed to its end", w.drained(riskyEmails), a)
+	a.stop(t, 30*time.Second)
+
+	w.assertCommittedAtEnd(events)
+	dl := w.deadLetters()
+	if len(dl) != 0 {
+		t.Errorf("DLQ holds %d records (%v), want none", len(dl), classCounts(dl))
+	}
+	calls := s.suspends.Load()
+	report(t, "rebalance", "events=%d risky=%d partitions=%d lag_at_join=%d lag_at_leave=%d suspended=%d/%d suspend_calls=%d ratio=%.3f dlq=%d committed=end",
+		events, risky, partitions, lagJoin, lagLeave, s.suspended(riskyEmails), risky, calls, float64(calls)/risky, len(dl))
+}
+
+// TestReliabilityBrokerRestart restarts the broker (the external one
+// through its pid file, the embedded one from its data directory on the
+// same port) while the consumer process runs mid-stream. A consumer that
+// exits during the outage is started again, as a supervisor would, and
+// the exits are reported.
+func TestReliabilityBrokerRestart(t *testing.T) {
+	const events, risky, partitions = 20000, 500, 3
+	rb := restartableBroker(t)
+	s := startSim(t, opsim.Seed{}, 1000)
+	w := newWorld(t, rb.addr, partitions, s)
+	msgs, riskyEmails := signIns(events, risky, 1000, 3)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+
+	p := w.start("consumer#1")
+	produced := w.produceOver(ctx, msgs, 100, 25*time.Second)
+	time.Sleep(8 * time.Second)
+	lagBefore, _, _ := w.lag(ctx)
+	down := rb.restart(t)
+	t.Logf("broker restarted (down %s), lag before %d", down.Round(time.Millisecond), lagBefore)
+
+	exits := 0
+	deadline := time.Now().Add(3 * time.Minute)
+	for {
+		if err := errIfExited(p); err != nil {
+			exits++
+			t.Logf("%s after the broker restart; starting another (%d)\n%s", err, exits, lastBytes(p.stderr.String(), 2048))
+			if exits > 3 {
+				t.Fatal("the consumer keeps exiting after the broker restart")
+			}
+			p = w.start(fmt.Sprintf("consumer#%d", exits+1))
+		}
+		select {
+		case err := <-produced:
+			if err != nil {
+				t.Fatal(err)
+			}
+			produced = nil
+		default:
+		}
+		if ok, note := w.drained(riskyEmails)(); ok && produced == nil {
+			break
+		} else if time.Now().After(deadline) {
+			t.Fatalf("timed out after the broker restart: %s", note)
+		}
+		time.Sleep(300 * time.Millisecond)
+	}
+	p.stop(t, 30*time.Second)
+
+	w.assertCommittedAtEnd(events)
+	dl := w.deadLetters()
+	if len(dl) != 0 {
+		t.Errorf("DLQ holds %d records (%v), want none", len(dl), classCounts(dl))
+	}
+	calls := s.suspends.Load()
+	report(t, "broker-restart", "events=%d risky=%d broker_down=%s lag_before=%d consumer_exits=%d suspended=%d/%d suspend_calls=%d ratio=%.3f dlq=%d committed=end",
+		events, risky, down.Round(time.Millisecond), lagBefore, exits, s.suspended(riskyEmails), risky, calls, float64(calls)/risky, len(dl))
+}
+
+// TestReliabilityAPIFaults runs the consumer against a simulator answering
+// 30% 5xx and 10% 429 (Retry-After: 1) on every endpoint, with 2 s latency
+// spikes and every token revoked mid-run. With a generous retry budget
+// every risky user must end suspended, and the DLQ may hold only
+// retryable retries_exhausted records (each a user not suspended).
+func TestReliabilityAPIFaults(t *testing.T) {
+	const events, risky, partitions = 4000, 200, 6
+	brokers := kafkatest.Brokers(t)
+	s := startSim(t, opsim.Seed{}, 1000)
+	w := newWorld(t, brokers, partitions, s)
+	msgs, riskyEmails := signIns(events, risky, 1000, 4)
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	defer cancel()
+
+	faulty := opsim.Fault{Rate500: 0.15, Rate503: 0.15, Rate429: 0.10, RetryAfter: 1}
+	spike := faulty
+	spike.Latency = 2 * time.Second
+	p := w.start("consumer")
+	// Let it list the directory before the faults start, so start-up is
+	// not what is being measured.
+	time.Sleep(2 * time.Second)
+	s.SetFaults(opsim.Faults{opsim.EndpointAny: faulty})
+	w.produce(ctx, msgs...)
+
+	revoked, spikes := false, 0
+	stopSpikes := make(chan struct{})
+	spikesDone := make(chan struct{})
+	go func() {
+		defer close(spikesDone)
+		for {
+			select {
+			case <-stopSpikes:
+				return
+			case <-time.After(4 * time.Second):
+			}
+			s.SetFaults(opsim.Faults{opsim.EndpointAny: spike})
+			spikes++
+			time.Sleep(1500 * time.Millisecond)
+			s.SetFaults(opsim.Faults{opsim.EndpointAny: faulty})
+		}
+	}()
+	drained := func() (bool, string) {
+		n := s.suspended(riskyEmails)
+		if !revoked && n >= risky/3 {
+			s.RevokeAllTokens()
+			revoked = true
+			t.Logf("revoked every token at %d/%d suspended", n, risky)
+		}
+		ok, note := w.drained(nil)()
+		return ok, note + fmt.Sprintf(", suspended %d/%d", n, risky)
+	}
+	relWait(t, 3*time.Minute, "every partition committed to its end under API faults", drained, p)
+	close(stopSpikes)
+	<-spikesDone
+	s.SetFaults(opsim.Faults{})
+	p.stop(t, 30*time.Second)
+
+	w.assertCommittedAtEnd(events)
+	dl := w.deadLetters()
+	classes := classCounts(dl)
+	for class := range classes {
+		if class != pipeline.ClassRetriesExhausted+"/retryable=true" {
+			t.Errorf("DLQ holds %d records of class %s; want only retries_exhausted/retryable=true", classes[class], class)
+		}
+	}
+	inDLQ := map[string]bool{}
+	for _, m := range dl {
+		inDLQ[string(m.Key)] = true
+	}
+	suspended, lost := 0, 0
+	for _, e := range riskyEmails {
+		switch {
+		case s.state(e) == "SUSPENDED":
+			suspended++
+		case !inDLQ[e]:
+			lost++
+			t.Errorf("risky user %s neither suspended nor dead-lettered", e)
+		}
+	}
+	if !revoked {
+		t.Error("the test never revoked the tokens")
+	}
+	st := s.statusCounts("suspend")
+	calls := s.suspends.Load()
+	report(t, "api-faults", "events=%d risky=%d suspended=%d/%d lost=%d dlq=%d dlq_classes=%v suspend_calls=%d ratio=%.3f suspend_statuses=%v token_statuses=%v latency_spikes=%d revoked=%t",
+		events, risky, suspended, risky, lost, len(dl), classes, calls, float64(calls)/risky, st, s.statusCounts("token"), spikes, revoked)
+}
