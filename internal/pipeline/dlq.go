@@ -116,17 +116,16 @@ func dlqHeaders(msg kafka.Message, fails []failure) []kafka.Header {
 			kept = append(kept, h)
 		}
 	}
-	source := msg.Topic
-	for _, h := range msg.Headers {
-		if h.Key == HeaderSourceTopic {
-			source = string(h.Value) // a replayed record keeps its original source
-		}
+	source, partition, offset := msg.Topic, strconv.Itoa(msg.Partition), strconv.FormatInt(msg.Offset, 10)
+	if in := (headerCarrier{&msg.Headers}); in.Get(HeaderSourceTopic) != "" {
+		// A replayed record keeps its original source position, not the DLQ's.
+		source, partition, offset = in.Get(HeaderSourceTopic), in.Get(HeaderSourcePartition), in.Get(HeaderSourceOffset)
 	}
 	h := func(k, v string) kafka.Header { return kafka.Header{Key: k, Value: []byte(v)} }
 	return append(kept,
 		h(HeaderSourceTopic, source),
-		h(HeaderSourcePartition, strconv.Itoa(msg.Partition)),
-		h(HeaderSourceOffset, strconv.FormatInt(msg.Offset, 10)),
+		h(HeaderSourcePartition, partition),
+		h(HeaderSourceOffset, offset),
 		h(HeaderErrorClass, f.class),
 		h(HeaderErrorReason, f.reason),
 		h(HeaderErrorMessage, truncate(f.message, maxErrorMessage)),

@@ -1,0 +1,115 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/segmentio/kafka-go"
+
+	"github.com/tripline-dev/tripline/internal/opsim"
+	"github.com/tripline-dev/tripline/internal/pipeline"
+)
+
+// deadLetterOne runs the consumer while the simulator answers every
+// suspend with 503, so the risky sign-in of email is dead-lettered.
+func deadLetterOne(t *testing.T, email string) *e2e {
+	t.Helper()
+	e := newE2E(t, "signins", opsim.Seed{})
+	e.cfg.Retry.MaxElapsed = time.Second
+	e.cfg.Retry.MaxAttempts = 3
+	e.sb.sim.SetFaults(opsim.Faults{"suspend": {Rate503: 1}})
+	e.produce("signins", kafka.Message{Value: oktaSignIn("r1", email, "HIGH")})
+	m, stop := e.run()
+	waitFor(t, "the message to be committed", func() bool { return m.Stats().Committed >= 1 && m.Stats().DeadLettered >= 1 })
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
+
+// replayDLQ runs `consumer dlq replay` in-process against the sandbox.
+func (e *e2e) replayDLQ(execute bool) (replaySummary, string) {
+	e.t.Helper()
+	var out, errw bytes.Buffer
+	ctx, cancel := context.WithTimeout(e.t.Context(), 60*time.Second)
+	defer cancel()
+	f := dlqFlags{group: "tripline-dlq-replay", execute: execute, progress: 1}
+	sum, err := runDLQReplay(ctx, e.cfg, f, Options{Log: io.Discard, Lookup: func(string) (string, bool) { return "", false }}, streams{out: &out, err: &errw})
+	if err != nil {
+		e.t.Fatalf("dlq replay: %v\nstderr:\n%s", err, errw.String())
+	}
+	e.t.Logf("dlq replay (execute=%v):\n%s%s", execute, out.String(), errw.String())
+	return sum, out.String() + errw.String()
+}
+
+func TestDLQReplayDryRunThenExecuteAfterTheFaultClears(t *testing.T) {
+	const email = "user00005@example.com"
+	e := deadLetterOne(t, email)
+	e.sb.sim.SetFaults(opsim.Faults{})
+	calls := len(e.suspendCalls())
+
+	sum, out := e.replayDLQ(false)
+	if sum != (replaySummary{Replayed: 1, Acted: 1}) || !strings.Contains(out, "signins/") || !strings.Contains(out, "would_act") || !strings.Contains(out, "dry run") {
+		t.Errorf("dry run: summary %+v, output:\n%s", sum, out)
+	}
+	if n := len(e.suspendCalls()); n != calls || e.state(email) != "ACTIVE" {
+		t.Fatalf("dry run made %d suspend calls, user is %s", n-calls, e.state(email))
+	}
+
+	sum, out = e.replayDLQ(true)
+	if sum != (replaySummary{Replayed: 1, Acted: 1}) || !strings.Contains(out, "replayed 1: acted 1, still failing 0, nothing to do 0") {
+		t.Errorf("execute: summary %+v, output:\n%s", sum, out)
+	}
+	if e.state(email) != "SUSPENDED" {
+		t.Errorf("user is %s after the replay", e.state(email))
+	}
+	if sum, _ := e.replayDLQ(true); sum.Replayed != 0 {
+		t.Errorf("second run replayed %d records, want 0 (the group continues where it left off)", sum.Replayed)
+	}
+}
+
+func TestDLQReplayStillFailingReturnsWithMoreAttempts(t *testing.T) {
+	e := deadLetterOne(t, "user00006@example.com")
+	sum, _ := e.replayDLQ(true)
+	if sum != (replaySummary{Replayed: 1, StillFailing: 1}) {
+		t.Fatalf("summary %+v", sum)
+	}
+	recs := e.deadLetters(2)
+	first, again := recs[0], recs[1]
+	if dlqHeader(first, pipeline.HeaderAttempts) != "3" {
+		first, again = again, first
+	}
+	want := map[string]string{
+		pipeline.HeaderAttempts:        "6",
+		pipeline.HeaderErrorClass:      pipeline.ClassRetriesExhausted,
+		pipeline.HeaderSourceTopic:     "signins",
+		pipeline.HeaderSourcePartition: dlqHeader(first, pipeline.HeaderSourcePartition),
+		pipeline.HeaderSourceOffset:    dlqHeader(first, pipeline.HeaderSourceOffset),
+		pipeline.HeaderFirstFailure:    dlqHeader(first, pipeline.HeaderFirstFailure),
+		replayRefHeader:                "",
+	}
+	for k, v := range want {
+		if got := dlqHeader(again, k); got != v {
+			t.Errorf("replayed record header %s = %q, want %q", k, got, v)
+		}
+	}
+}
+
+func TestDLQHelp(t *testing.T) {
+	var out bytes.Buffer
+	if code := cmdDLQ(t.Context(), []string{"replay", "--help"}, streams{out: &out, err: io.Discard}); code != 0 {
+		t.Fatalf("exit %d", code)
+	}
+	for _, want := range []string{"--execute", "--group", "already_suspended", "replayed N: acted A, still failing F, nothing to do Z"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("help lacks %q", want)
+		}
+	}
+	if code := cmdDLQ(t.Context(), nil, streams{out: io.Discard, err: io.Discard}); code != 2 {
+		t.Errorf("no subcommand: exit %d, want 2", code)
+	}
+}
