@@ -249,18 +249,23 @@ func TestEndToEndRefusedSuspensionIsDeadLettered(t *testing.T) {
 
 func TestEndToEndRestartSkipsNothing(t *testing.T) {
 	e := newE2E(t, "signins", opsim.Seed{})
+	e.sb.sim.SetFaults(opsim.Faults{"suspend": {Latency: 30 * time.Millisecond}})
 	var msgs []kafka.Message
 	for i := 1; i <= 20; i++ {
 		msgs = append(msgs, kafka.Message{Key: []byte{byte(i)}, Value: oktaSignIn(fmt.Sprint("r", i), fmt.Sprintf("user%05d@example.com", i), "HIGH")})
 	}
-	e.produce("signins", msgs[:10]...)
+	e.produce("signins", msgs...)
 	m, stop := e.run()
 	waitFor(t, "some suspensions", func() bool { return len(e.suspendCalls()) >= 3 })
 	if err := stop(); err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("first run: %d suspend calls, %d committed", len(e.suspendCalls()), m.Stats().Committed)
-	e.produce("signins", msgs[10:]...)
+	first := len(e.suspendCalls())
+	if first >= 20 {
+		t.Fatalf("the first run finished the stream (%d calls): the stop was not mid-stream", first)
+	}
+	t.Logf("first run stopped mid-stream: %d suspend calls, %d offsets committed", first, m.Stats().Committed)
+	e.sb.sim.SetFaults(opsim.Faults{})
 	_, stop = e.run()
 	waitFor(t, "all 20 users suspended", func() bool {
 		for i := 1; i <= 20; i++ {
@@ -273,5 +278,5 @@ func TestEndToEndRestartSkipsNothing(t *testing.T) {
 	if err := stop(); err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("suspend calls for 20 risky users: %d", len(e.suspendCalls()))
+	t.Logf("suspend calls for 20 risky users over both runs: %d", len(e.suspendCalls()))
 }

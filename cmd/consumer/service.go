@@ -66,14 +66,14 @@ type Main struct {
 // and pass their tests, the source topics exist, the DLQ and audit topics
 // exist or can be created) and wires every component. It fails with every
 // problem it can name rather than starting half-configured.
-func NewMain(ctx context.Context, cfg config.Config, opts Options) (m *Main, err error) {
+func NewMain(ctx context.Context, cfg config.Config, opts Options) (_ *Main, err error) {
 	if opts.Log == nil {
 		opts.Log = os.Stderr
 	}
 	if opts.Lookup == nil {
 		opts.Lookup = os.LookupEnv
 	}
-	m = &Main{cfg: cfg}
+	m := &Main{cfg: cfg}
 	defer func() {
 		if err != nil {
 			m.Close()
