@@ -619,7 +619,7 @@ func (w *world) deadLetters() []kafka.Message {
 		return nil
 	}
 	r := kafka.NewReader(kafka.ReaderConfig{
-		Brokers: strings.Split(w.brokers, ","), GroupID: w.dlq + ".reader", Topic: w.dlq,
+		Brokers: strings.Split(w.brokers, ","), GroupID: fmt.Sprintf("%s.reader.%d", w.dlq, time.Now().UnixNano()), Topic: w.dlq,
 		StartOffset: kafka.FirstOffset, SessionTimeout: 6 * time.Second, MinBytes: 1, MaxBytes: 10 << 20,
 		MaxWait: 100 * time.Millisecond,
 	})

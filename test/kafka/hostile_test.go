@@ -60,7 +60,6 @@ func hostileCases() []hostileCase {
 	valid := oktaSignIn("h0", userEmail(1), "LOW")
 	deepArr := strings.Repeat("[", 10000) + strings.Repeat("]", 10000)
 	deepObj := strings.Repeat(`{"a":`, 10000) + "1" + strings.Repeat("}", 10000)
-	big := fmt.Appendf(nil, `{"eventType":"user.session.start","pad":"%s"}`, bytes.Repeat([]byte("x"), 2<<20))
 	hugeNums := "[" + strings.TrimSuffix(strings.Repeat("1,", 100000), ",") + "]"
 	hugeNulls := `{"items":[` + strings.TrimSuffix(strings.Repeat("null,", 100000), ",") + `]}`
 	cases := []hostileCase{
@@ -69,7 +68,6 @@ func hostileCases() []hostileCase {
 		{name: "trailing-data", value: append(append([]byte{}, valid...), []byte(` {"x":1}`)...), reason: "invalid_json"},
 		{name: "nul-bytes", value: []byte("\x00\x00\x00"), reason: "invalid_json"},
 		{name: "not-json", value: []byte("user.session.start user00001@example.com SUCCESS"), reason: "invalid_json"},
-		{name: "value-2MiB", value: big, reason: "too_large"},
 		{name: "nesting-10000-arrays", value: []byte(deepArr), reason: "too_deep"},
 		{name: "nesting-10000-objects", value: []byte(deepObj), reason: "too_deep"},
 		{name: "invalid-utf8-string", value: []byte("{\"eventType\":\"user.session.start\",\"actor\":{\"alternateId\":\"\xff\xfe\"}}"), reason: "invalid_utf8"},
@@ -122,6 +120,21 @@ func hostileCases() []hostileCase {
 // exit, must dead-letter each case with its reason, and must then suspend
 // the risky users of the good events.
 func TestReliabilityHostileInput(t *testing.T) {
+	runHostile(t, hostileCases())
+}
+
+// TestReliabilityHostileOversizedValue is the 2 MiB value on its own: the
+// topics accept 4 MiB records, the decoder refuses more than 1 MiB
+// (too_large), and the consumer must dead-letter the record, not stop.
+func TestReliabilityHostileOversizedValue(t *testing.T) {
+	big := fmt.Appendf(nil, `{"eventType":"user.session.start","pad":"%s"}`, bytes.Repeat([]byte("x"), 2<<20))
+	runHostile(t, []hostileCase{{name: "value-2MiB", value: big, reason: "too_large"}})
+}
+
+// runHostile produces cases then good events and checks each case is
+// dead-lettered with its reason and the good events are acted on.
+func runHostile(t *testing.T, cases []hostileCase) {
+	t.Helper()
 	const maxMessage = 4 << 20
 	brokers := kafkatest.Brokers(t)
 	s := startSim(t, opsim.Seed{}, 20)
@@ -131,7 +144,6 @@ func TestReliabilityHostileInput(t *testing.T) {
 	createTopic(t, w.client, kafka.TopicConfig{Topic: topic, NumPartitions: 1, ReplicationFactor: 1, ConfigEntries: big})
 	createTopic(t, w.client, kafka.TopicConfig{Topic: w.dlq, NumPartitions: 3, ReplicationFactor: 1, ConfigEntries: big})
 
-	cases := hostileCases()
 	var msgs []kafka.Message
 	for _, c := range cases {
 		msgs = append(msgs, kafka.Message{Key: []byte("hostile/" + c.name), Value: c.value})
