@@ -30,7 +30,11 @@ Flags:
 		fs.PrintDefaults()
 		fmt.Fprint(w, "\nEnvironment (overrides the file):\n")
 		for _, v := range config.Env() {
-			fmt.Fprintf(w, "  %-36s %s\n", v.Name, v.Help)
+			def := ""
+			if d := v.DefaultValue(); d != "" {
+				def = " (default " + d + ")"
+			}
+			fmt.Fprintf(w, "  %-36s %s%s\n", v.Name, v.Help, def)
 		}
 		fmt.Fprint(w, `  OTEL_EXPORTER_OTLP_ENDPOINT          OTLP/HTTP endpoint for traces (unset: no exporter)
   TRIPLINE_CONFIG                      config file, when --config is not given

@@ -124,3 +124,21 @@ func TestSecretsNeverPrinted(t *testing.T) {
 		t.Error("redacted marker missing")
 	}
 }
+
+func TestEnvDefaultValues(t *testing.T) {
+	t.Parallel()
+	want := map[string]string{
+		"TRIPLINE_KAFKA_BROKERS":         "127.0.0.1:9092",
+		"TRIPLINE_KAFKA_COMMIT_INTERVAL": "1s",
+		"TRIPLINE_KAFKA_COMMIT_BATCH":    "1000",
+		"TRIPLINE_DRY_RUN":               "false",
+		"TRIPLINE_OP_API_VERSION":        "v1beta1",
+		"TRIPLINE_OP_CLIENT_SECRET":      "",
+		"TRIPLINE_RETRY_MAX_ELAPSED":     "1m0s",
+	}
+	for _, v := range Env() {
+		if w, ok := want[v.Name]; ok && v.DefaultValue() != w {
+			t.Errorf("%s default = %q, want %q", v.Name, v.DefaultValue(), w)
+		}
+	}
+}

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"encoding/json"
 	"fmt"
 	"strconv"
 	"strings"
@@ -107,5 +108,44 @@ func durSetter(field func(*Config) *time.Duration) func(*Config, string) error {
 		}
 		*field(c) = d
 		return nil
+	}
+}
+
+// DefaultValue returns the default of the key an EnvVar overrides, as text
+// ("" when the default is empty).
+func (v EnvVar) DefaultValue() string {
+	raw, err := json.Marshal(Default())
+	if err != nil {
+		return ""
+	}
+	var node any
+	if json.Unmarshal(raw, &node) != nil {
+		return ""
+	}
+	for _, part := range strings.Split(v.Key, ".") {
+		m, ok := node.(map[string]any)
+		if !ok {
+			return ""
+		}
+		node = m[part]
+	}
+	switch x := node.(type) {
+	case nil:
+		return ""
+	case string:
+		return x
+	case []any:
+		parts := make([]string, len(x))
+		for i, p := range x {
+			parts[i] = fmt.Sprint(p)
+		}
+		return strings.Join(parts, ",")
+	case float64:
+		if strings.HasSuffix(v.Key, "interval") || strings.HasSuffix(v.Key, "timeout") || strings.HasSuffix(v.Key, "elapsed") || strings.HasSuffix(v.Key, "grace") || strings.HasSuffix(v.Key, "wait") {
+			return time.Duration(x).String()
+		}
+		return strconv.FormatFloat(x, 'f', -1, 64)
+	default:
+		return fmt.Sprint(x)
 	}
 }
