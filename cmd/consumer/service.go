@@ -163,7 +163,7 @@ func (m *Main) newUsersAPI(ctx context.Context) error {
 	var err error
 	m.op, err = onepassword.New(ctx, onepassword.Config{
 		BaseURL: o.BaseURL, Region: o.Region, APIVersion: o.APIVersion, AccountID: o.AccountID,
-		ClientID: o.ClientID, ClientSecret: onepassword.Secret(o.ClientSecret.Reveal()),
+		ClientID: o.ClientID, ClientSecret: o.ClientSecret,
 		AllowInsecureLoopback: o.AllowInsecureLoopback, Timeout: o.Timeout,
 	}, onepassword.WithTransport(transport))
 	if err != nil {

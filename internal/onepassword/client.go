@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tripline-dev/tripline/internal/secret"
 	"github.com/tripline-dev/tripline/internal/version"
 )
 
@@ -270,7 +271,7 @@ func (c *Client) do(ctx context.Context, op, method, rawURL string) ([]byte, err
 		if resp.StatusCode < 200 || resp.StatusCode > 299 {
 			e := newAPIError(op, resp.StatusCode, resp.Header, body, c.now())
 			// Never repeat a credential the server echoed back.
-			e.Message = strings.ReplaceAll(e.Message, tok.Reveal(), redacted)
+			e.Message = strings.ReplaceAll(e.Message, tok.Reveal(), secret.Redacted)
 			return nil, e
 		}
 		if readErr != nil {

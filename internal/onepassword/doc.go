@@ -13,5 +13,5 @@
 // (general availability). Config.APIVersion picks one.
 //
 // This package is an adapter at the edge of the system. It must not import
-// any other tripline package except internal/version.
+// any other tripline package except internal/version and internal/secret.
 package onepassword
