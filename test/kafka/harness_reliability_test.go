@@ -259,11 +259,12 @@ func newWorldOnTopic(t *testing.T, brokers, topic string, partitions int, s *sim
 
 // proc is one running `consumer run` process.
 type proc struct {
-	name   string
-	cmd    *exec.Cmd
-	stderr *syncBuffer
-	done   chan struct{}
-	err    error // Wait's result, once done is closed
+	name     string
+	httpAddr string
+	cmd      *exec.Cmd
+	stderr   *syncBuffer
+	done     chan struct{}
+	err      error // Wait's result, once done is closed
 }
 
 // syncBuffer is a bytes.Buffer safe for the process's writes and our reads.
@@ -292,6 +293,11 @@ func (w *world) start(name string) *proc {
 	p := &proc{name: name, stderr: &syncBuffer{}, done: make(chan struct{})}
 	p.cmd = exec.Command(bin, "run")
 	p.cmd.Env = w.environ()
+	p.httpAddr = w.env["TRIPLINE_HTTP_ADDR"]
+	if p.httpAddr == "" { // each process serves /healthz on its own port
+		p.httpAddr = freeAddr(w.t)
+		p.cmd.Env = append(p.cmd.Env, "TRIPLINE_HTTP_ADDR="+p.httpAddr)
+	}
 	p.cmd.Stdout = p.stderr
 	p.cmd.Stderr = p.stderr
 	if err := p.cmd.Start(); err != nil {
@@ -372,6 +378,7 @@ func (p *proc) stop(t *testing.T, timeout time.Duration) {
 	if p.exited() {
 		t.Fatalf("%s exited before SIGTERM: %v\n%s", p.name, p.err, lastBytes(p.stderr.String(), 4096))
 	}
+	p.waitHealthy(t, 60*time.Second)
 	p.cmd.Process.Signal(syscall.SIGTERM)
 	select {
 	case <-p.done:
@@ -660,4 +667,28 @@ func errIfExited(p *proc) error {
 		return errors.New(p.name + " exited: " + fmt.Sprint(p.err))
 	}
 	return nil
+}
+
+// waitHealthy waits until the process answers /healthz, so it is past
+// start-up and handles SIGTERM (a signal during start-up kills it).
+func (p *proc) waitHealthy(t *testing.T, timeout time.Duration) {
+	t.Helper()
+	client := &http.Client{Timeout: time.Second}
+	deadline := time.Now().Add(timeout)
+	for {
+		resp, err := client.Get("http://" + p.httpAddr + "/healthz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return
+			}
+		}
+		if p.exited() {
+			t.Fatalf("%s exited during start-up: %v\n%s", p.name, p.err, lastBytes(p.stderr.String(), 4096))
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: /healthz on %s not OK within %s: %v", p.name, p.httpAddr, timeout, err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 }

@@ -31,10 +31,13 @@ func TestReliabilityCrash(t *testing.T) {
 	seed := uint64(time.Now().UnixNano())
 	t.Logf("kill schedule seed %d", seed)
 	rng := rand.New(rand.NewPCG(seed, 0))
-	produced := w.produceOver(ctx, msgs, 100, 25*time.Second)
+	// Half the events are waiting before the first start, the rest arrive
+	// over 20 s, so every kill lands with work in flight.
+	w.produce(ctx, msgs[:events/2]...)
+	produced := w.produceOver(ctx, msgs[events/2:], 50, 20*time.Second)
 	for i := range kills {
 		p := w.start(fmt.Sprintf("consumer#%d", i+1))
-		time.Sleep(time.Duration(3000+rng.IntN(6000)) * time.Millisecond)
+		time.Sleep(time.Duration(2000+rng.IntN(4000)) * time.Millisecond)
 		lag, total, err := w.lag(ctx)
 		t.Logf("kill %d: produced %d, lag %d (%v), suspended %d, suspend calls %d", i+1, total, lag, err, s.suspended(riskyEmails), s.suspends.Load())
 		p.kill(t)
