@@ -1,0 +1,293 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/segmentio/kafka-go"
+
+	"github.com/tripline-dev/tripline/internal/config"
+	"github.com/tripline-dev/tripline/internal/devbroker"
+	"github.com/tripline-dev/tripline/internal/event"
+	"github.com/tripline-dev/tripline/internal/pipeline"
+	"github.com/tripline-dev/tripline/internal/remediate"
+	"github.com/tripline-dev/tripline/internal/rules"
+	"github.com/tripline-dev/tripline/internal/telemetry"
+)
+
+const (
+	benchMessages   = 50_000
+	benchPartitions = 6
+	benchTopic      = "bench.signins"
+)
+
+// benignEvents returns n compact Okta sign-ins (about 1 KiB each) built from
+// testdata/events with varied users and ids, outcome success or failure and
+// risk none or low: none of them matches a shipped rule.
+func benignEvents(b *testing.B, n int) []kafka.Message {
+	raw, err := os.ReadFile("../../testdata/events/okta-session-start-risky.json")
+	if err != nil {
+		b.Fatal(err)
+	}
+	msgs := make([]kafka.Message, n)
+	for i := range msgs {
+		var ev map[string]any
+		if err := json.Unmarshal(raw, &ev); err != nil {
+			b.Fatal(err)
+		}
+		for _, k := range []string{"request", "transaction", "authenticationContext", "legacyEventType"} {
+			delete(ev, k)
+		}
+		user := fmt.Sprintf("user%05d@example.com", i%20_000)
+		ev["uuid"] = fmt.Sprintf("5c0e9a8e-a8d2-11f0-%04x-%012x", i%65536, i)
+		ev["published"] = time.Date(2026, 11, 28, 8, 0, 0, 0, time.UTC).Add(time.Duration(i) * time.Second).Format(time.RFC3339Nano)
+		actor := ev["actor"].(map[string]any)
+		actor["alternateId"], actor["id"], actor["displayName"] = user, fmt.Sprintf("00u%016d", i%20_000), fmt.Sprintf("User %05d", i%20_000)
+		ev["securityContext"].(map[string]any)["isProxy"] = false
+		if i%10 == 0 {
+			ev["outcome"] = map[string]any{"result": "FAILURE", "reason": "INVALID_CREDENTIALS"}
+		}
+		dbg := ev["debugContext"].(map[string]any)["debugData"].(map[string]any)
+		dbg["behaviors"] = "{New Geo-Location=NEGATIVE, New Device=NEGATIVE, New IP=NEGATIVE, Velocity=NEGATIVE}"
+		dbg["requestId"] = fmt.Sprintf("aQ7xLmN3pR2sT9uV%011d", i)
+		delete(dbg, "dtHash")
+		delete(dbg, "url")
+		if i%2 == 0 {
+			delete(dbg, "risk")
+		} else {
+			dbg["risk"] = "{reasons=, level=LOW}"
+		}
+		v, err := json.Marshal(ev)
+		if err != nil {
+			b.Fatal(err)
+		}
+		msgs[i] = kafka.Message{Key: []byte(user), Value: v}
+	}
+	return msgs
+}
+
+// benchBroker starts kfake with the events on benchPartitions partitions.
+func benchBroker(b *testing.B, msgs []kafka.Message) *devbroker.Broker {
+	br, err := devbroker.Start(devbroker.Config{Listen: "127.0.0.1:0", Partitions: benchPartitions, Topics: []string{benchTopic}, MinSessionTimeout: time.Second})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { br.Close() })
+	w := &kafka.Writer{Addr: kafka.TCP(br.Addr()), Topic: benchTopic, Balancer: &kafka.Hash{}, BatchSize: 500, BatchBytes: 900_000, BatchTimeout: time.Millisecond, RequiredAcks: kafka.RequireAll}
+	defer w.Close()
+	for len(msgs) > 0 {
+		n := min(len(msgs), 5000)
+		if err := w.WriteMessages(b.Context(), msgs[:n]...); err != nil {
+			b.Fatal(err)
+		}
+		msgs = msgs[n:]
+	}
+	return br
+}
+
+// benchKafka is the consumer's Kafka configuration for the bench broker.
+func benchKafka(addr, group string) config.Kafka {
+	k := config.Default().Kafka
+	k.Brokers, k.GroupID, k.StartFromEarliest, k.SessionTimeout = []string{addr}, group, true, 6*time.Second
+	return k
+}
+
+// BenchmarkPipelineThroughput measures messages per second through the
+// whole pipeline (kafka-go group reader on kfake, event decoder, shipped
+// rules, batched commits, telemetry as wired by Main) on the no-match path,
+// and a bare FetchMessage + json.Unmarshal + commit-every-1000 loop over the
+// same messages, and reports both and their ratio (target >= 0.7). One
+// iteration consumes benchMessages messages per loop: run it with
+// -benchtime=1x (make bench-pipeline).
+func BenchmarkPipelineThroughput(b *testing.B) {
+	msgs := benignEvents(b, benchMessages)
+	var size int
+	for _, m := range msgs {
+		size += len(m.Value)
+	}
+	br := benchBroker(b, msgs)
+	b.Logf("%d messages, %d bytes on average, %d partitions", len(msgs), size/len(msgs), benchPartitions)
+	var pipeRate, bareRate float64
+	b.ResetTimer()
+	for i := range b.N {
+		bareRate += benchBare(b, br.Addr(), fmt.Sprintf("bare-%d", i))
+		pipeRate += benchPipeline(b, br.Addr(), fmt.Sprintf("pipeline-%d", i))
+	}
+	b.StopTimer()
+	pipeRate, bareRate = pipeRate/float64(b.N), bareRate/float64(b.N)
+	b.ReportMetric(pipeRate, "pipeline-msgs/s")
+	b.ReportMetric(bareRate, "bare-msgs/s")
+	b.ReportMetric(pipeRate/bareRate, "ratio")
+	b.ReportMetric(0, "ns/op")
+}
+
+// benchBare consumes every message with FetchMessage + json.Unmarshal and a
+// commit every 1,000 messages, and returns messages per second from the
+// first fetch to the last commit.
+func benchBare(b *testing.B, addr, group string) float64 {
+	conn, err := pipeline.NewConnection(benchKafka(addr, group))
+	if err != nil {
+		b.Fatal(err)
+	}
+	r := conn.NewReader(benchKafka(addr, group), []string{benchTopic}, slog.New(slog.DiscardHandler))
+	defer r.Close()
+	ctx := b.Context()
+	var start time.Time
+	var batch []kafka.Message
+	for n := 0; n < benchMessages; n++ {
+		m, err := r.FetchMessage(ctx)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if n == 0 {
+			start = time.Now()
+		}
+		var v oktaEvent
+		if err := json.Unmarshal(m.Value, &v); err != nil {
+			b.Fatal(err)
+		}
+		if batch = append(batch, m); len(batch) == 1000 || n == benchMessages-1 {
+			if err := r.CommitMessages(ctx, batch...); err != nil {
+				b.Fatal(err)
+			}
+			batch = batch[:0]
+		}
+	}
+	return float64(benchMessages) / time.Since(start).Seconds()
+}
+
+// oktaEvent is the bare loop's decoding target: the fields a sign-in rule
+// needs, as a struct (the stricter baseline: a map is slower).
+type oktaEvent struct {
+	UUID      string `json:"uuid"`
+	Published string `json:"published"`
+	EventType string `json:"eventType"`
+	Actor     struct {
+		ID          string `json:"id"`
+		AlternateID string `json:"alternateId"`
+	} `json:"actor"`
+	Client struct {
+		IPAddress string `json:"ipAddress"`
+		Geo       struct {
+			City    string `json:"city"`
+			Country string `json:"country"`
+		} `json:"geographicalContext"`
+	} `json:"client"`
+	Outcome struct {
+		Result string `json:"result"`
+	} `json:"outcome"`
+	Debug struct {
+		Data map[string]string `json:"debugData"`
+	} `json:"debugContext"`
+}
+
+// firstFetch notes when the first message was fetched.
+type firstFetch struct {
+	pipeline.Source
+	at atomic.Int64
+}
+
+func (f *firstFetch) FetchMessage(ctx context.Context) (kafka.Message, error) {
+	m, err := f.Source.FetchMessage(ctx)
+	if err == nil && f.at.Load() == 0 {
+		f.at.CompareAndSwap(0, time.Now().UnixNano())
+	}
+	return m, err
+}
+
+// noActions fails the benchmark if the no-match path reaches it.
+type noActions struct{ b *testing.B }
+
+func (n noActions) Execute(context.Context, remediate.Request) (remediate.Outcome, error) {
+	n.b.Error("executor called on the no-match path")
+	return remediate.Outcome{}, nil
+}
+
+func (n noActions) WriteMessages(context.Context, ...kafka.Message) error {
+	n.b.Error("a benign message was dead-lettered")
+	return nil
+}
+
+// benchPipeline runs the pipeline until every message is committed and
+// returns messages per second from the first fetch to the last message's
+// processing (see countingDecoder).
+func benchPipeline(b *testing.B, addr, group string) float64 {
+	ctx, cancel := context.WithCancel(b.Context())
+	defer cancel()
+	k := benchKafka(addr, group)
+	tel, err := telemetry.Setup(ctx, telemetry.Config{ServiceName: "tripline-bench"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer tel.Shutdown(context.Background())
+	log := slog.New(slog.NewJSONHandler(io.Discard, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	dec, err := event.NewDecoder(event.Config{MaxBytes: 1 << 20, MaxDepth: 64})
+	if err != nil {
+		b.Fatal(err)
+	}
+	w, err := rules.NewWatcher("../../rules", log, rules.WatcherConfig{Decode: func(raw []byte) ([]event.Event, error) { return dec.Decode(raw, "") }})
+	if err != nil {
+		b.Fatal(err)
+	}
+	conn, err := pipeline.NewConnection(k)
+	if err != nil {
+		b.Fatal(err)
+	}
+	r := conn.NewReader(k, []string{benchTopic}, log)
+	defer r.Close()
+	src := &firstFetch{Source: r}
+	counted := &countingDecoder{Decoder: dec}
+	metrics, err := pipeline.NewMetrics(tel.Meter("tripline"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	c, err := pipeline.New(pipeline.Config{CommitInterval: k.CommitInterval, CommitBatch: k.CommitBatch, PartitionBuffer: k.PartitionBuffer}, pipeline.Deps{
+		Source: src, DeadLetters: noActions{b}, Decoder: counted, Rules: currentRules{w}, Executor: noActions{b},
+		Recorder: pipeline.LogRecorder{Logger: log}, Logger: log, Tracer: tel.Tracer("tripline"), Propagator: tel.Propagator(), Metrics: metrics,
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- c.Run(ctx) }()
+	for c.Stats().Committed < benchMessages {
+		select {
+		case err := <-done:
+			b.Fatalf("pipeline stopped early: %v", err)
+		case <-time.After(time.Millisecond):
+		}
+	}
+	elapsed := time.Duration(counted.last.Load() - src.at.Load())
+	cancel()
+	if err := <-done; err != nil {
+		b.Fatal(err)
+	}
+	if s := c.Stats(); s.Decisions != 0 || s.DeadLettered != 0 {
+		b.Errorf("no-match path: %d decisions, %d dead-lettered", s.Decisions, s.DeadLettered)
+	}
+	return float64(benchMessages) / elapsed.Seconds()
+}
+
+// countingDecoder notes when the last of benchMessages messages was decoded:
+// the end of the pipeline's run, excluding the wait for the next periodic
+// commit (up to kafka.commit_interval, 1 s), which a steady stream never sees.
+type countingDecoder struct {
+	pipeline.Decoder
+	n    atomic.Int64
+	last atomic.Int64
+}
+
+func (d *countingDecoder) Decode(value []byte, f event.Format) ([]event.Event, error) {
+	evs, err := d.Decoder.Decode(value, f)
+	if d.n.Add(1) == benchMessages {
+		d.last.Store(time.Now().UnixNano())
+	}
+	return evs, err
+}
