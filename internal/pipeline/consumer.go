@@ -5,10 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strconv"
 	"sync"
 	"time"
 
 	"github.com/segmentio/kafka-go"
+	"go.opentelemetry.io/otel/metric"
 	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/trace"
 	"go.opentelemetry.io/otel/trace/noop"
@@ -248,6 +250,8 @@ func (c *Consumer) Run(ctx context.Context) error {
 
 // fetchLoop fetches until ctx is done, handing each message to dispatch.
 func (c *Consumer) fetchLoop(ctx context.Context, dispatch func(kafka.Message)) error {
+	m := c.deps.Metrics
+	labels := map[partitionKey]partitionLabels{} // built once per partition, not per message
 	for {
 		msg, err := c.deps.Source.FetchMessage(ctx)
 		if err != nil {
@@ -260,13 +264,23 @@ func (c *Consumer) fetchLoop(ctx context.Context, dispatch func(kafka.Message)) 
 		c.joined = true
 		c.stats.Consumed++
 		c.mu.Unlock()
-		m := c.deps.Metrics
-		m.consumed.Add(ctx, 1, attrs("topic", msg.Topic))
+		key := partitionKey{msg.Topic, msg.Partition}
+		l, ok := labels[key]
+		if !ok {
+			l = partitionLabels{topic: attrs("topic", msg.Topic), partition: attrs("topic", msg.Topic, "partition", strconv.Itoa(msg.Partition))}
+			labels[key] = l
+		}
+		m.consumed.Add(ctx, 1, l.topic)
 		if msg.HighWaterMark > 0 {
-			m.lag.Record(ctx, max(0, msg.HighWaterMark-msg.Offset-1), attrs("topic", msg.Topic, "partition", fmt.Sprint(msg.Partition)))
+			m.lag.Record(ctx, max(0, msg.HighWaterMark-msg.Offset-1), l.partition)
 		}
 		dispatch(msg)
 	}
+}
+
+// partitionLabels are the metric attributes of one partition.
+type partitionLabels struct {
+	topic, partition metric.MeasurementOption
 }
 
 // work processes one partition's messages in order. It stops taking new
