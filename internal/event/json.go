@@ -16,7 +16,14 @@ var errTooDeep = errors.New("nesting too deep")
 // single pass. The input must already be valid UTF-8. Nesting is bounded by
 // maxDepth, so recursion is too.
 func parseJSON(b []byte, maxDepth int) (any, error) {
-	p := parser{b: b, maxDepth: maxDepth}
+	return parseJSONText(string(b), maxDepth)
+}
+
+// parseJSONText is parseJSON on a string. Keys and strings without escapes
+// are substrings of s, so the input is copied once rather than once per
+// string; the decoded value keeps all of s reachable while any of them is.
+func parseJSONText(s string, maxDepth int) (any, error) {
+	p := parser{b: s, maxDepth: maxDepth}
 	v, err := p.value()
 	if err != nil {
 		return nil, err
@@ -29,7 +36,7 @@ func parseJSON(b []byte, maxDepth int) (any, error) {
 }
 
 type parser struct {
-	b        []byte
+	b        string
 	i        int
 	depth    int
 	maxDepth int
@@ -80,7 +87,7 @@ func (p *parser) value() (any, error) {
 }
 
 func (p *parser) literal(word string) error {
-	if len(p.b)-p.i < len(word) || string(p.b[p.i:p.i+len(word)]) != word {
+	if len(p.b)-p.i < len(word) || p.b[p.i:p.i+len(word)] != word {
 		return p.errorf("invalid literal, want %s", word)
 	}
 	p.i += len(word)
@@ -148,23 +155,8 @@ func (p *parser) makeObject(base int) map[string]any {
 	return m
 }
 
-// key reads an object key, reusing the string of a known key.
-func (p *parser) key() (string, error) {
-	start := p.i + 1
-	for j := start; j < len(p.b); j++ {
-		switch c := p.b[j]; {
-		case c == '"':
-			if k, ok := knownKeys[string(p.b[start:j])]; ok {
-				p.i = j + 1
-				return k, nil
-			}
-			return p.str()
-		case c == '\\' || c < 0x20:
-			return p.str()
-		}
-	}
-	return p.str()
-}
+// key reads an object key.
+func (p *parser) key() (string, error) { return p.str() }
 
 func (p *parser) array() (any, error) {
 	if err := p.enter(); err != nil {
@@ -222,7 +214,7 @@ func (p *parser) str() (string, error) {
 		switch c := p.b[j]; {
 		case c == '"':
 			p.i = j + 1
-			return string(p.b[start:j]), nil
+			return p.b[start:j], nil
 		case c == '\\':
 			p.i = j
 			return p.escaped(start)
@@ -305,12 +297,12 @@ func (p *parser) unicodeEscape() (rune, error) {
 	return utf8.RuneError, nil
 }
 
-func hex4(b []byte, i int) (rune, bool) {
+func hex4(b string, i int) (rune, bool) {
 	if len(b)-i < 4 {
 		return 0, false
 	}
 	var r rune
-	for _, c := range b[i : i+4] {
+	for _, c := range []byte(b[i : i+4]) {
 		switch {
 		case c >= '0' && c <= '9':
 			c -= '0'
@@ -358,7 +350,7 @@ func (p *parser) number() (any, error) {
 	}
 	if simple {
 		var n int64
-		for _, c := range p.b[intStart:p.i] {
+		for _, c := range []byte(p.b[intStart:p.i]) {
 			n = n*10 + int64(c-'0')
 		}
 		f := float64(n)
@@ -367,7 +359,7 @@ func (p *parser) number() (any, error) {
 		}
 		return f, nil
 	}
-	f, err := strconv.ParseFloat(string(p.b[start:p.i]), 64)
+	f, err := strconv.ParseFloat(p.b[start:p.i], 64)
 	if err != nil {
 		return nil, p.errorf("number %s out of range", p.b[start:p.i])
 	}

@@ -157,7 +157,7 @@ func oktaLogOnly(d *fields, risk string, reasons []string) (string, []string) {
 	if s == "" {
 		return risk, reasons
 	}
-	v, err := parseJSON([]byte(s), 16)
+	v, err := parseJSONText(s, 16)
 	lo, ok := v.(map[string]any)
 	if err != nil || !ok {
 		d.fail(path, "want a JSON object in a string")
