@@ -557,7 +557,7 @@ func (w *world) assertCommittedAtEnd(want int64) {
 	var total int64
 	for p := range w.partitions {
 		total += end[p]
-		if committed[p] != end[p] {
+		if committed[p] != end[p] && !(end[p] == 0 && committed[p] < 0) { // an empty partition has nothing to commit
 			w.t.Errorf("partition %d: committed offset %d, end offset %d", p, committed[p], end[p])
 		}
 	}

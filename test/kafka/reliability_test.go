@@ -31,13 +31,21 @@ func TestReliabilityCrash(t *testing.T) {
 	seed := uint64(time.Now().UnixNano())
 	t.Logf("kill schedule seed %d", seed)
 	rng := rand.New(rand.NewPCG(seed, 0))
-	// Half the events are waiting before the first start, the rest arrive
-	// over 20 s, so every kill lands with work in flight.
-	w.produce(ctx, msgs[:events/2]...)
-	produced := w.produceOver(ctx, msgs[events/2:], 50, 20*time.Second)
+	// A fifth of the events wait before the first start; the rest arrive
+	// over 45 s, about as long as the kills take (each new member first
+	// waits out the dead one's 6 s session), so every kill lands mid-stream.
+	w.produce(ctx, msgs[:events/5]...)
+	produced := w.produceOver(ctx, msgs[events/5:], 90, 45*time.Second)
 	for i := range kills {
 		p := w.start(fmt.Sprintf("consumer#%d", i+1))
-		time.Sleep(time.Duration(2000+rng.IntN(4000)) * time.Millisecond)
+		// Kill at a random moment after this process has made progress
+		// (a new member first waits out the dead one's session).
+		lag0, _, _ := w.lag(ctx)
+		relWait(t, 45*time.Second, fmt.Sprintf("consumer#%d to make progress", i+1), func() (bool, string) {
+			lag, total, err := w.lag(ctx)
+			return err == nil && (lag < lag0 || lag == 0 && total == events), fmt.Sprintf("lag %d, was %d", lag, lag0)
+		}, p)
+		time.Sleep(time.Duration(rng.IntN(2500)) * time.Millisecond)
 		lag, total, err := w.lag(ctx)
 		t.Logf("kill %d: produced %d, lag %d (%v), suspended %d, suspend calls %d", i+1, total, lag, err, s.suspended(riskyEmails), s.suspends.Load())
 		p.kill(t)
