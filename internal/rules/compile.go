@@ -94,7 +94,7 @@ func newCatalog(lists map[string]listSpec, st *State) *catalog {
 
 // exprOptions are the compile options shared by `when` and `user`.
 func exprOptions() []expr.Option {
-	return []expr.Option{expr.Env(env{}), expr.DisableBuiltin("count")}
+	return []expr.Option{expr.Env(envTypes()), expr.DisableBuiltin("count")}
 }
 
 func compileSet(p *problems, specs []*ruleSpec, lists map[string]listSpec, cat *catalog) *Set {
@@ -196,7 +196,7 @@ func compileRule(p *problems, spec *ruleSpec, lists map[string]listSpec, cat *ca
 	if err != nil {
 		p.add(file, line("reason"), id, "reason: %v", err)
 	} else {
-		known := (&env{}).templateData()
+		known := env{}.templateData()
 		for _, f := range templateFields(tmpl.Tree.Root) {
 			if _, ok := known[f]; !ok {
 				p.add(file, line("reason"), id, "reason: unknown field .%s", f)

@@ -1,8 +1,6 @@
 package rules
 
 import (
-	"time"
-
 	"github.com/tripline-dev/tripline/internal/event"
 )
 
@@ -11,48 +9,34 @@ import (
 // comparisons such as `risk_score >= 80` safe without a nil check.
 const NoRiskScore = -1
 
-// env is the environment `when` and `user` expressions run against. Its
-// fields mirror event.Event under the same names (the expr tags), with
-// risk_score flattened to an int and a few derived values; the function-typed
-// fields are the helper functions rule authors call. Each env is bound to one
-// evaluation at a time (see evaluator); the functions read the event being
-// evaluated through that binding.
-type env struct {
-	UserEmail    string         `expr:"user_email"`
-	UserID       string         `expr:"user_id"`
-	UserName     string         `expr:"user_name"`
-	OPUserID     string         `expr:"op_user_id"`
-	Outcome      string         `expr:"outcome"`
-	Risk         string         `expr:"risk"`
-	RiskScore    int            `expr:"risk_score"`
-	HasRiskScore bool           `expr:"has_risk_score"`
-	RiskRank     int            `expr:"risk_rank"`
-	Reasons      []string       `expr:"reasons"`
-	SrcIP        string         `expr:"src_ip"`
-	Country      string         `expr:"country"`
-	City         string         `expr:"city"`
-	Time         time.Time      `expr:"time"`
-	EventID      string         `expr:"event_id"`
-	Source       string         `expr:"source"`
-	Kind         string         `expr:"kind"`
-	Raw          map[string]any `expr:"raw"`
-	Identity     string         `expr:"identity"`
+// env is the environment `when` and `user` expressions run against: a map
+// from the names rule authors use to values, so that expr reads a variable
+// with one map access and no reflection. Its data entries mirror
+// event.Event under the same names (the expr tags), with risk_score
+// flattened to an int and a few derived values (see dataNames); its function
+// entries are the helper functions rule authors call. Each env is bound to
+// one evaluation at a time (see evaluator); the functions read the event
+// being evaluated through that binding.
+type env map[string]any
 
-	InCIDR      func(ip, cidrOrList string) bool     `expr:"in_cidr"`
-	IsPrivateIP func(ip string) bool                 `expr:"is_private_ip"`
-	IsPublicIP  func(ip string) bool                 `expr:"is_public_ip"`
-	CountryIn   func(country, list string) bool      `expr:"country_in"`
-	HasSuffix   func(s, suffix string) bool          `expr:"has_suffix"`
-	HasPrefix   func(s, prefix string) bool          `expr:"has_prefix"`
-	EmailDomain func(email string) string            `expr:"email_domain"`
-	Glob        func(pattern, s string) bool         `expr:"glob"`
-	List        func(name string) []string           `expr:"list"`
-	InList      func(value, list string) bool        `expr:"in_list"`
-	HourIn      func(tz string, from, to int) bool   `expr:"hour_in"`
-	WeekdayIn   func(tz string, days ...string) bool `expr:"weekday_in"`
-	LocalHour   func(tz string) int                  `expr:"local_hour"`
-	Count       func(key, window string) int         `expr:"count"`
-	RiskAtLeast func(level string) bool              `expr:"risk_at_least"`
+// dataNames are the names of an environment's data entries, in the order
+// of event.Event.
+var dataNames = []string{
+	"user_email", "user_id", "user_name", "op_user_id", "outcome", "risk",
+	"risk_score", "has_risk_score", "risk_rank", "reasons", "src_ip",
+	"country", "city", "time", "event_id", "source", "kind", "raw", "identity",
+}
+
+// envTypes is the environment rules are compiled against: every name with
+// a value of its type. Evaluation uses environments with the same names and
+// types (see newEnv).
+func envTypes() map[string]any {
+	e := env{}
+	e.fill(&event.Event{})
+	for name, fn := range (&binding{}).funcs() {
+		e[name] = fn
+	}
+	return e
 }
 
 // riskRank maps a risk level to its rank on the ladder none < low < medium <
@@ -96,48 +80,49 @@ func counterIdentity(ev *event.Event) string {
 	return ev.UserID
 }
 
-// fill copies ev into the environment.
-func (e *env) fill(ev *event.Event) {
-	e.UserEmail = ev.UserEmail
-	e.UserID = ev.UserID
-	e.UserName = ev.UserName
-	e.OPUserID = ev.OPUserID
-	e.Outcome = ev.Outcome
-	e.Risk = ev.Risk
+// fill copies ev into the environment and returns the default identity.
+func (e env) fill(ev *event.Event) string {
+	e["user_email"] = ev.UserEmail
+	e["user_id"] = ev.UserID
+	e["user_name"] = ev.UserName
+	e["op_user_id"] = ev.OPUserID
+	e["outcome"] = ev.Outcome
+	e["risk"] = ev.Risk
 	if ev.RiskScore != nil {
-		e.RiskScore, e.HasRiskScore = *ev.RiskScore, true
+		e["risk_score"], e["has_risk_score"] = *ev.RiskScore, true
 	} else {
-		e.RiskScore, e.HasRiskScore = NoRiskScore, false
+		e["risk_score"], e["has_risk_score"] = NoRiskScore, false
 	}
-	e.RiskRank = riskRank(ev.Risk)
-	e.Reasons = ev.Reasons
-	e.SrcIP = ev.SrcIP
-	e.Country = ev.Country
-	e.City = ev.City
-	e.Time = ev.Time
-	e.EventID = ev.EventID
-	e.Source = ev.Source
-	e.Kind = ev.Kind
-	e.Raw = ev.Raw
-	e.Identity = defaultIdentity(ev)
+	e["risk_rank"] = riskRank(ev.Risk)
+	e["reasons"] = ev.Reasons
+	e["src_ip"] = ev.SrcIP
+	e["country"] = ev.Country
+	e["city"] = ev.City
+	e["time"] = ev.Time
+	e["event_id"] = ev.EventID
+	e["source"] = ev.Source
+	e["kind"] = ev.Kind
+	e["raw"] = ev.Raw
+	id := defaultIdentity(ev)
+	e["identity"] = id
+	return id
 }
 
-// clear drops the references an environment holds to the last event.
-func (e *env) clear() {
-	e.Reasons, e.Raw = nil, nil
+// clear drops the references an environment holds to the last event's
+// slices and maps. Its strings may still share memory with the last message
+// until the next fill.
+func (e env) clear() {
+	e["reasons"], e["raw"] = []string(nil), map[string]any(nil)
 }
 
 // templateData returns the values a reason template sees: the environment's
 // fields under their expr names, plus rule_id, severity, action, mode and
 // user (the resolved identity).
-func (e *env) templateData() map[string]any {
-	return map[string]any{
-		"user_email": e.UserEmail, "user_id": e.UserID, "user_name": e.UserName, "op_user_id": e.OPUserID,
-		"outcome": e.Outcome, "risk": e.Risk, "risk_score": e.RiskScore,
-		"has_risk_score": e.HasRiskScore, "risk_rank": e.RiskRank, "reasons": e.Reasons,
-		"src_ip": e.SrcIP, "country": e.Country, "city": e.City, "time": e.Time,
-		"event_id": e.EventID, "source": e.Source, "kind": e.Kind, "raw": e.Raw,
-		"identity": e.Identity,
-		"rule_id":  "", "severity": "", "action": "", "mode": "", "user": "",
+func (e env) templateData() map[string]any {
+	data := make(map[string]any, len(dataNames)+5)
+	for _, name := range dataNames {
+		data[name] = e[name]
 	}
+	data["rule_id"], data["severity"], data["action"], data["mode"], data["user"] = "", "", "", "", ""
+	return data
 }

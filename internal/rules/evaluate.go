@@ -95,9 +95,10 @@ func (s *Set) State() *State { return s.cat.state }
 // evaluator is the per-evaluation scratch space: an environment bound to the
 // catalog, and a reusable expr VM. Sets pool them.
 type evaluator struct {
-	env *env
-	b   *binding
-	vm  vm.VM
+	env      env
+	identity string // the default identity of the event being evaluated
+	b        *binding
+	vm       vm.VM
 }
 
 func newEvaluator(cat *catalog) any {
@@ -119,14 +120,14 @@ func (s *Set) Evaluate(ev *event.Event) Result {
 // evaluate runs rules against ev with e; disabled rules are skipped unless
 // all is set (inline tests run disabled rules too).
 func evaluate(e *evaluator, rules []*rule, ev *event.Event, all bool) Result {
-	e.env.fill(ev)
+	e.identity = e.env.fill(ev)
 	e.b.reset(ev)
 	var res Result
 	for _, r := range rules {
 		if !r.info.Enabled && !all {
 			continue
 		}
-		out, err := e.vm.Run(r.when, e.env)
+		out, err := e.vm.Run(r.when, map[string]any(e.env))
 		if err != nil {
 			res.Errors = append(res.Errors, &RuleError{RuleID: r.info.ID, Err: fmt.Errorf("when: %w", err)})
 			continue
@@ -150,10 +151,10 @@ func evaluate(e *evaluator, rules []*rule, ev *event.Event, all bool) Result {
 func decide(e *evaluator, r *rule, ev *event.Event) (Decision, error) {
 	d := Decision{
 		RuleID: r.info.ID, Mode: r.info.Mode, Action: r.info.Action,
-		Severity: r.info.Severity, User: e.env.Identity,
+		Severity: r.info.Severity, User: e.identity,
 	}
 	if r.user != nil {
-		out, err := e.vm.Run(r.user, e.env)
+		out, err := e.vm.Run(r.user, map[string]any(e.env))
 		if err != nil {
 			return d, fmt.Errorf("user: %w", err)
 		}

@@ -48,26 +48,35 @@ func (b *binding) eventHash() uint64 {
 
 // newEnv returns an environment whose functions read the catalog and the
 // event bound through the returned binding.
-func newEnv(cat *catalog) (*env, *binding) {
+func newEnv(cat *catalog) (env, *binding) {
 	b := &binding{cat: cat}
-	e := &env{
-		InCIDR:      b.inCIDR,
-		IsPrivateIP: isPrivateIP,
-		IsPublicIP:  isPublicIP,
-		CountryIn:   b.countryIn,
-		HasSuffix:   strings.HasSuffix,
-		HasPrefix:   strings.HasPrefix,
-		EmailDomain: emailDomain,
-		Glob:        glob,
-		List:        b.list,
-		InList:      b.inList,
-		HourIn:      b.hourIn,
-		WeekdayIn:   b.weekdayIn,
-		LocalHour:   b.localHour,
-		Count:       b.count,
-		RiskAtLeast: b.riskAtLeast,
+	e := env{}
+	e.fill(&event.Event{})
+	for name, fn := range b.funcs() {
+		e[name] = fn
 	}
 	return e, b
+}
+
+// funcs returns the helper functions of an environment by name, bound to b.
+func (b *binding) funcs() map[string]any {
+	return map[string]any{
+		"in_cidr":       b.inCIDR,
+		"is_private_ip": isPrivateIP,
+		"is_public_ip":  isPublicIP,
+		"country_in":    b.countryIn,
+		"has_suffix":    strings.HasSuffix,
+		"has_prefix":    strings.HasPrefix,
+		"email_domain":  emailDomain,
+		"glob":          glob,
+		"list":          b.list,
+		"in_list":       b.inList,
+		"hour_in":       b.hourIn,
+		"weekday_in":    b.weekdayIn,
+		"local_hour":    b.localHour,
+		"count":         b.count,
+		"risk_at_least": b.riskAtLeast,
+	}
 }
 
 // inCIDR reports whether ip is inside cidr, which is a CIDR ("10.0.0.0/8"),
@@ -186,7 +195,13 @@ func emailDomain(email string) string {
 // glob reports whether s matches the path.Match pattern, case-insensitively
 // ("*@contractors.example.com").
 func glob(pattern, s string) bool {
-	ok, err := path.Match(strings.ToLower(pattern), strings.ToLower(s))
+	pattern, s = strings.ToLower(pattern), strings.ToLower(s)
+	if suffix, ok := strings.CutPrefix(pattern, "*"); ok && !strings.ContainsAny(suffix, "*?[\\") {
+		// The common "*@domain" form: the star matches any run of
+		// characters other than '/'.
+		return strings.HasSuffix(s, suffix) && !strings.Contains(s[:len(s)-len(suffix)], "/")
+	}
+	ok, err := path.Match(pattern, s)
 	if err != nil {
 		panic(fmt.Errorf("glob: bad pattern %q", pattern))
 	}
