@@ -120,9 +120,14 @@ func (e env) clear() {
 // user (the resolved identity).
 func (e env) templateData() map[string]any {
 	data := make(map[string]any, len(dataNames)+5)
+	e.fillTemplateData(data)
+	data["rule_id"], data["severity"], data["action"], data["mode"], data["user"] = "", "", "", "", ""
+	return data
+}
+
+// fillTemplateData copies the environment's data entries into data.
+func (e env) fillTemplateData(data map[string]any) {
 	for _, name := range dataNames {
 		data[name] = e[name]
 	}
-	data["rule_id"], data["severity"], data["action"], data["mode"], data["user"] = "", "", "", "", ""
-	return data
 }

@@ -99,6 +99,10 @@ type evaluator struct {
 	identity string // the default identity of the event being evaluated
 	b        *binding
 	vm       vm.VM
+	// data is what reason templates see, filled from env at the first
+	// match of an evaluation (dataSet) and reused by the next ones.
+	data    map[string]any
+	dataSet bool
 }
 
 func newEvaluator(cat *catalog) any {
@@ -122,6 +126,7 @@ func (s *Set) Evaluate(ev *event.Event) Result {
 func evaluate(e *evaluator, rules []*rule, ev *event.Event, all bool) Result {
 	e.identity = e.env.fill(ev)
 	e.b.reset(ev)
+	e.dataSet = false
 	var res Result
 	for _, r := range rules {
 		if !r.info.Enabled && !all {
@@ -143,6 +148,9 @@ func evaluate(e *evaluator, rules []*rule, ev *event.Event, all bool) Result {
 		res.Decisions = append(res.Decisions, d)
 	}
 	e.env.clear()
+	if e.dataSet {
+		e.data["reasons"], e.data["raw"] = []string(nil), map[string]any(nil)
+	}
 	e.b.ev = nil
 	return res
 }
@@ -163,7 +171,15 @@ func decide(e *evaluator, r *rule, ev *event.Event) (Decision, error) {
 	if d.User == "" && d.Action != ActionNone {
 		return d, ErrNoUser
 	}
-	data := e.env.templateData()
+	if !e.dataSet {
+		if e.data == nil {
+			e.data = e.env.templateData()
+		} else {
+			e.env.fillTemplateData(e.data)
+		}
+		e.dataSet = true
+	}
+	data := e.data
 	data["rule_id"], data["severity"], data["action"], data["mode"], data["user"] = d.RuleID, d.Severity, d.Action, d.Mode, d.User
 	var b strings.Builder
 	if err := r.reason.Execute(&b, data); err != nil {
