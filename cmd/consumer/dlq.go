@@ -14,10 +14,6 @@ import (
 	"github.com/tripline-dev/tripline/internal/config"
 	"github.com/tripline-dev/tripline/internal/event"
 	"github.com/tripline-dev/tripline/internal/pipeline"
-	"github.com/tripline-dev/tripline/internal/remediate"
-	"github.com/tripline-dev/tripline/internal/rules"
-	"github.com/tripline-dev/tripline/internal/telemetry"
-	"github.com/tripline-dev/tripline/internal/version"
 )
 
 const dlqUsage = `Usage: consumer dlq replay [--topic DLQ] [--group G] [--rules DIR] [--config FILE]
@@ -174,23 +170,8 @@ func newReplay(ctx context.Context, cfg config.Config, f dlqFlags, opts Options,
 			r.close()
 		}
 	}()
-	m := r.m
-	if m.log, err = telemetry.NewLogger(opts.Log, cfg.Log.Level, cfg.Log.Format); err != nil {
-		return nil, err
-	}
-	if m.tel, err = telemetry.Setup(ctx, telemetry.Config{ServiceName: "tripline-dlq-replay", Version: version.Version, Lookup: opts.Lookup, SpanProcessor: opts.SpanProcessor}); err != nil {
-		return nil, err
-	}
-	dec, _, err := newDecoder(cfg)
+	dec, _, err := r.m.newCore(ctx, "tripline-dlq-replay", opts)
 	if err != nil {
-		return nil, err
-	}
-	if m.rules, err = rules.NewWatcher(cfg.Rules.Dir, m.log, rules.WatcherConfig{
-		Decode: func(raw []byte) ([]event.Event, error) { return dec.Decode(raw, "") },
-	}); err != nil {
-		return nil, fmt.Errorf("rules in %s: %w", cfg.Rules.Dir, err)
-	}
-	if err := m.newUsersAPI(ctx); err != nil {
 		return nil, err
 	}
 	if err := r.newKafka(ctx); err != nil {
@@ -218,6 +199,7 @@ func (r *replay) newKafka(ctx context.Context) error {
 	defer cancel()
 	if err := m.conn.EnsureTopics(checkCtx, pipeline.TopicPlan{
 		Sources: []string{k.DLQTopic}, Owned: owned, Create: k.CreateTopics, Partitions: k.TopicPartitions, Replication: k.TopicReplication,
+		MaxMessageBytes: k.MaxBytes,
 	}); err != nil {
 		return err
 	}
@@ -229,9 +211,9 @@ func (r *replay) newKafka(ctx context.Context) error {
 	r.track = newReplayTracker(r.s.out, r.s.err, r.f.progress, !r.f.execute)
 	r.src = newReplaySource(r.reader, bounds, r.f.execute, r.track)
 	if r.f.execute {
-		r.writer = m.conn.NewWriter(k.DLQTopic)
+		r.writer = m.conn.NewWriter(k.DLQTopic, k.MaxBytes)
 		if k.AuditTopic != "" {
-			m.audit = m.conn.NewWriter(k.AuditTopic)
+			m.audit = m.conn.NewWriter(k.AuditTopic, k.MaxBytes)
 		}
 	}
 	return nil
@@ -240,10 +222,6 @@ func (r *replay) newKafka(ctx context.Context) error {
 // newPipeline wires the consumer's pipeline with the DLQ as its source.
 func (r *replay) newPipeline(dec *event.Decoder) error {
 	m, cfg := r.m, r.m.cfg
-	metrics, err := pipeline.NewMetrics(m.tel.Meter("tripline"))
-	if err != nil {
-		return err
-	}
 	var recorder pipeline.Recorder = r.track
 	var dead pipeline.DeadLetterWriter = replayDLQ{track: r.track}
 	if r.f.execute {
@@ -254,23 +232,9 @@ func (r *replay) newPipeline(dec *event.Decoder) error {
 		recorder = teeRecorder{durable, r.track}
 		dead = replayDLQ{track: r.track, w: r.writer}
 	}
-	tracer := m.tel.Tracer("tripline")
-	exec := remediate.New(remediate.Config{DryRun: cfg.DryRun || !r.f.execute}, userDirectory{dir: m.dir, op: m.op, tracer: tracer}, usersAPI{m.op})
-	r.runner, err = pipeline.New(pipeline.Config{
-		Formats:         map[string]event.Format{cfg.Kafka.DLQTopic: commonFormat(cfg)},
-		CommitInterval:  cfg.Kafka.CommitInterval,
-		CommitBatch:     cfg.Kafka.CommitBatch,
-		PartitionBuffer: cfg.Kafka.PartitionBuffer,
-		ShutdownGrace:   cfg.ShutdownGrace,
-		Retry: pipeline.RetryPolicy{
-			InitialInterval: cfg.Retry.InitialInterval, MaxInterval: cfg.Retry.MaxInterval,
-			MaxElapsed: cfg.Retry.MaxElapsed, MaxAttempts: cfg.Retry.MaxAttempts,
-		},
-	}, pipeline.Deps{
-		Source: r.src, DeadLetters: dead, Decoder: dec, Rules: currentRules{m.rules},
-		Executor: exec, Recorder: recorder, Logger: m.log, Tracer: tracer,
-		Propagator: m.tel.Propagator(), Metrics: metrics,
-	})
+	formats := map[string]event.Format{cfg.Kafka.DLQTopic: commonFormat(cfg)}
+	var err error
+	r.runner, err = m.newConsumer(dec, formats, r.src, dead, recorder, cfg.DryRun || !r.f.execute)
 	return err
 }
 

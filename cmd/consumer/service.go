@@ -79,30 +79,11 @@ func NewMain(ctx context.Context, cfg config.Config, opts Options) (_ *Main, err
 			m.Close()
 		}
 	}()
-	if m.log, err = telemetry.NewLogger(opts.Log, cfg.Log.Level, cfg.Log.Format); err != nil {
-		return nil, err
-	}
-	m.log.Info("starting tripline", "version", version.Version, "config", cfg)
-	if m.tel, err = telemetry.Setup(ctx, telemetry.Config{ServiceName: "tripline", Version: version.Version, Lookup: opts.Lookup, SpanProcessor: opts.SpanProcessor}); err != nil {
-		return nil, err
-	}
-	dec, formats, err := newDecoder(cfg)
+	dec, formats, err := m.newCore(ctx, "tripline", opts)
 	if err != nil {
-		return nil, err
-	}
-	if m.rules, err = rules.NewWatcher(cfg.Rules.Dir, m.log, rules.WatcherConfig{
-		Decode: func(raw []byte) ([]event.Event, error) { return dec.Decode(raw, "") },
-	}); err != nil {
-		return nil, fmt.Errorf("rules in %s: %w", cfg.Rules.Dir, err)
-	}
-	if err := m.newUsersAPI(ctx); err != nil {
 		return nil, err
 	}
 	if err := m.newKafka(ctx); err != nil {
-		return nil, err
-	}
-	metrics, err := pipeline.NewMetrics(m.tel.Meter("tripline"))
-	if err != nil {
 		return nil, err
 	}
 	var recorder pipeline.Recorder = pipeline.LogRecorder{Logger: m.log}
@@ -112,27 +93,68 @@ func NewMain(ctx context.Context, cfg config.Config, opts Options) (_ *Main, err
 	if opts.Recorder != nil {
 		recorder = teeRecorder{recorder, opts.Recorder}
 	}
+	m.consumer, err = m.newConsumer(dec, formats, m.reader, m.dlq, recorder, cfg.DryRun)
+	if err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// newCore sets up what every command that runs the pipeline needs: the
+// logger (logging the effective configuration, secrets redacted), telemetry,
+// the decoder, the rules watcher (rules must compile and pass their tests)
+// and the Users API client with its directory.
+func (m *Main) newCore(ctx context.Context, service string, opts Options) (*event.Decoder, map[string]event.Format, error) {
+	var err error
+	if m.log, err = telemetry.NewLogger(opts.Log, m.cfg.Log.Level, m.cfg.Log.Format); err != nil {
+		return nil, nil, err
+	}
+	m.log.Info("starting "+service, "version", version.Version, "config", m.cfg)
+	if m.tel, err = telemetry.Setup(ctx, telemetry.Config{ServiceName: service, Version: version.Version, Lookup: opts.Lookup, SpanProcessor: opts.SpanProcessor}); err != nil {
+		return nil, nil, err
+	}
+	dec, formats, err := newDecoder(m.cfg)
+	if err != nil {
+		return nil, nil, err
+	}
+	if m.rules, err = rules.NewWatcher(m.cfg.Rules.Dir, m.log, rules.WatcherConfig{
+		Decode: func(raw []byte) ([]event.Event, error) { return dec.Decode(raw, event.FormatAuto) },
+	}); err != nil {
+		return nil, nil, fmt.Errorf("rules in %s: %w", m.cfg.Rules.Dir, err)
+	}
+	if err := m.newUsersAPI(ctx); err != nil {
+		return nil, nil, err
+	}
+	return dec, formats, nil
+}
+
+// newConsumer wires a pipeline over src with the given dead-letter writer
+// and recorder, acting through the Users API (or only resolving users when
+// dryRun).
+func (m *Main) newConsumer(dec *event.Decoder, formats map[string]event.Format, src pipeline.Source, dead pipeline.DeadLetterWriter, rec pipeline.Recorder, dryRun bool) (*pipeline.Consumer, error) {
+	cfg := m.cfg
+	metrics, err := pipeline.NewMetrics(m.tel.Meter("tripline"))
+	if err != nil {
+		return nil, err
+	}
 	tracer := m.tel.Tracer("tripline")
-	exec := remediate.New(remediate.Config{DryRun: cfg.DryRun}, userDirectory{dir: m.dir, op: m.op, tracer: tracer}, usersAPI{m.op})
-	m.consumer, err = pipeline.New(pipeline.Config{
+	exec := remediate.New(remediate.Config{DryRun: dryRun}, userDirectory{dir: m.dir, op: m.op, tracer: tracer}, usersAPI{m.op})
+	return pipeline.New(pipeline.Config{
 		Formats:         formats,
 		CommitInterval:  cfg.Kafka.CommitInterval,
 		CommitBatch:     cfg.Kafka.CommitBatch,
 		PartitionBuffer: cfg.Kafka.PartitionBuffer,
 		ShutdownGrace:   cfg.ShutdownGrace,
+		FetchRetry:      cfg.Kafka.FetchRetry,
 		Retry: pipeline.RetryPolicy{
 			InitialInterval: cfg.Retry.InitialInterval, MaxInterval: cfg.Retry.MaxInterval,
 			MaxElapsed: cfg.Retry.MaxElapsed, MaxAttempts: cfg.Retry.MaxAttempts,
 		},
 	}, pipeline.Deps{
-		Source: m.reader, DeadLetters: m.dlq, Decoder: dec, Rules: currentRules{m.rules},
-		Executor: exec, Recorder: recorder, Logger: m.log, Tracer: tracer,
+		Source: src, DeadLetters: dead, Decoder: dec, Rules: currentRules{m.rules},
+		Executor: exec, Recorder: rec, Logger: m.log, Tracer: tracer,
 		Propagator: m.tel.Propagator(), Metrics: metrics,
 	})
-	if err != nil {
-		return nil, err
-	}
-	return m, nil
 }
 
 func newDecoder(cfg config.Config) (*event.Decoder, map[string]event.Format, error) {
@@ -200,13 +222,14 @@ func (m *Main) newKafka(ctx context.Context) error {
 	defer cancel()
 	if err := m.conn.EnsureTopics(checkCtx, pipeline.TopicPlan{
 		Sources: sources, Owned: owned, Create: k.CreateTopics, Partitions: k.TopicPartitions, Replication: k.TopicReplication,
+		MaxMessageBytes: k.MaxBytes,
 	}); err != nil {
 		return err
 	}
 	m.reader = m.conn.NewReader(k, sources, m.log)
-	m.dlq = m.conn.NewWriter(k.DLQTopic)
+	m.dlq = m.conn.NewWriter(k.DLQTopic, k.MaxBytes)
 	if k.AuditTopic != "" {
-		m.audit = m.conn.NewWriter(k.AuditTopic)
+		m.audit = m.conn.NewWriter(k.AuditTopic, k.MaxBytes)
 	}
 	return nil
 }

@@ -36,15 +36,18 @@ type Kafka struct {
 	DLQTopic   string   `yaml:"dlq_topic" json:"dlq_topic"`
 	AuditTopic string   `yaml:"audit_topic" json:"audit_topic"`
 	// CreateTopics creates the DLQ and audit topics when they are missing.
-	CreateTopics      bool          `yaml:"create_topics" json:"create_topics"`
-	TopicPartitions   int           `yaml:"topic_partitions" json:"topic_partitions"`
-	TopicReplication  int           `yaml:"topic_replication" json:"topic_replication"`
-	CommitInterval    time.Duration `yaml:"commit_interval" json:"commit_interval"`
-	CommitBatch       int           `yaml:"commit_batch" json:"commit_batch"`
-	PartitionBuffer   int           `yaml:"partition_buffer" json:"partition_buffer"`
-	SessionTimeout    time.Duration `yaml:"session_timeout" json:"session_timeout"`
-	MaxWait           time.Duration `yaml:"max_wait" json:"max_wait"`
-	MaxBytes          int           `yaml:"max_bytes" json:"max_bytes"`
+	CreateTopics     bool          `yaml:"create_topics" json:"create_topics"`
+	TopicPartitions  int           `yaml:"topic_partitions" json:"topic_partitions"`
+	TopicReplication int           `yaml:"topic_replication" json:"topic_replication"`
+	CommitInterval   time.Duration `yaml:"commit_interval" json:"commit_interval"`
+	CommitBatch      int           `yaml:"commit_batch" json:"commit_batch"`
+	PartitionBuffer  int           `yaml:"partition_buffer" json:"partition_buffer"`
+	SessionTimeout   time.Duration `yaml:"session_timeout" json:"session_timeout"`
+	MaxWait          time.Duration `yaml:"max_wait" json:"max_wait"`
+	MaxBytes         int           `yaml:"max_bytes" json:"max_bytes"`
+	// FetchRetry is how long fetching may keep failing (broker restart,
+	// network cut) before the consumer exits non-zero.
+	FetchRetry        time.Duration `yaml:"fetch_retry" json:"fetch_retry"`
 	StartFromEarliest bool          `yaml:"start_from_earliest" json:"start_from_earliest"`
 	TLS               TLS           `yaml:"tls" json:"tls"`
 	SASL              SASL          `yaml:"sasl" json:"sasl"`
@@ -134,6 +137,7 @@ func Default() Config {
 			SessionTimeout:   10 * time.Second,
 			MaxWait:          500 * time.Millisecond,
 			MaxBytes:         10 << 20,
+			FetchRetry:       5 * time.Minute,
 		},
 		Rules:       Rules{Dir: "rules", Watch: true},
 		OnePassword: OnePassword{APIVersion: "v1beta1", Region: "com", Timeout: 15 * time.Second},

@@ -34,6 +34,8 @@ func Env() []EnvVar {
 		{"TRIPLINE_KAFKA_COMMIT_BATCH", "kafka.commit_batch", "commit after this many finished messages", intSetter(func(c *Config) *int { return &c.Kafka.CommitBatch })},
 		{"TRIPLINE_KAFKA_PARTITION_BUFFER", "kafka.partition_buffer", "messages buffered per partition worker", intSetter(func(c *Config) *int { return &c.Kafka.PartitionBuffer })},
 		{"TRIPLINE_KAFKA_SESSION_TIMEOUT", "kafka.session_timeout", "consumer group session timeout (>= 6s on most brokers)", durSetter(func(c *Config) *time.Duration { return &c.Kafka.SessionTimeout })},
+		{"TRIPLINE_KAFKA_FETCH_RETRY", "kafka.fetch_retry", "how long fetching may keep failing before the consumer exits", durSetter(func(c *Config) *time.Duration { return &c.Kafka.FetchRetry })},
+		{"TRIPLINE_KAFKA_MAX_BYTES", "kafka.max_bytes", "largest fetch, and largest DLQ record, in bytes", intSetter(func(c *Config) *int { return &c.Kafka.MaxBytes })},
 		{"TRIPLINE_KAFKA_START_FROM_EARLIEST", "kafka.start_from_earliest", "a new group starts at the earliest offset instead of the latest", boolSetter(func(c *Config) *bool { return &c.Kafka.StartFromEarliest })},
 		{"TRIPLINE_KAFKA_TLS_ENABLED", "kafka.tls.enabled", "use TLS to the brokers", boolSetter(func(c *Config) *bool { return &c.Kafka.TLS.Enabled })},
 		{"TRIPLINE_KAFKA_TLS_CA_FILE", "kafka.tls.ca_file", "PEM CA bundle for the brokers' certificates", func(c *Config, v string) error { c.Kafka.TLS.CAFile = v; return nil }},
@@ -141,7 +143,7 @@ func (v EnvVar) DefaultValue() string {
 		}
 		return strings.Join(parts, ",")
 	case float64:
-		if strings.HasSuffix(v.Key, "interval") || strings.HasSuffix(v.Key, "timeout") || strings.HasSuffix(v.Key, "elapsed") || strings.HasSuffix(v.Key, "grace") || strings.HasSuffix(v.Key, "wait") {
+		if strings.HasSuffix(v.Key, "interval") || strings.HasSuffix(v.Key, "timeout") || strings.HasSuffix(v.Key, "elapsed") || strings.HasSuffix(v.Key, "grace") || strings.HasSuffix(v.Key, "wait") || strings.HasSuffix(v.Key, "retry") {
 			return time.Duration(x).String()
 		}
 		return strconv.FormatFloat(x, 'f', -1, 64)

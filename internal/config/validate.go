@@ -110,8 +110,8 @@ func (c Config) validateKafka(add func(key, format string, args ...any)) {
 	if k.CommitInterval <= 0 || k.CommitBatch <= 0 || k.PartitionBuffer <= 0 {
 		add("kafka.commit_interval", "kafka.commit_interval, kafka.commit_batch and kafka.partition_buffer must be positive")
 	}
-	if k.SessionTimeout < 0 || k.MaxWait <= 0 || k.MaxBytes <= 0 {
-		add("kafka.max_wait", "kafka.max_wait and kafka.max_bytes must be positive")
+	if k.SessionTimeout < 0 || k.MaxWait <= 0 || k.MaxBytes <= 0 || k.FetchRetry <= 0 {
+		add("kafka.max_wait", "kafka.max_wait, kafka.max_bytes and kafka.fetch_retry must be positive")
 	}
 	if k.TopicPartitions < 1 {
 		add("kafka.topic_partitions", "must be at least 1")

@@ -20,25 +20,31 @@ type committer struct {
 	metrics  *Metrics
 	onCommit func(n int64)
 
-	mu       sync.Mutex
-	pending  map[partitionKey]kafka.Message
-	finished int64 // finished since the last commit
-	full     chan struct{}
+	mu        sync.Mutex
+	pending   map[partitionKey]kafka.Message
+	committed map[partitionKey]int64 // highest offset committed by this consumer
+	finished  int64                  // finished since the last commit
+	full      chan struct{}
 }
 
 func newCommitter(src Source, batch int, log *slog.Logger, m *Metrics, onCommit func(int64)) *committer {
 	return &committer{
 		src: src, batch: batch, log: log, metrics: m, onCommit: onCommit,
-		pending: map[partitionKey]kafka.Message{},
-		full:    make(chan struct{}, 1),
+		pending:   map[partitionKey]kafka.Message{},
+		committed: map[partitionKey]int64{},
+		full:      make(chan struct{}, 1),
 	}
 }
 
 // done records that msg, and every earlier message of its partition,
-// reached a final outcome.
+// reached a final outcome. A message redelivered after a rejoin (older than
+// what is pending or committed already) never moves the offset back.
 func (c *committer) done(msg kafka.Message) {
+	key := partitionKey{msg.Topic, msg.Partition}
 	c.mu.Lock()
-	c.pending[partitionKey{msg.Topic, msg.Partition}] = kafka.Message{Topic: msg.Topic, Partition: msg.Partition, Offset: msg.Offset}
+	if cur, ok := c.pending[key]; (!ok || cur.Offset < msg.Offset) && msg.Offset > c.committedOffset(key) {
+		c.pending[key] = kafka.Message{Topic: msg.Topic, Partition: msg.Partition, Offset: msg.Offset}
+	}
 	c.finished++
 	full := c.finished >= int64(c.batch)
 	c.mu.Unlock()
@@ -71,7 +77,13 @@ func (c *committer) run(ctx context.Context, interval time.Duration) {
 func (c *committer) flush(ctx context.Context) error {
 	c.mu.Lock()
 	if len(c.pending) == 0 {
+		// Only redelivered messages finished: their offsets are committed.
+		n := c.finished
+		c.finished = 0
 		c.mu.Unlock()
+		if n > 0 {
+			c.onCommit(n)
+		}
 		return nil
 	}
 	msgs := make([]kafka.Message, 0, len(c.pending))
@@ -95,7 +107,21 @@ func (c *committer) flush(ctx context.Context) error {
 		c.mu.Unlock()
 		return err
 	}
+	c.mu.Lock()
+	for _, m := range msgs {
+		c.committed[partitionKey{m.Topic, m.Partition}] = max(c.committedOffset(partitionKey{m.Topic, m.Partition}), m.Offset)
+	}
+	c.mu.Unlock()
 	c.metrics.commits.Add(ctx, 1)
 	c.onCommit(n)
 	return nil
+}
+
+// committedOffset is the highest offset this consumer committed for key, or
+// -1. The caller holds c.mu.
+func (c *committer) committedOffset(key partitionKey) int64 {
+	if off, ok := c.committed[key]; ok {
+		return off
+	}
+	return -1
 }

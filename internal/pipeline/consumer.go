@@ -4,11 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"strconv"
 	"sync"
 	"time"
 
+	"github.com/cenkalti/backoff/v4"
 	"github.com/segmentio/kafka-go"
 	"go.opentelemetry.io/otel/metric"
 	"go.opentelemetry.io/otel/propagation"
@@ -69,6 +71,9 @@ type Config struct {
 	// the context passed to Run is cancelled.
 	ShutdownGrace time.Duration
 	Retry         RetryPolicy
+	// FetchRetry bounds how long fetching may keep failing (broker down,
+	// network cut) before Run gives up with an error.
+	FetchRetry time.Duration
 }
 
 func (c *Config) setDefaults() {
@@ -83,6 +88,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.ShutdownGrace <= 0 {
 		c.ShutdownGrace = 30 * time.Second
+	}
+	if c.FetchRetry <= 0 {
+		c.FetchRetry = 5 * time.Minute
 	}
 	c.Retry.setDefaults()
 }
@@ -252,14 +260,23 @@ func (c *Consumer) Run(ctx context.Context) error {
 func (c *Consumer) fetchLoop(ctx context.Context, dispatch func(kafka.Message)) error {
 	m := c.deps.Metrics
 	labels := map[partitionKey]partitionLabels{} // built once per partition, not per message
+	fetchBackoff := backoff.NewExponentialBackOff(
+		backoff.WithInitialInterval(100*time.Millisecond),
+		backoff.WithMaxInterval(5*time.Second),
+		backoff.WithMaxElapsedTime(c.cfg.FetchRetry),
+	)
 	for {
 		msg, err := c.deps.Source.FetchMessage(ctx)
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil
 			}
-			return fmt.Errorf("fetch: %w", err)
+			if err := c.fetchFailed(ctx, fetchBackoff, err); err != nil {
+				return err
+			}
+			continue
 		}
+		fetchBackoff.Reset()
 		c.mu.Lock()
 		c.joined = true
 		c.stats.Consumed++
@@ -276,6 +293,29 @@ func (c *Consumer) fetchLoop(ctx context.Context, dispatch func(kafka.Message)) 
 		}
 		dispatch(msg)
 	}
+}
+
+// fetchFailed waits before the next fetch after a failure (the broker is
+// restarting, a rebalance failed, the network dropped). It returns an error,
+// which stops the consumer, when the reader was closed or fetching kept
+// failing for longer than the FetchRetry budget.
+func (c *Consumer) fetchFailed(ctx context.Context, b *backoff.ExponentialBackOff, err error) error {
+	if errors.Is(err, io.EOF) {
+		return fmt.Errorf("fetch: reader closed: %w", err)
+	}
+	wait := b.NextBackOff()
+	if wait == backoff.Stop {
+		return fmt.Errorf("fetch: failing for over %s: %w", c.cfg.FetchRetry, err)
+	}
+	c.deps.Metrics.fetchErrors.Add(ctx, 1)
+	c.log.WarnContext(ctx, "fetch failed; retrying", "wait", wait.String(), "error", err.Error())
+	t := time.NewTimer(wait)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+	case <-t.C:
+	}
+	return nil
 }
 
 // partitionLabels are the metric attributes of one partition.

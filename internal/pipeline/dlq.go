@@ -2,6 +2,8 @@ package pipeline
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"strconv"
@@ -42,6 +44,12 @@ const (
 	HeaderFirstFailure    = "tripline.first.failure"
 	HeaderRetryable       = "tripline.retryable"
 	HeaderFailures        = "tripline.failures"
+	// HeaderValueOmitted is "too_large" when the value did not fit in the
+	// DLQ topic and was left out; the original stays at its source offset
+	// (until retention), identified by HeaderValueSize and HeaderValueSHA256.
+	HeaderValueOmitted = "tripline.value.omitted"
+	HeaderValueSize    = "tripline.value.size"
+	HeaderValueSHA256  = "tripline.value.sha256"
 )
 
 const maxErrorMessage = 1024
@@ -87,7 +95,17 @@ func (c *Consumer) deadLetter(ctx context.Context, msg kafka.Message, fails []fa
 	defer span.End()
 	out := kafka.Message{Key: msg.Key, Value: msg.Value, Headers: dlqHeaders(msg, fails)}
 	c.deps.Propagator.Inject(ctx, headerCarrier{&out.Headers})
-	if err := c.deps.DeadLetters.WriteMessages(ctx, out); err != nil {
+	err := c.deps.DeadLetters.WriteMessages(ctx, out)
+	if isTooLarge(err) {
+		// The DLQ cannot hold the value: keep the record, without its value,
+		// and say where the original is and how to recognise it.
+		c.log.WarnContext(ctx, "value too large for the dead-letter topic; dead-lettering it without its value",
+			"topic", msg.Topic, "partition", msg.Partition, "offset", msg.Offset, "bytes", len(msg.Value))
+		out.Value = nil
+		out.Headers = append(out.Headers, omittedValueHeaders(msg.Value)...)
+		err = c.deps.DeadLetters.WriteMessages(ctx, out)
+	}
+	if err != nil {
 		span.SetStatus(codes.Error, err.Error())
 		return fmt.Errorf("dead-letter %s/%d@%d: %w", msg.Topic, msg.Partition, msg.Offset, err)
 	}
@@ -135,6 +153,33 @@ func dlqHeaders(msg kafka.Message, fails []failure) []kafka.Header {
 		h(HeaderRetryable, strconv.FormatBool(f.retryable)),
 		h(HeaderFailures, strconv.Itoa(len(fails))),
 	)
+}
+
+// isTooLarge reports whether a write failed because a message exceeded the
+// writer's or the topic's size limit.
+func isTooLarge(err error) bool {
+	if err == nil {
+		return false
+	}
+	var we kafka.WriteErrors
+	if errors.As(err, &we) {
+		for _, e := range we {
+			if isTooLarge(e) {
+				return true
+			}
+		}
+	}
+	var mtl kafka.MessageTooLargeError
+	return errors.As(err, &mtl) || errors.Is(err, kafka.MessageSizeTooLarge)
+}
+
+func omittedValueHeaders(value []byte) []kafka.Header {
+	sum := sha256.Sum256(value)
+	return []kafka.Header{
+		{Key: HeaderValueOmitted, Value: []byte("too_large")},
+		{Key: HeaderValueSize, Value: []byte(strconv.Itoa(len(value)))},
+		{Key: HeaderValueSHA256, Value: []byte(hex.EncodeToString(sum[:]))},
+	}
 }
 
 func truncate(s string, n int) string {

@@ -3,6 +3,7 @@ package pipeline
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"time"
 
@@ -20,6 +21,7 @@ type memSource struct {
 	committed map[partitionKey]int64 // next offset to read, as Kafka stores it
 	commits   int
 	more      chan struct{}
+	fetchErrs int // this many fetches fail first; negative: every fetch fails
 }
 
 func newMemSource(msgs ...kafka.Message) *memSource {
@@ -29,6 +31,11 @@ func newMemSource(msgs ...kafka.Message) *memSource {
 func (s *memSource) FetchMessage(ctx context.Context) (kafka.Message, error) {
 	for {
 		s.mu.Lock()
+		if s.fetchErrs != 0 {
+			s.fetchErrs--
+			s.mu.Unlock()
+			return kafka.Message{}, errors.New("dial tcp 127.0.0.1:9092: connection refused")
+		}
 		if s.next < len(s.queue) {
 			m := s.queue[s.next]
 			s.next++
@@ -66,9 +73,10 @@ func (s *memSource) committedOffset(topic string, partition int) int64 {
 
 // memDLQ records dead letters; err makes every write fail.
 type memDLQ struct {
-	mu   sync.Mutex
-	msgs []kafka.Message
-	err  error
+	mu       sync.Mutex
+	msgs     []kafka.Message
+	err      error
+	maxValue int // when positive, larger values fail as a broker would
 }
 
 func (d *memDLQ) WriteMessages(_ context.Context, msgs ...kafka.Message) error {
@@ -76,6 +84,11 @@ func (d *memDLQ) WriteMessages(_ context.Context, msgs ...kafka.Message) error {
 	defer d.mu.Unlock()
 	if d.err != nil {
 		return d.err
+	}
+	for _, m := range msgs {
+		if d.maxValue > 0 && len(m.Value) > d.maxValue {
+			return kafka.WriteErrors{fmt.Errorf("write: %w", kafka.MessageSizeTooLarge)}
+		}
 	}
 	d.msgs = append(d.msgs, msgs...)
 	return nil

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -128,8 +129,9 @@ func (c *Connection) NewReader(k config.Kafka, topics []string, log *slog.Logger
 }
 
 // NewWriter returns a synchronous writer to topic that waits for every
-// in-sync replica to acknowledge (for the DLQ and audit topics).
-func (c *Connection) NewWriter(topic string) *kafka.Writer {
+// in-sync replica to acknowledge (for the DLQ and audit topics). maxBytes
+// bounds one message (0: kafka-go's default of 1 MiB).
+func (c *Connection) NewWriter(topic string, maxBytes int) *kafka.Writer {
 	return &kafka.Writer{
 		Addr:         kafka.TCP(c.Brokers...),
 		Topic:        topic,
@@ -139,6 +141,7 @@ func (c *Connection) NewWriter(topic string) *kafka.Writer {
 		MaxAttempts:  5,
 		BatchTimeout: time.Millisecond,
 		WriteTimeout: 10 * time.Second,
+		BatchBytes:   int64(maxBytes),
 	}
 }
 
@@ -150,6 +153,10 @@ type TopicPlan struct {
 	Create      bool
 	Partitions  int
 	Replication int
+	// MaxMessageBytes, when positive, is the max.message.bytes of the
+	// owned topics tripline creates, so the DLQ can hold any value the
+	// consumer could fetch.
+	MaxMessageBytes int
 }
 
 // EnsureTopics checks that every source topic exists (an error names each
@@ -186,7 +193,11 @@ func (c *Connection) EnsureTopics(ctx context.Context, plan TopicPlan) error {
 			errs = append(errs, fmt.Errorf("topic %s does not exist and kafka.create_topics is off", t))
 			continue
 		}
-		create = append(create, kafka.TopicConfig{Topic: t, NumPartitions: plan.Partitions, ReplicationFactor: plan.Replication})
+		tc := kafka.TopicConfig{Topic: t, NumPartitions: plan.Partitions, ReplicationFactor: plan.Replication}
+		if plan.MaxMessageBytes > 0 {
+			tc.ConfigEntries = []kafka.ConfigEntry{{ConfigName: "max.message.bytes", ConfigValue: strconv.Itoa(plan.MaxMessageBytes)}}
+		}
+		create = append(create, tc)
 	}
 	if len(create) > 0 {
 		resp, err := client.CreateTopics(ctx, &kafka.CreateTopicsRequest{Topics: create})

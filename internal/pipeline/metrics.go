@@ -12,15 +12,16 @@ import (
 // emails or user ids: only topics, partitions, rule ids, modes, actions,
 // results and error classes.
 type Metrics struct {
-	consumed   metric.Int64Counter
-	decisions  metric.Int64Counter
-	actions    metric.Int64Counter
-	dlq        metric.Int64Counter
-	retries    metric.Int64Counter
-	ruleErrors metric.Int64Counter
-	commits    metric.Int64Counter
-	apiLatency metric.Float64Histogram
-	lag        metric.Int64Gauge
+	consumed    metric.Int64Counter
+	decisions   metric.Int64Counter
+	actions     metric.Int64Counter
+	dlq         metric.Int64Counter
+	retries     metric.Int64Counter
+	ruleErrors  metric.Int64Counter
+	commits     metric.Int64Counter
+	fetchErrors metric.Int64Counter
+	apiLatency  metric.Float64Histogram
+	lag         metric.Int64Gauge
 }
 
 // NewMetrics creates the instruments on meter (a no-op meter when nil).
@@ -45,6 +46,7 @@ func NewMetrics(meter metric.Meter) (*Metrics, error) {
 	m.retries = counter("tripline_retries", "Retries of transient Users API failures.")
 	m.ruleErrors = counter("tripline_rule_errors", "Runtime errors of rules, by rule.")
 	m.commits = counter("tripline_offset_commits", "Offset commits sent to the broker.")
+	m.fetchErrors = counter("tripline_fetch_errors", "Failed fetches from the broker (each is retried with backoff).")
 	if err != nil {
 		return nil, err
 	}

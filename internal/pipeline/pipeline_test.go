@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"testing"
 	"testing/fstest"
 	"time"
@@ -420,5 +421,72 @@ func TestSpansContinueTheProducersTrace(t *testing.T) {
 		if !names[want] {
 			t.Errorf("span %q missing; got %v", want, names)
 		}
+	}
+}
+
+func TestValueTooLargeForTheDLQIsDeadLetteredWithoutIt(t *testing.T) {
+	t.Parallel()
+	big := make([]byte, 2<<20)
+	for i := range big {
+		big[i] = 'x'
+	}
+	h := newHarness(t, Config{}, msg("signins", 0, 0, big), msg("signins", 0, 1, oktaSignIn("e2", "b@example.com", "HIGH")))
+	h.dlq.maxValue = 1 << 20
+	if err := h.runUntil(t, func() bool { return h.src.committedOffset("signins", 0) == 2 }); err != nil {
+		t.Fatal(err)
+	}
+	recs := h.dlq.records()
+	if len(recs) != 1 {
+		t.Fatalf("dlq = %d records, want 1", len(recs))
+	}
+	d := recs[0]
+	if len(d.Value) != 0 || header(d, HeaderValueOmitted) != "too_large" || header(d, HeaderValueSize) != "2097152" || len(header(d, HeaderValueSHA256)) != 64 {
+		t.Errorf("value %d bytes, headers %v", len(d.Value), d.Headers)
+	}
+	if header(d, HeaderErrorReason) != "too_large" || header(d, HeaderSourceOffset) != "0" {
+		t.Errorf("reason %q offset %q", header(d, HeaderErrorReason), header(d, HeaderSourceOffset))
+	}
+	if h.exec.count() != 1 {
+		t.Error("the event after the oversized one was not processed")
+	}
+}
+
+func TestFetchFailuresAreRetried(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, Config{}, msg("signins", 0, 0, oktaSignIn("e1", "a@example.com", "HIGH")))
+	h.src.fetchErrs = 3 // the broker is restarting
+	if err := h.runUntil(t, func() bool { return h.src.committedOffset("signins", 0) == 1 }); err != nil {
+		t.Fatal(err)
+	}
+	if h.exec.count() != 1 {
+		t.Errorf("calls = %d", h.exec.count())
+	}
+}
+
+func TestFetchFailingPastTheBudgetStops(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, Config{FetchRetry: 300 * time.Millisecond})
+	h.src.fetchErrs = -1
+	err := h.runUntil(t, func() bool { return false })
+	if err == nil || !strings.Contains(err.Error(), "connection refused") {
+		t.Errorf("Run = %v, want the fetch error after the budget", err)
+	}
+}
+
+func TestRedeliveredMessagesNeverMoveTheOffsetBack(t *testing.T) {
+	t.Parallel()
+	// After a rejoin the broker hands out offsets 0 and 1 again.
+	h := newHarness(t, Config{CommitBatch: 1},
+		msg("signins", 0, 0, oktaSignIn("e1", "a@example.com", "LOW")),
+		msg("signins", 0, 1, oktaSignIn("e2", "b@example.com", "LOW")),
+		msg("signins", 0, 2, oktaSignIn("e3", "c@example.com", "LOW")),
+		msg("signins", 0, 0, oktaSignIn("e1", "a@example.com", "LOW")),
+		msg("signins", 0, 1, oktaSignIn("e2", "b@example.com", "LOW")),
+	)
+	if err := h.runUntil(t, func() bool { return h.consumer.Stats().Consumed == 5 && h.consumer.Stats().Committed == 5 }); err != nil {
+		t.Fatal(err) // memSource fails a commit that moves backwards
+	}
+	if got := h.src.committedOffset("signins", 0); got != 3 {
+		t.Errorf("committed = %d, want 3", got)
 	}
 }
