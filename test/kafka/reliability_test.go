@@ -31,25 +31,25 @@ func TestReliabilityCrash(t *testing.T) {
 	seed := uint64(time.Now().UnixNano())
 	t.Logf("kill schedule seed %d", seed)
 	rng := rand.New(rand.NewPCG(seed, 0))
-	// A fifth of the events wait before the first start; the rest arrive
-	// over 45 s, about as long as the kills take (each new member first
-	// waits out the dead one's 6 s session), so every kill lands mid-stream.
+	// Each suspend call takes 25 ms, so acting on the 1,000 risky users
+	// takes several seconds of work per partition: kill i lands once about
+	// i/(kills+1) of them are suspended, while the rest are still in flight.
+	s.SetFaults(opsim.Faults{"suspend": {Latency: 25 * time.Millisecond}})
 	w.produce(ctx, msgs[:events/5]...)
-	produced := w.produceOver(ctx, msgs[events/5:], 90, 45*time.Second)
+	produced := w.produceOver(ctx, msgs[events/5:], 90, 20*time.Second)
 	for i := range kills {
 		p := w.start(fmt.Sprintf("consumer#%d", i+1))
-		// Kill at a random moment after this process has made progress
-		// (a new member first waits out the dead one's session).
-		lag0, _, _ := w.lag(ctx)
-		relWait(t, 45*time.Second, fmt.Sprintf("consumer#%d to make progress", i+1), func() (bool, string) {
-			lag, total, err := w.lag(ctx)
-			return err == nil && (lag < lag0 || lag == 0 && total == events), fmt.Sprintf("lag %d, was %d", lag, lag0)
+		target := (i + 1) * risky / (kills + 1)
+		target += rng.IntN(risky / (kills + 1) / 2)
+		relWait(t, 90*time.Second, fmt.Sprintf("consumer#%d to suspend %d users", i+1, target), func() (bool, string) {
+			n := s.suspended(riskyEmails)
+			return n >= target, fmt.Sprintf("%d suspended", n)
 		}, p)
-		time.Sleep(time.Duration(rng.IntN(2500)) * time.Millisecond)
 		lag, total, err := w.lag(ctx)
 		t.Logf("kill %d: produced %d, lag %d (%v), suspended %d, suspend calls %d", i+1, total, lag, err, s.suspended(riskyEmails), s.suspends.Load())
 		p.kill(t)
 	}
+	s.SetFaults(opsim.Faults{})
 	final := w.start("consumer#final")
 	select {
 	case err := <-produced:
