@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/binary"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 )
@@ -32,9 +33,16 @@ type tokenResponse struct {
 }
 
 // clientAuth checks the Basic credentials of a token or revoke request.
+// As RFC 6749 section 2.3.1 says, the client id and secret are
+// form-urlencoded before they are put in the header; they are decoded here.
 func (s *Server) clientAuth(r *http.Request) (client, bool) {
-	id, secret, ok := r.BasicAuth()
+	rawID, rawSecret, ok := r.BasicAuth()
 	if !ok {
+		return client{}, false
+	}
+	id, err1 := url.QueryUnescape(rawID)
+	secret, err2 := url.QueryUnescape(rawSecret)
+	if err1 != nil || err2 != nil {
 		return client{}, false
 	}
 	c, ok := s.clients[id]

@@ -3,6 +3,7 @@ package opsim_test
 import (
 	"encoding/json"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
@@ -162,5 +163,29 @@ func TestRevokeAllTokens(t *testing.T) {
 	c := e.defaultToken(t)
 	if res := e.api(t, http.MethodGet, e.usersPath(), c); res.status != 200 {
 		t.Fatalf("new token after revoke-all: %d", res.status)
+	}
+}
+
+// TestTokenFormEncodedCredentials: a secret with characters that RFC 6749
+// form-encodes inside the Basic header (as golang.org/x/oauth2 does) works.
+func TestTokenFormEncodedCredentials(t *testing.T) {
+	t.Parallel()
+	secret := "p+ss w%rd&=/"
+	srv, err := opsim.New(opsim.Config{Seed: opsim.Seed{Clients: []opsim.ClientSeed{{ID: "id:with colon", Secret: secret}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := httptest.NewServer(srv)
+	defer ts.Close()
+	req, _ := http.NewRequest(http.MethodPost, ts.URL+"/v1beta1/users/oauth2/token", strings.NewReader("grant_type=client_credentials"))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.SetBasicAuth(url.QueryEscape("id:with colon"), url.QueryEscape(secret))
+	resp, err := ts.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Errorf("status = %d, want 200", resp.StatusCode)
 	}
 }
