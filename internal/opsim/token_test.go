@@ -171,7 +171,7 @@ func TestRevokeAllTokens(t *testing.T) {
 func TestTokenFormEncodedCredentials(t *testing.T) {
 	t.Parallel()
 	secret := "p+ss w%rd&=/"
-	srv, err := opsim.New(opsim.Config{Seed: opsim.Seed{Clients: []opsim.ClientSeed{{ID: "id:with colon", Secret: secret}}}})
+	srv, err := opsim.New(opsim.Config{Seed: opsim.Seed{Clients: []opsim.ClientSeed{{ID: "id with space+plus", Secret: secret}}}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -179,7 +179,7 @@ func TestTokenFormEncodedCredentials(t *testing.T) {
 	defer ts.Close()
 	req, _ := http.NewRequest(http.MethodPost, ts.URL+"/v1beta1/users/oauth2/token", strings.NewReader("grant_type=client_credentials"))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.SetBasicAuth(url.QueryEscape("id:with colon"), url.QueryEscape(secret))
+	req.SetBasicAuth(url.QueryEscape("id with space+plus"), url.QueryEscape(secret))
 	resp, err := ts.Client().Do(req)
 	if err != nil {
 		t.Fatal(err)
