@@ -103,11 +103,16 @@ func NewDecoder(cfg Config) (*Decoder, error) {
 // failed items (see ReasonPartial), so no item is dropped silently. Every
 // error is an *Error; Reason gives its code.
 func (d *Decoder) Decode(value []byte, format Format) ([]Event, error) {
-	if err := checkLimits(value, d.maxBytes, d.maxDepth, format); err != nil {
+	if err := checkSize(value, d.maxBytes, format); err != nil {
 		return nil, err
 	}
 	v, err := parseJSON(value, d.maxDepth)
 	if err != nil {
+		// The parser stops at the first problem; checkLimits ranks invalid
+		// UTF-8 before too deep before invalid JSON, wherever they are.
+		if lerr := checkLimits(value, d.maxBytes, d.maxDepth, format); lerr != nil {
+			return nil, lerr
+		}
 		if errors.Is(err, errTooDeep) {
 			return nil, newError(ReasonTooDeep, format, "nesting deeper than %d levels", d.maxDepth)
 		}

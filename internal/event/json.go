@@ -13,8 +13,12 @@ var errTooDeep = errors.New("nesting too deep")
 
 // parseJSON decodes one JSON value into the same generic shapes as
 // encoding/json (map[string]any, []any, string, float64, bool, nil) in a
-// single pass. The input must already be valid UTF-8. Nesting is bounded by
-// maxDepth, so recursion is too.
+// single pass. Nesting is bounded by maxDepth, so recursion is too: a value
+// nested deeper fails with errTooDeep as soon as the parser reaches the
+// level past the limit. Invalid UTF-8 is an error: inside strings the
+// parser validates it, and outside strings any byte that is not ASCII is a
+// syntax error. So a value parsed without error is valid UTF-8 and within
+// maxDepth.
 func parseJSON(b []byte, maxDepth int) (any, error) {
 	return parseJSONText(string(b), maxDepth)
 }
@@ -221,6 +225,13 @@ func (p *parser) str() (string, error) {
 		case c < 0x20:
 			p.i = j
 			return "", p.errorf("control character in string")
+		case c >= utf8.RuneSelf:
+			n := utf8Len(p.b[j:])
+			if n == 0 {
+				p.i = j
+				return "", p.errorf("invalid UTF-8 in string")
+			}
+			j += n - 1
 		}
 	}
 	p.i = len(p.b)
@@ -239,6 +250,14 @@ func (p *parser) escaped(start int) (string, error) {
 			return string(buf), nil
 		case c < 0x20:
 			return "", p.errorf("control character in string")
+		case c >= utf8.RuneSelf:
+			n := utf8Len(p.b[p.i:])
+			if n == 0 {
+				return "", p.errorf("invalid UTF-8 in string")
+			}
+			buf = append(buf, p.b[p.i:p.i+n]...)
+			p.i += n
+			continue
 		case c != '\\':
 			buf = append(buf, c)
 			p.i++
@@ -295,6 +314,16 @@ func (p *parser) unicodeEscape() (rune, error) {
 		}
 	}
 	return utf8.RuneError, nil
+}
+
+// utf8Len returns the length of the valid UTF-8 encoding of a non-ASCII
+// rune at the start of s, or 0 when it is invalid.
+func utf8Len(s string) int {
+	r, n := utf8.DecodeRuneInString(s)
+	if r == utf8.RuneError && n == 1 {
+		return 0
+	}
+	return n
 }
 
 func hex4(b string, i int) (rune, bool) {

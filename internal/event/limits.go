@@ -10,17 +10,29 @@ const (
 	DefaultMaxDepth = 64
 )
 
-// checkLimits rejects a message before it is parsed: empty or blank,
-// larger than maxBytes, not UTF-8, or nested deeper than maxDepth. The depth
-// check is a linear byte scan without recursion that stops at the first
-// level past the limit, so a 10,000-deep value costs a few dozen bytes of
-// work.
-func checkLimits(value []byte, maxBytes, maxDepth int, f Format) *Error {
+// checkSize rejects a message before it is parsed: empty or blank, or
+// larger than maxBytes.
+func checkSize(value []byte, maxBytes int, f Format) *Error {
 	if isBlank(value) {
 		return newError(ReasonEmpty, f, "empty message")
 	}
 	if len(value) > maxBytes {
 		return newError(ReasonTooLarge, f, "message of %d bytes exceeds the limit of %d", len(value), maxBytes)
+	}
+	return nil
+}
+
+// checkLimits rejects a message that is empty or blank, larger than
+// maxBytes, not UTF-8, or nested deeper than maxDepth, in that order of
+// precedence. Decode parses first (the parser validates UTF-8 and depth in
+// the same pass) and calls checkLimits only when parsing fails, so that a
+// message breaking several rules is reported with the same reason whichever
+// problem the parser met first. The depth check is a linear byte scan
+// without recursion that stops at the first level past the limit, so a
+// 10,000-deep value costs a few dozen bytes of work.
+func checkLimits(value []byte, maxBytes, maxDepth int, f Format) *Error {
+	if err := checkSize(value, maxBytes, f); err != nil {
+		return err
 	}
 	if !utf8.Valid(value) {
 		return newError(ReasonInvalidUTF8, f, "message is not valid UTF-8")
