@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"sync"
 	"unicode/utf16"
 	"unicode/utf8"
 )
@@ -27,16 +28,48 @@ func parseJSON(b []byte, maxDepth int) (any, error) {
 // are substrings of s, so the input is copied once rather than once per
 // string; the decoded value keeps all of s reachable while any of them is.
 func parseJSONText(s string, maxDepth int) (any, error) {
-	p := parser{b: s, maxDepth: maxDepth}
+	st := stackPool.Get().(*stacks)
+	p := parser{b: s, maxDepth: maxDepth, members: st.members, elems: st.elems}
 	v, err := p.value()
+	if err == nil {
+		p.skipSpace()
+		if p.i < len(p.b) {
+			err = p.errorf("unexpected %q after the value", p.b[p.i])
+		}
+	}
+	st.put(p.members, p.elems)
 	if err != nil {
 		return nil, err
 	}
-	p.skipSpace()
-	if p.i < len(p.b) {
-		return nil, p.errorf("unexpected %q after the value", p.b[p.i])
-	}
 	return v, nil
+}
+
+// stacks holds the member and element stacks of a parser between parses,
+// so that parsing a message does not grow them from nothing again.
+type stacks struct {
+	members []member
+	elems   []any
+}
+
+// maxPooledStack bounds the capacity of the stacks kept for the next parse,
+// so that one huge message does not pin its stacks' memory.
+const maxPooledStack = 1024
+
+var stackPool = sync.Pool{New: func() any { return new(stacks) }}
+
+// put clears the stacks (an error leaves values on them) and returns them
+// to the pool.
+func (st *stacks) put(members []member, elems []any) {
+	clear(members)
+	clear(elems)
+	st.members, st.elems = members[:0], elems[:0]
+	if cap(st.members) > maxPooledStack {
+		st.members = nil
+	}
+	if cap(st.elems) > maxPooledStack {
+		st.elems = nil
+	}
+	stackPool.Put(st)
 }
 
 type parser struct {
