@@ -51,7 +51,7 @@ type rule struct {
 	info     RuleInfo
 	when     *vm.Program
 	user     *vm.Program // nil: default identity
-	reason   *template.Template
+	reason   *reason
 	cooldown time.Duration
 	tests    []testSpec
 }
@@ -202,7 +202,7 @@ func compileRule(p *problems, spec *ruleSpec, lists map[string]listSpec, cat *ca
 				p.add(file, line("reason"), id, "reason: unknown field .%s", f)
 			}
 		}
-		r.reason = tmpl
+		r.reason = newReason(tmpl)
 	}
 	for _, t := range spec.tests {
 		if t.every != "" {

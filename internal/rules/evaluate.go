@@ -3,7 +3,6 @@ package rules
 import (
 	"errors"
 	"fmt"
-	"strings"
 	"sync"
 	"time"
 
@@ -155,6 +154,23 @@ func evaluate(e *evaluator, rules []*rule, ev *event.Event, all bool) Result {
 	return res
 }
 
+// templateData returns the data reason templates see for decision d: the
+// environment's data entries, copied at the first use in an evaluation
+// (dataSet) and reused by the next ones, and the decision's fields.
+func (e *evaluator) templateData(d *Decision) map[string]any {
+	if !e.dataSet {
+		if e.data == nil {
+			e.data = e.env.templateData()
+		} else {
+			e.env.fillTemplateData(e.data)
+		}
+		e.dataSet = true
+	}
+	data := e.data
+	data["rule_id"], data["severity"], data["action"], data["mode"], data["user"] = d.RuleID, d.Severity, d.Action, d.Mode, d.User
+	return data
+}
+
 // decide builds the decision of a rule that matched.
 func decide(e *evaluator, r *rule, ev *event.Event) (Decision, error) {
 	d := Decision{
@@ -171,21 +187,11 @@ func decide(e *evaluator, r *rule, ev *event.Event) (Decision, error) {
 	if d.User == "" && d.Action != ActionNone {
 		return d, ErrNoUser
 	}
-	if !e.dataSet {
-		if e.data == nil {
-			e.data = e.env.templateData()
-		} else {
-			e.env.fillTemplateData(e.data)
-		}
-		e.dataSet = true
-	}
-	data := e.data
-	data["rule_id"], data["severity"], data["action"], data["mode"], data["user"] = d.RuleID, d.Severity, d.Action, d.Mode, d.User
-	var b strings.Builder
-	if err := r.reason.Execute(&b, data); err != nil {
+	reason, err := r.reason.render(e, ev, &d)
+	if err != nil {
 		return d, fmt.Errorf("reason: %w", err)
 	}
-	d.Reason = b.String()
+	d.Reason = reason
 	if r.cooldown > 0 && d.User != "" {
 		d.Suppressed = e.b.cat.state.cooldown(d.RuleID, d.User, ev.Time.UnixNano(), e.b.eventHash(), r.cooldown)
 	}
