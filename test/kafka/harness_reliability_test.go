@@ -607,12 +607,20 @@ func (w *world) deadLetters() []kafka.Message {
 	w.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	md, err := w.client.Metadata(ctx, &kafka.MetadataRequest{Topics: []string{w.dlq}})
-	if err != nil {
-		w.t.Fatalf("metadata of %s: %v", w.dlq, err)
-	}
-	if len(md.Topics) != 1 || md.Topics[0].Error != nil {
-		w.t.Fatalf("DLQ topic %s: %+v", w.dlq, md.Topics)
+	// The client's metadata is cached for a few seconds and may predate the
+	// DLQ topic, which the consumer creates: ask until it is seen.
+	var md *kafka.MetadataResponse
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		var err error
+		md, err = w.client.Metadata(ctx, &kafka.MetadataRequest{Topics: []string{w.dlq}})
+		if err == nil && len(md.Topics) == 1 && md.Topics[0].Error == nil && len(md.Topics[0].Partitions) > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			w.t.Fatalf("DLQ topic %s: %v %+v", w.dlq, err, md)
+		}
+		time.Sleep(250 * time.Millisecond)
 	}
 	_, end, err := w.offsets(ctx, w.dlq, "", len(md.Topics[0].Partitions))
 	if err != nil {
