@@ -15,6 +15,8 @@ import (
 	"github.com/expr-lang/expr/ast"
 	"github.com/expr-lang/expr/file"
 	"github.com/expr-lang/expr/vm"
+
+	"github.com/tripline-dev/tripline/internal/event"
 )
 
 // Severity levels of a rule.
@@ -170,6 +172,7 @@ func compileRule(p *problems, spec *ruleSpec, lists map[string]listSpec, cat *ca
 		} else {
 			r.when = prog
 			checkCalls(p, file, line("when"), id, "when", prog.Node(), lists, cat)
+			cat.envFields |= readFields(prog.Node())
 		}
 	}
 	if spec.hasUser {
@@ -182,6 +185,7 @@ func compileRule(p *problems, spec *ruleSpec, lists map[string]listSpec, cat *ca
 			} else {
 				r.user = prog
 				checkCalls(p, file, line("user"), id, "user", prog.Node(), lists, cat)
+				cat.envFields |= readFields(prog.Node())
 				if s, ok := prog.Node().(*ast.StringNode); ok && s.Value == "" && r.info.Action != ActionNone {
 					p.add(file, line("user"), id, "user: action %s needs a user, the expression is always empty", r.info.Action)
 				}
@@ -196,7 +200,7 @@ func compileRule(p *problems, spec *ruleSpec, lists map[string]listSpec, cat *ca
 	if err != nil {
 		p.add(file, line("reason"), id, "reason: %v", err)
 	} else {
-		known := env{}.templateData()
+		known := templateData(&event.Event{})
 		for _, f := range templateFields(tmpl.Tree.Root) {
 			if _, ok := known[f]; !ok {
 				p.add(file, line("reason"), id, "reason: unknown field .%s", f)
@@ -439,6 +443,21 @@ func checkCalls(p *problems, file string, line int, id, key string, root ast.Nod
 		size = max(1, min(size, maxRingSize))
 		cat.ringSize[k] = max(cat.ringSize[k], size)
 	}
+}
+
+// readFields returns the environment data entries an expression reads:
+// the names it refers to, or all of them when it reads $env.
+func readFields(root ast.Node) envFields {
+	var used envFields
+	ast.Walk(&root, visitor(func(node *ast.Node) {
+		if id, ok := (*node).(*ast.IdentifierNode); ok {
+			if id.Value == "$env" {
+				used = allEnvFields
+			}
+			used |= envFieldOf(id.Value)
+		}
+	}))
+	return used
 }
 
 // visitor adapts a function to ast.Visitor.

@@ -21,10 +21,52 @@ type env map[string]any
 
 // dataNames are the names of an environment's data entries, in the order
 // of event.Event.
-var dataNames = []string{
+var dataNames = dataNamesArray[:]
+
+var dataNamesArray = [...]string{
 	"user_email", "user_id", "user_name", "op_user_id", "outcome", "risk",
 	"risk_score", "has_risk_score", "risk_rank", "reasons", "src_ip",
 	"country", "city", "time", "event_id", "source", "kind", "raw", "identity",
+}
+
+// envFields is a set of data entries of an environment, one bit per name
+// of dataNames. Evaluation fills only the entries the loaded rules read.
+type envFields uint32
+
+// allEnvFields holds every data entry.
+const allEnvFields = envFields(1)<<len(dataNamesArray) - 1
+
+// Bits of the data entries, in the order of dataNames.
+const (
+	fUserEmail envFields = 1 << iota
+	fUserID
+	fUserName
+	fOPUserID
+	fOutcome
+	fRisk
+	fRiskScore
+	fHasRiskScore
+	fRiskRank
+	fReasons
+	fSrcIP
+	fCountry
+	fCity
+	fTime
+	fEventID
+	fSource
+	fKind
+	fRaw
+	fIdentity
+)
+
+// envFieldOf returns the bit of a data entry name, 0 for other names.
+func envFieldOf(name string) envFields {
+	for i, n := range dataNames {
+		if n == name {
+			return 1 << i
+		}
+	}
+	return 0
 }
 
 // envTypes is the environment rules are compiled against: every name with
@@ -32,7 +74,7 @@ var dataNames = []string{
 // types (see newEnv).
 func envTypes() map[string]any {
 	e := env{}
-	e.fill(&event.Event{})
+	e.fill(&event.Event{}, allEnvFields)
 	for name, fn := range (&binding{}).funcs() {
 		e[name] = fn
 	}
@@ -80,31 +122,69 @@ func counterIdentity(ev *event.Event) string {
 	return ev.UserID
 }
 
-// fill copies ev into the environment and returns the default identity.
-func (e env) fill(ev *event.Event) string {
-	e["user_email"] = ev.UserEmail
-	e["user_id"] = ev.UserID
-	e["user_name"] = ev.UserName
-	e["op_user_id"] = ev.OPUserID
-	e["outcome"] = ev.Outcome
-	e["risk"] = ev.Risk
-	if ev.RiskScore != nil {
-		e["risk_score"], e["has_risk_score"] = *ev.RiskScore, true
-	} else {
-		e["risk_score"], e["has_risk_score"] = NoRiskScore, false
+// fill copies the data entries of ev in used into the environment and
+// returns the default identity. Entries not in used keep their previous
+// values: no expression evaluated with this environment reads them.
+func (e env) fill(ev *event.Event, used envFields) string {
+	if used&fUserEmail != 0 {
+		e["user_email"] = ev.UserEmail
 	}
-	e["risk_rank"] = riskRank(ev.Risk)
-	e["reasons"] = ev.Reasons
-	e["src_ip"] = ev.SrcIP
-	e["country"] = ev.Country
-	e["city"] = ev.City
-	e["time"] = ev.Time
-	e["event_id"] = ev.EventID
-	e["source"] = ev.Source
-	e["kind"] = ev.Kind
-	e["raw"] = ev.Raw
+	if used&fUserID != 0 {
+		e["user_id"] = ev.UserID
+	}
+	if used&fUserName != 0 {
+		e["user_name"] = ev.UserName
+	}
+	if used&fOPUserID != 0 {
+		e["op_user_id"] = ev.OPUserID
+	}
+	if used&fOutcome != 0 {
+		e["outcome"] = ev.Outcome
+	}
+	if used&fRisk != 0 {
+		e["risk"] = ev.Risk
+	}
+	if used&(fRiskScore|fHasRiskScore) != 0 {
+		if ev.RiskScore != nil {
+			e["risk_score"], e["has_risk_score"] = *ev.RiskScore, true
+		} else {
+			e["risk_score"], e["has_risk_score"] = NoRiskScore, false
+		}
+	}
+	if used&fRiskRank != 0 {
+		e["risk_rank"] = riskRank(ev.Risk)
+	}
+	if used&fReasons != 0 {
+		e["reasons"] = ev.Reasons
+	}
+	if used&fSrcIP != 0 {
+		e["src_ip"] = ev.SrcIP
+	}
+	if used&fCountry != 0 {
+		e["country"] = ev.Country
+	}
+	if used&fCity != 0 {
+		e["city"] = ev.City
+	}
+	if used&fTime != 0 {
+		e["time"] = ev.Time
+	}
+	if used&fEventID != 0 {
+		e["event_id"] = ev.EventID
+	}
+	if used&fSource != 0 {
+		e["source"] = ev.Source
+	}
+	if used&fKind != 0 {
+		e["kind"] = ev.Kind
+	}
+	if used&fRaw != 0 {
+		e["raw"] = ev.Raw
+	}
 	id := defaultIdentity(ev)
-	e["identity"] = id
+	if used&fIdentity != 0 {
+		e["identity"] = id
+	}
 	return id
 }
 
@@ -115,19 +195,12 @@ func (e env) clear() {
 	e["reasons"], e["raw"] = []string(nil), map[string]any(nil)
 }
 
-// templateData returns the values a reason template sees: the environment's
-// fields under their expr names, plus rule_id, severity, action, mode and
-// user (the resolved identity).
-func (e env) templateData() map[string]any {
+// templateData returns the values a reason template sees for ev: its
+// data entries under their expr names, plus rule_id, severity, action, mode
+// and user (the resolved identity), empty until set.
+func templateData(ev *event.Event) map[string]any {
 	data := make(map[string]any, len(dataNames)+5)
-	e.fillTemplateData(data)
+	env(data).fill(ev, allEnvFields)
 	data["rule_id"], data["severity"], data["action"], data["mode"], data["user"] = "", "", "", "", ""
 	return data
-}
-
-// fillTemplateData copies the environment's data entries into data.
-func (e env) fillTemplateData(data map[string]any) {
-	for _, name := range dataNames {
-		data[name] = e[name]
-	}
 }

@@ -123,7 +123,7 @@ func (s *Set) Evaluate(ev *event.Event) Result {
 // evaluate runs rules against ev with e; disabled rules are skipped unless
 // all is set (inline tests run disabled rules too).
 func evaluate(e *evaluator, rules []*rule, ev *event.Event, all bool) Result {
-	e.identity = e.env.fill(ev)
+	e.identity = e.env.fill(ev, e.b.cat.envFields)
 	e.b.reset(ev)
 	e.dataSet = false
 	var res Result
@@ -155,14 +155,14 @@ func evaluate(e *evaluator, rules []*rule, ev *event.Event, all bool) Result {
 }
 
 // templateData returns the data reason templates see for decision d: the
-// environment's data entries, copied at the first use in an evaluation
-// (dataSet) and reused by the next ones, and the decision's fields.
+// event's data entries, filled at the first use in an evaluation (dataSet)
+// and reused by the next ones, and the decision's fields.
 func (e *evaluator) templateData(d *Decision) map[string]any {
 	if !e.dataSet {
 		if e.data == nil {
-			e.data = e.env.templateData()
+			e.data = templateData(e.b.ev)
 		} else {
-			e.env.fillTemplateData(e.data)
+			env(e.data).fill(e.b.ev, allEnvFields)
 		}
 		e.dataSet = true
 	}

@@ -19,6 +19,8 @@ type catalog struct {
 	locations map[string]*time.Location      // by zone name
 	windows   map[string]time.Duration       // by window literal
 	ringSize  map[string]int                 // by count() key
+	// envFields are the data entries the rules' expressions read.
+	envFields envFields
 	state     *State
 }
 
@@ -51,7 +53,7 @@ func (b *binding) eventHash() uint64 {
 func newEnv(cat *catalog) (env, *binding) {
 	b := &binding{cat: cat}
 	e := env{}
-	e.fill(&event.Event{})
+	e.fill(&event.Event{}, allEnvFields)
 	for name, fn := range b.funcs() {
 		e[name] = fn
 	}

@@ -36,7 +36,8 @@ func TestReasonConcatenation(t *testing.T) {
 	cat := newCatalog(nil, NewState(0))
 	for _, ev := range events {
 		e := newEvaluator(cat).(*evaluator)
-		e.identity = e.env.fill(ev)
+		e.identity = e.env.fill(ev, allEnvFields)
+		e.b.reset(ev)
 		d := Decision{RuleID: "r", Mode: ModeShadow, Action: ActionNone, Severity: "low", User: e.identity + "!"}
 		got, err := r.render(e, ev, &d)
 		if err != nil {
