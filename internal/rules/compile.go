@@ -13,7 +13,11 @@ import (
 
 	"github.com/expr-lang/expr"
 	"github.com/expr-lang/expr/ast"
+	"github.com/expr-lang/expr/checker"
+	"github.com/expr-lang/expr/compiler"
+	"github.com/expr-lang/expr/conf"
 	"github.com/expr-lang/expr/file"
+	"github.com/expr-lang/expr/optimizer"
 	"github.com/expr-lang/expr/vm"
 
 	"github.com/tripline-dev/tripline/internal/event"
@@ -94,9 +98,81 @@ func newCatalog(lists map[string]listSpec, st *State) *catalog {
 	return cat
 }
 
-// exprOptions are the compile options shared by `when` and `user`.
+// exprOptions are the compile options shared by `when` and `user`: the
+// environment (data entries and most helper functions) and the helpers
+// registered as expr functions.
 func exprOptions() []expr.Option {
-	return []expr.Option{expr.Env(envTypes()), expr.DisableBuiltin("count")}
+	opts := []expr.Option{expr.Env(envTypes()), expr.DisableBuiltin("count")}
+	for _, h := range callHelpers {
+		opts = append(opts, expr.Function(h.name, h.function(), h.types...))
+	}
+	return opts
+}
+
+// compileExpr compiles a `when` or `user` expression as expr.Compile does,
+// with two steps between optimizing and generating code: check validates
+// the helper calls of the optimized tree, then bindCalls passes the binding
+// to the callHelpers.
+func compileExpr(src string, check func(ast.Node), opts ...expr.Option) (*vm.Program, error) {
+	config := conf.CreateNew()
+	for _, op := range append(exprOptions(), opts...) {
+		op(config)
+	}
+	for name := range config.Disabled {
+		delete(config.Builtins, name)
+	}
+	config.Check()
+	tree, err := checker.ParseCheck(src, config)
+	if err != nil {
+		return nil, err
+	}
+	if config.Optimize {
+		if err := optimizer.Optimize(&tree.Node, config); err != nil {
+			var fe *file.Error
+			if errors.As(err, &fe) {
+				return nil, fe.Bind(tree.Source)
+			}
+			return nil, err
+		}
+	}
+	check(tree.Node)
+	bindCalls(&tree.Node)
+	return compiler.Compile(tree, config)
+}
+
+// bindingType is the type of the hidden first argument of callHelpers.
+var bindingType = reflect.TypeFor[*binding]()
+
+// bindCalls rewrites every call of a callHelper, f(args), into
+// f($binding, args), where $binding loads the evaluation's binding from the
+// environment. It runs after type checking, which checks the arguments rule
+// authors wrote against the signatures they know; the callee's type gains
+// the hidden parameter so that code generation sees a consistent call.
+func bindCalls(root *ast.Node) {
+	ast.Walk(root, visitor(func(node *ast.Node) {
+		call, ok := (*node).(*ast.CallNode)
+		if !ok {
+			return
+		}
+		ident, ok := call.Callee.(*ast.IdentifierNode)
+		if !ok || !isCallHelper(ident.Value) {
+			return
+		}
+		t := ident.Type()
+		in := []reflect.Type{bindingType}
+		for i := range t.NumIn() {
+			in = append(in, t.In(i))
+		}
+		out := make([]reflect.Type, t.NumOut())
+		for i := range out {
+			out[i] = t.Out(i)
+		}
+		ident.SetType(reflect.FuncOf(in, out, t.IsVariadic()))
+		arg := &ast.IdentifierNode{Value: bindingName}
+		arg.SetType(bindingType)
+		arg.SetLocation(call.Location())
+		call.Arguments = append([]ast.Node{arg}, call.Arguments...)
+	}))
 }
 
 func compileSet(p *problems, specs []*ruleSpec, lists map[string]listSpec, cat *catalog) *Set {
@@ -166,12 +242,13 @@ func compileRule(p *problems, spec *ruleSpec, lists map[string]listSpec, cat *ca
 	if strings.TrimSpace(spec.when) == "" {
 		p.add(file, line("when"), id, "when is required")
 	} else {
-		prog, err := expr.Compile(spec.when, append(exprOptions(), expr.AsBool())...)
+		prog, err := compileExpr(spec.when, func(n ast.Node) {
+			checkCalls(p, file, line("when"), id, "when", n, lists, cat)
+		}, expr.AsBool())
 		if err != nil {
 			p.add(file, line("when"), id, "when: %s", exprMessage(err))
 		} else {
 			r.when = prog
-			checkCalls(p, file, line("when"), id, "when", prog.Node(), lists, cat)
 			cat.envFields |= readFields(prog.Node())
 		}
 	}
@@ -179,12 +256,13 @@ func compileRule(p *problems, spec *ruleSpec, lists map[string]listSpec, cat *ca
 		if strings.TrimSpace(spec.user) == "" {
 			p.add(file, line("user"), id, "user: empty expression")
 		} else {
-			prog, err := expr.Compile(spec.user, append(exprOptions(), expr.AsKind(reflect.String))...)
+			prog, err := compileExpr(spec.user, func(n ast.Node) {
+				checkCalls(p, file, line("user"), id, "user", n, lists, cat)
+			}, expr.AsKind(reflect.String))
 			if err != nil {
 				p.add(file, line("user"), id, "user: %s", exprMessage(err))
 			} else {
 				r.user = prog
-				checkCalls(p, file, line("user"), id, "user", prog.Node(), lists, cat)
 				cat.envFields |= readFields(prog.Node())
 				if s, ok := prog.Node().(*ast.StringNode); ok && s.Value == "" && r.info.Action != ActionNone {
 					p.add(file, line("user"), id, "user: action %s needs a user, the expression is always empty", r.info.Action)

@@ -14,9 +14,10 @@ const NoRiskScore = -1
 // with one map access and no reflection. Its data entries mirror
 // event.Event under the same names (the expr tags), with risk_score
 // flattened to an int and a few derived values (see dataNames); its function
-// entries are the helper functions rule authors call. Each env is bound to
-// one evaluation at a time (see evaluator); the functions read the event
-// being evaluated through that binding.
+// entries are most of the helper functions rule authors call (see funcs).
+// Each env is bound to one evaluation at a time (see evaluator) through the
+// binding it holds under bindingName; the helper functions read the event
+// being evaluated through it.
 type env map[string]any
 
 // dataNames are the names of an environment's data entries, in the order

@@ -48,8 +48,8 @@ func (b *binding) eventHash() uint64 {
 	return b.evHash
 }
 
-// newEnv returns an environment whose functions read the catalog and the
-// event bound through the returned binding.
+// newEnv returns an environment whose helper functions read the catalog
+// and the event bound through the returned binding.
 func newEnv(cat *catalog) (env, *binding) {
 	b := &binding{cat: cat}
 	e := env{}
@@ -57,10 +57,14 @@ func newEnv(cat *catalog) (env, *binding) {
 	for name, fn := range b.funcs() {
 		e[name] = fn
 	}
+	e[bindingName] = b
 	return e, b
 }
 
-// funcs returns the helper functions of an environment by name, bound to b.
+// funcs returns the helper functions held in an environment, bound to b.
+// Their signatures are among those expr calls without reflection (see
+// expr's vm/func_types); TestHelpersAvoidReflection checks it. Helpers of
+// other signatures are the callHelpers.
 func (b *binding) funcs() map[string]any {
 	return map[string]any{
 		"in_cidr":       b.inCIDR,
@@ -73,12 +77,59 @@ func (b *binding) funcs() map[string]any {
 		"glob":          glob,
 		"list":          b.list,
 		"in_list":       b.inList,
-		"hour_in":       b.hourIn,
-		"weekday_in":    b.weekdayIn,
 		"local_hour":    b.localHour,
-		"count":         b.count,
 		"risk_at_least": b.riskAtLeast,
 	}
+}
+
+// bindingName is the environment entry holding the binding. Rule authors
+// cannot name it (it is not in the environment expressions are checked
+// against); calls of callHelpers receive it as a hidden first argument
+// (see bindCalls).
+const bindingName = "$binding"
+
+// callHelper is a helper function whose signature expr would call through
+// reflection if it were an environment entry. It is registered with
+// expr.Function instead: expressions are checked against types at load and
+// call fn, which gets the binding and the arguments as written.
+type callHelper struct {
+	name  string
+	types []any
+	fn    func(b *binding, args []any) any
+}
+
+// callHelpers are the helper functions registered with expr.Function.
+var callHelpers = []callHelper{
+	{"hour_in", []any{new(func(string, int, int) bool)}, func(b *binding, a []any) any {
+		return b.hourIn(a[0].(string), a[1].(int), a[2].(int))
+	}},
+	{"weekday_in", []any{new(func(string, ...string) bool)}, func(b *binding, a []any) any {
+		var buf [7]string
+		days := buf[:0]
+		for _, d := range a[1:] {
+			days = append(days, d.(string))
+		}
+		return b.weekdayIn(a[0].(string), days...)
+	}},
+	{"count", []any{new(func(string, string) int)}, func(b *binding, a []any) any {
+		return b.count(a[0].(string), a[1].(string))
+	}},
+}
+
+// isCallHelper reports whether name is one of callHelpers.
+func isCallHelper(name string) bool {
+	for _, h := range callHelpers {
+		if h.name == name {
+			return true
+		}
+	}
+	return false
+}
+
+// function returns h as an expr function: its first argument is the
+// binding bindCalls passes.
+func (h callHelper) function() func(args ...any) (any, error) {
+	return func(args ...any) (any, error) { return h.fn(args[0].(*binding), args[1:]), nil }
 }
 
 // inCIDR reports whether ip is inside cidr, which is a CIDR ("10.0.0.0/8"),
