@@ -262,7 +262,10 @@ func (d *Directory) missRefresh(ctx context.Context) error {
 	_, err, _ := d.sf.Do("miss", func() (any, error) {
 		d.mu.Lock()
 		now := d.now()
-		allowed := d.lastMissRefresh.IsZero() || now.Sub(d.lastMissRefresh) >= d.cfg.MinMissRefreshInterval
+		// Until a listing loads, every miss may try (callers retry with
+		// backoff, and concurrent misses share one listing); after that,
+		// at most one miss-driven listing per MinMissRefreshInterval.
+		allowed := !d.Ready() || d.lastMissRefresh.IsZero() || now.Sub(d.lastMissRefresh) >= d.cfg.MinMissRefreshInterval
 		if allowed {
 			d.lastMissRefresh = now
 		}
@@ -391,22 +394,32 @@ func (d *Directory) SetState(id, state string) bool {
 
 // Run refreshes the listing every RefreshInterval, and at once if none is
 // loaded, until ctx ends; then it returns nil. A failed refresh is logged
-// and the previous listing kept; the next tick tries again.
+// and the previous listing kept; the next tick tries again. Until the first
+// listing loads, it tries again every notLoadedRetry at most.
 func (d *Directory) Run(ctx context.Context) error {
-	if !d.Ready() {
-		d.refreshLogged(ctx)
-	}
-	t := time.NewTicker(d.cfg.RefreshInterval)
-	defer t.Stop()
 	for {
+		if !d.Ready() {
+			d.refreshLogged(ctx)
+		}
+		wait := d.cfg.RefreshInterval
+		if !d.Ready() {
+			wait = min(wait, notLoadedRetry)
+		}
+		t := time.NewTimer(wait)
 		select {
 		case <-ctx.Done():
+			t.Stop()
 			return nil
 		case <-t.C:
-			d.refreshLogged(ctx)
+			if d.Ready() {
+				d.refreshLogged(ctx)
+			}
 		}
 	}
 }
+
+// notLoadedRetry is how often Run retries a listing that never loaded.
+const notLoadedRetry = 5 * time.Second
 
 func (d *Directory) refreshLogged(ctx context.Context) {
 	if err := d.Refresh(ctx); err != nil && ctx.Err() == nil {

@@ -398,19 +398,31 @@ func TestRefreshErrorKeepsListing(t *testing.T) {
 	}
 }
 
-func TestNotLoadedIsRetryable(t *testing.T) {
+// TestNotLoadedRetriesAtOnce: until a first listing loads, a lookup lists
+// again instead of waiting MinMissRefreshInterval, so a token endpoint that
+// failed at start-up does not leave every user unresolvable for minutes.
+func TestNotLoadedRetriesAtOnce(t *testing.T) {
 	t.Parallel()
-	lister := listerFunc(func(context.Context, string, int, func([]onepassword.User) error) (int, error) {
-		return 0, errors.New("boom")
+	var calls atomic.Int32
+	lister := listerFunc(func(_ context.Context, _ string, _ int, fn func([]onepassword.User) error) (int, error) {
+		if calls.Add(1) == 1 {
+			return 0, errors.New("token endpoint unavailable")
+		}
+		return 1, fn([]onepassword.User{{ID: "A", Email: "a@x", State: onepassword.StateActive}})
 	})
 	dir, _ := directory.New(directory.Config{}, lister, directory.WithClock(func() time.Time { return time.Unix(0, 0) }))
 	if _, err := dir.Lookup(t.Context(), "a@x"); err == nil || errors.Is(err, directory.ErrNotFound) {
-		t.Fatalf("first Lookup = %v", err)
+		t.Fatalf("first Lookup = %v, want the listing failure", err)
 	}
-	_, err := dir.Lookup(t.Context(), "a@x") // rate-limited, still not loaded
-	var r interface{ Retryable() bool }
-	if errors.Is(err, directory.ErrNotFound) || !errors.As(err, &r) || !r.Retryable() {
-		t.Errorf("Lookup before any load = %v, want a retryable error", err)
+	e, err := dir.Lookup(t.Context(), "a@x") // same instant: no rate limit before the first load
+	if err != nil || e.ID != "A" {
+		t.Errorf("second Lookup = %+v, %v; want the user from a new listing", e, err)
+	}
+	if _, err := dir.Lookup(t.Context(), "zed@x"); !errors.Is(err, directory.ErrNotFound) {
+		t.Errorf("unknown email after the load = %v, want ErrNotFound", err)
+	}
+	if calls.Load() != 2 {
+		t.Errorf("listings = %d, want 2: once loaded, a miss at the same instant must not list again", calls.Load())
 	}
 }
 
@@ -466,4 +478,30 @@ func TestConfigValidate(t *testing.T) {
 			t.Errorf("%v does not mention %q", err, want)
 		}
 	}
+}
+
+// TestRunRetriesAFailedFirstListingSoon: Run does not wait a whole
+// RefreshInterval after the first listing failed.
+func TestRunRetriesAFailedFirstListingSoon(t *testing.T) {
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		var calls atomic.Int32
+		lister := listerFunc(func(_ context.Context, _ string, _ int, fn func([]onepassword.User) error) (int, error) {
+			if calls.Add(1) == 1 {
+				return 0, errors.New("token endpoint unavailable")
+			}
+			return 1, fn([]onepassword.User{{ID: "A", Email: "a@x", State: onepassword.StateActive}})
+		})
+		dir, _ := directory.New(directory.Config{RefreshInterval: time.Hour}, lister)
+		ctx, cancel := context.WithCancel(t.Context())
+		done := make(chan error)
+		go func() { done <- dir.Run(ctx) }()
+		time.Sleep(10 * time.Second)
+		synctest.Wait()
+		if !dir.Ready() || calls.Load() != 2 {
+			t.Errorf("after 10s: ready %v, listings %d; want loaded by the second try", dir.Ready(), calls.Load())
+		}
+		cancel()
+		<-done
+	})
 }
