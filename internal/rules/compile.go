@@ -441,8 +441,10 @@ func checkCalls(p *problems, file string, line int, id, key string, root ast.Nod
 							if _, ok := cat.prefixes[s]; !ok {
 								bad("in_cidr: list %q holds entries that are not CIDRs or IP addresses", s)
 							}
-						} else if _, err := parsePrefix(s); err != nil {
+						} else if pfx, err := parsePrefix(s); err != nil {
 							bad("in_cidr: %q is neither a CIDR, an IP address nor a known list", s)
+						} else {
+							cat.prefixes[s] = []netip.Prefix{pfx}
 						}
 					}
 				}

@@ -150,7 +150,7 @@ func evaluate(e *evaluator, rules []*rule, ev *event.Event, all bool) Result {
 	if e.dataSet {
 		e.data["reasons"], e.data["raw"] = []string(nil), map[string]any(nil)
 	}
-	e.b.ev = nil
+	e.b.reset(nil)
 	return res
 }
 

@@ -32,12 +32,32 @@ type binding struct {
 	evHash  uint64
 	hashed  bool
 	counted []string
+	// ip is the last address string the IP helpers parsed in this
+	// evaluation (rules test src_ip again and again), addr and addrOK the
+	// result.
+	ip     string
+	addr   netip.Addr
+	addrOK bool
 }
 
+// reset binds b to ev; a nil ev releases the last event.
 func (b *binding) reset(ev *event.Event) {
 	b.ev = ev
 	b.hashed = false
 	b.counted = b.counted[:0]
+	b.ip, b.addr, b.addrOK = "", netip.Addr{}, false
+}
+
+// parseAddr parses an IP address, unmapping IPv4-mapped IPv6 addresses;
+// ok is false when ip is not an address. It remembers the last string
+// parsed in the evaluation.
+func (b *binding) parseAddr(ip string) (addr netip.Addr, ok bool) {
+	if ip == b.ip && ip != "" {
+		return b.addr, b.addrOK
+	}
+	a, err := netip.ParseAddr(ip)
+	b.ip, b.addr, b.addrOK = ip, a.Unmap(), err == nil
+	return b.addr, b.addrOK
 }
 
 func (b *binding) eventHash() uint64 {
@@ -68,8 +88,8 @@ func newEnv(cat *catalog) (env, *binding) {
 func (b *binding) funcs() map[string]any {
 	return map[string]any{
 		"in_cidr":       b.inCIDR,
-		"is_private_ip": isPrivateIP,
-		"is_public_ip":  isPublicIP,
+		"is_private_ip": b.isPrivateIP,
+		"is_public_ip":  b.isPublicIP,
 		"country_in":    b.countryIn,
 		"has_suffix":    strings.HasSuffix,
 		"has_prefix":    strings.HasPrefix,
@@ -135,11 +155,10 @@ func (h callHelper) function() func(args ...any) (any, error) {
 // inCIDR reports whether ip is inside cidr, which is a CIDR ("10.0.0.0/8"),
 // a single address, or the name of a list of those.
 func (b *binding) inCIDR(ip, cidr string) bool {
-	addr, err := netip.ParseAddr(ip)
-	if err != nil {
+	addr, ok := b.parseAddr(ip)
+	if !ok {
 		return false
 	}
-	addr = addr.Unmap()
 	prefixes, ok := b.cat.prefixes[cidr]
 	if !ok {
 		p, err := parsePrefix(cidr)
@@ -175,12 +194,11 @@ func parsePrefix(s string) (netip.Prefix, error) {
 
 // isPrivateIP reports whether ip is a private (RFC 1918, RFC 4193),
 // loopback, link-local or unspecified address.
-func isPrivateIP(ip string) bool {
-	a, err := netip.ParseAddr(ip)
-	if err != nil {
+func (b *binding) isPrivateIP(ip string) bool {
+	a, ok := b.parseAddr(ip)
+	if !ok {
 		return false
 	}
-	a = a.Unmap()
 	return a.IsPrivate() || a.IsLoopback() || a.IsLinkLocalUnicast() || a.IsUnspecified()
 }
 
@@ -189,12 +207,11 @@ var cgnat = netip.MustParsePrefix("100.64.0.0/10")
 
 // isPublicIP reports whether ip is a valid global unicast address that is
 // neither private nor shared (CGNAT).
-func isPublicIP(ip string) bool {
-	a, err := netip.ParseAddr(ip)
-	if err != nil {
+func (b *binding) isPublicIP(ip string) bool {
+	a, ok := b.parseAddr(ip)
+	if !ok {
 		return false
 	}
-	a = a.Unmap()
 	return a.IsGlobalUnicast() && !a.IsPrivate() && !cgnat.Contains(a)
 }
 
@@ -216,8 +233,33 @@ func (b *binding) inList(value, list string) bool {
 	if _, ok := set[value]; ok {
 		return true
 	}
+	var buf [64]byte
+	if len(value) <= len(buf) && isASCII(value) {
+		// Lower-case without allocating (the conversion in the index
+		// expression does not copy).
+		lower := buf[:len(value)]
+		for i := range len(value) {
+			c := value[i]
+			if 'A' <= c && c <= 'Z' {
+				c += 'a' - 'A'
+			}
+			lower[i] = c
+		}
+		_, ok = set[string(lower)]
+		return ok
+	}
 	_, ok = set[strings.ToLower(value)]
 	return ok
+}
+
+// isASCII reports whether s is all ASCII.
+func isASCII(s string) bool {
+	for i := range len(s) {
+		if s[i] >= 0x80 {
+			return false
+		}
+	}
+	return true
 }
 
 // list returns the members of the named list.
