@@ -14,33 +14,14 @@ import (
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 
 	"github.com/tripline-dev/tripline/internal/config"
+	"github.com/tripline-dev/tripline/internal/eventtest"
 	"github.com/tripline-dev/tripline/internal/opsim"
 	"github.com/tripline-dev/tripline/internal/pipeline"
 )
 
-const e2eRules = `
-rules:
-  - id: risky_success
-    description: successful sign-in with high or critical risk
-    severity: high
-    mode: enforce
-    when: outcome == "success" && risk in ["high", "critical"]
-    action: suspend
-    reason: "risky sign-in"
-    tests:
-      - name: risky
-        event: {user_email: a@example.com, outcome: success, risk: high}
-        expect: {match: true}
-      - name: benign
-        event: {user_email: a@example.com, outcome: success, risk: low}
-        expect: {match: false}
-`
+const e2eRules = eventtest.RiskyRule
 
-func oktaSignIn(id, email, level string) []byte {
-	return fmt.Appendf(nil, `{"uuid":%q,"published":"2026-11-28T10:00:00Z","eventType":"user.session.start",
-"actor":{"id":"00u%s","type":"User","alternateId":%q},"client":{"ipAddress":"203.0.113.7"},
-"outcome":{"result":"SUCCESS"},"debugContext":{"debugData":{"risk":"{reasons=Anomalous Device, level=%s}"}}}`, id, id, email, level)
-}
+var oktaSignIn = eventtest.OktaSignIn
 
 type e2e struct {
 	t     *testing.T

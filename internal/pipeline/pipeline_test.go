@@ -16,6 +16,7 @@ import (
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 
 	"github.com/tripline-dev/tripline/internal/event"
+	"github.com/tripline-dev/tripline/internal/eventtest"
 	"github.com/tripline-dev/tripline/internal/remediate"
 	"github.com/tripline-dev/tripline/internal/rules"
 )
@@ -52,12 +53,7 @@ rules:
         expect: {match: false}
 `
 
-// oktaSignIn is an Okta System Log sign-in with the given risk level.
-func oktaSignIn(id, email, level string) []byte {
-	return fmt.Appendf(nil, `{"uuid":%q,"published":"2026-11-28T10:00:00Z","eventType":"user.session.start",
-"actor":{"id":"00u%s","type":"User","alternateId":%q},"client":{"ipAddress":"203.0.113.7"},
-"outcome":{"result":"SUCCESS"},"debugContext":{"debugData":{"risk":"{reasons=Anomalous Device, level=%s}"}}}`, id, id, email, level)
-}
+var oktaSignIn = eventtest.OktaSignIn
 
 func msg(topic string, partition int, offset int64, value []byte) kafka.Message {
 	return kafka.Message{Topic: topic, Partition: partition, Offset: offset, HighWaterMark: offset + 1, Value: value}

@@ -23,31 +23,14 @@ import (
 
 	"github.com/segmentio/kafka-go"
 
+	"github.com/tripline-dev/tripline/internal/eventtest"
 	"github.com/tripline-dev/tripline/internal/kafkatest"
 	"github.com/tripline-dev/tripline/internal/opsim"
 	"github.com/tripline-dev/tripline/internal/pipeline"
 )
 
-// reliabilityRules is the rules directory the process-level tests use: one
-// enforce rule that suspends on a successful high or critical risk sign-in,
-// with inline tests the consumer runs at start-up.
-const reliabilityRules = `
-rules:
-  - id: risky_success
-    description: successful sign-in with high or critical risk
-    severity: high
-    mode: enforce
-    when: outcome == "success" && risk in ["high", "critical"]
-    action: suspend
-    reason: "risky sign-in"
-    tests:
-      - name: risky
-        event: {user_email: a@example.com, outcome: success, risk: high}
-        expect: {match: true}
-      - name: benign
-        event: {user_email: a@example.com, outcome: success, risk: low}
-        expect: {match: false}
-`
+// reliabilityRules is the rules directory the process-level tests use.
+const reliabilityRules = eventtest.RiskyRule
 
 // report prints one scenario's figures on stdout with a RELIABILITY prefix,
 // so CI logs can be grepped for them, and to the test log.
@@ -404,15 +387,10 @@ func (p *proc) waitExit(t *testing.T, timeout time.Duration) error {
 	}
 }
 
-// userEmail is the simulator's nth generated user.
-func userEmail(n int) string { return fmt.Sprintf("user%05d@example.com", n) }
-
-// oktaSignIn is an Okta System Log sign-in of email with the given risk level.
-func oktaSignIn(id, email, level string) []byte {
-	return fmt.Appendf(nil, `{"uuid":%q,"published":"2026-11-28T10:00:00Z","eventType":"user.session.start",`+
-		`"actor":{"id":"00u%s","type":"User","alternateId":%q},"client":{"ipAddress":"203.0.113.7"},`+
-		`"outcome":{"result":"SUCCESS"},"debugContext":{"debugData":{"risk":"{reasons=Anomalous Device, level=%s}"}}}`, id, id, email, level)
-}
+var (
+	userEmail  = eventtest.UserEmail
+	oktaSignIn = eventtest.OktaSignIn
+)
 
 // signIns returns total sign-ins of which the first risky users
 // (user00001...) each have exactly one HIGH risk success, interleaved at
