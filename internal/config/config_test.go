@@ -142,3 +142,23 @@ func TestEnvDefaultValues(t *testing.T) {
 		}
 	}
 }
+
+// TestExampleConfigLoads keeps deploy/tripline.example.yaml valid.
+func TestExampleConfigLoads(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	kafkaPass := filepath.Join(dir, "kafka-password")
+	opSecret := filepath.Join(dir, "op-secret")
+	os.WriteFile(kafkaPass, []byte("pw"), 0o600)
+	os.WriteFile(opSecret, []byte("secret"), 0o600)
+	cfg, err := Load("../../deploy/tripline.example.yaml", mapLookup(map[string]string{
+		"TRIPLINE_KAFKA_SASL_PASSWORD_FILE": kafkaPass,
+		"TRIPLINE_OP_CLIENT_SECRET_FILE":    opSecret,
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !cfg.DryRun || cfg.Kafka.SASL.Mechanism != "scram-sha-512" || len(cfg.TopicSpecs()) != 2 || cfg.TopicSpecs()[1].Format != "okta" {
+		t.Errorf("example config = %+v", cfg)
+	}
+}
