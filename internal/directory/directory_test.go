@@ -14,28 +14,14 @@ import (
 	"time"
 
 	"github.com/tripline-dev/tripline/internal/directory"
+	"github.com/tripline-dev/tripline/internal/fakeclock"
 	"github.com/tripline-dev/tripline/internal/onepassword"
 	"github.com/tripline-dev/tripline/internal/opsim"
 )
 
 var _ directory.Lister = (*onepassword.Client)(nil)
 
-type fakeClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
+type fakeClock = fakeclock.Clock
 
 type env struct {
 	sim    *opsim.Server
@@ -48,7 +34,7 @@ type env struct {
 // client, both on one fake clock.
 func newEnv(t testing.TB, seed opsim.Seed, generate int, cfg directory.Config) *env {
 	t.Helper()
-	clock := &fakeClock{now: time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC)}
+	clock := fakeclock.New(time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC))
 	sim, err := opsim.New(opsim.Config{Seed: seed, Generate: generate, Now: clock.Now, Rand: rand.New(rand.NewPCG(3, 4))})
 	if err != nil {
 		t.Fatal(err)

@@ -21,22 +21,8 @@ import (
 	"github.com/tripline-dev/tripline/internal/rules"
 )
 
-const testRules = `
-rules:
-  - id: risky_success
-    description: successful sign-in with high risk
-    severity: high
-    mode: enforce
-    when: outcome == "success" && risk in ["high", "critical"]
-    action: suspend
-    reason: "risky sign-in"
-    tests:
-      - name: risky
-        event: {user_email: a@example.com, outcome: success, risk: high}
-        expect: {match: true}
-      - name: benign
-        event: {user_email: a@example.com, outcome: success, risk: low}
-        expect: {match: false}
+// testRules is the risky_success enforce rule plus a shadow rule.
+const testRules = eventtest.RiskyRule + `
   - id: medium_shadow
     description: medium risk, watched only
     severity: medium
