@@ -280,7 +280,7 @@ func printSummary(w io.Writer, sb *sandbox, audit *auditLog, dlq []kafka.Message
 		if r := h[pipeline.HeaderRuleID]; r != "" {
 			what += "  rule " + r
 		}
-		fmt.Fprintf(tw, "  %s[%s]@%s\t%s\t%s\n", h[pipeline.HeaderSourceTopic], h[pipeline.HeaderSourcePartition], h[pipeline.HeaderSourceOffset], what, truncateText(h[pipeline.HeaderErrorMessage], 90))
+		fmt.Fprintf(tw, "  %s[%s]@%s\t%s\t%s\n", h[pipeline.HeaderSourceTopic], h[pipeline.HeaderSourcePartition], h[pipeline.HeaderSourceOffset], what, truncateText(h[pipeline.HeaderErrorMessage], 140))
 	}
 	tw.Flush()
 	fmt.Fprintf(w, "\nTraces: each event carried its producer's traceparent; the consumer continued that trace through\n"+
