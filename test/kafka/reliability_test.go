@@ -91,11 +91,16 @@ func TestReliabilityRebalance(t *testing.T) {
 	produced := w.produceOver(ctx, msgs, 100, 25*time.Second)
 	time.Sleep(5 * time.Second)
 	lagJoin, _, _ := w.lag(ctx)
+	atJoin := s.suspended(riskyEmails)
 	b := w.start("consumer-b")
 	time.Sleep(12 * time.Second)
 	lagLeave, _, _ := w.lag(ctx)
+	atLeave := s.suspended(riskyEmails)
 	b.stop(t, 40*time.Second)
-	t.Logf("lag when b joined %d, when b left %d", lagJoin, lagLeave)
+	t.Logf("lag when b joined %d, when b left %d; suspended then %d and %d of %d", lagJoin, lagLeave, atJoin, atLeave, risky)
+	if atJoin == 0 || atLeave >= risky {
+		t.Errorf("the group changed outside the stream (suspended %d at join, %d at leave, of %d)", atJoin, atLeave, risky)
+	}
 	select {
 	case err := <-produced:
 		if err != nil {
@@ -113,8 +118,8 @@ func TestReliabilityRebalance(t *testing.T) {
 		t.Errorf("DLQ holds %d records (%v), want none", len(dl), classCounts(dl))
 	}
 	calls := s.suspends.Load()
-	report(t, "rebalance", "events=%d risky=%d partitions=%d lag_at_join=%d lag_at_leave=%d suspended=%d/%d suspend_calls=%d ratio=%.3f dlq=%d committed=end",
-		events, risky, partitions, lagJoin, lagLeave, s.suspended(riskyEmails), risky, calls, float64(calls)/risky, len(dl))
+	report(t, "rebalance", "events=%d risky=%d partitions=%d lag_at_join=%d lag_at_leave=%d suspended_at_join=%d suspended_at_leave=%d suspended=%d/%d suspend_calls=%d ratio=%.3f dlq=%d committed=end",
+		events, risky, partitions, lagJoin, lagLeave, atJoin, atLeave, s.suspended(riskyEmails), risky, calls, float64(calls)/risky, len(dl))
 }
 
 // TestReliabilityBrokerRestart restarts the broker (the external one
