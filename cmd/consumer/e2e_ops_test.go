@@ -92,6 +92,9 @@ func TestEndToEndOperatorSurface(t *testing.T) {
 		`tripline_messages_consumed_total{topic="signins"} 2`,
 		`tripline_api_latency_seconds_bucket`,
 		`tripline_consumer_lag`,
+		`tripline_rules_reloads_total{result="loaded"} 1`,
+		`tripline_rules_reloads_total{result="rejected"} 0`,
+		`tripline_directory_users 20`,
 	} {
 		if !strings.Contains(metrics, want) {
 			t.Errorf("metrics lack %s", want)

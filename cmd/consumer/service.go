@@ -16,6 +16,8 @@ import (
 
 	"github.com/segmentio/kafka-go"
 	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/metric"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"golang.org/x/sync/errgroup"
 
@@ -97,7 +99,35 @@ func NewMain(ctx context.Context, cfg config.Config, opts Options) (_ *Main, err
 	if err != nil {
 		return nil, err
 	}
+	if err := m.observeComponents(); err != nil {
+		return nil, err
+	}
 	return m, nil
+}
+
+// observeComponents exports the state of the rules watcher and the user
+// directory as metrics: a rejected reload or an empty directory is worth an
+// alert.
+func (m *Main) observeComponents() error {
+	meter := m.tel.Meter("tripline")
+	reloads, err := meter.Int64ObservableCounter("tripline_rules_reloads", metric.WithDescription("Rule set loads, by result (loaded, rejected)."))
+	if err != nil {
+		return err
+	}
+	users, err := meter.Int64ObservableGauge("tripline_directory_users", metric.WithDescription("1Password users in the directory's current listing."))
+	if err != nil {
+		return err
+	}
+	loadedAttr := metric.WithAttributes(attribute.String("result", "loaded"))
+	rejectedAttr := metric.WithAttributes(attribute.String("result", "rejected"))
+	_, err = meter.RegisterCallback(func(_ context.Context, o metric.Observer) error {
+		loaded, rejected := m.rules.Stats()
+		o.ObserveInt64(reloads, int64(loaded), loadedAttr)
+		o.ObserveInt64(reloads, int64(rejected), rejectedAttr)
+		o.ObserveInt64(users, int64(m.dir.Len()))
+		return nil
+	}, reloads, users)
+	return err
 }
 
 // newCore sets up what every command that runs the pipeline needs: the
