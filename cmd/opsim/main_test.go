@@ -119,7 +119,7 @@ func TestRunSeedAndFlags(t *testing.T) {
 		t.Fatalf("seed client: %d", status)
 	}
 	out := stderr.String()
-	if strings.Contains(out, "shh") || !strings.Contains(out, "account TRIPLINEDEVACCOUNT00000001 (5 users)") {
+	if strings.Contains(out, "shh") || !strings.Contains(out, "account TRIPLINEDEVACCOUNT00000001 (6 users)") {
 		t.Fatalf("banner:\n%s", out)
 	}
 	_, body := token(t, base, "/v1/oauth/token", "ci", "shh")
