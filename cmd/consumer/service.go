@@ -291,9 +291,19 @@ func (m *Main) Run(ctx context.Context) error {
 	}
 	err := g.Wait()
 	if errors.Is(err, context.Canceled) && ctx.Err() != nil {
-		return nil
+		err = nil
 	}
+	st := m.consumer.Stats()
+	m.log.Info("tripline stopped", "consumed", st.Consumed, "decisions", st.Decisions, "actions", st.Actions,
+		"dead_lettered", st.DeadLettered, "committed", st.Committed, "error", errText(err))
 	return err
+}
+
+func errText(err error) string {
+	if err == nil {
+		return ""
+	}
+	return err.Error()
 }
 
 func (m *Main) reloadOnHangup(ctx context.Context) error {
