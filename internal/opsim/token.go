@@ -52,6 +52,21 @@ func (s *Server) clientAuth(r *http.Request) (client, bool) {
 	return c, true
 }
 
+// clientForm authenticates the client of a token or revoke request and
+// reads its form body, answering the OAuth error itself when either fails.
+func (s *Server) clientForm(w http.ResponseWriter, r *http.Request) (client, bool) {
+	c, ok := s.clientAuth(r)
+	if !ok {
+		writeOAuthError(w, http.StatusUnauthorized, "invalid_client", "client authentication with HTTP Basic is required")
+		return client{}, false
+	}
+	if !parseForm(w, r) {
+		writeOAuthError(w, http.StatusBadRequest, "invalid_request", "malformed form body")
+		return client{}, false
+	}
+	return c, true
+}
+
 // parseForm reads a bounded form body.
 func parseForm(w http.ResponseWriter, r *http.Request) bool {
 	r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
@@ -60,13 +75,8 @@ func parseForm(w http.ResponseWriter, r *http.Request) bool {
 
 // serveToken answers the client_credentials token endpoint.
 func (s *Server) serveToken(w http.ResponseWriter, r *http.Request) {
-	c, ok := s.clientAuth(r)
+	c, ok := s.clientForm(w, r)
 	if !ok {
-		writeOAuthError(w, http.StatusUnauthorized, "invalid_client", "client authentication with HTTP Basic is required")
-		return
-	}
-	if !parseForm(w, r) {
-		writeOAuthError(w, http.StatusBadRequest, "invalid_request", "malformed form body")
 		return
 	}
 	switch gt := r.PostForm.Get("grant_type"); gt {
@@ -119,13 +129,8 @@ func (s *Server) serveToken(w http.ResponseWriter, r *http.Request) {
 // serveRevoke answers the revoke endpoint: 200 with an empty body whether
 // or not the token existed. A token issued to another client is left alone.
 func (s *Server) serveRevoke(w http.ResponseWriter, r *http.Request) {
-	c, ok := s.clientAuth(r)
+	c, ok := s.clientForm(w, r)
 	if !ok {
-		writeOAuthError(w, http.StatusUnauthorized, "invalid_client", "client authentication with HTTP Basic is required")
-		return
-	}
-	if !parseForm(w, r) {
-		writeOAuthError(w, http.StatusBadRequest, "invalid_request", "malformed form body")
 		return
 	}
 	access := r.PostForm.Get("token")

@@ -110,42 +110,51 @@ func (s *Server) serveGet(w http.ResponseWriter, id string) {
 	writeJSON(w, http.StatusOK, u)
 }
 
+// refusal is an error answer of a state change.
+type refusal struct {
+	httpStatus, code int
+	message          string
+}
+
 // serveSuspend answers SuspendUser. Suspending a suspended user answers it
 // unchanged; externally managed admins and owners, and the last active
 // owner, are refused.
 func (s *Server) serveSuspend(w http.ResponseWriter, id string) {
-	s.usersMu.Lock()
-	i, ok := s.byID[id]
-	if !ok {
-		s.usersMu.Unlock()
-		writeStatus(w, http.StatusNotFound, codeNotFound, "user_not_found")
-		return
-	}
-	u := &s.users[i]
-	if u.State == StateActive {
+	s.changeUser(w, id, func(u *userRecord) *refusal {
+		if u.State != StateActive {
+			return nil
+		}
 		if u.eam && (u.role == RoleAdmin || u.role == RoleOwner) {
-			s.usersMu.Unlock()
-			writeStatus(w, s.cfg.EAMStatus, s.cfg.EAMCode, s.cfg.EAMMessage)
-			return
+			return &refusal{s.cfg.EAMStatus, s.cfg.EAMCode, s.cfg.EAMMessage}
 		}
 		if u.role == RoleOwner {
 			if s.activeOwners <= 1 {
-				s.usersMu.Unlock()
-				writeStatus(w, http.StatusForbidden, codePermissionDenied, "no_owner_remain")
-				return
+				return &refusal{http.StatusForbidden, codePermissionDenied, "no_owner_remain"}
 			}
 			s.activeOwners--
 		}
 		u.State = StateSuspended
-	}
-	out := u.User
-	s.usersMu.Unlock()
-	writeJSON(w, http.StatusOK, out)
+		return nil
+	})
 }
 
 // serveReactivate answers ReactivateUser. Reactivating an active user
 // answers it unchanged.
 func (s *Server) serveReactivate(w http.ResponseWriter, id string) {
+	s.changeUser(w, id, func(u *userRecord) *refusal {
+		if u.State == StateSuspended {
+			u.State = StateActive
+			if u.role == RoleOwner {
+				s.activeOwners++
+			}
+		}
+		return nil
+	})
+}
+
+// changeUser applies change to the user under the lock and answers with
+// the user afterwards, 404 for an unknown id, or change's refusal.
+func (s *Server) changeUser(w http.ResponseWriter, id string, change func(u *userRecord) *refusal) {
 	s.usersMu.Lock()
 	i, ok := s.byID[id]
 	if !ok {
@@ -153,14 +162,12 @@ func (s *Server) serveReactivate(w http.ResponseWriter, id string) {
 		writeStatus(w, http.StatusNotFound, codeNotFound, "user_not_found")
 		return
 	}
-	u := &s.users[i]
-	if u.State == StateSuspended {
-		u.State = StateActive
-		if u.role == RoleOwner {
-			s.activeOwners++
-		}
+	if r := change(&s.users[i]); r != nil {
+		s.usersMu.Unlock()
+		writeStatus(w, r.httpStatus, r.code, r.message)
+		return
 	}
-	out := u.User
+	out := s.users[i].User
 	s.usersMu.Unlock()
 	writeJSON(w, http.StatusOK, out)
 }
