@@ -140,10 +140,10 @@ func (e env) fill(ev *event.Event, used envFields) string {
 		e["op_user_id"] = ev.OPUserID
 	}
 	if used&fOutcome != 0 {
-		e["outcome"] = ev.Outcome
+		e["outcome"] = boxed(ev.Outcome)
 	}
 	if used&fRisk != 0 {
-		e["risk"] = ev.Risk
+		e["risk"] = boxed(ev.Risk)
 	}
 	if used&(fRiskScore|fHasRiskScore) != 0 {
 		if ev.RiskScore != nil {
@@ -174,10 +174,10 @@ func (e env) fill(ev *event.Event, used envFields) string {
 		e["event_id"] = ev.EventID
 	}
 	if used&fSource != 0 {
-		e["source"] = ev.Source
+		e["source"] = boxedSource(ev.Source)
 	}
 	if used&fKind != 0 {
-		e["kind"] = ev.Kind
+		e["kind"] = boxed(ev.Kind)
 	}
 	if used&fRaw != 0 {
 		e["raw"] = ev.Raw
@@ -187,6 +187,70 @@ func (e env) fill(ev *event.Event, used envFields) string {
 		e["identity"] = id
 	}
 	return id
+}
+
+// Interfaces holding the values outcome, risk, kind and source usually
+// take, so that filling an environment with them does not allocate.
+var (
+	boxSuccess   any = event.OutcomeSuccess
+	boxFailure   any = event.OutcomeFailure
+	boxBlocked   any = event.OutcomeBlocked
+	boxChallenge any = event.OutcomeChallenge
+	boxUnknown   any = event.OutcomeUnknown // also event.RiskUnknown
+	boxNone      any = event.RiskNone
+	boxLow       any = event.RiskLow
+	boxMedium    any = event.RiskMedium
+	boxHigh      any = event.RiskHigh
+	boxCritical  any = event.RiskCritical
+	boxSignIn    any = event.KindSignIn
+	boxAlert     any = event.KindAlert
+	boxFormats       = func() map[string]any {
+		m := make(map[string]any)
+		for _, f := range event.Formats() {
+			m[string(f)] = string(f)
+		}
+		return m
+	}()
+)
+
+// boxed returns s as an interface, without allocating for the usual
+// values of outcome, risk, kind and source.
+func boxed(s string) any {
+	switch s {
+	case event.OutcomeSuccess:
+		return boxSuccess
+	case event.OutcomeFailure:
+		return boxFailure
+	case event.OutcomeBlocked:
+		return boxBlocked
+	case event.OutcomeChallenge:
+		return boxChallenge
+	case event.OutcomeUnknown:
+		return boxUnknown
+	case event.RiskNone:
+		return boxNone
+	case event.RiskLow:
+		return boxLow
+	case event.RiskMedium:
+		return boxMedium
+	case event.RiskHigh:
+		return boxHigh
+	case event.RiskCritical:
+		return boxCritical
+	case event.KindSignIn:
+		return boxSignIn
+	case event.KindAlert:
+		return boxAlert
+	}
+	return s
+}
+
+// boxedSource is boxed for the source, which names a format.
+func boxedSource(s string) any {
+	if v, ok := boxFormats[s]; ok {
+		return v
+	}
+	return s
 }
 
 // clear drops the references an environment holds to the last event's
