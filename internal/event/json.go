@@ -247,7 +247,15 @@ func (p *parser) next(closing byte) (bool, error) {
 
 func (p *parser) str() (string, error) {
 	start := p.i + 1
-	for j := start; j < len(p.b); j++ {
+	j := start
+	// Skip eight plain bytes at a time: no quote, backslash, control
+	// character or non-ASCII byte among them.
+	for ; len(p.b)-j >= 8; j += 8 {
+		if special8(load8(p.b, j)) {
+			break
+		}
+	}
+	for ; j < len(p.b); j++ {
 		switch c := p.b[j]; {
 		case c == '"':
 			p.i = j + 1
@@ -269,6 +277,27 @@ func (p *parser) str() (string, error) {
 	}
 	p.i = len(p.b)
 	return "", p.errorf("unterminated string")
+}
+
+const (
+	lsb8 = 0x0101010101010101
+	msb8 = 0x8080808080808080
+)
+
+// load8 returns the eight bytes of s at i as a little-endian word.
+func load8(s string, i int) uint64 {
+	s = s[i : i+8]
+	return uint64(s[0]) | uint64(s[1])<<8 | uint64(s[2])<<16 | uint64(s[3])<<24 |
+		uint64(s[4])<<32 | uint64(s[5])<<40 | uint64(s[6])<<48 | uint64(s[7])<<56
+}
+
+// special8 reports whether any byte of w is a '"', a '\\', a control
+// character (below 0x20) or not ASCII (0x80 and above). Each test is the
+// classic "has a zero byte" bit trick, exact for whether any byte matches.
+func special8(w uint64) bool {
+	q := w ^ (lsb8 * '"')
+	b := w ^ (lsb8 * '\\')
+	return ((q-lsb8)&^q|(b-lsb8)&^b|(w-lsb8*0x20)&^w|w)&msb8 != 0
 }
 
 // escaped decodes a string containing escapes; p.i is at the first '\'.
