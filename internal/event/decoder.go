@@ -164,16 +164,27 @@ func single(e Event, err *Error) ([]Event, error) {
 	return []Event{e}, nil
 }
 
-// itemFunc normalizes one item of a batch into one or more events.
-type itemFunc func(m map[string]any) ([]Event, *Error)
+// itemFunc normalizes one item of a batch into one or more events, which
+// it appends to dst. On error it returns dst unchanged.
+type itemFunc func(dst []Event, m map[string]any) ([]Event, *Error)
 
 func one(fn func(map[string]any) (Event, *Error)) itemFunc {
-	return func(m map[string]any) ([]Event, *Error) {
+	return func(dst []Event, m map[string]any) ([]Event, *Error) {
 		e, err := fn(m)
 		if err != nil {
-			return nil, err
+			return dst, err
 		}
-		return []Event{e}, nil
+		return append(dst, e), nil
+	}
+}
+
+func many(fn func(map[string]any) ([]Event, *Error)) itemFunc {
+	return func(dst []Event, m map[string]any) ([]Event, *Error) {
+		evs, err := fn(m)
+		if err != nil {
+			return dst, err
+		}
+		return append(dst, evs...), nil
 	}
 }
 
@@ -192,12 +203,10 @@ func decodeBatch(f Format, path string, items []any, fn itemFunc) ([]Event, erro
 			failed = append(failed, ItemError{i, &Error{Reason: ReasonNotObject, Format: f, Err: notObjectError{path, i, it}}})
 			continue
 		}
-		evs, err := fn(m)
-		if err != nil {
+		var err *Error
+		if events, err = fn(events, m); err != nil {
 			failed = append(failed, ItemError{i, err})
-			continue
 		}
-		events = append(events, evs...)
 	}
 	if len(failed) == 0 {
 		return events, nil

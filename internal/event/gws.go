@@ -15,7 +15,7 @@ func decodeGWS(m map[string]any) ([]Event, error) {
 		if d.err != nil {
 			return nil, d.err
 		}
-		return decodeBatch(FormatGWS, "items", items, gwsActivity)
+		return decodeBatch(FormatGWS, "items", items, many(gwsActivity))
 	}
 	evs, err := gwsActivity(m)
 	if err != nil {
