@@ -579,6 +579,36 @@ func (w *world) drained(risky []string) func() (bool, string) {
 	}
 }
 
+// waitProduced waits until produceOver finished, failing the test on a
+// producer error or when ctx ends first.
+func waitProduced(t *testing.T, ctx context.Context, produced <-chan error) {
+	t.Helper()
+	select {
+	case err := <-produced:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-ctx.Done():
+		t.Fatal("producing the events did not finish in time")
+	}
+}
+
+// assertNothingLost checks the end state every delivery scenario promises:
+// the group committed the end of every partition, every risky user is
+// suspended and nothing was dead-lettered. It returns the suspend calls
+// made, for the report.
+func (w *world) assertNothingLost(events int64, risky []string) (calls int64) {
+	w.t.Helper()
+	w.assertCommittedAtEnd(events)
+	if n := w.sim.suspended(risky); n != len(risky) {
+		w.t.Errorf("%d of %d risky users suspended", n, len(risky))
+	}
+	if dl := w.deadLetters(); len(dl) != 0 {
+		w.t.Errorf("DLQ holds %d records (%v), want none", len(dl), classCounts(dl))
+	}
+	return w.sim.suspends.Load()
+}
+
 // deadLetters reads every record of the DLQ topic (by its end offsets)
 // with a fresh group reader over all partitions.
 func (w *world) deadLetters() []kafka.Message {

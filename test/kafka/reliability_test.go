@@ -51,28 +51,13 @@ func TestReliabilityCrash(t *testing.T) {
 	}
 	s.SetFaults(opsim.Faults{})
 	final := w.start("consumer#final")
-	select {
-	case err := <-produced:
-		if err != nil {
-			t.Fatal(err)
-		}
-	case <-ctx.Done():
-		t.Fatal("producing 50,000 events did not finish in time")
-	}
+	waitProduced(t, ctx, produced)
 	relWait(t, 3*time.Minute, "every risky user suspended and every partition committed to its end", w.drained(riskyEmails), final)
 	final.stop(t, 30*time.Second)
 
-	w.assertCommittedAtEnd(events)
-	if n := s.suspended(riskyEmails); n != risky {
-		t.Errorf("%d of %d risky users suspended", n, risky)
-	}
-	dl := w.deadLetters()
-	if len(dl) != 0 {
-		t.Errorf("DLQ holds %d records (%v), want none", len(dl), classCounts(dl))
-	}
-	calls := s.suspends.Load()
-	report(t, "crash", "events=%d risky=%d kills=%d suspended=%d/%d suspend_calls=%d ratio=%.3f dlq=%d committed=end",
-		events, risky, kills, s.suspended(riskyEmails), risky, calls, float64(calls)/risky, len(dl))
+	calls := w.assertNothingLost(events, riskyEmails)
+	report(t, "crash", "events=%d risky=%d kills=%d suspended=%d/%d suspend_calls=%d ratio=%.3f dlq=0 committed=end",
+		events, risky, kills, s.suspended(riskyEmails), risky, calls, float64(calls)/risky)
 }
 
 // TestReliabilityRebalance runs one consumer process, starts a second one
@@ -101,25 +86,13 @@ func TestReliabilityRebalance(t *testing.T) {
 	if atJoin == 0 || atLeave >= risky {
 		t.Errorf("the group changed outside the stream (suspended %d at join, %d at leave, of %d)", atJoin, atLeave, risky)
 	}
-	select {
-	case err := <-produced:
-		if err != nil {
-			t.Fatal(err)
-		}
-	case <-ctx.Done():
-		t.Fatal("producing did not finish in time")
-	}
+	waitProduced(t, ctx, produced)
 	relWait(t, 3*time.Minute, "every risky user suspended and every partition committed to its end", w.drained(riskyEmails), a)
 	a.stop(t, 30*time.Second)
 
-	w.assertCommittedAtEnd(events)
-	dl := w.deadLetters()
-	if len(dl) != 0 {
-		t.Errorf("DLQ holds %d records (%v), want none", len(dl), classCounts(dl))
-	}
-	calls := s.suspends.Load()
-	report(t, "rebalance", "events=%d risky=%d partitions=%d lag_at_join=%d lag_at_leave=%d suspended_at_join=%d suspended_at_leave=%d suspended=%d/%d suspend_calls=%d ratio=%.3f dlq=%d committed=end",
-		events, risky, partitions, lagJoin, lagLeave, atJoin, atLeave, s.suspended(riskyEmails), risky, calls, float64(calls)/risky, len(dl))
+	calls := w.assertNothingLost(events, riskyEmails)
+	report(t, "rebalance", "events=%d risky=%d partitions=%d lag_at_join=%d lag_at_leave=%d suspended_at_join=%d suspended_at_leave=%d suspended=%d/%d suspend_calls=%d ratio=%.3f dlq=0 committed=end",
+		events, risky, partitions, lagJoin, lagLeave, atJoin, atLeave, s.suspended(riskyEmails), risky, calls, float64(calls)/risky)
 }
 
 // TestReliabilityBrokerRestart restarts the broker (the external one
@@ -171,14 +144,9 @@ func TestReliabilityBrokerRestart(t *testing.T) {
 	}
 	p.stop(t, 30*time.Second)
 
-	w.assertCommittedAtEnd(events)
-	dl := w.deadLetters()
-	if len(dl) != 0 {
-		t.Errorf("DLQ holds %d records (%v), want none", len(dl), classCounts(dl))
-	}
-	calls := s.suspends.Load()
-	report(t, "broker-restart", "events=%d risky=%d broker_down=%s lag_before=%d consumer_exits=%d suspended=%d/%d suspend_calls=%d ratio=%.3f dlq=%d committed=end",
-		events, risky, down.Round(time.Millisecond), lagBefore, exits, s.suspended(riskyEmails), risky, calls, float64(calls)/risky, len(dl))
+	calls := w.assertNothingLost(events, riskyEmails)
+	report(t, "broker-restart", "events=%d risky=%d broker_down=%s lag_before=%d consumer_exits=%d suspended=%d/%d suspend_calls=%d ratio=%.3f dlq=0 committed=end",
+		events, risky, down.Round(time.Millisecond), lagBefore, exits, s.suspended(riskyEmails), risky, calls, float64(calls)/risky)
 }
 
 // TestReliabilityAPIFaults runs the consumer against a simulator answering
