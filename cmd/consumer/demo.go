@@ -194,7 +194,7 @@ func produceDemo(ctx context.Context, sb *sandbox, stream []demoMessage, tp *sdk
 		}
 		spanCtx, span := tp.Tracer("siem").Start(ctx, "publish "+demoTopic)
 		m := kafka.Message{Key: []byte(d.person), Value: value}
-		propagation.TraceContext{}.Inject(spanCtx, pipelineCarrier{&m.Headers})
+		propagation.TraceContext{}.Inject(spanCtx, pipeline.HeaderCarrier{Headers: &m.Headers})
 		span.End()
 		ids = append(ids, span.SpanContext().TraceID().String())
 		msgs = append(msgs, m)
@@ -204,15 +204,6 @@ func produceDemo(ctx context.Context, sb *sandbox, stream []demoMessage, tp *sdk
 	}
 	return ids, nil
 }
-
-// pipelineCarrier writes trace headers into a Kafka message.
-type pipelineCarrier struct{ h *[]kafka.Header }
-
-func (c pipelineCarrier) Get(string) string { return "" }
-func (c pipelineCarrier) Set(k, v string) {
-	*c.h = append(*c.h, kafka.Header{Key: k, Value: []byte(v)})
-}
-func (c pipelineCarrier) Keys() []string { return nil }
 
 func waitCommitted(ctx context.Context, m *Main, n int64, done <-chan error) error {
 	t := time.NewTicker(50 * time.Millisecond)

@@ -184,7 +184,7 @@ func (d replayDLQ) WriteMessages(ctx context.Context, msgs ...kafka.Message) err
 	for i := range msgs {
 		p, o, ok := takeRef(&msgs[i])
 		m := msgs[i]
-		refs = append(refs, ref{p, o, func(k string) string { return headerValue(m, k) }, ok})
+		refs = append(refs, ref{p, o, func(k string) string { return pipeline.HeaderValue(m, k) }, ok})
 	}
 	if d.w != nil {
 		if err := d.w.WriteMessages(ctx, msgs...); err != nil {
@@ -241,7 +241,7 @@ func newReplayTracker(out, errw io.Writer, every int, dry bool) *replayTracker {
 }
 
 func (t *replayTracker) fetched(msg kafka.Message) {
-	h := func(k string) string { return headerValue(msg, k) }
+	h := func(k string) string { return pipeline.HeaderValue(msg, k) }
 	source := fmt.Sprintf("%s/%s@%s", h(pipeline.HeaderSourceTopic), h(pipeline.HeaderSourcePartition), h(pipeline.HeaderSourceOffset))
 	it := &replayItem{partition: msg.Partition, offset: msg.Offset, source: source, class: h(pipeline.HeaderErrorClass), att: h(pipeline.HeaderAttempts)}
 	t.mu.Lock()
@@ -328,14 +328,4 @@ func (t *replayTracker) finish() replaySummary {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	return t.sum
-}
-
-// headerValue returns the value of m's header key, or "".
-func headerValue(m kafka.Message, key string) string {
-	for _, h := range m.Headers {
-		if h.Key == key {
-			return string(h.Value)
-		}
-	}
-	return ""
 }

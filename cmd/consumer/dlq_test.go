@@ -80,20 +80,20 @@ func TestDLQReplayStillFailingReturnsWithMoreAttempts(t *testing.T) {
 	}
 	recs := e.deadLetters(2)
 	first, again := recs[0], recs[1]
-	if dlqHeader(first, pipeline.HeaderAttempts) != "3" {
+	if pipeline.HeaderValue(first, pipeline.HeaderAttempts) != "3" {
 		first, again = again, first
 	}
 	want := map[string]string{
 		pipeline.HeaderAttempts:        "6",
 		pipeline.HeaderErrorClass:      pipeline.ClassRetriesExhausted,
 		pipeline.HeaderSourceTopic:     "signins",
-		pipeline.HeaderSourcePartition: dlqHeader(first, pipeline.HeaderSourcePartition),
-		pipeline.HeaderSourceOffset:    dlqHeader(first, pipeline.HeaderSourceOffset),
-		pipeline.HeaderFirstFailure:    dlqHeader(first, pipeline.HeaderFirstFailure),
+		pipeline.HeaderSourcePartition: pipeline.HeaderValue(first, pipeline.HeaderSourcePartition),
+		pipeline.HeaderSourceOffset:    pipeline.HeaderValue(first, pipeline.HeaderSourceOffset),
+		pipeline.HeaderFirstFailure:    pipeline.HeaderValue(first, pipeline.HeaderFirstFailure),
 		replayRefHeader:                "",
 	}
 	for k, v := range want {
-		if got := dlqHeader(again, k); got != v {
+		if got := pipeline.HeaderValue(again, k); got != v {
 			t.Errorf("replayed record header %s = %q, want %q", k, got, v)
 		}
 	}

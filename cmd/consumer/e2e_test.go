@@ -119,15 +119,6 @@ func (e *e2e) deadLetters(n int) []kafka.Message {
 	return out
 }
 
-func dlqHeader(m kafka.Message, key string) string {
-	for _, h := range m.Headers {
-		if h.Key == key {
-			return string(h.Value)
-		}
-	}
-	return ""
-}
-
 func TestEndToEndRiskyBenignAndMalformed(t *testing.T) {
 	e := newE2E(t, "signins", opsim.Seed{})
 	traceID := "4bf92f3577b34da6a3ce929d0e0e4736"
@@ -151,7 +142,7 @@ func TestEndToEndRiskyBenignAndMalformed(t *testing.T) {
 		t.Errorf("suspend calls = %+v, want exactly one, with a tripline User-Agent", calls)
 	}
 	d := e.deadLetters(1)[0]
-	if string(d.Key) != "c" || dlqHeader(d, pipeline.HeaderErrorClass) != "decode" || dlqHeader(d, pipeline.HeaderErrorReason) != "invalid_json" || dlqHeader(d, pipeline.HeaderSourceTopic) != "signins" {
+	if string(d.Key) != "c" || pipeline.HeaderValue(d, pipeline.HeaderErrorClass) != "decode" || pipeline.HeaderValue(d, pipeline.HeaderErrorReason) != "invalid_json" || pipeline.HeaderValue(d, pipeline.HeaderSourceTopic) != "signins" {
 		t.Errorf("dlq record: key %q headers %v", d.Key, d.Headers)
 	}
 	// The producer's trace reaches the 1Password call.
@@ -202,7 +193,7 @@ func TestEndToEnd5xxStormIsDeadLetteredAsRetryable(t *testing.T) {
 		t.Fatal(err)
 	}
 	d := e.deadLetters(1)[0]
-	if dlqHeader(d, pipeline.HeaderErrorClass) != "retries_exhausted" || dlqHeader(d, pipeline.HeaderRetryable) != "true" || dlqHeader(d, pipeline.HeaderAttempts) != "3" {
+	if pipeline.HeaderValue(d, pipeline.HeaderErrorClass) != "retries_exhausted" || pipeline.HeaderValue(d, pipeline.HeaderRetryable) != "true" || pipeline.HeaderValue(d, pipeline.HeaderAttempts) != "3" {
 		t.Errorf("dlq headers = %v", d.Headers)
 	}
 }
@@ -218,7 +209,7 @@ func TestEndToEndRefusedSuspensionIsDeadLettered(t *testing.T) {
 	}
 	classes := map[string]bool{}
 	for _, d := range e.deadLetters(2) {
-		classes[dlqHeader(d, pipeline.HeaderErrorClass)] = true
+		classes[pipeline.HeaderValue(d, pipeline.HeaderErrorClass)] = true
 	}
 	if !classes["cannot_suspend"] || !classes["user_not_found"] {
 		t.Errorf("dlq classes = %v, want cannot_suspend and user_not_found", classes)

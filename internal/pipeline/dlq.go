@@ -94,7 +94,7 @@ func (c *Consumer) deadLetter(ctx context.Context, msg kafka.Message, fails []fa
 		trace.WithAttributes(attribute.String("tripline.error.class", f.class), attribute.String("tripline.rule_id", f.ruleID)))
 	defer span.End()
 	out := kafka.Message{Key: msg.Key, Value: msg.Value, Headers: dlqHeaders(msg, fails)}
-	c.deps.Propagator.Inject(ctx, headerCarrier{&out.Headers})
+	c.deps.Propagator.Inject(ctx, HeaderCarrier{&out.Headers})
 	err := c.deps.DeadLetters.WriteMessages(ctx, out)
 	if isTooLarge(err) {
 		// The DLQ cannot hold the value: keep the record, without its value,
@@ -135,7 +135,7 @@ func dlqHeaders(msg kafka.Message, fails []failure) []kafka.Header {
 		}
 	}
 	source, partition, offset := msg.Topic, strconv.Itoa(msg.Partition), strconv.FormatInt(msg.Offset, 10)
-	if in := (headerCarrier{&msg.Headers}); in.Get(HeaderSourceTopic) != "" {
+	if in := (HeaderCarrier{&msg.Headers}); in.Get(HeaderSourceTopic) != "" {
 		// A replayed record keeps its original source position, not the DLQ's.
 		source, partition, offset = in.Get(HeaderSourceTopic), in.Get(HeaderSourcePartition), in.Get(HeaderSourceOffset)
 	}

@@ -18,7 +18,7 @@ func TestDLQHeadersOfAReplayedRecordKeepTheOriginalSource(t *testing.T) {
 	want := map[string]string{HeaderSourceTopic: "signins", HeaderSourcePartition: "2", HeaderSourceOffset: "7",
 		HeaderAttempts: "5", HeaderFirstFailure: first, "origin": "siem"}
 	for k, v := range want {
-		if got := header(out, k); got != v {
+		if got := HeaderValue(out, k); got != v {
 			t.Errorf("%s = %q, want %q", k, got, v)
 		}
 	}

@@ -113,15 +113,6 @@ func (h *harness) runUntil(t *testing.T, cond func() bool) error {
 	return <-done
 }
 
-func header(m kafka.Message, key string) string {
-	for _, h := range m.Headers {
-		if h.Key == key {
-			return string(h.Value)
-		}
-	}
-	return ""
-}
-
 func TestRiskyEventIsSuspendedAndCommitted(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, Config{},
@@ -179,14 +170,14 @@ func TestMalformedMessageIsDeadLetteredWithHeaders(t *testing.T) {
 		HeaderErrorClass: ClassDecode, HeaderErrorReason: "invalid_json", HeaderAttempts: "1", HeaderRetryable: "false", "origin": "siem",
 	}
 	for k, v := range want {
-		if got := header(d, k); got != v {
+		if got := HeaderValue(d, k); got != v {
 			t.Errorf("header %s = %q, want %q", k, got, v)
 		}
 	}
-	if tp := header(d, "traceparent"); len(tp) != 55 || tp[3:35] != "4bf92f3577b34da6a3ce929d0e0e4736" {
+	if tp := HeaderValue(d, "traceparent"); len(tp) != 55 || tp[3:35] != "4bf92f3577b34da6a3ce929d0e0e4736" {
 		t.Errorf("traceparent = %q, want the producer's trace", tp)
 	}
-	if header(d, HeaderFirstFailure) == "" || header(d, HeaderErrorMessage) == "" {
+	if HeaderValue(d, HeaderFirstFailure) == "" || HeaderValue(d, HeaderErrorMessage) == "" {
 		t.Error("first failure time or message missing")
 	}
 	if h.exec.count() != 1 {
@@ -251,7 +242,7 @@ func TestExhaustedRetriesAreDeadLetteredAsRetryable(t *testing.T) {
 	if len(recs) != 1 {
 		t.Fatalf("dlq = %d records, want 1", len(recs))
 	}
-	if header(recs[0], HeaderErrorClass) != ClassRetriesExhausted || header(recs[0], HeaderRetryable) != "true" || header(recs[0], HeaderAttempts) != "4" || header(recs[0], HeaderRuleID) != "risky_success" {
+	if HeaderValue(recs[0], HeaderErrorClass) != ClassRetriesExhausted || HeaderValue(recs[0], HeaderRetryable) != "true" || HeaderValue(recs[0], HeaderAttempts) != "4" || HeaderValue(recs[0], HeaderRuleID) != "risky_success" {
 		t.Errorf("headers = %v", recs[0].Headers)
 	}
 	if h.exec.count() != 5 {
@@ -278,7 +269,7 @@ func TestPermanentFailuresAreClassified(t *testing.T) {
 			t.Fatal(err)
 		}
 		recs := h.dlq.records()
-		if len(recs) != 1 || header(recs[0], HeaderErrorClass) != tc.class {
+		if len(recs) != 1 || HeaderValue(recs[0], HeaderErrorClass) != tc.class {
 			t.Errorf("%v: dlq = %v, want class %s", tc.err, recs, tc.class)
 		}
 		if h.exec.count() != 1 {
@@ -297,7 +288,7 @@ func TestPanicIsDeadLettered(t *testing.T) {
 	if err := h.runUntil(t, func() bool { return h.src.committedOffset("signins", 0) == 2 }); err != nil {
 		t.Fatal(err)
 	}
-	if recs := h.dlq.records(); len(recs) != 1 || header(recs[0], HeaderErrorClass) != ClassPanic {
+	if recs := h.dlq.records(); len(recs) != 1 || HeaderValue(recs[0], HeaderErrorClass) != ClassPanic {
 		t.Errorf("dlq = %v", recs)
 	}
 }
@@ -422,11 +413,11 @@ func TestValueTooLargeForTheDLQIsDeadLetteredWithoutIt(t *testing.T) {
 		t.Fatalf("dlq = %d records, want 1", len(recs))
 	}
 	d := recs[0]
-	if len(d.Value) != 0 || header(d, HeaderValueOmitted) != "too_large" || header(d, HeaderValueSize) != "2097152" || len(header(d, HeaderValueSHA256)) != 64 {
+	if len(d.Value) != 0 || HeaderValue(d, HeaderValueOmitted) != "too_large" || HeaderValue(d, HeaderValueSize) != "2097152" || len(HeaderValue(d, HeaderValueSHA256)) != 64 {
 		t.Errorf("value %d bytes, headers %v", len(d.Value), d.Headers)
 	}
-	if header(d, HeaderErrorReason) != "too_large" || header(d, HeaderSourceOffset) != "0" {
-		t.Errorf("reason %q offset %q", header(d, HeaderErrorReason), header(d, HeaderSourceOffset))
+	if HeaderValue(d, HeaderErrorReason) != "too_large" || HeaderValue(d, HeaderSourceOffset) != "0" {
+		t.Errorf("reason %q offset %q", HeaderValue(d, HeaderErrorReason), HeaderValue(d, HeaderSourceOffset))
 	}
 	if h.exec.count() != 1 {
 		t.Error("the event after the oversized one was not processed")

@@ -21,7 +21,7 @@ import (
 // message may be committed, errShutdown when it must be left for
 // redelivery, and any other error when the consumer must stop.
 func (c *Consumer) process(ctx, stop context.Context, msg kafka.Message) error {
-	ctx = c.deps.Propagator.Extract(ctx, headerCarrier{&msg.Headers})
+	ctx = c.deps.Propagator.Extract(ctx, HeaderCarrier{&msg.Headers})
 	ctx, span := c.deps.Tracer.Start(ctx, "process "+msg.Topic,
 		trace.WithSpanKind(trace.SpanKindConsumer),
 		trace.WithAttributes(

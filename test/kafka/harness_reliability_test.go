@@ -658,21 +658,11 @@ func (w *world) deadLetters() []kafka.Message {
 	return out
 }
 
-// header returns the value of the message's header key ("" if absent).
-func dlqHeader(m kafka.Message, key string) string {
-	for _, h := range m.Headers {
-		if h.Key == key {
-			return string(h.Value)
-		}
-	}
-	return ""
-}
-
 // classCounts counts DLQ records by error class and retryable flag.
 func classCounts(msgs []kafka.Message) map[string]int {
 	out := map[string]int{}
 	for _, m := range msgs {
-		out[dlqHeader(m, pipeline.HeaderErrorClass)+"/retryable="+dlqHeader(m, pipeline.HeaderRetryable)]++
+		out[pipeline.HeaderValue(m, pipeline.HeaderErrorClass)+"/retryable="+pipeline.HeaderValue(m, pipeline.HeaderRetryable)]++
 	}
 	return out
 }

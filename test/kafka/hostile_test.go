@@ -186,7 +186,7 @@ func runHostile(t *testing.T, cases []hostileCase) {
 			continue
 		}
 		delete(byKey, "hostile/"+c.name)
-		class, reason, msg := dlqHeader(m, pipeline.HeaderErrorClass), dlqHeader(m, pipeline.HeaderErrorReason), dlqHeader(m, pipeline.HeaderErrorMessage)
+		class, reason, msg := pipeline.HeaderValue(m, pipeline.HeaderErrorClass), pipeline.HeaderValue(m, pipeline.HeaderErrorReason), pipeline.HeaderValue(m, pipeline.HeaderErrorMessage)
 		reasons[reason]++
 		if class != pipeline.ClassDecode || reason != c.reason {
 			t.Errorf("%s: class %q reason %q (%s), want decode/%s", c.name, class, reason, msg, c.reason)

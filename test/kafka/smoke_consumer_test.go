@@ -37,8 +37,8 @@ func TestSmokeConsumerProcess(t *testing.T) {
 		t.Errorf("benign user is %s", st)
 	}
 	dl := w.deadLetters()
-	if len(dl) != 1 || string(dl[0].Key) != "malformed" || dlqHeader(dl[0], pipeline.HeaderErrorClass) != pipeline.ClassDecode ||
-		dlqHeader(dl[0], pipeline.HeaderErrorReason) != "invalid_json" || dlqHeader(dl[0], pipeline.HeaderSourceTopic) != w.topic {
+	if len(dl) != 1 || string(dl[0].Key) != "malformed" || pipeline.HeaderValue(dl[0], pipeline.HeaderErrorClass) != pipeline.ClassDecode ||
+		pipeline.HeaderValue(dl[0], pipeline.HeaderErrorReason) != "invalid_json" || pipeline.HeaderValue(dl[0], pipeline.HeaderSourceTopic) != w.topic {
 		t.Fatalf("DLQ = %d records %v, want the malformed one as decode/invalid_json", len(dl), classCounts(dl))
 	}
 
