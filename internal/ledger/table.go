@@ -1,0 +1,348 @@
+package ledger
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"regexp"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/cenkalti/backoff/v4"
+	"github.com/segmentio/kafka-go"
+	"golang.org/x/sync/errgroup"
+)
+
+// ApplyFunc receives every record of the table, in offset order per key: at
+// Load for what is already in the topic, from Run for what other instances
+// write, and from Put for this instance's own writes. value is nil for a
+// tombstone (deletion). It is called from one goroutine at a time and must
+// not call back into the Table.
+type ApplyFunc func(key string, value []byte)
+
+// ErrNotLoaded is returned by Put and Run when Load has not completed.
+var ErrNotLoaded = errors.New("ledger: table not loaded")
+
+var errEmptyKey = errors.New("ledger put: empty key")
+
+// Defaults and limits.
+const (
+	// DefaultFetchMaxWait is how long a tail fetch waits for new records
+	// when Config.FetchMaxWait is zero.
+	DefaultFetchMaxWait = 500 * time.Millisecond
+	// requestTimeout bounds every request to the brokers.
+	requestTimeout = 10 * time.Second
+	// fetchMaxBytes bounds one fetch response; a larger record still comes
+	// back whole (the broker returns at least one batch).
+	fetchMaxBytes = 1 << 20
+	// maxFailure is how long Run (and the read in Load) keeps retrying a
+	// partition whose fetches fail before it gives up.
+	maxFailure = 5 * time.Minute
+	// setupTimeout bounds the waits of Load that do not depend on the
+	// table's size: metadata listing the topic, offsets answering.
+	setupTimeout = 30 * time.Second
+	// putAttempts bounds the produce attempts of one Put.
+	putAttempts = 3
+)
+
+// Config configures a Table.
+type Config struct {
+	Brokers   []string
+	Transport *kafka.Transport // TLS/SASL shared with tripline's other clients; nil means kafka.DefaultTransport
+	Topic     string           // required
+	// Create creates the topic when missing, with cleanup.policy=compact.
+	Create      bool
+	Partitions  int // partitions when creating; 0 means 1
+	Replication int // replication factor when creating; 0 or -1 means the broker default
+	// FetchMaxWait bounds how long a tail fetch waits for new records (0: 500ms).
+	FetchMaxWait time.Duration
+	// Logger for fetch retries (nil: discard).
+	Logger *slog.Logger
+}
+
+// legalTopic matches the names Kafka accepts for a topic.
+var legalTopic = regexp.MustCompile(`^[a-zA-Z0-9._-]{1,249}$`)
+
+// validate reports every problem of cfg at once.
+func (c Config) validate() error {
+	var errs []error
+	if len(c.Brokers) == 0 {
+		errs = append(errs, errors.New("no brokers"))
+	}
+	for i, b := range c.Brokers {
+		if b == "" {
+			errs = append(errs, fmt.Errorf("broker %d is empty", i))
+		}
+	}
+	switch {
+	case c.Topic == "":
+		errs = append(errs, errors.New("no topic"))
+	case !legalTopic.MatchString(c.Topic) || c.Topic == "." || c.Topic == "..":
+		errs = append(errs, fmt.Errorf("topic %q is not a legal Kafka topic name", c.Topic))
+	}
+	if c.Partitions < 0 {
+		errs = append(errs, fmt.Errorf("partitions %d is negative", c.Partitions))
+	}
+	if c.Replication < -1 {
+		errs = append(errs, fmt.Errorf("replication %d is below -1", c.Replication))
+	}
+	if c.FetchMaxWait < 0 {
+		errs = append(errs, fmt.Errorf("fetch max wait %s is negative", c.FetchMaxWait))
+	}
+	return errors.Join(errs...)
+}
+
+// Table is a key/value table kept in a compacted Kafka topic. Call Load
+// once, then Run in its own goroutine for the life of the process; Put may
+// be called from many goroutines at once after Load.
+type Table struct {
+	cfg    Config
+	client *kafka.Client
+	log    *slog.Logger
+	state  *state
+	// maxFailure is the failure budget of a fetch loop; a test seam.
+	maxFailure time.Duration
+
+	loadMu  sync.Mutex // one Load at a time
+	loaded  atomic.Bool
+	running atomic.Bool
+	// Set by Load before loaded is stored, read-only afterwards.
+	partitions int
+	// next is the next offset to fetch, by partition: written by Load,
+	// then each element by the one Run goroutine that tails its partition.
+	next []int64
+}
+
+// New returns a Table over cfg.Topic that hands every record to apply. It
+// validates cfg (reporting every problem at once) and does no I/O.
+func New(cfg Config, apply ApplyFunc) (*Table, error) {
+	err := cfg.validate()
+	if apply == nil {
+		err = errors.Join(err, errors.New("no apply function"))
+	}
+	if err != nil {
+		return nil, fmt.Errorf("ledger config: %w", err)
+	}
+	if cfg.FetchMaxWait == 0 {
+		cfg.FetchMaxWait = DefaultFetchMaxWait
+	}
+	log := cfg.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	var transport kafka.RoundTripper = kafka.DefaultTransport
+	if cfg.Transport != nil {
+		transport = cfg.Transport
+	}
+	return &Table{
+		cfg:        cfg,
+		client:     &kafka.Client{Addr: kafka.TCP(cfg.Brokers...), Transport: transport, Timeout: requestTimeout},
+		log:        log.With("topic", cfg.Topic),
+		state:      newState(apply),
+		maxFailure: maxFailure,
+	}, nil
+}
+
+// Load makes sure the topic exists and is compacted, then reads every
+// partition from its first offset up to its end as of the call (high-water
+// mark), applying each record, and returns once caught up.
+//
+// If the topic exists and its cleanup.policy does not include "compact",
+// Load fails with an error naming the topic, its policy and the fix. If it
+// is missing and Config.Create is false, the error says so. A broker that
+// cannot report the policy (DescribeConfigs unsupported or not authorized)
+// is logged as a warning and the check skipped.
+//
+// Fetch failures while reading are retried with backoff, for at most five
+// minutes per partition; ctx bounds the whole call. A failed Load may be
+// called again (records it already applied are not applied twice); Load
+// after a successful Load is an error.
+func (t *Table) Load(ctx context.Context) error {
+	t.loadMu.Lock()
+	defer t.loadMu.Unlock()
+	if t.loaded.Load() {
+		return fmt.Errorf("ledger load %s: already loaded", t.cfg.Topic)
+	}
+	n, err := t.ensureTopic(ctx)
+	if err != nil {
+		return err
+	}
+	first, end, err := t.bounds(ctx, n)
+	if err != nil {
+		return fmt.Errorf("ledger load %s: %w", t.cfg.Topic, err)
+	}
+	next := make([]int64, n)
+	g, gctx := errgroup.WithContext(ctx)
+	for p := range n {
+		g.Go(func() error {
+			pos, err := t.catchUp(gctx, p, first[p], end[p])
+			next[p] = pos
+			return err
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return fmt.Errorf("ledger load %s: %w", t.cfg.Topic, err)
+	}
+	t.partitions, t.next = n, next
+	t.loaded.Store(true)
+	return nil
+}
+
+// Run tails every partition after Load, applying new records as they
+// arrive, until ctx is done (then it returns nil). Transient fetch errors
+// (broker restart, leader change) are retried with backoff and logged as
+// warnings; Run returns an error only if fetching a partition keeps failing
+// for longer than five minutes. It returns ErrNotLoaded before Load, and an
+// error if another Run is active.
+func (t *Table) Run(ctx context.Context) error {
+	if !t.loaded.Load() {
+		return ErrNotLoaded
+	}
+	if !t.running.CompareAndSwap(false, true) {
+		return fmt.Errorf("ledger run %s: already running", t.cfg.Topic)
+	}
+	defer t.running.Store(false)
+	g, gctx := errgroup.WithContext(ctx)
+	for p := range t.partitions {
+		g.Go(func() error { return t.tail(gctx, p) })
+	}
+	if err := g.Wait(); err != nil {
+		return fmt.Errorf("ledger run %s: %w", t.cfg.Topic, err)
+	}
+	return nil
+}
+
+// Put writes key=value (nil value: tombstone) to the key's partition with
+// acks=all and, once acknowledged, applies it locally before returning, so
+// a Get-after-Put on this instance sees it. An error means the record may
+// not be durable; it may also have been written, in which case Run applies
+// it when the tail reaches it.
+//
+// The partition is the FNV-1a hash of the key modulo the partition count,
+// as kafka-go's kafka.Hash balancer computes it. A produce that fails with
+// a transient error (a stale connection after a broker restart, a leader
+// change) is tried again, at most three times in all, within ctx; a retried
+// record may land twice, which the table absorbs (same key, same value).
+//
+// If a newer record of the key has already been applied (another instance
+// wrote it and the tail delivered it first), Put does not apply its own and
+// returns nil: the write is durable, just superseded. Put returns
+// ErrNotLoaded before Load. It is safe for concurrent use; value should stay
+// under a few hundred KiB (the broker's max.message.bytes bounds it).
+func (t *Table) Put(ctx context.Context, key string, value []byte) error {
+	if key == "" {
+		return errEmptyKey
+	}
+	if !t.loaded.Load() {
+		return ErrNotLoaded
+	}
+	value = bytes.Clone(value) // nil stays nil: a tombstone
+	offset, err := t.produce(ctx, partitionFor(key, t.partitions), key, value)
+	if err != nil {
+		return fmt.Errorf("ledger put %s to %s: %w", key, t.cfg.Topic, err)
+	}
+	t.state.offer(key, value, offset)
+	return nil
+}
+
+// Ready reports whether Load completed.
+func (t *Table) Ready() bool { return t.loaded.Load() }
+
+// Stats counts what a Table has done so far.
+type Stats struct {
+	// Applied counts the records handed to the ApplyFunc.
+	Applied int64
+	// Skipped counts the records not applied because their key already
+	// had a record at that offset or a later one (the tail delivering this
+	// instance's own writes, mostly).
+	Skipped int64
+	// Partitions is the topic's partition count, 0 before Load.
+	Partitions int
+}
+
+// Stats returns the table's counters. It is safe to call at any time.
+func (t *Table) Stats() Stats {
+	applied, skipped := t.state.counts()
+	s := Stats{Applied: applied, Skipped: skipped}
+	if t.loaded.Load() {
+		s.Partitions = t.partitions
+	}
+	return s
+}
+
+// produce writes one record to partition p and returns its offset, trying
+// again after transient failures.
+func (t *Table) produce(ctx context.Context, p int, key string, value []byte) (int64, error) {
+	b := backoff.NewExponentialBackOff(
+		backoff.WithInitialInterval(50*time.Millisecond),
+		backoff.WithMaxInterval(500*time.Millisecond),
+		backoff.WithMaxElapsedTime(0), // bounded by attempts and ctx
+	)
+	for attempt := 1; ; attempt++ {
+		offset, err := t.produceOnce(ctx, p, key, value)
+		if err == nil {
+			return offset, nil
+		}
+		if ctx.Err() != nil || attempt == putAttempts || !transient(err) {
+			return 0, err
+		}
+		if werr := wait(ctx, b.NextBackOff()); werr != nil {
+			return 0, err
+		}
+	}
+}
+
+func (t *Table) produceOnce(ctx context.Context, p int, key string, value []byte) (int64, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	res, err := t.client.Produce(ctx, &kafka.ProduceRequest{
+		Topic:        t.cfg.Topic,
+		Partition:    p,
+		RequiredAcks: kafka.RequireAll,
+		Records:      kafka.NewRecordReader(kafka.Record{Key: kafka.NewBytes([]byte(key)), Value: kafka.NewBytes(value)}),
+	})
+	if err != nil {
+		return 0, err
+	}
+	if res.Error != nil {
+		return 0, res.Error
+	}
+	for _, err := range res.RecordErrors {
+		return 0, err
+	}
+	return res.BaseOffset, nil
+}
+
+// transient reports whether an error of a produce or a request may go away
+// when tried again: a Kafka error code marked temporary (leader change, not
+// enough replicas, request timed out) or a connection the broker dropped.
+func transient(err error) bool {
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return false
+	}
+	var kerr kafka.Error
+	if errors.As(err, &kerr) {
+		return kerr.Temporary()
+	}
+	return errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
+		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE) ||
+		errors.Is(err, syscall.ECONNREFUSED)
+}
+
+// wait blocks for d or until ctx is done, whichever comes first.
+func wait(ctx context.Context, d time.Duration) error {
+	timer := time.NewTimer(d)
+	defer timer.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-timer.C:
+		return nil
+	}
+}
