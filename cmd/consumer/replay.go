@@ -22,10 +22,14 @@ evaluates it against the rules in DIR and prints every decision as a JSON
 line on stdout:
 
   {"line":N,"event_id":...,"rule_id":...,"mode":...,"action":...,"user":...,
-   "reason":...,"severity":...,"suppressed":...}
+   "reason":...,"severity":...}
 
-It never calls any API. Windowed counts and cooldowns run in event time, as
-in the consumer. Lines that fail to decode and rule runtime errors are
+It never calls any API, and it prints what the rules decide, not what the
+consumer would do: cooldowns, protected identities (protected.yaml) and
+breakers (a rule's max_actions, the global caps) are applied only when
+acting, by the decision service, so an enforce decision printed here may
+not be acted on. Windowed counts (count()) run in event time, as in the
+consumer. Lines that fail to decode and rule runtime errors are
 reported on stderr with the line number; a summary (events, decisions by
 rule, errors) is printed on stderr at the end. Blank lines are skipped.
 Exit status: 0 when every line decoded and evaluated, 1 otherwise, 2 on
@@ -38,15 +42,14 @@ Flags:
 
 // replayDecision is one decision line of `consumer replay`.
 type replayDecision struct {
-	Line       int    `json:"line"`
-	EventID    string `json:"event_id"`
-	RuleID     string `json:"rule_id"`
-	Mode       string `json:"mode"`
-	Action     string `json:"action"`
-	User       string `json:"user"`
-	Reason     string `json:"reason"`
-	Severity   string `json:"severity"`
-	Suppressed bool   `json:"suppressed,omitempty"`
+	Line     int    `json:"line"`
+	EventID  string `json:"event_id"`
+	RuleID   string `json:"rule_id"`
+	Mode     string `json:"mode"`
+	Action   string `json:"action"`
+	User     string `json:"user"`
+	Reason   string `json:"reason"`
+	Severity string `json:"severity"`
 }
 
 // cmdReplay runs `consumer replay`.
@@ -128,7 +131,7 @@ func cmdReplay(ctx context.Context, args []string, s streams) int {
 				byRule[d.RuleID]++
 				if err := enc.Encode(replayDecision{
 					Line: lines, EventID: evs[i].EventID, RuleID: d.RuleID, Mode: d.Mode, Action: d.Action,
-					User: d.User, Reason: d.Reason, Severity: d.Severity, Suppressed: d.Suppressed,
+					User: d.User, Reason: d.Reason, Severity: d.Severity,
 				}); err != nil {
 					fmt.Fprintf(s.err, "consumer replay: write: %v\n", err)
 					return 1

@@ -38,6 +38,9 @@ func TestReplay(t *testing.T) {
 	if !found {
 		t.Errorf("no risky_signin_success decision in:\n%s", out)
 	}
+	if strings.Contains(out, "suppressed") {
+		t.Errorf("replay reports suppression, which only the decision service applies:\n%s", out)
+	}
 }
 
 func TestReplayUsage(t *testing.T) {
@@ -45,8 +48,8 @@ func TestReplayUsage(t *testing.T) {
 	if code, _, _ := runCmd(t, cmdReplay, ""); code != 2 {
 		t.Errorf("no file: exit %d, want 2", code)
 	}
-	if code, out, _ := runCmd(t, cmdReplay, "", "--help"); code != 0 || !strings.Contains(out, "--rules DIR") {
-		t.Errorf("--help: exit %d", code)
+	if code, out, _ := runCmd(t, cmdReplay, "", "--help"); code != 0 || !strings.Contains(out, "--rules DIR") || !strings.Contains(out, "are applied only when\nacting") {
+		t.Errorf("--help: exit %d\n%s", code, out)
 	}
 	if code, _, errs := runCmd(t, cmdReplay, "", "--rules", "../../rules", "--format", "nope", "-"); code != 2 {
 		t.Errorf("bad format: exit %d\n%s", code, errs)

@@ -14,16 +14,26 @@ import (
 
 const rulesUsage = `Usage:
   consumer rules lint [DIR]   load and compile every rule file in DIR
-  consumer rules test [DIR]   load the rules and run their inline tests
+  consumer rules test [DIR]   load the rules, run their inline tests and
+                              check the rules that act against the benign
+                              corpus, as the consumer does at start and on
+                              every reload
 
-DIR defaults to rules/. Only *.yaml and *.yml files directly inside DIR are
-rule files; fixtures referenced by tests may live in subdirectories.
+DIR defaults to rules/. The *.yaml and *.yml files directly inside DIR are
+rule files, except protected.yaml (the protected identities, checked too);
+fixtures referenced by tests may live in subdirectories, and the benign
+corpus lives in DIR/testdata/benign (*.json, ordinary sign-ins).
+
+A rule acts when it is enabled, in enforce mode and suspends or reactivates.
+Both commands refuse one without an inline test that matches and one that
+does not; test also fails it if it matches any benign sign-in.
 
 lint prints one line per rule (id, file:line, mode/action, OK) or every
 problem found (file:line: rule id: message). test prints PASS or FAIL for
-each inline test, with expected and actual outcome for failures. Both end
-with a line "N passed, M failed" and exit 1 if anything failed, 2 on usage
-errors.
+each inline test, with expected and actual outcome for failures, then
+"PASS benign ID (N samples)" or "FAIL benign ID ..." for each rule that
+acts. Both end with a line "N passed, M failed" and exit 1 if anything
+failed, 2 on usage errors.
 `
 
 // cmdRules runs `consumer rules lint|test [DIR]`.
@@ -95,6 +105,32 @@ func cmdRules(ctx context.Context, args []string, s streams) int {
 		}
 		fmt.Fprintf(s.out, "    expected: %s\n    got:      %s\n", describeExpect(r.Expect), describeOutcome(r.Got))
 	}
+	benign, err := set.CheckBenign(dir, decode)
+	for _, r := range benign {
+		if r.Pass {
+			passed++
+			fmt.Fprintf(s.out, "PASS benign %s (%d samples)\n", r.RuleID, r.Samples)
+			continue
+		}
+		failed++
+		fmt.Fprintf(s.out, "FAIL benign %s (%d samples) (%s:%d)\n", r.RuleID, r.Samples, r.File, r.Line)
+		for _, h := range r.Hits {
+			if h.Error != "" {
+				fmt.Fprintf(s.out, "    fails on %s: %s\n", h, h.Error)
+			} else {
+				fmt.Fprintf(s.out, "    matches %s\n", h)
+			}
+		}
+		if len(r.Hits) > 0 {
+			fmt.Fprintln(s.out, "    a rule that acts must not match ordinary sign-ins")
+		} else {
+			fmt.Fprintf(s.out, "    %s\n", r.Problem())
+		}
+	}
+	for _, p := range rules.LoadErrors(err) {
+		failed++
+		fmt.Fprintf(s.out, "FAIL benign corpus: %s\n", p)
+	}
 	fmt.Fprintf(s.out, "%d passed, %d failed\n", passed, failed)
 	if failed > 0 {
 		return 1
@@ -120,9 +156,6 @@ func describeExpect(x rules.Expect) string {
 	if x.User != nil {
 		parts = append(parts, "user="+*x.User)
 	}
-	if x.Suppressed != nil {
-		parts = append(parts, fmt.Sprintf("suppressed=%t", *x.Suppressed))
-	}
 	if x.Reason != nil {
 		parts = append(parts, fmt.Sprintf("reason=%q", *x.Reason))
 	}
@@ -132,7 +165,7 @@ func describeExpect(x rules.Expect) string {
 func describeOutcome(o rules.Outcome) string {
 	parts := []string{fmt.Sprintf("match=%t", o.Match)}
 	if o.Match {
-		parts = append(parts, "action="+o.Action, "user="+o.User, fmt.Sprintf("suppressed=%t", o.Suppressed), fmt.Sprintf("reason=%q", o.Reason))
+		parts = append(parts, "action="+o.Action, "user="+o.User, fmt.Sprintf("reason=%q", o.Reason))
 	}
 	if o.Error != "" {
 		parts = append(parts, fmt.Sprintf("error=%q", o.Error))

@@ -1,14 +1,21 @@
 // Package eventtest holds fixtures shared by tests that push sign-in events
 // through the pipeline: a compact Okta sign-in builder, the simulator's
-// generated user emails, and a one-rule policy that suspends on a risky
-// successful sign-in. Only tests import it.
+// generated user emails, a one-rule policy that suspends on a risky
+// successful sign-in, and WriteRulesDir, which writes a rule directory the
+// consumer accepts. Only tests import it.
 package eventtest
 
-import "fmt"
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+)
 
 // RiskyRule is a rules file with one enforce rule, risky_success, that
 // suspends the user of a successful sign-in rated high or critical risk,
-// with the inline tests every rule needs to load.
+// with the inline tests a rule that acts needs to load (one that matches,
+// one that does not). A directory holding it also needs a benign corpus:
+// write it with WriteRulesDir.
 const RiskyRule = `
 rules:
   - id: risky_success
@@ -38,3 +45,35 @@ func OktaSignIn(id, email, level string) []byte {
 
 // UserEmail is the nth user the simulator generates (opsim.Config.Generate).
 func UserEmail(n int) string { return fmt.Sprintf("user%05d@example.com", n) }
+
+// BenignOkta returns the benign corpus WriteRulesDir writes, by file name:
+// ordinary Okta sign-ins (successful, risk LOW) of a few users, with the
+// event ids okta:benign-1 to okta:benign-3. No rule that acts may match them
+// (see rules.LoadChecked).
+func BenignOkta() map[string][]byte {
+	return map[string][]byte{
+		"okta-low-1.json": OktaSignIn("benign-1", "li.wei@example.com", "LOW"),
+		"okta-low-2.json": OktaSignIn("benign-2", "maria.santos@example.com", "LOW"),
+		"okta-low-3.json": OktaSignIn("benign-3", UserEmail(1), "LOW"),
+	}
+}
+
+// WriteRulesDir makes dir a rule directory the consumer accepts at start and
+// on reload (rules.LoadChecked): it writes rulesYAML to dir/rules.yaml and
+// the BenignOkta corpus to dir/testdata/benign/. dir must exist. The rules'
+// acting rules must not match the corpus; RiskyRule does not.
+func WriteRulesDir(dir, rulesYAML string) error {
+	if err := os.WriteFile(filepath.Join(dir, "rules.yaml"), []byte(rulesYAML), 0o644); err != nil {
+		return fmt.Errorf("write rules dir: %w", err)
+	}
+	benign := filepath.Join(dir, "testdata", "benign")
+	if err := os.MkdirAll(benign, 0o755); err != nil {
+		return fmt.Errorf("write rules dir: %w", err)
+	}
+	for name, doc := range BenignOkta() {
+		if err := os.WriteFile(filepath.Join(benign, name), doc, 0o644); err != nil {
+			return fmt.Errorf("write rules dir: %w", err)
+		}
+	}
+	return nil
+}

@@ -54,12 +54,11 @@ var (
 
 // rule is one compiled rule.
 type rule struct {
-	info     RuleInfo
-	when     *vm.Program
-	user     *vm.Program // nil: default identity
-	reason   *reason
-	cooldown time.Duration
-	tests    []testSpec
+	info   RuleInfo
+	when   *vm.Program
+	user   *vm.Program // nil: default identity
+	reason *reason
+	tests  []testSpec
 }
 
 // newCatalog prepares the named lists: lower-cased member sets for
@@ -236,8 +235,21 @@ func compileRule(p *problems, spec *ruleSpec, lists map[string]listSpec, cat *ca
 		if err != nil || d < 0 {
 			p.add(file, line("cooldown"), id, "cooldown: %q is not a non-negative duration (e.g. 30m, 1h)", spec.cooldown)
 		}
-		r.cooldown = d
 		r.info.Cooldown = d
+	}
+	if spec.hasGrace {
+		d, err := time.ParseDuration(spec.grace)
+		if err != nil || d < 0 {
+			p.add(file, line("grace"), id, "grace: %q is not a non-negative duration (e.g. 24h)", spec.grace)
+		}
+		r.info.Grace = d
+	}
+	if spec.hasLimit {
+		l, err := parseLimit(spec.maxActs)
+		if err != nil {
+			p.add(file, line("max_actions"), id, "max_actions: %q is not COUNT/WINDOW with a count of at least 1 and a positive duration (e.g. 10/1h: at most 10 actions in any hour)", spec.maxActs)
+		}
+		r.info.MaxActions = l
 	}
 	if strings.TrimSpace(spec.when) == "" {
 		p.add(file, line("when"), id, "when is required")
@@ -294,6 +306,7 @@ func compileRule(p *problems, spec *ruleSpec, lists map[string]listSpec, cat *ca
 		}
 	}
 	r.tests = spec.tests
+	checkProof(p, r)
 	if len(p.list) > n {
 		return nil
 	}
@@ -545,3 +558,29 @@ type visitor func(node *ast.Node)
 
 // Visit calls v.
 func (v visitor) Visit(node *ast.Node) { v(node) }
+
+// checkProof refuses a rule that acts (see RuleInfo.Acts) without at least
+// one inline test expecting a match and one expecting none: a rule whose
+// `when` is always true must not reach production untested. Whether the
+// tests pass is checked when they run (Set.Test, LoadChecked).
+func checkProof(p *problems, r *rule) {
+	if !r.info.Acts() {
+		return
+	}
+	matching, other := 0, 0
+	for _, t := range r.tests {
+		if t.expect.Match {
+			matching++
+		} else {
+			other++
+		}
+	}
+	if matching > 0 && other > 0 {
+		return
+	}
+	verb := "suspends"
+	if r.info.Action == ActionReactivate {
+		verb = "reactivates"
+	}
+	p.add(r.info.File, r.info.Line, r.info.ID, "an enforce rule that %s needs at least one inline test that matches and one that does not (has %d matching, %d not matching)", verb, matching, other)
+}

@@ -9,20 +9,23 @@ import (
 	"github.com/expr-lang/expr/vm"
 
 	"github.com/tripline-dev/tripline/internal/event"
+	"github.com/tripline-dev/tripline/internal/identity"
 )
 
 // ErrNoUser is reported (inside a *RuleError) when a rule whose action is
 // suspend or reactivate matched an event but resolved no user to act on.
 var ErrNoUser = errors.New("no user to act on")
 
-// Set is a loaded, compiled set of rules. It is immutable and safe for
-// concurrent use; the count() windows and cooldowns it uses live in its State,
-// which is internally synchronized.
+// Set is a loaded, compiled set of rules, with the protected identities of
+// the rule directory. It is immutable and safe for concurrent use; the
+// count() windows it uses live in its State, which is internally
+// synchronized.
 type Set struct {
-	rules []*rule
-	cat   *catalog
-	files []string
-	pool  sync.Pool // of *evaluator
+	rules     []*rule
+	cat       *catalog
+	files     []string
+	protected *identity.Protected
+	pool      sync.Pool // of *evaluator
 }
 
 // RuleInfo describes one loaded rule.
@@ -35,12 +38,24 @@ type RuleInfo struct {
 	Mode        string // ModeEnforce or ModeShadow
 	Action      string // ActionSuspend, ActionReactivate or ActionNone
 	Enabled     bool
-	Cooldown    time.Duration
+	Cooldown    time.Duration // see Decision.Cooldown; 0 when unset
+	Grace       time.Duration // see Decision.Grace; 0 when unset
+	MaxActions  Limit         // see Decision.MaxActions; zero when unset
 	Tags        []string
 	Tests       int // number of inline tests
 }
 
-// Decision is what one rule decided about one event.
+// Acts reports whether the rule's decisions are acted on: it is enabled, in
+// enforce mode, and suspends or reactivates. A rule that acts must prove it
+// at load: inline tests that match and that do not, and no match on the
+// benign corpus (see LoadChecked).
+func (r RuleInfo) Acts() bool {
+	return r.Enabled && r.Mode == ModeEnforce && (r.Action == ActionSuspend || r.Action == ActionReactivate)
+}
+
+// Decision is what one rule decided about one event. The rules package
+// never suppresses a decision: the decision service applies the rule's
+// Cooldown, Grace and MaxActions, and the protected identities, when it acts.
 type Decision struct {
 	RuleID   string
 	Mode     string // ModeEnforce: act on it; ModeShadow: log and count only
@@ -48,10 +63,15 @@ type Decision struct {
 	User     string // identity to act on: a 1Password user id or an email
 	Reason   string // the rule's rendered reason template
 	Severity string
-	// Suppressed is true when the same rule already decided about the same
-	// user within the rule's cooldown (in event time). A suppressed decision
-	// must not be acted on; it is reported for logs and metrics.
-	Suppressed bool
+	// Cooldown is the rule's cooldown: no second action for the same user
+	// by this rule within it. 0 when the rule sets none.
+	Cooldown time.Duration
+	// Grace is the rule's grace: after a person reactivates a user tripline
+	// suspended, this rule only shadows that user for Grace. 0 when unset.
+	Grace time.Duration
+	// MaxActions is the rule's own blast-radius cap (max_actions), zero
+	// when unset.
+	MaxActions Limit
 }
 
 // RuleError is a runtime failure of one rule on one event. The other rules
@@ -88,7 +108,15 @@ func (s *Set) Rules() []RuleInfo {
 // Files returns the rule files the Set was loaded from, sorted.
 func (s *Set) Files() []string { return append([]string(nil), s.files...) }
 
-// State returns the State holding the Set's windows and cooldowns.
+// Protected returns the protected identities of the rule directory
+// (ProtectedFile), which the decision service never acts on whatever the
+// rules decide. The rules themselves do not consult it. It is never nil: an
+// empty list when the directory has no ProtectedFile. A reload that fails,
+// including because of a bad ProtectedFile, keeps the previous Set and so
+// the previous list.
+func (s *Set) Protected() *identity.Protected { return s.protected }
+
+// State returns the State holding the Set's count() windows.
 func (s *Set) State() *State { return s.cat.state }
 
 // evaluator is the per-evaluation scratch space: an environment bound to the
@@ -111,8 +139,9 @@ func newEvaluator(cat *catalog) any {
 
 // Evaluate runs every enabled rule against ev and returns the decisions of
 // the rules that matched and the errors of the rules that failed. It does
-// not modify ev. A rule with a cooldown records its decision in the Set's
-// State; count() records the event in it (see the rule author's guide).
+// not modify ev. count() records the event in the Set's State (see the rule
+// author's guide); nothing else is recorded, so evaluating the same event
+// twice gives the same decisions.
 func (s *Set) Evaluate(ev *event.Event) Result {
 	e := s.pool.Get().(*evaluator)
 	res := evaluate(e, s.rules, ev, false)
@@ -176,6 +205,7 @@ func decide(e *evaluator, r *rule, ev *event.Event) (Decision, error) {
 	d := Decision{
 		RuleID: r.info.ID, Mode: r.info.Mode, Action: r.info.Action,
 		Severity: r.info.Severity, User: e.identity,
+		Cooldown: r.info.Cooldown, Grace: r.info.Grace, MaxActions: r.info.MaxActions,
 	}
 	if r.user != nil {
 		out, err := e.vm.Run(r.user, map[string]any(e.env))
@@ -192,8 +222,5 @@ func decide(e *evaluator, r *rule, ev *event.Event) (Decision, error) {
 		return d, fmt.Errorf("reason: %w", err)
 	}
 	d.Reason = reason
-	if r.cooldown > 0 && d.User != "" {
-		d.Suppressed = e.b.cat.state.cooldown(d.RuleID, d.User, ev.Time.UnixNano(), e.b.eventHash(), r.cooldown)
-	}
 	return d, nil
 }

@@ -37,6 +37,9 @@ func TestEvaluateRuntimeErrorIsolated(t *testing.T) {
     action: suspend
     when: outcome == "success" && risk_score >= 80
     reason: "{{ .user_email }} score {{ .risk_score }}"
+    tests:
+      - {name: high score, event: {user_email: a@example.com, outcome: success, risk_score: 90}, expect: {match: true}}
+      - {name: no score, event: {user_email: a@example.com, outcome: success}, expect: {match: false}}
 `)
 	score := 90
 	res := s.Evaluate(&event.Event{UserEmail: "a@example.com", Outcome: "success", RiskScore: &score})
@@ -77,28 +80,27 @@ func TestEvaluateUserExpressionAndNoUser(t *testing.T) {
 	}
 }
 
-func TestEvaluateCooldown(t *testing.T) {
+func TestDecisionCarriesCooldownGraceAndLimit(t *testing.T) {
 	t.Parallel()
-	s := mustLoad(t, "rules:\n  - id: c\n    severity: low\n    action: suspend\n    cooldown: 1h\n    when: 'true'\n")
-	ev := func(id string, at time.Duration, user string) *event.Event {
-		return &event.Event{UserEmail: user, EventID: id, Time: t0.Add(at)}
+	s := mustLoad(t, "rules:\n  - id: c\n    severity: low\n    action: suspend\n    cooldown: 1h\n    grace: 24h\n    max_actions: 5/10m\n    when: 'true'\n")
+	want := Decision{
+		RuleID: "c", Mode: ModeShadow, Action: ActionSuspend, User: "a@x", Reason: "rule c matched", Severity: SeverityLow,
+		Cooldown: time.Hour, Grace: 24 * time.Hour, MaxActions: Limit{Count: 5, Window: 10 * time.Minute},
 	}
-	steps := []struct {
-		ev   *event.Event
-		supp bool
-	}{
-		{ev("e1", 0, "a@x"), false},
-		{ev("e1", 0, "a@x"), false}, // redelivery of the event that started the cooldown
-		{ev("e2", 30*time.Minute, "a@x"), true},
-		{ev("e3", 30*time.Minute, "b@x"), false}, // another user
-		{ev("e4", time.Hour, "a@x"), false},      // cooldown over
-		{ev("e5", 90*time.Minute, "a@x"), true},
-	}
-	for i, st := range steps {
-		res := s.Evaluate(st.ev)
-		if len(res.Decisions) != 1 || res.Decisions[0].Suppressed != st.supp {
-			t.Errorf("step %d: %+v, want suppressed=%t", i, res.Decisions, st.supp)
+	// The rules package suppresses nothing: a second decision within the
+	// cooldown is still reported; the decision service applies the cooldown.
+	for i, at := range []time.Duration{0, time.Minute, 30 * time.Minute} {
+		res := s.Evaluate(&event.Event{UserEmail: "a@x", EventID: fmt.Sprint("e", i), Time: t0.Add(at)})
+		if d := cmp.Diff([]Decision{want}, res.Decisions); d != "" {
+			t.Errorf("step %d (-want +got):\n%s", i, d)
 		}
+	}
+	info := s.Rules()[0]
+	if info.Cooldown != time.Hour || info.Grace != 24*time.Hour || info.MaxActions != want.MaxActions {
+		t.Errorf("RuleInfo = %+v", info)
+	}
+	if n := s.State().Tracked(); n != 0 {
+		t.Errorf("state tracks %d entries for a rule without count()", n)
 	}
 }
 
@@ -150,7 +152,7 @@ func TestStateEvictionBound(t *testing.T) {
 	for i := range 10 {
 		s.Evaluate(&event.Event{UserEmail: fmt.Sprintf("u%d@x", i), EventID: fmt.Sprint(i), Time: t0})
 	}
-	if c, _ := st.Tracked(); c != 3 {
+	if c := st.Tracked(); c != 3 {
 		t.Errorf("tracked counters = %d, want 3", c)
 	}
 	// u9 is still tracked (most recent): its second event is its 2nd.
@@ -204,7 +206,7 @@ func TestSetTestFreshState(t *testing.T) {
       - name: second event
         event: {user_email: a@x, event_id: e}
         repeat: 2
-        expect: {match: true, suppressed: false}
+        expect: {match: true}
       - name: first event
         event: {user_email: a@x, event_id: e}
         expect: {match: false}
@@ -216,7 +218,7 @@ func TestSetTestFreshState(t *testing.T) {
 			}
 		}
 	}
-	if c, _ := s.State().Tracked(); c != 0 {
+	if c := s.State().Tracked(); c != 0 {
 		t.Errorf("inline tests touched the Set's state: %d counters", c)
 	}
 }

@@ -10,11 +10,13 @@ import (
 	"regexp"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
 
 	"github.com/tripline-dev/tripline/internal/event"
+	"github.com/tripline-dev/tripline/internal/identity"
 )
 
 // ErrInvalidRule is matched (errors.Is) by every *LoadError: a rule file
@@ -79,14 +81,16 @@ type loadConfig struct {
 	state *State
 }
 
-// WithState makes the loaded Set use s for count() windows and cooldowns, so
-// that successive Sets (hot reloads) share them. Without it Load creates a
+// WithState makes the loaded Set use s for count() windows, so that
+// successive Sets (hot reloads) share them. Without it Load creates a
 // fresh State with DefaultMaxTracked.
 func WithState(s *State) Option {
 	return func(c *loadConfig) { c.state = s }
 }
 
-// LoadDir loads the rule files (*.yaml, *.yml) directly inside dir.
+// LoadDir loads the rule files (*.yaml, *.yml) and ProtectedFile directly
+// inside dir, as Load does. It neither runs the inline tests nor reads the
+// benign corpus: LoadChecked does.
 func LoadDir(dir string, opts ...Option) (*Set, error) {
 	if _, err := os.Stat(dir); err != nil {
 		return nil, fmt.Errorf("load rules: %w", err)
@@ -94,10 +98,18 @@ func LoadDir(dir string, opts ...Option) (*Set, error) {
 	return Load(os.DirFS(dir), opts...)
 }
 
-// Load reads every *.yaml and *.yml file at the root of fsys, compiles the
-// rules and returns the Set. It reports every problem it finds at once: the
-// error joins one *LoadError per problem (each matches ErrInvalidRule). Any
-// problem fails the whole load; no Set is returned.
+// ProtectedFile is the file, in a rule directory, that lists the protected
+// identities (see Set.Protected). It is not a rule file.
+const ProtectedFile = "protected.yaml"
+
+// Load reads every *.yaml and *.yml file at the root of fsys, except
+// ProtectedFile, compiles the rules and returns the Set; it parses
+// ProtectedFile, when present, into the Set's protected identities. It
+// refuses a rule that acts without inline tests that match and that do not
+// (see RuleInfo.Acts); it does not run the tests (see Set.Test and
+// LoadChecked). It reports every problem it finds at once: the error joins
+// one *LoadError per problem (each matches ErrInvalidRule). Any problem,
+// including a bad ProtectedFile, fails the whole load; no Set is returned.
 func Load(fsys fs.FS, opts ...Option) (*Set, error) {
 	cfg := loadConfig{}
 	for _, o := range opts {
@@ -114,11 +126,18 @@ func Load(fsys fs.FS, opts ...Option) (*Set, error) {
 		}
 		files = append(files, m...)
 	}
+	p := &problems{}
+	files = slices.DeleteFunc(files, func(f string) bool {
+		if f == "protected.yml" {
+			p.add(f, 0, "", "the protected identities file must be named %s", ProtectedFile)
+		}
+		return f == ProtectedFile || f == "protected.yml"
+	})
 	sort.Strings(files)
 	if len(files) == 0 {
 		return nil, &LoadError{File: ".", Msg: "no rule files (*.yaml, *.yml)"}
 	}
-	p := &problems{}
+	protected := loadProtected(p, fsys)
 	var specs []*ruleSpec
 	lists := map[string]listSpec{}
 	for _, f := range files {
@@ -143,7 +162,51 @@ func Load(fsys fs.FS, opts ...Option) (*Set, error) {
 		return nil, err
 	}
 	set.files = files
+	set.protected = protected
 	return set, nil
+}
+
+// loadProtected parses ProtectedFile when fsys has one, turning each
+// problem into a *LoadError; it returns an empty list when there is none.
+func loadProtected(p *problems, fsys fs.FS) *identity.Protected {
+	data, err := fs.ReadFile(fsys, ProtectedFile)
+	if errors.Is(err, fs.ErrNotExist) {
+		return &identity.Protected{}
+	}
+	if err != nil {
+		p.add(ProtectedFile, 0, "", "read: %v", err)
+		return &identity.Protected{}
+	}
+	prot, err := identity.ParseProtected(ProtectedFile, data)
+	if err != nil {
+		var errs []error
+		if j, ok := err.(interface{ Unwrap() []error }); ok {
+			errs = j.Unwrap()
+		} else {
+			errs = []error{err}
+		}
+		for _, e := range errs {
+			line, msg := splitPosition(ProtectedFile, e.Error())
+			p.add(ProtectedFile, line, "", "%s", msg)
+		}
+		return &identity.Protected{}
+	}
+	return prot
+}
+
+// splitPosition splits an identity error, "file:line: message" or
+// "file: message", into the line (0 if absent) and the message.
+func splitPosition(file, s string) (int, string) {
+	rest, ok := strings.CutPrefix(s, file+":")
+	if !ok {
+		return 0, s
+	}
+	if n, msg, ok := strings.Cut(rest, ": "); ok {
+		if line, err := strconv.Atoi(n); err == nil && line > 0 {
+			return line, msg
+		}
+	}
+	return 0, strings.TrimPrefix(rest, " ")
 }
 
 // problems accumulates load problems.
@@ -178,6 +241,10 @@ type ruleSpec struct {
 	hasUser  bool
 	reason   string
 	cooldown string
+	grace    string // with hasGrace: written, possibly empty
+	maxActs  string // with hasLimit: written, possibly empty
+	hasGrace bool
+	hasLimit bool
 	tags     []string
 	tests    []testSpec
 }
@@ -196,11 +263,17 @@ type testSpec struct {
 }
 
 var (
-	ruleKeys   = []string{"id", "description", "severity", "enabled", "mode", "when", "action", "user", "reason", "cooldown", "tags", "tests"}
+	ruleKeys   = []string{"id", "description", "severity", "enabled", "mode", "when", "action", "user", "reason", "cooldown", "grace", "max_actions", "tags", "tests"}
 	testKeys   = []string{"name", "event", "events", "input", "fixture", "repeat", "every", "expect"}
-	expectKeys = []string{"match", "action", "user", "reason", "suppressed"}
+	expectKeys = []string{"match", "action", "user", "reason"}
 	fileKeys   = []string{"rules", "lists"}
 )
+
+// removedKeys are keys that used to be valid, by "what.key", with the
+// message that tells the author what to do instead.
+var removedKeys = map[string]string{
+	"expect.suppressed": "cooldowns are applied by the decision service when it acts; remove this key",
+}
 
 // snakeCase is the form of rule ids and list names.
 var snakeCase = regexp.MustCompile(`^[a-z][a-z0-9]*(_[a-z0-9]+)*$`)
@@ -223,6 +296,10 @@ func mapping(p *problems, file, ruleID string, n *yaml.Node, what string, allowe
 			continue
 		}
 		seen[k.Value] = true
+		if msg, ok := removedKeys[what+"."+k.Value]; ok {
+			p.add(file, k.Line, ruleID, "%s.%s: %s", what, k.Value, msg)
+			continue
+		}
 		if !slices.Contains(allowed, k.Value) {
 			p.add(file, k.Line, ruleID, "%s: unknown key %q (allowed: %s)", what, k.Value, strings.Join(allowed, ", "))
 			continue
@@ -232,8 +309,11 @@ func mapping(p *problems, file, ruleID string, n *yaml.Node, what string, allowe
 	return true
 }
 
+// isString reports whether scalar accepts v.
+func isString(v *yaml.Node) bool { return v.Kind == yaml.ScalarNode && v.Tag != "!!null" }
+
 func scalar(p *problems, file, ruleID, key string, v *yaml.Node, dst *string) {
-	if v.Kind != yaml.ScalarNode || v.Tag == "!!null" {
+	if !isString(v) {
 		p.add(file, v.Line, ruleID, "%s: expected a string", key)
 		return
 	}
@@ -338,6 +418,12 @@ func parseRule(p *problems, fsys fs.FS, file string, n *yaml.Node) *ruleSpec {
 			scalar(p, file, r.id, key, v, &r.reason)
 		case "cooldown":
 			scalar(p, file, r.id, key, v, &r.cooldown)
+		case "grace":
+			r.hasGrace = isString(v)
+			scalar(p, file, r.id, key, v, &r.grace)
+		case "max_actions":
+			r.hasLimit = isString(v)
+			scalar(p, file, r.id, key, v, &r.maxActs)
 		case "enabled":
 			if err := v.Decode(&r.enabled); err != nil {
 				p.add(file, v.Line, r.id, "enabled: expected true or false")
@@ -439,8 +525,6 @@ func parseTest(p *problems, fsys fs.FS, file, ruleID string, n *yaml.Node) (test
 					err = v.Decode(&t.expect.User)
 				case "reason":
 					err = v.Decode(&t.expect.Reason)
-				case "suppressed":
-					err = v.Decode(&t.expect.Suppressed)
 				}
 				if err != nil {
 					p.add(file, v.Line, ruleID, "expect.%s: %v", key, err)

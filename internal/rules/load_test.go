@@ -2,9 +2,11 @@ package rules
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"testing/fstest"
+	"time"
 )
 
 const okRule = `
@@ -43,6 +45,9 @@ func TestLoadErrors(t *testing.T) {
 		{"unknown event field in a test", "rules:\n  - id: r\n    severity: low\n    action: none\n    when: true\n    tests:\n      - name: t\n        event: {outcme: success}\n        expect: {match: true}\n", []string{`a.yaml:8: rule r: event: json: unknown field "outcme"`}},
 		{"several problems at once", "rules:\n  - id: Bad\n    severity: urgent\n    action: delete\n    when: outcom\n    extra: 1\n", []string{
 			`a.yaml:6: rule Bad: rule: unknown key "extra"`, `a.yaml:2: rule Bad: id "Bad"`, `a.yaml:3: rule Bad: severity`, `a.yaml:4: rule Bad: action`, `a.yaml:5: rule Bad: when: unknown name outcom`,
+		}},
+		{"expect.suppressed removed", "rules:\n  - id: r\n    severity: low\n    action: none\n    when: true\n    tests:\n      - name: t\n        event: {outcome: success}\n        expect: {match: true, suppressed: false}\n", []string{
+			"a.yaml:9: rule r: expect.suppressed: cooldowns are applied by the decision service when it acts; remove this key",
 		}},
 		{"yaml syntax", "rules: [\n", []string{"a.yaml:"}},
 		{"unknown top-level key", "rulez: []\n", []string{`a.yaml:1: file: unknown key "rulez"`}},
@@ -92,5 +97,133 @@ func TestLoadNoFiles(t *testing.T) {
 	t.Parallel()
 	if _, err := Load(fstest.MapFS{}); !errors.Is(err, ErrInvalidRule) {
 		t.Errorf("err = %v", err)
+	}
+}
+
+// limitRule is a shadow rule with a max_actions and a grace as written.
+func limitRule(maxActions, grace string) string {
+	return "rules:\n  - id: r\n    severity: low\n    action: suspend\n    when: 'true'\n    max_actions: " + maxActions + "\n    grace: " + grace + "\n"
+}
+
+func TestLoadMaxActionsAndGrace(t *testing.T) {
+	t.Parallel()
+	const limitMsg = `is not COUNT/WINDOW with a count of at least 1 and a positive duration (e.g. 10/1h`
+	cases := []struct {
+		maxActions, grace string
+		want              []string // problems, in order; none: loads
+		limit             Limit
+		graceWant         time.Duration
+	}{
+		{maxActions: "10/1h", grace: "24h", limit: Limit{10, time.Hour}, graceWant: 24 * time.Hour},
+		{maxActions: "1/90m", grace: "0s", limit: Limit{1, 90 * time.Minute}},
+		{maxActions: "' 3 / 10m '", grace: "30m", limit: Limit{3, 10 * time.Minute}, graceWant: 30 * time.Minute},
+		{maxActions: "5", grace: "1h", want: []string{`a.yaml:6: rule r: max_actions: "5" ` + limitMsg}},
+		{maxActions: "0/1h", grace: "1h", want: []string{`a.yaml:6: rule r: max_actions: "0/1h" ` + limitMsg}},
+		{maxActions: "-2/1h", grace: "1h", want: []string{`a.yaml:6: rule r: max_actions: "-2/1h" ` + limitMsg}},
+		{maxActions: "1.5/1h", grace: "1h", want: []string{`a.yaml:6: rule r: max_actions: "1.5/1h" ` + limitMsg}},
+		{maxActions: "5/0s", grace: "1h", want: []string{`a.yaml:6: rule r: max_actions: "5/0s" ` + limitMsg}},
+		{maxActions: "5/-1h", grace: "1h", want: []string{`a.yaml:6: rule r: max_actions: "5/-1h" ` + limitMsg}},
+		{maxActions: "5/hour", grace: "1h", want: []string{`a.yaml:6: rule r: max_actions: "5/hour" ` + limitMsg}},
+		{maxActions: "5/1h/2", grace: "1h", want: []string{`a.yaml:6: rule r: max_actions: "5/1h/2" ` + limitMsg}},
+		{maxActions: "/1h", grace: "1h", want: []string{`a.yaml:6: rule r: max_actions: "/1h" ` + limitMsg}},
+		{maxActions: `""`, grace: "1h", want: []string{`a.yaml:6: rule r: max_actions: "" ` + limitMsg}},
+		{maxActions: "[5, 1h]", grace: "1h", want: []string{`a.yaml:6: rule r: max_actions: expected a string`}},
+		{maxActions: "5/1h", grace: "-1h", want: []string{`a.yaml:7: rule r: grace: "-1h" is not a non-negative duration (e.g. 24h)`}},
+		{maxActions: "5/1h", grace: "a day", want: []string{`a.yaml:7: rule r: grace: "a day" is not a non-negative duration`}},
+		{maxActions: "5/1h", grace: `""`, want: []string{`a.yaml:7: rule r: grace: "" is not a non-negative duration`}},
+		{maxActions: "0/0s", grace: "soon", want: []string{`a.yaml:7: rule r: grace: "soon"`, `a.yaml:6: rule r: max_actions: "0/0s"`}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.maxActions+" "+tc.grace, func(t *testing.T) {
+			t.Parallel()
+			s, err := Load(fstest.MapFS{"a.yaml": {Data: []byte(limitRule(tc.maxActions, tc.grace))}})
+			if len(tc.want) == 0 {
+				if err != nil {
+					t.Fatal(err)
+				}
+				if info := s.Rules()[0]; info.MaxActions != tc.limit || info.Grace != tc.graceWant {
+					t.Errorf("max_actions %v, grace %v; want %v, %v", info.MaxActions, info.Grace, tc.limit, tc.graceWant)
+				}
+				return
+			}
+			got := LoadErrors(err)
+			if !errors.Is(err, ErrInvalidRule) || len(got) != len(tc.want) {
+				t.Fatalf("got %d problems, want %d:\n%v", len(got), len(tc.want), err)
+			}
+			for i, w := range tc.want {
+				if !strings.Contains(got[i].Error(), w) {
+					t.Errorf("problem %d = %q, want it to contain %q", i, got[i].Error(), w)
+				}
+			}
+		})
+	}
+}
+
+func TestLoadUnsetLimitsAreZero(t *testing.T) {
+	t.Parallel()
+	s, err := Load(fstest.MapFS{"a.yaml": {Data: []byte("rules:" + okRule)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info := s.Rules()[0]; info.MaxActions != (Limit{}) || info.Grace != 0 || info.Cooldown != 0 {
+		t.Errorf("defaults: %+v", info)
+	}
+}
+
+// proofRule is a rule with the given mode, action and enabled flag and one
+// inline test per expectation in matches.
+func proofRule(mode, action string, enabled bool, matches ...bool) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "rules:\n  - id: r\n    severity: low\n    mode: %s\n    action: %s\n    enabled: %t\n    when: outcome == \"success\"\n", mode, action, enabled)
+	if len(matches) > 0 {
+		b.WriteString("    tests:\n")
+	}
+	for i, m := range matches {
+		outcome := "failure"
+		if m {
+			outcome = "success"
+		}
+		fmt.Fprintf(&b, "      - {name: t%d, event: {user_email: a@example.com, outcome: %s}, expect: {match: %t}}\n", i, outcome, m)
+	}
+	return b.String()
+}
+
+func TestLoadActingRuleNeedsProof(t *testing.T) {
+	t.Parallel()
+	const need = "a.yaml:2: rule r: an enforce rule that %s needs at least one inline test that matches and one that does not (has %d matching, %d not matching)"
+	cases := []struct {
+		name    string
+		file    string
+		wantErr string // "" when the rule loads
+	}{
+		{"enforce suspend, matching tests only", proofRule(ModeEnforce, ActionSuspend, true, true, true), fmt.Sprintf(need, "suspends", 2, 0)},
+		{"enforce suspend, non-matching tests only", proofRule(ModeEnforce, ActionSuspend, true, false, false), fmt.Sprintf(need, "suspends", 0, 2)},
+		{"enforce suspend, no tests", proofRule(ModeEnforce, ActionSuspend, true), fmt.Sprintf(need, "suspends", 0, 0)},
+		{"enforce reactivate, matching test only", proofRule(ModeEnforce, ActionReactivate, true, true), fmt.Sprintf(need, "reactivates", 1, 0)},
+		{"enforce suspend, both", proofRule(ModeEnforce, ActionSuspend, true, true, false), ""},
+		{"enforce reactivate, both", proofRule(ModeEnforce, ActionReactivate, true, false, true), ""},
+		{"shadow suspend is exempt", proofRule(ModeShadow, ActionSuspend, true), ""},
+		{"shadow suspend with matching tests only is exempt", proofRule(ModeShadow, ActionSuspend, true, true), ""},
+		{"disabled enforce suspend is exempt", proofRule(ModeEnforce, ActionSuspend, false, true), ""},
+		{"enforce none is exempt", proofRule(ModeEnforce, ActionNone, true), ""},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			_, err := Load(fstest.MapFS{"a.yaml": {Data: []byte(tc.file)}})
+			if tc.wantErr == "" {
+				if err != nil {
+					t.Fatalf("refused: %v", err)
+				}
+				return
+			}
+			got := LoadErrors(err)
+			if !errors.Is(err, ErrInvalidRule) || len(got) != 1 || got[0].Error() != tc.wantErr {
+				t.Fatalf("err = %v\nwant %s", err, tc.wantErr)
+			}
+			if got[0].File != "a.yaml" || got[0].Line != 2 || got[0].RuleID != "r" {
+				t.Errorf("LoadError = %+v", got[0])
+			}
+		})
 	}
 }

@@ -15,21 +15,19 @@ type DecodeFunc func(raw []byte) ([]event.Event, error)
 // Expect is what an inline test expects of its rule on the last event it
 // evaluates. Nil fields are not checked.
 type Expect struct {
-	Match      bool    `json:"match"`
-	Action     *string `json:"action,omitempty"`
-	User       *string `json:"user,omitempty"`
-	Reason     *string `json:"reason,omitempty"`
-	Suppressed *bool   `json:"suppressed,omitempty"`
+	Match  bool    `json:"match"`
+	Action *string `json:"action,omitempty"`
+	User   *string `json:"user,omitempty"`
+	Reason *string `json:"reason,omitempty"`
 }
 
 // Outcome is what a rule did on the last event of an inline test.
 type Outcome struct {
-	Match      bool   `json:"match"`
-	Action     string `json:"action,omitempty"`
-	User       string `json:"user,omitempty"`
-	Reason     string `json:"reason,omitempty"`
-	Suppressed bool   `json:"suppressed,omitempty"`
-	Error      string `json:"error,omitempty"`
+	Match  bool   `json:"match"`
+	Action string `json:"action,omitempty"`
+	User   string `json:"user,omitempty"`
+	Reason string `json:"reason,omitempty"`
+	Error  string `json:"error,omitempty"`
 }
 
 // TestResult is the result of one inline test.
@@ -114,7 +112,7 @@ func (s *Set) runTest(r *rule, t testSpec, decode DecodeFunc) TestResult {
 	}
 	if len(last.Decisions) > 0 {
 		d := last.Decisions[0]
-		res.Got = Outcome{Match: true, Action: d.Action, User: d.User, Reason: d.Reason, Suppressed: d.Suppressed}
+		res.Got = Outcome{Match: true, Action: d.Action, User: d.User, Reason: d.Reason}
 	}
 	x := t.expect
 	if x.Match != res.Got.Match {
@@ -129,9 +127,6 @@ func (s *Set) runTest(r *rule, t testSpec, decode DecodeFunc) TestResult {
 		check("action", x.Action, res.Got.Action)
 		check("user", x.User, res.Got.User)
 		check("reason", x.Reason, res.Got.Reason)
-		if x.Suppressed != nil && *x.Suppressed != res.Got.Suppressed {
-			res.Problems = append(res.Problems, fmt.Sprintf("suppressed: expected %t, got %t", *x.Suppressed, res.Got.Suppressed))
-		}
 	}
 	res.Pass = len(res.Problems) == 0
 	return res

@@ -24,8 +24,9 @@ const DefaultDebounce = 250 * time.Millisecond
 
 // WatcherConfig configures a Watcher.
 type WatcherConfig struct {
-	// Decode decodes `input:` and `fixture:` inline tests. Without it such
-	// tests fail, and so does every load that has them.
+	// Decode decodes `input:` and `fixture:` inline tests and the benign
+	// corpus. Without it such tests fail, and so does every load that has
+	// them or a benign corpus.
 	Decode DecodeFunc
 	// Debounce is the quiet time after a change before reloading;
 	// 0 means DefaultDebounce.
@@ -41,10 +42,12 @@ type WatcherConfig struct {
 
 // Watcher keeps the current rule Set of a directory and replaces it when the
 // files change (Run) or when asked (Reload, e.g. on SIGHUP). A new Set
-// replaces the current one only if it compiles and all its inline tests pass;
-// otherwise the current Set stays and the reload error says why. Every Set
-// the Watcher loads shares one State, so windowed counts and cooldowns carry
-// over reloads. A Watcher is safe for concurrent use.
+// replaces the current one only if LoadChecked accepts it: the rules and
+// protected.yaml parse, the rules compile, all inline tests pass and no rule
+// that acts matches the benign corpus. Otherwise the current Set, with its
+// protected identities, stays and the reload error says why. Every Set the
+// Watcher loads shares one State, so windowed counts carry over reloads. A
+// Watcher is safe for concurrent use.
 type Watcher struct {
 	dir      string
 	log      *slog.Logger
@@ -56,9 +59,9 @@ type Watcher struct {
 	rejected atomic.Uint64
 }
 
-// NewWatcher loads the rules in dir and returns a Watcher serving them. It
-// fails, as a reload would be rejected, if the rules do not compile or their
-// inline tests fail. A nil logger discards logs.
+// NewWatcher loads the rules in dir with LoadChecked and returns a Watcher
+// serving them. It fails when LoadChecked does, as a reload would be
+// rejected. A nil logger discards logs.
 func NewWatcher(dir string, logger *slog.Logger, cfg WatcherConfig) (*Watcher, error) {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
@@ -76,9 +79,15 @@ func NewWatcher(dir string, logger *slog.Logger, cfg WatcherConfig) (*Watcher, e
 	return w, nil
 }
 
-// LoadChecked loads the rules in dir like LoadDir and runs their inline
-// tests; it returns an error matching ErrTestFailed, listing every failing
-// test, if any fails.
+// LoadChecked loads the rules in dir like LoadDir, runs their inline tests
+// and checks every rule that acts against the benign corpus
+// (Set.CheckBenign). It is how the consumer loads rules at start and on every
+// reload; `consumer rules test` runs the same steps one by one to print each
+// result. It refuses the Set if
+// anything fails, reporting every problem at once: one error matching
+// ErrTestFailed per failing test, one matching ErrBenignMatch per rule that
+// matches (or fails on) a benign sample, and a *LoadError per problem with
+// the corpus itself (missing while some rule acts, or undecodable).
 func LoadChecked(dir string, decode DecodeFunc, opts ...Option) (*Set, error) {
 	s, err := LoadDir(dir, opts...)
 	if err != nil {
@@ -89,6 +98,15 @@ func LoadChecked(dir string, decode DecodeFunc, opts ...Option) (*Set, error) {
 		if !r.Pass {
 			errs = append(errs, fmt.Errorf("%w: %s:%d: rule %s: test %q: %s", ErrTestFailed, r.File, r.Line, r.RuleID, r.Name, strings.Join(r.Problems, "; ")))
 		}
+	}
+	benign, err := s.CheckBenign(dir, decode)
+	for _, r := range benign {
+		if len(r.Hits) > 0 {
+			errs = append(errs, &benignError{fmt.Sprintf("%s:%d: %s", r.File, r.Line, r.Problem())})
+		}
+	}
+	if err != nil {
+		errs = append(errs, err)
 	}
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
@@ -129,7 +147,9 @@ func (w *Watcher) Reload() error {
 }
 
 // Run watches the directory and reloads after each burst of changes to rule
-// files (*.yaml, *.yml), waiting Debounce after the last change. A rejected
+// files and protected.yaml (*.yaml, *.yml), waiting Debounce after the last
+// change. Changes to fixtures and to the benign corpus, in subdirectories,
+// are not watched: they take effect at the next reload. A rejected
 // reload is logged and reported to OnReload; Run carries on. Run returns nil
 // when ctx is done, or an error if the directory cannot be watched.
 func (w *Watcher) Run(ctx context.Context) error {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 )
@@ -101,5 +102,63 @@ func TestWatcherRun(t *testing.T) {
 	cancel()
 	if err := <-done; err != nil {
 		t.Errorf("Run: %v", err)
+	}
+}
+
+func TestWatcherReloadKeepsProtectedOnBadFile(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	writeFile(t, dir, "a.yaml", ruleFile("first", "true"))
+	writeFile(t, dir, ProtectedFile, "emails: [breakglass@example.com]\n")
+	w, err := NewWatcher(dir, nil, WatcherConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	old := w.Current()
+	if _, ok := old.Protected().Match("", "BreakGlass@example.com"); !ok {
+		t.Fatal("breakglass@example.com not protected")
+	}
+
+	writeFile(t, dir, ProtectedFile, "emails: [breakglass@example.com, not-an-email]\n")
+	err = w.Reload()
+	if !errors.Is(err, ErrInvalidRule) || !strings.Contains(err.Error(), "protected.yaml:1: emails:") || w.Current() != old {
+		t.Fatalf("bad protected.yaml: err = %v, current replaced = %t", err, w.Current() != old)
+	}
+	if _, ok := w.Current().Protected().Match("", "breakglass@example.com"); !ok {
+		t.Error("the rejected reload dropped the protected list")
+	}
+
+	writeFile(t, dir, ProtectedFile, "emails: [breakglass@example.com]\nglobs: [\"svc-*@example.com\"]\n")
+	if err := w.Reload(); err != nil || w.Current() == old {
+		t.Fatalf("good protected.yaml: err = %v", err)
+	}
+	if _, ok := w.Current().Protected().Match("", "svc-scim@example.com"); !ok || w.Current().Protected().Len() != 2 {
+		t.Errorf("reload did not pick up the new protected list (%d entries)", w.Current().Protected().Len())
+	}
+	if l, r := w.Stats(); l != 2 || r != 1 {
+		t.Errorf("stats = %d loaded, %d rejected", l, r)
+	}
+}
+
+// TestWatcherReloadRefusesUnprovenRule is the scenario of the security
+// review: a hot-reloaded rule that suspends whoever signs in.
+func TestWatcherReloadRefusesUnprovenRule(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	writeFile(t, dir, "a.yaml", ruleFile("first", "true"))
+	w, err := NewWatcher(dir, nil, WatcherConfig{Decode: shippedDecoder(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	old := w.Current()
+	writeFile(t, dir, "b.yaml", "rules:\n  - id: everyone\n    severity: high\n    mode: enforce\n    action: suspend\n    when: 'true'\n")
+	err = w.Reload()
+	if !errors.Is(err, ErrInvalidRule) || !strings.Contains(err.Error(), "b.yaml:2: rule everyone: an enforce rule that suspends needs at least one inline test") || w.Current() != old {
+		t.Errorf("untested rule: err = %v, current replaced = %t", err, w.Current() != old)
+	}
+	// With a test that matches, it still cannot have one that does not.
+	writeFile(t, dir, "b.yaml", "rules:\n  - id: everyone\n    severity: high\n    mode: enforce\n    action: suspend\n    when: 'true'\n    tests:\n      - {name: t, event: {user_email: a@example.com}, expect: {match: true}}\n")
+	if err := w.Reload(); !errors.Is(err, ErrInvalidRule) || w.Current() != old {
+		t.Errorf("rule with only a matching test: err = %v", err)
 	}
 }

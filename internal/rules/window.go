@@ -6,9 +6,8 @@ import (
 	"time"
 )
 
-// DefaultMaxTracked is the default number of (key, user) counters and of
-// (rule, user) cooldown entries a State keeps; beyond it the least recently
-// used entry is evicted.
+// DefaultMaxTracked is the default number of (key, user) counters a State
+// keeps; beyond it the least recently used counter is evicted.
 const DefaultMaxTracked = 100_000
 
 // maxRingSize bounds the timestamps kept per (key, user) counter, whatever
@@ -19,11 +18,14 @@ const maxRingSize = 1000
 // read from the expression (for example count(...) >= some_field).
 const defaultRingSize = 100
 
-// State holds the mutable state shared by evaluations: windowed counters for
-// count() and the last decision time per rule and user for cooldowns. It is
-// safe for concurrent use. Memory is bounded: each counter keeps at most a
-// fixed number of timestamps and at most MaxTracked counters and cooldown
-// entries are kept, the least recently used evicted first.
+// State holds the mutable state shared by evaluations: the windowed
+// counters of count(). It is safe for concurrent use. Memory is bounded: each
+// counter keeps at most a fixed number of timestamps and at most MaxTracked
+// counters are kept, the least recently used evicted first.
+//
+// State holds nothing about actions: cooldowns, like protected identities
+// and blast-radius caps, are applied by the decision service when it acts,
+// from the Decision's Cooldown, Grace and MaxActions.
 //
 // A State is kept outside the Set so that a reloaded Set can carry on with the
 // counts of the previous one (pass it with WithState).
@@ -31,11 +33,10 @@ type State struct {
 	mu       sync.Mutex
 	seed     maphash.Seed
 	counters *lru[counterKey, *ring]
-	cooling  *lru[cooldownKey, cooldownMark]
 }
 
-// NewState returns an empty State keeping at most maxTracked counters and
-// maxTracked cooldown entries; maxTracked <= 0 means DefaultMaxTracked.
+// NewState returns an empty State keeping at most maxTracked counters;
+// maxTracked <= 0 means DefaultMaxTracked.
 func NewState(maxTracked int) *State {
 	if maxTracked <= 0 {
 		maxTracked = DefaultMaxTracked
@@ -43,25 +44,17 @@ func NewState(maxTracked int) *State {
 	return &State{
 		seed:     maphash.MakeSeed(),
 		counters: newLRU[counterKey, *ring](maxTracked),
-		cooling:  newLRU[cooldownKey, cooldownMark](maxTracked),
 	}
 }
 
-// Tracked returns the number of counters and cooldown entries held.
-func (s *State) Tracked() (counters, cooldowns int) {
+// Tracked returns the number of counters held.
+func (s *State) Tracked() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.counters.len(), s.cooling.len()
+	return s.counters.len()
 }
 
 type counterKey struct{ key, user string }
-
-type cooldownKey struct{ rule, user string }
-
-type cooldownMark struct {
-	at    int64  // event time, unix nanoseconds
-	event uint64 // hash of the event id that started the cooldown
-}
 
 // eventHash returns a hash of an event id, 0 for an empty id.
 func (s *State) eventHash(id string) uint64 {
@@ -103,27 +96,6 @@ func (s *State) count(key, user string, at int64, window time.Duration) int {
 		return 0
 	}
 	return r.count(at, int64(window))
-}
-
-// cooldown reports whether a decision of rule for user at event time at is
-// inside the cooldown of an earlier decision, and otherwise records it as the
-// start of a new cooldown. A re-evaluation of the event that started the
-// cooldown (a redelivered message) is not suppressed.
-func (s *State) cooldown(rule, user string, at int64, ev uint64, d time.Duration) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	k := cooldownKey{rule, user}
-	if m, ok := s.cooling.get(k); ok && (ev == 0 || m.event != ev) {
-		diff := at - m.at
-		if diff < 0 {
-			diff = -diff
-		}
-		if diff < int64(d) {
-			return true
-		}
-	}
-	s.cooling.put(k, cooldownMark{at: at, event: ev})
-	return false
 }
 
 // ring holds the most recent occurrence times of one counter, unordered.
