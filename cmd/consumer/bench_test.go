@@ -16,6 +16,7 @@ import (
 	"github.com/tripline-dev/tripline/internal/config"
 	"github.com/tripline-dev/tripline/internal/devbroker"
 	"github.com/tripline-dev/tripline/internal/event"
+	"github.com/tripline-dev/tripline/internal/kafkaio"
 	"github.com/tripline-dev/tripline/internal/pipeline"
 	"github.com/tripline-dev/tripline/internal/remediate"
 	"github.com/tripline-dev/tripline/internal/rules"
@@ -132,11 +133,12 @@ func BenchmarkPipelineThroughput(b *testing.B) {
 // commit every 1,000 messages, and returns messages per second from the
 // first fetch to the last commit.
 func benchBare(b *testing.B, addr, group string) float64 {
-	conn, err := pipeline.NewConnection(benchKafka(addr, group))
+	k := benchKafka(addr, group)
+	conn, err := kafkaio.NewConnection(kafkaConfig(k))
 	if err != nil {
 		b.Fatal(err)
 	}
-	r := conn.NewReader(benchKafka(addr, group), []string{benchTopic}, slog.New(slog.DiscardHandler))
+	r := conn.NewReader(readerConfig(k, []string{benchTopic}, slog.New(slog.DiscardHandler)))
 	defer r.Close()
 	ctx := b.Context()
 	var start time.Time
@@ -236,11 +238,11 @@ func benchPipeline(b *testing.B, addr, group string) float64 {
 	if err != nil {
 		b.Fatal(err)
 	}
-	conn, err := pipeline.NewConnection(k)
+	conn, err := kafkaio.NewConnection(kafkaConfig(k))
 	if err != nil {
 		b.Fatal(err)
 	}
-	r := conn.NewReader(k, []string{benchTopic}, log)
+	r := conn.NewReader(readerConfig(k, []string{benchTopic}, log))
 	defer r.Close()
 	src := &firstFetch{Source: r}
 	counted := &countingDecoder{Decoder: dec}

@@ -15,10 +15,10 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/segmentio/kafka-go"
 	"go.opentelemetry.io/otel/propagation"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 
+	"github.com/tripline-dev/tripline/internal/kafkaio"
 	"github.com/tripline-dev/tripline/internal/opsim"
 	"github.com/tripline-dev/tripline/internal/pipeline"
 )
@@ -172,9 +172,11 @@ func runDemo(ctx context.Context, s streams, rulesDir string, verbose bool, time
 	if runErr != nil {
 		return runErr
 	}
-	dlq, err := readDLQ(ctx, sb.broker.Addr(), cfg.Kafka.DLQTopic, int(m.Stats().DeadLettered))
+	readCtx, cancelRead := context.WithTimeout(ctx, 20*time.Second)
+	defer cancelRead()
+	dlq, err := sb.conn.ReadN(readCtx, cfg.Kafka.DLQTopic, "tripline-demo-dlq", int(m.Stats().DeadLettered))
 	if err != nil {
-		return err
+		return fmt.Errorf("read the dead-letter topic: %w", err)
 	}
 	printSummary(s.out, sb, audit, dlq, m.Stats(), traceIDs[0])
 	return nil
@@ -183,9 +185,7 @@ func runDemo(ctx context.Context, s streams, rulesDir string, verbose bool, time
 // produceDemo writes the stream, each message with a traceparent header of
 // its own "producer" span, as a SIEM that traces would.
 func produceDemo(ctx context.Context, sb *sandbox, stream []demoMessage, tp *sdktrace.TracerProvider) ([]string, error) {
-	w := &kafka.Writer{Addr: kafka.TCP(sb.broker.Addr()), Topic: demoTopic, Balancer: &kafka.Hash{}, BatchTimeout: time.Millisecond, RequiredAcks: kafka.RequireAll}
-	defer w.Close()
-	var msgs []kafka.Message
+	var recs []kafkaio.Record
 	var ids []string
 	for i, d := range stream {
 		value, err := d.render(i)
@@ -193,13 +193,13 @@ func produceDemo(ctx context.Context, sb *sandbox, stream []demoMessage, tp *sdk
 			return nil, err
 		}
 		spanCtx, span := tp.Tracer("siem").Start(ctx, "publish "+demoTopic)
-		m := kafka.Message{Key: []byte(d.person), Value: value}
-		propagation.TraceContext{}.Inject(spanCtx, pipeline.HeaderCarrier{Headers: &m.Headers})
+		headers := propagation.MapCarrier{}
+		propagation.TraceContext{}.Inject(spanCtx, headers)
 		span.End()
 		ids = append(ids, span.SpanContext().TraceID().String())
-		msgs = append(msgs, m)
+		recs = append(recs, kafkaio.Record{Key: []byte(d.person), Value: value, Headers: headers})
 	}
-	if err := w.WriteMessages(ctx, msgs...); err != nil {
+	if err := sb.conn.Produce(ctx, demoTopic, recs...); err != nil {
 		return nil, fmt.Errorf("produce demo events: %w", err)
 	}
 	return ids, nil
@@ -220,27 +220,7 @@ func waitCommitted(ctx context.Context, m *Main, n int64, done <-chan error) err
 	return nil
 }
 
-func readDLQ(ctx context.Context, broker, topic string, n int) ([]kafka.Message, error) {
-	if n == 0 {
-		return nil, nil
-	}
-	r := kafka.NewReader(kafka.ReaderConfig{Brokers: []string{broker}, GroupID: "tripline-demo-dlq", Topic: topic,
-		StartOffset: kafka.FirstOffset, SessionTimeout: 6 * time.Second, MinBytes: 1, MaxBytes: 10 << 20, MaxWait: 100 * time.Millisecond})
-	defer r.Close()
-	ctx, cancel := context.WithTimeout(ctx, 20*time.Second)
-	defer cancel()
-	var out []kafka.Message
-	for len(out) < n {
-		m, err := r.ReadMessage(ctx)
-		if err != nil {
-			return out, fmt.Errorf("read the dead-letter topic: %w", err)
-		}
-		out = append(out, m)
-	}
-	return out, nil
-}
-
-func printSummary(w io.Writer, sb *sandbox, audit *auditLog, dlq []kafka.Message, st pipeline.Stats, traceID string) {
+func printSummary(w io.Writer, sb *sandbox, audit *auditLog, dlq []kafkaio.Record, st pipeline.Stats, traceID string) {
 	audit.mu.Lock()
 	recs := append([]pipeline.AuditRecord(nil), audit.recs...)
 	audit.mu.Unlock()
@@ -263,7 +243,7 @@ func printSummary(w io.Writer, sb *sandbox, audit *auditLog, dlq []kafka.Message
 	tw.Flush()
 	fmt.Fprintf(w, "\nDead-letter topic (%d records, key and value unchanged, reason in headers):\n", len(dlq))
 	for _, m := range dlq {
-		h := headerMap(m)
+		h := m.Headers
 		what := h[pipeline.HeaderErrorClass]
 		if r := h[pipeline.HeaderErrorReason]; r != "" {
 			what += "/" + r
@@ -281,14 +261,6 @@ func printSummary(w io.Writer, sb *sandbox, audit *auditLog, dlq []kafka.Message
 		st.Consumed, st.Decisions, st.Actions, st.DeadLettered, st.Committed)
 	fmt.Fprintf(w, "Users API calls seen by the simulator: %d. Logs: rerun with --verbose.\n", len(sb.sim.Requests()))
 
-}
-
-func headerMap(m kafka.Message) map[string]string {
-	h := map[string]string{}
-	for _, x := range m.Headers {
-		h[x.Key] = string(x.Value)
-	}
-	return h
 }
 
 func truncateText(s string, n int) string {

@@ -9,10 +9,9 @@ import (
 	"os"
 	"time"
 
-	"github.com/segmentio/kafka-go"
-
 	"github.com/tripline-dev/tripline/internal/config"
 	"github.com/tripline-dev/tripline/internal/event"
+	"github.com/tripline-dev/tripline/internal/kafkaio"
 	"github.com/tripline-dev/tripline/internal/pipeline"
 )
 
@@ -155,9 +154,8 @@ type replay struct {
 	m       *Main
 	f       dlqFlags
 	s       streams
-	reader  *kafka.Reader
-	writer  *kafka.Writer
-	src     *replaySource
+	writer  topicWriter
+	src     *kafkaio.BoundedSource
 	track   *replayTracker
 	runner  *pipeline.Consumer
 	started time.Time
@@ -188,7 +186,7 @@ func (r *replay) newKafka(ctx context.Context) error {
 	m.clientID = fmt.Sprintf("%s-dlq-replay-%s-%d", k.ClientID, host, os.Getpid())
 	k.ClientID, k.GroupID, k.StartFromEarliest = m.clientID, r.f.group, true
 	var err error
-	if m.conn, err = pipeline.NewConnection(k); err != nil {
+	if m.conn, err = kafkaio.NewConnection(kafkaConfig(k)); err != nil {
 		return err
 	}
 	var owned []string
@@ -197,19 +195,16 @@ func (r *replay) newKafka(ctx context.Context) error {
 	}
 	checkCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	if err := m.conn.EnsureTopics(checkCtx, pipeline.TopicPlan{
-		Sources: []string{k.DLQTopic}, Owned: owned, Create: k.CreateTopics, Partitions: k.TopicPartitions, Replication: k.TopicReplication,
-		MaxMessageBytes: k.MaxBytes,
-	}); err != nil {
+	if err := m.ensureTopics(checkCtx, topicPlan(k, []string{k.DLQTopic}, owned)); err != nil {
 		return err
 	}
-	bounds, err := replayBounds(checkCtx, m.conn, k.DLQTopic, k.GroupID)
+	bounds, err := m.conn.PartitionBounds(checkCtx, k.DLQTopic, k.GroupID)
 	if err != nil {
 		return err
 	}
-	r.reader = m.conn.NewReader(k, []string{k.DLQTopic}, m.log)
 	r.track = newReplayTracker(r.s.out, r.s.err, r.f.progress, !r.f.execute)
-	r.src = newReplaySource(r.reader, bounds, r.f.execute, r.track)
+	r.src = kafkaio.NewBoundedSource(m.conn.NewReader(readerConfig(k, []string{k.DLQTopic}, m.log)), bounds,
+		kafkaio.BoundedConfig{Commit: r.f.execute, OnFetch: r.track.fetched, OnDone: r.track.completed})
 	if r.f.execute {
 		r.writer = m.conn.NewWriter(k.DLQTopic, k.MaxBytes)
 		if k.AuditTopic != "" {
@@ -223,14 +218,14 @@ func (r *replay) newKafka(ctx context.Context) error {
 func (r *replay) newPipeline(dec *event.Decoder) error {
 	m, cfg := r.m, r.m.cfg
 	var recorder pipeline.Recorder = r.track
-	var dead pipeline.DeadLetterWriter = replayDLQ{track: r.track}
+	dead := kafkaio.RefWriter{OnDeadLetter: r.track.deadLettered}
 	if r.f.execute {
 		var durable pipeline.Recorder = pipeline.LogRecorder{Logger: m.log}
 		if m.audit != nil {
 			durable = pipeline.TopicRecorder{Log: pipeline.LogRecorder{Logger: m.log}, Writer: m.audit}
 		}
 		recorder = teeRecorder{durable, r.track}
-		dead = replayDLQ{track: r.track, w: r.writer}
+		dead.W = r.writer
 	}
 	formats := map[string]event.Format{cfg.Kafka.DLQTopic: commonFormat(cfg)}
 	var err error
@@ -263,11 +258,10 @@ func (r *replay) run(ctx context.Context) (replaySummary, error) {
 	if !r.f.execute {
 		mode = "dry run"
 	}
-	fmt.Fprintf(r.s.err, "dlq replay (%s): topic %s, group %s, %d records to replay\n", mode, r.m.cfg.Kafka.DLQTopic, r.f.group, r.src.remaining())
+	fmt.Fprintf(r.s.err, "dlq replay (%s): topic %s, group %s, %d records to replay\n", mode, r.m.cfg.Kafka.DLQTopic, r.f.group, r.src.Remaining())
 	var err error
-	if !r.src.complete() {
-		runCtx, cancel := context.WithCancel(ctx)
-		r.src.onComplete = cancel
+	if r.src.Remaining() > 0 {
+		runCtx, cancel := r.src.UntilComplete(ctx)
 		err = r.runner.Run(runCtx)
 		cancel()
 	}
@@ -296,14 +290,17 @@ func verb(dry bool, done, would string) string {
 }
 
 func (r *replay) close() {
-	if r.reader != nil {
-		r.reader.Close()
+	if r.src != nil {
+		r.src.Close()
 	}
 	if r.writer != nil {
 		r.writer.Close()
 	}
 	if r.m.audit != nil {
 		r.m.audit.Close()
+	}
+	if r.m.conn != nil {
+		r.m.conn.Close()
 	}
 	if r.m.tel != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)

@@ -10,6 +10,7 @@ import (
 
 	"github.com/segmentio/kafka-go"
 
+	"github.com/tripline-dev/tripline/internal/kafkaio"
 	"github.com/tripline-dev/tripline/internal/opsim"
 	"github.com/tripline-dev/tripline/internal/pipeline"
 )
@@ -90,7 +91,7 @@ func TestDLQReplayStillFailingReturnsWithMoreAttempts(t *testing.T) {
 		pipeline.HeaderSourcePartition: pipeline.HeaderValue(first, pipeline.HeaderSourcePartition),
 		pipeline.HeaderSourceOffset:    pipeline.HeaderValue(first, pipeline.HeaderSourceOffset),
 		pipeline.HeaderFirstFailure:    pipeline.HeaderValue(first, pipeline.HeaderFirstFailure),
-		replayRefHeader:                "",
+		kafkaio.RefHeader:              "",
 	}
 	for k, v := range want {
 		if got := pipeline.HeaderValue(again, k); got != v {

@@ -7,8 +7,6 @@ import (
 	"net"
 	"net/http"
 	"time"
-
-	"github.com/segmentio/kafka-go"
 )
 
 // serveHTTP serves /metrics, /healthz and /readyz until ctx is done.
@@ -64,29 +62,9 @@ func (m *Main) ready(ctx context.Context) error {
 	if !m.dir.Ready() {
 		errs = append(errs, errors.New("user directory not loaded yet"))
 	}
-	if err := m.groupJoined(ctx); err != nil {
+	if err := m.conn.GroupMember(ctx, m.cfg.Kafka.GroupID, m.clientID); err != nil {
 		errs = append(errs, err)
 	}
 	m.readyError = errors.Join(errs...)
 	return m.readyError
-}
-
-func (m *Main) groupJoined(ctx context.Context) error {
-	client := &kafka.Client{Addr: kafka.TCP(m.conn.Brokers...), Transport: m.conn.Transport, Timeout: 5 * time.Second}
-	resp, err := client.DescribeGroups(ctx, &kafka.DescribeGroupsRequest{GroupIDs: []string{m.cfg.Kafka.GroupID}})
-	if err != nil {
-		return fmt.Errorf("describe consumer group: %w", err)
-	}
-	for _, g := range resp.Groups {
-		if g.Error != nil {
-			return fmt.Errorf("consumer group %s: %w", g.GroupID, g.Error)
-		}
-		for _, member := range g.Members {
-			if member.ClientID == m.clientID && g.GroupState == "Stable" {
-				return nil
-			}
-		}
-		return fmt.Errorf("not a member of consumer group %s yet (state %s)", g.GroupID, g.GroupState)
-	}
-	return fmt.Errorf("consumer group %s not found", m.cfg.Kafka.GroupID)
 }

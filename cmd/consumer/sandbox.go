@@ -9,6 +9,7 @@ import (
 
 	"github.com/tripline-dev/tripline/internal/config"
 	"github.com/tripline-dev/tripline/internal/devbroker"
+	"github.com/tripline-dev/tripline/internal/kafkaio"
 	"github.com/tripline-dev/tripline/internal/opsim"
 )
 
@@ -17,6 +18,7 @@ import (
 // loopback sockets.
 type sandbox struct {
 	broker *devbroker.Broker
+	conn   *kafkaio.Connection // to the broker, for producing and reading records
 	sim    *opsim.Server
 	simURL string
 	srv    *http.Server
@@ -38,6 +40,10 @@ func startSandbox(sc sandboxConfig) (*sandbox, error) {
 		return nil, fmt.Errorf("start embedded broker: %w", err)
 	}
 	s := &sandbox{broker: b}
+	if s.conn, err = kafkaio.NewConnection(kafkaio.Config{Brokers: []string{b.Addr()}, ClientID: "tripline-sandbox"}); err != nil {
+		b.Close()
+		return nil, err
+	}
 	if s.sim, err = opsim.New(opsim.Config{Seed: sc.Seed, Generate: sc.Generate}); err != nil {
 		b.Close()
 		return nil, fmt.Errorf("start users api simulator: %w", err)
@@ -82,6 +88,7 @@ func (s *sandbox) config(group, rulesDir string, topics ...string) config.Config
 
 func (s *sandbox) Close() error {
 	err := s.srv.Close()
+	s.conn.Close()
 	s.broker.Close()
 	if errors.Is(err, http.ErrServerClosed) {
 		return nil

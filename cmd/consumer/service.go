@@ -14,7 +14,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/segmentio/kafka-go"
 	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
@@ -24,6 +23,7 @@ import (
 	"github.com/tripline-dev/tripline/internal/config"
 	"github.com/tripline-dev/tripline/internal/directory"
 	"github.com/tripline-dev/tripline/internal/event"
+	"github.com/tripline-dev/tripline/internal/kafkaio"
 	"github.com/tripline-dev/tripline/internal/onepassword"
 	"github.com/tripline-dev/tripline/internal/pipeline"
 	"github.com/tripline-dev/tripline/internal/remediate"
@@ -49,11 +49,11 @@ type Main struct {
 	cfg      config.Config
 	log      *slog.Logger
 	tel      *telemetry.Telemetry
-	conn     *pipeline.Connection
+	conn     *kafkaio.Connection
 	clientID string
-	reader   *kafka.Reader
-	dlq      *kafka.Writer
-	audit    *kafka.Writer
+	reader   groupReader
+	dlq      topicWriter
+	audit    topicWriter
 	op       *onepassword.Client
 	dir      *directory.Directory
 	rules    *rules.Watcher
@@ -62,6 +62,20 @@ type Main struct {
 	readyMu    sync.Mutex
 	readyAt    time.Time
 	readyError error
+}
+
+// groupReader is the consumer-group reader as Main keeps it (a
+// *kafka.Reader from kafkaio): the pipeline's Source, closed by Close.
+type groupReader interface {
+	pipeline.Source
+	io.Closer
+}
+
+// topicWriter is a writer bound to the DLQ or audit topic (a *kafka.Writer
+// from kafkaio), closed by Close.
+type topicWriter interface {
+	pipeline.DeadLetterWriter
+	io.Closer
 }
 
 // NewMain checks the configuration against the outside world (rules compile
@@ -237,7 +251,7 @@ func (m *Main) newKafka(ctx context.Context) error {
 	m.clientID = fmt.Sprintf("%s-%s-%d", k.ClientID, host, os.Getpid())
 	k.ClientID = m.clientID
 	var err error
-	if m.conn, err = pipeline.NewConnection(k); err != nil {
+	if m.conn, err = kafkaio.NewConnection(kafkaConfig(k)); err != nil {
 		return err
 	}
 	var sources []string
@@ -250,18 +264,55 @@ func (m *Main) newKafka(ctx context.Context) error {
 	}
 	checkCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	if err := m.conn.EnsureTopics(checkCtx, pipeline.TopicPlan{
-		Sources: sources, Owned: owned, Create: k.CreateTopics, Partitions: k.TopicPartitions, Replication: k.TopicReplication,
-		MaxMessageBytes: k.MaxBytes,
-	}); err != nil {
+	if err := m.ensureTopics(checkCtx, topicPlan(k, sources, owned)); err != nil {
 		return err
 	}
-	m.reader = m.conn.NewReader(k, sources, m.log)
+	m.reader = m.conn.NewReader(readerConfig(k, sources, m.log))
 	m.dlq = m.conn.NewWriter(k.DLQTopic, k.MaxBytes)
 	if k.AuditTopic != "" {
 		m.audit = m.conn.NewWriter(k.AuditTopic, k.MaxBytes)
 	}
 	return nil
+}
+
+// ensureTopics checks (and creates) the topics of plan and logs what could
+// not be checked.
+func (m *Main) ensureTopics(ctx context.Context, plan kafkaio.TopicPlan) error {
+	warnings, err := m.conn.EnsureTopics(ctx, plan)
+	for _, w := range warnings {
+		m.log.Warn(w)
+	}
+	return err
+}
+
+// kafkaConfig is the connection part of the kafka configuration section.
+func kafkaConfig(k config.Kafka) kafkaio.Config {
+	return kafkaio.Config{
+		Brokers:  k.Brokers,
+		ClientID: k.ClientID,
+		TLS: kafkaio.TLS{
+			Enabled: k.TLS.Enabled, CAFile: k.TLS.CAFile, CertFile: k.TLS.CertFile, KeyFile: k.TLS.KeyFile,
+			ServerName: k.TLS.ServerName, InsecureSkipVerify: k.TLS.InsecureSkipVerify,
+		},
+		SASL: kafkaio.SASL{Mechanism: k.SASL.Mechanism, Username: k.SASL.Username, Password: k.SASL.Password},
+	}
+}
+
+// readerConfig is the group reader over topics that the kafka section
+// describes.
+func readerConfig(k config.Kafka, topics []string, log *slog.Logger) kafkaio.ReaderConfig {
+	return kafkaio.ReaderConfig{
+		GroupID: k.GroupID, Topics: topics, MaxBytes: k.MaxBytes, MaxWait: k.MaxWait,
+		SessionTimeout: k.SessionTimeout, StartFromEarliest: k.StartFromEarliest, Logger: log,
+	}
+}
+
+// topicPlan says which topics must exist (sources) and which tripline owns.
+func topicPlan(k config.Kafka, sources, owned []string) kafkaio.TopicPlan {
+	return kafkaio.TopicPlan{
+		Sources: sources, Owned: owned, Create: k.CreateTopics, Partitions: k.TopicPartitions, Replication: k.TopicReplication,
+		MaxMessageBytes: k.MaxBytes,
+	}
 }
 
 // Run runs the consumer, the directory refresh, the rules watcher, SIGHUP
@@ -333,10 +384,13 @@ func (m *Main) Close() error {
 	if m.reader != nil {
 		errs = append(errs, m.reader.Close())
 	}
-	for _, w := range []*kafka.Writer{m.dlq, m.audit} {
+	for _, w := range []topicWriter{m.dlq, m.audit} {
 		if w != nil {
 			errs = append(errs, w.Close())
 		}
+	}
+	if m.conn != nil {
+		m.conn.Close()
 	}
 	if m.tel != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)

@@ -12,7 +12,10 @@
 // an error without committing that message, so it is redelivered after a
 // restart.
 //
-// pipeline is the only package that imports kafka-go. It declares the narrow
-// interfaces it needs (Source, DeadLetterWriter, Decoder, Evaluator,
-// Executor, Recorder); cmd/consumer wires the concrete types.
+// pipeline and internal/kafkaio import kafka-go; cmd/consumer does not.
+// pipeline only moves messages and does not read the configuration;
+// kafkaio builds the connection (TLS, SASL), the readers and writers, and
+// checks the topics. pipeline declares the narrow interfaces it needs
+// (Source, DeadLetterWriter, Decoder, Evaluator, Executor, Recorder);
+// cmd/consumer wires the concrete types.
 package pipeline

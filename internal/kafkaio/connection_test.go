@@ -1,4 +1,4 @@
-package pipeline
+package kafkaio
 
 import (
 	"context"
@@ -20,8 +20,6 @@ import (
 
 	"github.com/segmentio/kafka-go"
 	"github.com/twmb/franz-go/pkg/kfake"
-
-	"github.com/tripline-dev/tripline/internal/config"
 )
 
 // testCA returns a CA certificate file and a server certificate for
@@ -71,19 +69,17 @@ func TestTLSAndSCRAMAgainstABroker(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer cluster.Close()
-	k := config.Default().Kafka
-	k.Brokers = cluster.ListenAddrs()
-	k.GroupID = "tls-test"
-	k.StartFromEarliest = true
-	k.SessionTimeout = time.Second
-	k.TLS = config.TLS{Enabled: true, CAFile: caFile}
-	k.SASL = config.SASL{Mechanism: "scram-sha-512", Username: user, Password: password}
-	conn, err := NewConnection(k)
+	cfg := Config{
+		Brokers: cluster.ListenAddrs(),
+		TLS:     TLS{Enabled: true, CAFile: caFile},
+		SASL:    SASL{Mechanism: "scram-sha-512", Username: user, Password: password},
+	}
+	conn, err := NewConnection(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx := t.Context()
-	if err := conn.EnsureTopics(ctx, TopicPlan{Sources: []string{"signins"}, Owned: []string{"signins.dlq"}, Create: true, Partitions: 1, Replication: 1, MaxMessageBytes: 4 << 20}); err != nil {
+	if _, err := conn.EnsureTopics(ctx, TopicPlan{Sources: []string{"signins"}, Owned: []string{"signins.dlq"}, Create: true, Partitions: 1, Replication: 1, MaxMessageBytes: 4 << 20}); err != nil {
 		t.Fatal(err)
 	}
 	w := conn.NewWriter("signins", 0)
@@ -91,7 +87,8 @@ func TestTLSAndSCRAMAgainstABroker(t *testing.T) {
 	if err := w.WriteMessages(ctx, kafka.Message{Key: []byte("k"), Value: []byte("over tls")}); err != nil {
 		t.Fatal(err)
 	}
-	r := conn.NewReader(k, []string{"signins"}, slog.New(slog.DiscardHandler))
+	r := conn.NewReader(ReaderConfig{GroupID: "tls-test", Topics: []string{"signins"}, MaxBytes: 10 << 20, MaxWait: 500 * time.Millisecond,
+		SessionTimeout: time.Second, StartFromEarliest: true, Logger: slog.New(slog.DiscardHandler)})
 	defer r.Close()
 	fetchCtx, cancel := context.WithTimeout(ctx, 20*time.Second)
 	defer cancel()
@@ -101,12 +98,12 @@ func TestTLSAndSCRAMAgainstABroker(t *testing.T) {
 	}
 
 	// A wrong password fails clearly, and the error never shows a password.
-	k.SASL.Password = "wrong-password-value"
-	bad, err := NewConnection(k)
+	cfg.SASL.Password = "wrong-password-value"
+	bad, err := NewConnection(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	err = bad.EnsureTopics(ctx, TopicPlan{Sources: []string{"signins"}})
+	_, err = bad.EnsureTopics(ctx, TopicPlan{Sources: []string{"signins"}})
 	if err == nil {
 		t.Fatal("wrong SASL password accepted")
 	}
@@ -117,23 +114,27 @@ func TestTLSAndSCRAMAgainstABroker(t *testing.T) {
 
 func TestConnectionSettingErrors(t *testing.T) {
 	t.Parallel()
-	k := config.Default().Kafka
-	k.TLS = config.TLS{Enabled: true, CAFile: filepath.Join(t.TempDir(), "missing.pem")}
-	if _, err := NewConnection(k); err == nil || !strings.Contains(err.Error(), "ca_file") {
+	cfg := Config{Brokers: []string{"127.0.0.1:9092"}}
+	cfg.TLS = TLS{Enabled: true, CAFile: filepath.Join(t.TempDir(), "missing.pem")}
+	if _, err := NewConnection(cfg); err == nil || !strings.Contains(err.Error(), "ca_file") {
 		t.Errorf("missing CA file: %v", err)
 	}
 	notPEM := filepath.Join(t.TempDir(), "ca.pem")
 	os.WriteFile(notPEM, []byte("not a certificate"), 0o600)
-	k.TLS.CAFile = notPEM
-	if _, err := NewConnection(k); err == nil || !strings.Contains(err.Error(), "no PEM certificate") {
+	cfg.TLS.CAFile = notPEM
+	if _, err := NewConnection(cfg); err == nil || !strings.Contains(err.Error(), "no PEM certificate") {
 		t.Errorf("bad CA file: %v", err)
 	}
-	k.TLS = config.TLS{}
+	cfg.TLS = TLS{}
 	for _, mech := range []string{"plain", "scram-sha-256", "scram-sha-512"} {
-		k.SASL = config.SASL{Mechanism: mech, Username: "u", Password: "p"}
-		c, err := NewConnection(k)
+		cfg.SASL = SASL{Mechanism: mech, Username: "u", Password: "p"}
+		c, err := NewConnection(cfg)
 		if err != nil || c.Dialer.SASLMechanism == nil || c.Transport.SASL == nil {
 			t.Errorf("%s: %v", mech, err)
 		}
+	}
+	cfg.SASL = SASL{Mechanism: "gssapi", Username: "u", Password: "secret-pw"}
+	if _, err := NewConnection(cfg); err == nil || !strings.Contains(err.Error(), "unknown mechanism") || strings.Contains(err.Error(), "secret-pw") {
+		t.Errorf("unknown mechanism: %v", err)
 	}
 }

@@ -1,15 +1,11 @@
-package pipeline
+package kafkaio
 
 import (
-	"context"
 	"crypto/tls"
 	"crypto/x509"
-	"errors"
 	"fmt"
 	"log/slog"
 	"os"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/segmentio/kafka-go"
@@ -17,8 +13,35 @@ import (
 	"github.com/segmentio/kafka-go/sasl/plain"
 	"github.com/segmentio/kafka-go/sasl/scram"
 
-	"github.com/tripline-dev/tripline/internal/config"
+	"github.com/tripline-dev/tripline/internal/secret"
 )
+
+// Config says how to reach the cluster.
+type Config struct {
+	Brokers []string
+	// ClientID names tripline to the brokers (default "tripline").
+	ClientID string
+	TLS      TLS
+	SASL     SASL
+}
+
+// TLS configures TLS to the brokers. TLS is on when Enabled, or when a CA or
+// client certificate file is given.
+type TLS struct {
+	Enabled            bool
+	CAFile             string
+	CertFile, KeyFile  string
+	ServerName         string
+	InsecureSkipVerify bool
+}
+
+// SASL configures SASL authentication to the brokers.
+type SASL struct {
+	// Mechanism is "", "plain", "scram-sha-256" or "scram-sha-512".
+	Mechanism string
+	Username  string
+	Password  secret.Value
+}
 
 // Connection holds what every Kafka client of tripline shares: TLS and SASL
 // settings, as a dialer (for readers) and a transport (for writers and
@@ -29,29 +52,29 @@ type Connection struct {
 	Transport *kafka.Transport
 }
 
-// NewConnection builds the dialer and transport from the configuration.
-// Errors name the file or setting at fault and never contain the password.
-func NewConnection(k config.Kafka) (*Connection, error) {
-	tlsCfg, err := tlsConfig(k.TLS)
+// NewConnection builds the dialer and transport from cfg. Errors name the
+// file or setting at fault and never contain the password.
+func NewConnection(cfg Config) (*Connection, error) {
+	tlsCfg, err := tlsConfig(cfg.TLS)
 	if err != nil {
 		return nil, err
 	}
-	mech, err := saslMechanism(k.SASL)
+	mech, err := saslMechanism(cfg.SASL)
 	if err != nil {
 		return nil, err
 	}
-	clientID := k.ClientID
+	clientID := cfg.ClientID
 	if clientID == "" {
 		clientID = "tripline"
 	}
 	return &Connection{
-		Brokers:   k.Brokers,
+		Brokers:   cfg.Brokers,
 		Dialer:    &kafka.Dialer{ClientID: clientID, Timeout: 10 * time.Second, DualStack: true, TLS: tlsCfg, SASLMechanism: mech},
 		Transport: &kafka.Transport{ClientID: clientID, TLS: tlsCfg, SASL: mech, DialTimeout: 10 * time.Second},
 	}, nil
 }
 
-func tlsConfig(t config.TLS) (*tls.Config, error) {
+func tlsConfig(t TLS) (*tls.Config, error) {
 	if !t.Enabled && t.CAFile == "" && t.CertFile == "" {
 		return nil, nil
 	}
@@ -77,7 +100,7 @@ func tlsConfig(t config.TLS) (*tls.Config, error) {
 	return cfg, nil
 }
 
-func saslMechanism(s config.SASL) (sasl.Mechanism, error) {
+func saslMechanism(s SASL) (sasl.Mechanism, error) {
 	switch s.Mechanism {
 	case "":
 		return nil, nil
@@ -97,25 +120,62 @@ func saslMechanism(s config.SASL) (sasl.Mechanism, error) {
 	return nil, fmt.Errorf("kafka sasl: unknown mechanism %q", s.Mechanism)
 }
 
-// NewReader returns a consumer-group reader over the source topics. Offsets
-// are committed explicitly (CommitInterval 0) by the Consumer's committer.
-func (c *Connection) NewReader(k config.Kafka, topics []string, log *slog.Logger) *kafka.Reader {
+// Close closes the idle connections of the transport (writers and admin
+// requests); connections in use close when they become idle. Close readers
+// and writers first.
+func (c *Connection) Close() { c.Transport.CloseIdleConnections() }
+
+// Client returns an admin client over the connection's transport whose
+// requests time out after timeout.
+func (c *Connection) Client(timeout time.Duration) *kafka.Client {
+	return &kafka.Client{Addr: kafka.TCP(c.Brokers...), Transport: c.Transport, Timeout: timeout}
+}
+
+// ReaderConfig describes a consumer-group reader.
+type ReaderConfig struct {
+	GroupID string
+	Topics  []string
+	// MaxBytes bounds one fetch (and so the largest message readable);
+	// 0 means kafka-go's default of 1 MB.
+	MaxBytes int
+	// MaxWait is how long a fetch waits for data.
+	MaxWait time.Duration
+	// SessionTimeout is the group session timeout (default 10s).
+	SessionTimeout time.Duration
+	// StartFromEarliest starts a group without committed offsets at the
+	// first offset instead of the end.
+	StartFromEarliest bool
+	// Logger receives the reader's errors at warn level (nil: discarded).
+	Logger *slog.Logger
+}
+
+// NewReader returns a consumer-group reader over rc.Topics. Offsets are
+// committed explicitly (CommitInterval 0) with CommitMessages.
+func (c *Connection) NewReader(rc ReaderConfig) *kafka.Reader {
 	start := kafka.LastOffset
-	if k.StartFromEarliest {
+	if rc.StartFromEarliest {
 		start = kafka.FirstOffset
 	}
-	session := k.SessionTimeout
+	session := rc.SessionTimeout
 	if session <= 0 {
 		session = 10 * time.Second
 	}
+	maxBytes := rc.MaxBytes
+	if maxBytes <= 0 {
+		maxBytes = 1e6 // kafka-go panics on MinBytes 1 with MaxBytes 0
+	}
+	log := rc.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
 	return kafka.NewReader(kafka.ReaderConfig{
 		Brokers:               c.Brokers,
-		GroupID:               k.GroupID,
-		GroupTopics:           topics,
+		GroupID:               rc.GroupID,
+		GroupTopics:           rc.Topics,
 		Dialer:                c.Dialer,
 		MinBytes:              1,
-		MaxBytes:              k.MaxBytes,
-		MaxWait:               k.MaxWait,
+		MaxBytes:              maxBytes,
+		MaxWait:               rc.MaxWait,
 		SessionTimeout:        session,
 		HeartbeatInterval:     max(session/4, 500*time.Millisecond),
 		RebalanceTimeout:      session,
@@ -143,73 +203,4 @@ func (c *Connection) NewWriter(topic string, maxBytes int) *kafka.Writer {
 		WriteTimeout: 10 * time.Second,
 		BatchBytes:   int64(maxBytes),
 	}
-}
-
-// TopicPlan says which topics must exist and which tripline may create.
-type TopicPlan struct {
-	Sources []string
-	// Owned are the DLQ and audit topics: created when missing if Create.
-	Owned       []string
-	Create      bool
-	Partitions  int
-	Replication int
-	// MaxMessageBytes, when positive, is the max.message.bytes of the
-	// owned topics tripline creates, so the DLQ can hold any value the
-	// consumer could fetch.
-	MaxMessageBytes int
-}
-
-// EnsureTopics checks that every source topic exists (an error names each
-// missing one) and creates the owned topics that are missing when allowed.
-func (c *Connection) EnsureTopics(ctx context.Context, plan TopicPlan) error {
-	client := &kafka.Client{Addr: kafka.TCP(c.Brokers...), Transport: c.Transport, Timeout: 15 * time.Second}
-	all := append(append([]string{}, plan.Sources...), plan.Owned...)
-	meta, err := client.Metadata(ctx, &kafka.MetadataRequest{Topics: all})
-	if err != nil {
-		return fmt.Errorf("kafka metadata from %s: %w", strings.Join(c.Brokers, ","), err)
-	}
-	exists := map[string]bool{}
-	for _, t := range meta.Topics {
-		if t.Error == nil && len(t.Partitions) > 0 {
-			exists[t.Name] = true
-		}
-	}
-	var missing []string
-	for _, t := range plan.Sources {
-		if !exists[t] {
-			missing = append(missing, t)
-		}
-	}
-	var errs []error
-	if len(missing) > 0 {
-		errs = append(errs, fmt.Errorf("source topics do not exist: %s (create them, or fix kafka.topics / TRIPLINE_KAFKA_TOPICS)", strings.Join(missing, ", ")))
-	}
-	var create []kafka.TopicConfig
-	for _, t := range plan.Owned {
-		if exists[t] {
-			continue
-		}
-		if !plan.Create {
-			errs = append(errs, fmt.Errorf("topic %s does not exist and kafka.create_topics is off", t))
-			continue
-		}
-		tc := kafka.TopicConfig{Topic: t, NumPartitions: plan.Partitions, ReplicationFactor: plan.Replication}
-		if plan.MaxMessageBytes > 0 {
-			tc.ConfigEntries = []kafka.ConfigEntry{{ConfigName: "max.message.bytes", ConfigValue: strconv.Itoa(plan.MaxMessageBytes)}}
-		}
-		create = append(create, tc)
-	}
-	if len(create) > 0 {
-		resp, err := client.CreateTopics(ctx, &kafka.CreateTopicsRequest{Topics: create})
-		if err != nil {
-			errs = append(errs, fmt.Errorf("create topics: %w", err))
-		} else {
-			for name, err := range resp.Errors {
-				if err != nil && !errors.Is(err, kafka.TopicAlreadyExists) {
-					errs = append(errs, fmt.Errorf("create topic %s: %w (create it by hand, or grant CREATE on it)", name, err))
-				}
-			}
-		}
-	}
-	return errors.Join(errs...)
 }
