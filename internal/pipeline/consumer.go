@@ -130,9 +130,9 @@ type Deps struct {
 	Rules       Evaluator
 	Decider     Decider
 	Logger      *slog.Logger
-	Tracer     trace.Tracer
-	Propagator propagation.TextMapPropagator
-	Metrics    *Metrics
+	Tracer      trace.Tracer
+	Propagator  propagation.TextMapPropagator
+	Metrics     *Metrics
 }
 
 // Consumer runs the pipeline.
