@@ -13,6 +13,7 @@ type Config struct {
 	Directory   Directory   `yaml:"directory" json:"directory"`
 	Retry       Retry       `yaml:"retry" json:"retry"`
 	Event       Event       `yaml:"event" json:"event"`
+	Breaker     Breaker     `yaml:"breaker" json:"breaker"`
 	// DryRun evaluates rules and records decisions but never calls suspend
 	// or reactivate.
 	DryRun bool `yaml:"dry_run" json:"dry_run"`
@@ -35,7 +36,11 @@ type Kafka struct {
 	Topics     []string `yaml:"topics" json:"topics"`
 	DLQTopic   string   `yaml:"dlq_topic" json:"dlq_topic"`
 	AuditTopic string   `yaml:"audit_topic" json:"audit_topic"`
-	// CreateTopics creates the DLQ and audit topics when they are missing.
+	// StateTopic is the compacted topic of the action ledger and the
+	// breakers, shared by every instance of the group.
+	StateTopic string `yaml:"state_topic" json:"state_topic"`
+	// CreateTopics creates the DLQ, audit and state topics when they are
+	// missing.
 	CreateTopics     bool          `yaml:"create_topics" json:"create_topics"`
 	TopicPartitions  int           `yaml:"topic_partitions" json:"topic_partitions"`
 	TopicReplication int           `yaml:"topic_replication" json:"topic_replication"`
@@ -112,6 +117,13 @@ type Event struct {
 	MaxDepth int `yaml:"max_depth" json:"max_depth"`
 }
 
+// Breaker configures the blast-radius breaker.
+type Breaker struct {
+	// Global caps the suspensions of every rule together in a sliding
+	// window, written COUNT/WINDOW ("20/10m"); "0" turns it off.
+	Global string `yaml:"global" json:"global"`
+}
+
 // Log configures logging.
 type Log struct {
 	// Level is debug, info, warn or error.
@@ -128,6 +140,7 @@ func Default() Config {
 			GroupID:          "tripline",
 			ClientID:         "tripline",
 			DLQTopic:         "tripline.dlq",
+			StateTopic:       "tripline.state",
 			CreateTopics:     true,
 			TopicPartitions:  3,
 			TopicReplication: -1,
@@ -149,6 +162,7 @@ func Default() Config {
 			MaxAttempts:     8,
 		},
 		Event:         Event{MaxBytes: 1 << 20, MaxDepth: 64},
+		Breaker:       Breaker{Global: "20/10m"},
 		HTTPAddr:      "127.0.0.1:9464",
 		ShutdownGrace: 30 * time.Second,
 		Log:           Log{Level: "info", Format: "json"},

@@ -162,3 +162,39 @@ func TestExampleConfigLoads(t *testing.T) {
 		t.Errorf("example config = %+v", cfg)
 	}
 }
+
+func TestBreakerGlobal(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		in     string
+		count  int
+		window time.Duration
+		bad    bool
+	}{
+		{"20/10m", 20, 10 * time.Minute, false},
+		{" 5 / 1h ", 5, time.Hour, false},
+		{"0", 0, 0, false},
+		{"", 0, 0, true},
+		{"20", 0, 0, true},
+		{"0/10m", 0, 0, true},
+		{"20/0s", 0, 0, true},
+		{"20/200h", 0, 0, true},
+		{"x/10m", 0, 0, true},
+	} {
+		c := Default()
+		c.Breaker.Global = tc.in
+		n, w, err := c.BreakerGlobal()
+		if (err != nil) != tc.bad || n != tc.count || w != tc.window {
+			t.Errorf("BreakerGlobal(%q) = %d, %s, %v", tc.in, n, w, err)
+		}
+	}
+	c := Default()
+	c.Breaker.Global = "lots"
+	c.Kafka.StateTopic = c.Kafka.DLQTopic
+	err := c.Validate()
+	for _, key := range []string{"breaker.global (TRIPLINE_BREAKER_GLOBAL)", "kafka.state_topic (TRIPLINE_KAFKA_STATE_TOPIC)"} {
+		if err == nil || !strings.Contains(err.Error(), key) {
+			t.Errorf("Validate did not report %s: %v", key, err)
+		}
+	}
+}

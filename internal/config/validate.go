@@ -6,7 +6,9 @@ import (
 	"net"
 	"net/url"
 	"regexp"
+	"strconv"
 	"strings"
+	"time"
 )
 
 var topicName = regexp.MustCompile(`^[a-zA-Z0-9._-]{1,249}$`)
@@ -55,6 +57,9 @@ func (c Config) Validate() error {
 	}
 	if c.Directory.RefreshInterval <= 0 || c.Directory.MinMissRefreshInterval < 0 {
 		add("directory.refresh_interval", "must be positive")
+	}
+	if _, _, err := c.BreakerGlobal(); err != nil {
+		add("breaker.global", "%v", err)
 	}
 	if c.ShutdownGrace <= 0 {
 		add("shutdown_grace", "must be positive")
@@ -106,6 +111,9 @@ func (c Config) validateKafka(add func(key, format string, args ...any)) {
 	}
 	if k.AuditTopic != "" && (!topicName.MatchString(k.AuditTopic) || sources[k.AuditTopic]) {
 		add("kafka.audit_topic", "%q must be a valid topic name that is not a source topic", k.AuditTopic)
+	}
+	if !topicName.MatchString(k.StateTopic) || sources[k.StateTopic] || k.StateTopic == k.DLQTopic || k.StateTopic == k.AuditTopic {
+		add("kafka.state_topic", "%q must be a valid topic name used for nothing else (the ledger needs its own compacted topic)", k.StateTopic)
 	}
 	if k.CommitInterval <= 0 || k.CommitBatch <= 0 || k.PartitionBuffer <= 0 {
 		add("kafka.commit_interval", "kafka.commit_interval, kafka.commit_batch and kafka.partition_buffer must be positive")
@@ -165,4 +173,24 @@ func envName(key string) string {
 		}
 	}
 	return "file only"
+}
+
+// maxBreakerWindow is the longest breaker window (the ledger keeps a week
+// of suspensions).
+const maxBreakerWindow = 7 * 24 * time.Hour
+
+// BreakerGlobal parses breaker.global: COUNT/WINDOW, or "0" (count 0) for
+// no global cap.
+func (c Config) BreakerGlobal() (count int, window time.Duration, err error) {
+	v := strings.TrimSpace(c.Breaker.Global)
+	if v == "0" {
+		return 0, 0, nil
+	}
+	n, w, ok := strings.Cut(v, "/")
+	count, nerr := strconv.Atoi(strings.TrimSpace(n))
+	window, werr := time.ParseDuration(strings.TrimSpace(w))
+	if !ok || nerr != nil || werr != nil || count < 1 || window <= 0 || window > maxBreakerWindow {
+		return 0, 0, fmt.Errorf("want COUNT/WINDOW such as 20/10m (a window of at most 168h), or 0 for no global cap; got %q", c.Breaker.Global)
+	}
+	return count, window, nil
 }

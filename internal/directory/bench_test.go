@@ -6,20 +6,20 @@ import (
 	"testing"
 
 	"github.com/tripline-dev/tripline/internal/directory"
-	"github.com/tripline-dev/tripline/internal/onepassword"
+	"github.com/tripline-dev/tripline/internal/remediate"
 )
 
 // BenchmarkDirectoryLookup looks up known emails in a directory of 100,000
 // users (the hit path).
 func BenchmarkDirectoryLookup(b *testing.B) {
 	const n = 100_000
-	users := make([]onepassword.User, n)
+	users := make([]remediate.User, n)
 	emails := make([]string, n)
 	for i := range users {
 		emails[i] = fmt.Sprintf("user%06d@example.com", i)
-		users[i] = onepassword.User{ID: fmt.Sprintf("ID%024d", i), Email: emails[i], State: onepassword.StateActive}
+		users[i] = remediate.User{ID: fmt.Sprintf("ID%024d", i), Email: emails[i], State: remediate.StateActive}
 	}
-	lister := listerFunc(func(_ context.Context, _ string, size int, fn func([]onepassword.User) error) (int, error) {
+	lister := listerFunc(func(_ context.Context, _ string, size int, fn func([]remediate.User) error) (int, error) {
 		for i := 0; i < len(users); i += size {
 			if err := fn(users[i:min(i+size, len(users))]); err != nil {
 				return 0, err

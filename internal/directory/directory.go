@@ -12,24 +12,25 @@ import (
 
 	"golang.org/x/sync/singleflight"
 
+	"github.com/tripline-dev/tripline/internal/identity"
 	"github.com/tripline-dev/tripline/internal/onepassword"
+	"github.com/tripline-dev/tripline/internal/remediate"
 )
 
-// Lister lists every user of the account, page by page.
-// *onepassword.Client implements it.
+// Lister lists and reads the users of the account. *onepassword.Client
+// implements it.
 //
 // ListAll calls fn with each page in order and returns the number of pages
 // read. It is called by Refresh, by Run and by a Lookup miss, never by two
 // of them at once. An error from ListAll leaves the directory unchanged and
 // is returned to the caller of Refresh or Lookup wrapped with %w, so its
-// Retryable method stays reachable with errors.As.
+// Retryable method stays reachable with errors.As. GetUser reads one user
+// by id, for ids the current listing does not hold; an unknown id is an
+// error wrapping remediate.ErrUserNotFound.
 type Lister interface {
-	ListAll(ctx context.Context, filter string, pageSize int, fn func([]onepassword.User) error) (int, error)
+	ListAll(ctx context.Context, filter string, pageSize int, fn func([]remediate.User) error) (int, error)
+	GetUser(ctx context.Context, id string) (remediate.User, error)
 }
-
-// ErrNotFound means no user of the account has the email, according to a
-// listing taken at most Config.MinMissRefreshInterval + Config.MissTTL ago.
-var ErrNotFound = errors.New("user not found in directory")
 
 // Defaults applied by New.
 const (
@@ -99,17 +100,6 @@ func (c Config) Validate() error {
 	return nil
 }
 
-// Entry is one user as the directory knows it.
-type Entry struct {
-	// ID is the 1Password user id.
-	ID string
-	// Email is the normalized (trimmed, lower-case) email.
-	Email string
-	// State is onepassword.StateActive, onepassword.StateSuspended, or
-	// whatever state the API reported.
-	State string
-}
-
 // Option changes how New builds a Directory.
 type Option func(*Directory)
 
@@ -130,8 +120,11 @@ func WithLogger(l *slog.Logger) Option {
 	}
 }
 
-// Directory maps emails to users. It is safe for concurrent use; lookups of
-// known emails never block on a refresh.
+// Directory maps identities (emails and 1Password user ids) to users; it
+// implements remediate.Directory. It is safe for concurrent use; lookups of
+// known users never block on a refresh. A user's State is as of the last
+// listing: the decision service reads the state from the API before it
+// acts.
 type Directory struct {
 	cfg    Config
 	lister Lister
@@ -144,24 +137,13 @@ type Directory struct {
 	mu              sync.Mutex // guards the fields below
 	lastMissRefresh time.Time
 	misses          map[string]time.Time // email -> expiry
-	updates         map[string]update    // id -> state set after a refresh began
-	seq             uint64
 }
 
-// record is one user; state changes in place through SetState.
-type record struct {
-	id, email string
-	state     atomic.Pointer[string]
-}
-
+// snapshot is one listing of the account.
 type snapshot struct {
-	byEmail map[string]*record
-	byID    map[string]*record
-}
-
-type update struct {
-	state string
-	seq   uint64
+	byEmail  map[string]*remediate.User // by folded email
+	byID     map[string]*remediate.User
+	loadedAt time.Time
 }
 
 // New builds a Directory over lister. It is empty (not Ready) until the
@@ -175,12 +157,11 @@ func New(cfg Config, lister Lister, opts ...Option) (*Directory, error) {
 		return nil, errors.New("new directory: nil lister")
 	}
 	d := &Directory{
-		cfg:     cfg,
-		lister:  lister,
-		now:     time.Now,
-		log:     slog.New(slog.DiscardHandler),
-		misses:  make(map[string]time.Time),
-		updates: make(map[string]update),
+		cfg:    cfg,
+		lister: lister,
+		now:    time.Now,
+		log:    slog.New(slog.DiscardHandler),
+		misses: make(map[string]time.Time),
 	}
 	for _, opt := range opts {
 		opt(d)
@@ -188,12 +169,21 @@ func New(cfg Config, lister Lister, opts ...Option) (*Directory, error) {
 	return d, nil
 }
 
-// Normalize returns the form of an email the directory keys on: trimmed of
-// surrounding space and lower-cased.
-func Normalize(email string) string { return strings.ToLower(strings.TrimSpace(email)) }
+// Normalize returns the form of an email the directory keys on: folded
+// (trimmed, Unicode NFKC and case folding; see identity.Fold).
+func Normalize(email string) string { return identity.Fold(email) }
 
 // Ready reports whether a listing has been loaded at least once.
 func (d *Directory) Ready() bool { return d.snap.Load() != nil }
+
+// LoadedAt returns when the current listing was loaded (zero before the
+// first).
+func (d *Directory) LoadedAt() time.Time {
+	if s := d.snap.Load(); s != nil {
+		return s.loadedAt
+	}
+	return time.Time{}
+}
 
 // Len returns the number of users with an email in the current listing.
 func (d *Directory) Len() int {
@@ -203,48 +193,77 @@ func (d *Directory) Len() int {
 	return 0
 }
 
-// Lookup returns the user with the email, compared after Normalize.
+// Lookup returns the user an identity names: an email (anything with an
+// "@"), compared after Normalize, or a 1Password user id. It implements
+// remediate.Directory.
 //
-// A known email is answered from memory. An unknown one triggers a refresh
-// (shared with any refresh in flight, and at most one per
-// MinMissRefreshInterval); if the user is still missing, Lookup returns
-// ErrNotFound and remembers the miss for MissTTL. A failed refresh is
-// returned wrapped, not as ErrNotFound. Before the first successful load
-// with the refresh rate-limited, Lookup returns a retryable error.
-func (d *Directory) Lookup(ctx context.Context, email string) (Entry, error) {
-	key := Normalize(email)
-	if e, ok := d.find(key); ok {
-		return e, nil
+// A known identity is answered from memory. An unknown id is read from the
+// API (GetUser). An unknown email triggers a refresh (shared with any
+// refresh in flight, and at most one per MinMissRefreshInterval); if the
+// user is still missing, Lookup returns an error wrapping
+// remediate.ErrUserNotFound and remembers the miss for MissTTL. A failed
+// refresh is returned wrapped, not as not-found. Before the first
+// successful load with the refresh rate-limited, Lookup returns a
+// retryable error.
+func (d *Directory) Lookup(ctx context.Context, id string) (remediate.User, error) {
+	if !strings.Contains(id, "@") {
+		return d.lookupID(ctx, strings.TrimSpace(id))
 	}
-	if key == "" {
-		return Entry{}, fmt.Errorf("lookup: empty email: %w", ErrNotFound)
+	key := Normalize(id)
+	if u, ok := d.find(key); ok {
+		return u, nil
 	}
 	if d.missCached(key) {
-		return Entry{}, fmt.Errorf("lookup: %w", ErrNotFound)
+		return remediate.User{}, errNotFound
 	}
 	if err := d.missRefresh(ctx); err != nil {
-		return Entry{}, fmt.Errorf("lookup: %w", err)
+		return remediate.User{}, fmt.Errorf("lookup: %w", err)
 	}
-	if e, ok := d.find(key); ok {
-		return e, nil
+	if u, ok := d.find(key); ok {
+		return u, nil
 	}
 	if !d.Ready() {
-		return Entry{}, fmt.Errorf("lookup: %w", errNotLoaded)
+		return remediate.User{}, fmt.Errorf("lookup: %w", errNotLoaded)
 	}
 	d.addMiss(key)
-	return Entry{}, fmt.Errorf("lookup: %w", ErrNotFound)
+	return remediate.User{}, errNotFound
 }
 
-func (d *Directory) find(key string) (Entry, bool) {
+// errNotFound says no user of the account has the email, according to a
+// listing taken at most MinMissRefreshInterval + MissTTL ago.
+var errNotFound = fmt.Errorf("lookup: no user of the account has this email: %w", remediate.ErrUserNotFound)
+
+// lookupID finds a user by 1Password user id: from the listing, else from
+// the API.
+func (d *Directory) lookupID(ctx context.Context, id string) (remediate.User, error) {
+	if id == "" {
+		return remediate.User{}, fmt.Errorf("lookup: empty identity: %w", remediate.ErrUserNotFound)
+	}
+	if s := d.snap.Load(); s != nil {
+		if u, ok := s.byID[id]; ok {
+			return *u, nil
+		}
+	}
+	u, err := d.lister.GetUser(ctx, id)
+	if err != nil {
+		return remediate.User{}, fmt.Errorf("lookup user id: %w", err)
+	}
+	return u, nil
+}
+
+func (d *Directory) find(key string) (remediate.User, bool) {
+	if key == "" {
+		return remediate.User{}, false
+	}
 	s := d.snap.Load()
 	if s == nil {
-		return Entry{}, false
+		return remediate.User{}, false
 	}
-	r, ok := s.byEmail[key]
+	u, ok := s.byEmail[key]
 	if !ok {
-		return Entry{}, false
+		return remediate.User{}, false
 	}
-	return Entry{ID: r.id, Email: r.email, State: *r.state.Load()}, true
+	return *u, true
 }
 
 // notLoadedError says the directory has no listing yet; retrying later can
@@ -328,24 +347,17 @@ func (d *Directory) Refresh(ctx context.Context) error {
 }
 
 func (d *Directory) load(ctx context.Context) error {
-	d.mu.Lock()
-	startSeq := d.seq
-	d.mu.Unlock()
-
 	size := d.Len()
-	s := &snapshot{byEmail: make(map[string]*record, size), byID: make(map[string]*record, size)}
-	_, err := d.lister.ListAll(ctx, "", d.cfg.PageSize, func(users []onepassword.User) error {
+	s := &snapshot{byEmail: make(map[string]*remediate.User, size), byID: make(map[string]*remediate.User, size)}
+	_, err := d.lister.ListAll(ctx, "", d.cfg.PageSize, func(users []remediate.User) error {
 		for i := range users {
-			u := &users[i]
+			u := users[i]
 			if u.ID == "" {
 				continue
 			}
-			r := &record{id: u.ID, email: Normalize(u.Email)}
-			state := u.State
-			r.state.Store(&state)
-			s.byID[r.id] = r
-			if r.email != "" {
-				s.byEmail[r.email] = r
+			s.byID[u.ID] = &u
+			if key := Normalize(u.Email); key != "" {
+				s.byEmail[key] = &u
 			}
 		}
 		return nil
@@ -353,43 +365,9 @@ func (d *Directory) load(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("refresh directory: %w", err)
 	}
-
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	// State changes recorded after the listing began may be missing from
-	// it: apply them again. Older ones are reflected in the listing.
-	for id, u := range d.updates {
-		if u.seq <= startSeq {
-			delete(d.updates, id)
-			continue
-		}
-		if r, ok := s.byID[id]; ok {
-			state := u.state
-			r.state.Store(&state)
-		}
-	}
+	s.loadedAt = d.now()
 	d.snap.Store(s)
 	return nil
-}
-
-// SetState records a state change the caller made through the API (for
-// example after a suspend), so lookups see it before the next refresh. It
-// reports whether the id is in the current listing; the change is kept
-// across a refresh already in flight either way.
-func (d *Directory) SetState(id, state string) bool {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	d.seq++
-	d.updates[id] = update{state: state, seq: d.seq}
-	s := d.snap.Load()
-	if s == nil {
-		return false
-	}
-	r, ok := s.byID[id]
-	if ok {
-		r.state.Store(&state)
-	}
-	return ok
 }
 
 // Run refreshes the listing every RefreshInterval, and at once if none is

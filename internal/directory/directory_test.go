@@ -17,9 +17,13 @@ import (
 	"github.com/tripline-dev/tripline/internal/fakeclock"
 	"github.com/tripline-dev/tripline/internal/onepassword"
 	"github.com/tripline-dev/tripline/internal/opsim"
+	"github.com/tripline-dev/tripline/internal/remediate"
 )
 
-var _ directory.Lister = (*onepassword.Client)(nil)
+var (
+	_ directory.Lister    = (*onepassword.Client)(nil)
+	_ remediate.Directory = (*directory.Directory)(nil)
+)
 
 type fakeClock = fakeclock.Clock
 
@@ -84,13 +88,13 @@ func TestLookupNormalizesEmail(t *testing.T) {
 	}
 	for _, email := range []string{"alice.smith@example.com", "ALICE.SMITH@EXAMPLE.COM", "  Alice.Smith@example.com\t\n"} {
 		got, err := e.dir.Lookup(t.Context(), email)
-		want := directory.Entry{ID: "ALICE", Email: "alice.smith@example.com", State: onepassword.StateActive}
+		want := remediate.User{ID: "ALICE", Email: "Alice.Smith@Example.com", State: remediate.StateActive}
 		if err != nil || got != want {
 			t.Errorf("Lookup(%q) = %+v, %v; want %+v", email, got, err, want)
 		}
 	}
 	got, err := e.dir.Lookup(t.Context(), "bob@example.com")
-	if err != nil || got.State != onepassword.StateSuspended {
+	if err != nil || got.State != remediate.StateSuspended {
 		t.Errorf("Lookup(bob) = %+v, %v", got, err)
 	}
 	if n := e.lists(); n != 1 {
@@ -112,14 +116,14 @@ func TestMissRefreshesOnceThenFinds(t *testing.T) {
 	// Unknown: one more listing (the previous one was a miss refresh, so
 	// wait out the rate limit first), then ErrNotFound, then cached.
 	e.clock.Advance(directory.DefaultMinMissRefreshInterval)
-	if _, err := e.dir.Lookup(t.Context(), "carol@example.com"); !errors.Is(err, directory.ErrNotFound) {
+	if _, err := e.dir.Lookup(t.Context(), "carol@example.com"); !errors.Is(err, remediate.ErrUserNotFound) {
 		t.Fatalf("Lookup(carol) = %v, want ErrNotFound", err)
 	}
 	if n := e.lists(); n != 2 {
 		t.Fatalf("%d list requests after a miss, want 2", n)
 	}
 	e.clock.Advance(directory.DefaultMinMissRefreshInterval)
-	if _, err := e.dir.Lookup(t.Context(), "carol@example.com"); !errors.Is(err, directory.ErrNotFound) {
+	if _, err := e.dir.Lookup(t.Context(), "carol@example.com"); !errors.Is(err, remediate.ErrUserNotFound) {
 		t.Fatalf("Lookup(carol) again = %v", err)
 	}
 	if n := e.lists(); n != 2 {
@@ -133,9 +137,9 @@ func TestMissFindsNewUser(t *testing.T) {
 	// loads from a lister that lacks the user, then the simulator's.
 	e := newEnv(t, seedUsers, 0, directory.Config{})
 	var calls atomic.Int32
-	lister := listerFunc(func(ctx context.Context, filter string, size int, fn func([]onepassword.User) error) (int, error) {
+	lister := listerFunc(func(ctx context.Context, filter string, size int, fn func([]remediate.User) error) (int, error) {
 		if calls.Add(1) == 1 {
-			return 1, fn([]onepassword.User{{ID: "BOB", Email: "bob@example.com", State: onepassword.StateActive}})
+			return 1, fn([]remediate.User{{ID: "BOB", Email: "bob@example.com", State: remediate.StateActive}})
 		}
 		return e.client.ListAll(ctx, filter, size, fn)
 	})
@@ -155,9 +159,13 @@ func TestMissFindsNewUser(t *testing.T) {
 	}
 }
 
-type listerFunc func(ctx context.Context, filter string, size int, fn func([]onepassword.User) error) (int, error)
+type listerFunc func(ctx context.Context, filter string, size int, fn func([]remediate.User) error) (int, error)
 
-func (f listerFunc) ListAll(ctx context.Context, filter string, size int, fn func([]onepassword.User) error) (int, error) {
+func (f listerFunc) GetUser(context.Context, string) (remediate.User, error) {
+	return remediate.User{}, remediate.ErrUserNotFound
+}
+
+func (f listerFunc) ListAll(ctx context.Context, filter string, size int, fn func([]remediate.User) error) (int, error) {
 	return f(ctx, filter, size, fn)
 }
 
@@ -174,7 +182,7 @@ func TestSprayOfUnknownEmails(t *testing.T) {
 		wg.Go(func() {
 			for i := range 100 {
 				_, err := e.dir.Lookup(t.Context(), fmt.Sprintf("attacker%d-%d@evil.example", w, i))
-				if errors.Is(err, directory.ErrNotFound) {
+				if errors.Is(err, remediate.ErrUserNotFound) {
 					notFound.Add(1)
 				} else {
 					t.Errorf("Lookup: %v", err)
@@ -203,10 +211,14 @@ type gateLister struct {
 	calls   atomic.Int32
 	started chan struct{}
 	release chan struct{}
-	users   []onepassword.User
+	users   []remediate.User
 }
 
-func (g *gateLister) ListAll(ctx context.Context, _ string, _ int, fn func([]onepassword.User) error) (int, error) {
+func (g *gateLister) GetUser(context.Context, string) (remediate.User, error) {
+	return remediate.User{}, remediate.ErrUserNotFound
+}
+
+func (g *gateLister) ListAll(ctx context.Context, _ string, _ int, fn func([]remediate.User) error) (int, error) {
 	g.calls.Add(1)
 	g.started <- struct{}{}
 	select {
@@ -221,7 +233,7 @@ func TestConcurrentMissesShareOneListing(t *testing.T) {
 	t.Parallel()
 	synctest.Test(t, func(t *testing.T) {
 		g := &gateLister{started: make(chan struct{}, 1), release: make(chan struct{}),
-			users: []onepassword.User{{ID: "U1", Email: "one@example.com", State: onepassword.StateActive}}}
+			users: []remediate.User{{ID: "U1", Email: "one@example.com", State: remediate.StateActive}}}
 		// Every clock reading is an hour later than the last, so the
 		// miss-refresh rate limit never applies: only sharing can keep
 		// the listings to one.
@@ -253,7 +265,7 @@ func TestConcurrentMissesShareOneListing(t *testing.T) {
 		synctest.Wait() // every lookup is now parked behind the one listing
 		close(g.release)
 		for range n {
-			if err := <-results; err != nil && !errors.Is(err, directory.ErrNotFound) {
+			if err := <-results; err != nil && !errors.Is(err, remediate.ErrUserNotFound) {
 				t.Errorf("Lookup: %v", err)
 			}
 		}
@@ -271,7 +283,7 @@ func TestMissCacheExpiry(t *testing.T) {
 	}
 	lookup := func() {
 		t.Helper()
-		if _, err := e.dir.Lookup(t.Context(), "ghost@example.com"); !errors.Is(err, directory.ErrNotFound) {
+		if _, err := e.dir.Lookup(t.Context(), "ghost@example.com"); !errors.Is(err, remediate.ErrUserNotFound) {
 			t.Fatalf("Lookup = %v", err)
 		}
 	}
@@ -294,7 +306,7 @@ func TestMissCacheExpiry(t *testing.T) {
 func TestMissCacheBounded(t *testing.T) {
 	t.Parallel()
 	var calls atomic.Int32
-	lister := listerFunc(func(context.Context, string, int, func([]onepassword.User) error) (int, error) {
+	lister := listerFunc(func(context.Context, string, int, func([]remediate.User) error) (int, error) {
 		calls.Add(1)
 		return 1, nil
 	})
@@ -316,49 +328,73 @@ func TestMissCacheBounded(t *testing.T) {
 	}
 }
 
-func TestSetStateSurvivesRefresh(t *testing.T) {
+func TestLookupByUserID(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, seedUsers, 0, directory.Config{})
+	// Before any listing, an id is read from the API.
+	got, err := e.dir.Lookup(t.Context(), "BOB")
+	if err != nil || got.ID != "BOB" || got.State != remediate.StateSuspended {
+		t.Fatalf("Lookup(BOB) = %+v, %v; want BOB SUSPENDED", got, err)
+	}
 	if err := e.dir.Refresh(t.Context()); err != nil {
 		t.Fatal(err)
 	}
-	if !e.dir.SetState("ALICE", onepassword.StateSuspended) {
-		t.Fatal("SetState(ALICE) reported unknown")
+	gets := 0
+	for _, r := range e.sim.Requests() {
+		if r.Endpoint == opsim.EndpointGet {
+			gets++
+		}
 	}
-	if e.dir.SetState("NOBODY", onepassword.StateSuspended) {
-		t.Fatal("SetState(NOBODY) reported known")
+	// Once listed, an id is answered from memory.
+	if got, err := e.dir.Lookup(t.Context(), "ALICE"); err != nil || got.Email != "Alice.Smith@Example.com" {
+		t.Fatalf("Lookup(ALICE) = %+v, %v", got, err)
 	}
-	got, _ := e.dir.Lookup(t.Context(), "alice.smith@example.com")
-	if got.State != onepassword.StateSuspended {
-		t.Fatalf("state after SetState = %s", got.State)
+	after := 0
+	for _, r := range e.sim.Requests() {
+		if r.Endpoint == opsim.EndpointGet {
+			after++
+		}
 	}
+	if after != gets {
+		t.Errorf("a listed id was read from the API (%d gets, want %d)", after, gets)
+	}
+	if _, err := e.dir.Lookup(t.Context(), "NOBODY"); !errors.Is(err, remediate.ErrUserNotFound) {
+		t.Errorf("Lookup(NOBODY) = %v, want ErrUserNotFound", err)
+	}
+	if _, err := e.dir.Lookup(t.Context(), "  "); !errors.Is(err, remediate.ErrUserNotFound) {
+		t.Errorf("Lookup(blank) = %v, want ErrUserNotFound", err)
+	}
+}
 
-	// A refresh that began before the change and ends after it must not
-	// undo it: the listing it took is older.
-	g := &gateLister{started: make(chan struct{}, 1), release: make(chan struct{}),
-		users: []onepassword.User{{ID: "ALICE", Email: "alice@x", State: onepassword.StateActive}}}
-	dir, _ := directory.New(directory.Config{}, g)
-	done := make(chan error)
-	go func() { done <- dir.Refresh(t.Context()) }()
-	<-g.started
-	dir.SetState("ALICE", onepassword.StateSuspended)
-	close(g.release)
-	if err := <-done; err != nil {
+func TestLoadedAt(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, seedUsers, 0, directory.Config{})
+	if !e.dir.LoadedAt().IsZero() {
+		t.Fatal("LoadedAt before any load is not zero")
+	}
+	first := e.clock.Now()
+	if err := e.dir.Refresh(t.Context()); err != nil {
 		t.Fatal(err)
 	}
-	if got, _ := dir.Lookup(t.Context(), "alice@x"); got.State != onepassword.StateSuspended {
-		t.Errorf("state after an overlapping refresh = %s, want SUSPENDED", got.State)
+	if !e.dir.LoadedAt().Equal(first) {
+		t.Fatalf("LoadedAt = %s, want %s", e.dir.LoadedAt(), first)
 	}
-	// A later refresh is authoritative.
-	g.release = make(chan struct{})
-	close(g.release)
-	go func() { done <- dir.Refresh(t.Context()) }()
-	<-g.started
-	if err := <-done; err != nil {
+	e.clock.Advance(time.Minute)
+	if err := e.dir.Refresh(t.Context()); err != nil {
 		t.Fatal(err)
 	}
-	if got, _ := dir.Lookup(t.Context(), "alice@x"); got.State != onepassword.StateActive {
-		t.Errorf("state after a later refresh = %s, want ACTIVE", got.State)
+	if !e.dir.LoadedAt().Equal(first.Add(time.Minute)) {
+		t.Errorf("LoadedAt after a second load = %s, want a minute later", e.dir.LoadedAt())
+	}
+}
+
+func TestLookupFoldsUnicode(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, seedUsers, 0, directory.Config{})
+	// Full-width letters fold onto the ASCII address.
+	got, err := e.dir.Lookup(t.Context(), "ＡＬＩＣＥ.smith@example.com")
+	if err != nil || got.ID != "ALICE" {
+		t.Fatalf("Lookup(full-width) = %+v, %v; want ALICE", got, err)
 	}
 }
 
@@ -379,7 +415,7 @@ func TestRefreshErrorKeepsListing(t *testing.T) {
 	}
 	// A miss whose refresh fails returns the failure, not ErrNotFound.
 	e.clock.Advance(time.Hour)
-	if _, err := e.dir.Lookup(t.Context(), "new@example.com"); err == nil || errors.Is(err, directory.ErrNotFound) || !errors.As(err, &r) {
+	if _, err := e.dir.Lookup(t.Context(), "new@example.com"); err == nil || errors.Is(err, remediate.ErrUserNotFound) || !errors.As(err, &r) {
 		t.Errorf("Lookup with the API down = %v", err)
 	}
 }
@@ -390,21 +426,21 @@ func TestRefreshErrorKeepsListing(t *testing.T) {
 func TestNotLoadedRetriesAtOnce(t *testing.T) {
 	t.Parallel()
 	var calls atomic.Int32
-	lister := listerFunc(func(_ context.Context, _ string, _ int, fn func([]onepassword.User) error) (int, error) {
+	lister := listerFunc(func(_ context.Context, _ string, _ int, fn func([]remediate.User) error) (int, error) {
 		if calls.Add(1) == 1 {
 			return 0, errors.New("token endpoint unavailable")
 		}
-		return 1, fn([]onepassword.User{{ID: "A", Email: "a@x", State: onepassword.StateActive}})
+		return 1, fn([]remediate.User{{ID: "A", Email: "a@x", State: remediate.StateActive}})
 	})
 	dir, _ := directory.New(directory.Config{}, lister, directory.WithClock(func() time.Time { return time.Unix(0, 0) }))
-	if _, err := dir.Lookup(t.Context(), "a@x"); err == nil || errors.Is(err, directory.ErrNotFound) {
+	if _, err := dir.Lookup(t.Context(), "a@x"); err == nil || errors.Is(err, remediate.ErrUserNotFound) {
 		t.Fatalf("first Lookup = %v, want the listing failure", err)
 	}
 	e, err := dir.Lookup(t.Context(), "a@x") // same instant: no rate limit before the first load
 	if err != nil || e.ID != "A" {
 		t.Errorf("second Lookup = %+v, %v; want the user from a new listing", e, err)
 	}
-	if _, err := dir.Lookup(t.Context(), "zed@x"); !errors.Is(err, directory.ErrNotFound) {
+	if _, err := dir.Lookup(t.Context(), "zed@x"); !errors.Is(err, remediate.ErrUserNotFound) {
 		t.Errorf("unknown email after the load = %v, want ErrNotFound", err)
 	}
 	if calls.Load() != 2 {
@@ -416,9 +452,9 @@ func TestRunRefreshesOnInterval(t *testing.T) {
 	t.Parallel()
 	synctest.Test(t, func(t *testing.T) {
 		var calls atomic.Int32
-		lister := listerFunc(func(ctx context.Context, _ string, _ int, fn func([]onepassword.User) error) (int, error) {
+		lister := listerFunc(func(ctx context.Context, _ string, _ int, fn func([]remediate.User) error) (int, error) {
 			n := calls.Add(1)
-			return 1, fn([]onepassword.User{{ID: fmt.Sprint("U", n), Email: fmt.Sprintf("u%d@x", n), State: onepassword.StateActive}})
+			return 1, fn([]remediate.User{{ID: fmt.Sprint("U", n), Email: fmt.Sprintf("u%d@x", n), State: remediate.StateActive}})
 		})
 		dir, _ := directory.New(directory.Config{RefreshInterval: time.Minute}, lister)
 		ctx, cancel := context.WithCancel(t.Context())
@@ -472,11 +508,11 @@ func TestRunRetriesAFailedFirstListingSoon(t *testing.T) {
 	t.Parallel()
 	synctest.Test(t, func(t *testing.T) {
 		var calls atomic.Int32
-		lister := listerFunc(func(_ context.Context, _ string, _ int, fn func([]onepassword.User) error) (int, error) {
+		lister := listerFunc(func(_ context.Context, _ string, _ int, fn func([]remediate.User) error) (int, error) {
 			if calls.Add(1) == 1 {
 				return 0, errors.New("token endpoint unavailable")
 			}
-			return 1, fn([]onepassword.User{{ID: "A", Email: "a@x", State: onepassword.StateActive}})
+			return 1, fn([]remediate.User{{ID: "A", Email: "a@x", State: remediate.StateActive}})
 		})
 		dir, _ := directory.New(directory.Config{RefreshInterval: time.Hour}, lister)
 		ctx, cancel := context.WithCancel(t.Context())

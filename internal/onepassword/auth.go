@@ -175,7 +175,7 @@ func (s *tokenSource) revoke(ctx context.Context) error {
 }
 
 // Token obtains an access token, or returns the cached one while it is
-// fresh. Use it as a readiness check: an error wrapping ErrUnauthenticated
+// fresh. Use it as a readiness check: an error wrapping remediate.ErrUnauthenticated
 // means the client id or secret is wrong.
 func (c *Client) Token(ctx context.Context) error {
 	_, err := c.auth.token(ctx)

@@ -13,6 +13,7 @@ import (
 
 	"github.com/tripline-dev/tripline/internal/onepassword"
 	"github.com/tripline-dev/tripline/internal/opsim"
+	"github.com/tripline-dev/tripline/internal/remediate"
 )
 
 func TestTokenCachedAndRefreshedBeforeExpiry(t *testing.T) {
@@ -100,7 +101,7 @@ func TestUnauthorizedTwiceIsPermanent(t *testing.T) {
 	})
 	c := clientFor(t, ts, testAccount, newFakeClock(), nil)
 	_, err := c.SuspendUser(t.Context(), "U1")
-	checkError(t, err, 401, onepassword.ErrUnauthenticated, false, 0)
+	checkError(t, err, 401, remediate.ErrUnauthenticated, false, 0)
 	mu.Lock()
 	defer mu.Unlock()
 	if resourceCalls != 2 || tokenCalls.Load() != 2 {

@@ -6,6 +6,7 @@ import (
 
 	"github.com/tripline-dev/tripline/internal/onepassword"
 	"github.com/tripline-dev/tripline/internal/opsim"
+	"github.com/tripline-dev/tripline/internal/remediate"
 )
 
 // BenchmarkListAll100k lists 100,000 users from the simulator over HTTP in
@@ -24,7 +25,7 @@ func BenchmarkListAll100k(b *testing.B) {
 	var pages, users int
 	for b.Loop() {
 		users = 0
-		n, err := env.client.ListAll(ctx, "", onepassword.MaxPageSize, func(u []onepassword.User) error {
+		n, err := env.client.ListAll(ctx, "", onepassword.MaxPageSize, func(u []remediate.User) error {
 			users += len(u)
 			runtime.ReadMemStats(&ms)
 			peak = max(peak, ms.HeapAlloc)

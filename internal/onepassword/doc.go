@@ -12,6 +12,9 @@
 // Both API layouts are supported: "v1beta1" (the public preview) and "v1"
 // (general availability). Config.APIVersion picks one.
 //
-// This package is an adapter at the edge of the system. It must not import
-// any other tripline package except internal/version and internal/secret.
+// This package is an adapter at the edge of the system: it implements the
+// decision service's API port (remediate.API) and speaks its types
+// (remediate.User) and errors (remediate.ErrUserNotFound, ...). It must not
+// import any other tripline package except internal/remediate,
+// internal/version and internal/secret.
 package onepassword

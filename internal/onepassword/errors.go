@@ -9,6 +9,8 @@ import (
 	"strings"
 	"time"
 	"unicode"
+
+	"github.com/tripline-dev/tripline/internal/remediate"
 )
 
 // Operation names carried in APIError.Op and NetworkError.Op, and used as
@@ -22,27 +24,20 @@ const (
 	OpRevokeToken    = "revoke token"
 )
 
-// Sentinel errors matched with errors.Is against any error this package
-// returns. They are matched through (*APIError).Is, so a caller can branch
-// on the condition without knowing the status code.
-var (
-	// ErrUserNotFound means the user id is not in the account (HTTP 404 on a
-	// call that names a user).
-	ErrUserNotFound = errors.New("user not found")
-	// ErrPermissionDenied means the OAuth application lacks the permission
-	// for the operation, or the token belongs to another account (HTTP 403
-	// other than the refusals ErrCannotSuspend covers).
-	ErrPermissionDenied = errors.New("permission denied")
-	// ErrCannotSuspend means the API refuses to change this user: the last
-	// remaining owner (403 no_owner_remain), an externally managed
-	// administrator (403 externally_managed_admin), or any 400
-	// FAILED_PRECONDITION.
-	ErrCannotSuspend = errors.New("user cannot be suspended")
-	// ErrUnauthenticated means the credentials were refused: the token
-	// endpoint answered 401 (invalid client id or secret), or a resource
-	// call was refused with 401 even after a fresh token.
-	ErrUnauthenticated = errors.New("unauthenticated")
-)
+// The errors this package returns match the decision service's sentinels
+// with errors.Is, through (*APIError).Is, so a caller can branch on the
+// condition without knowing the status code:
+//   - remediate.ErrUserNotFound: the user id is not in the account (404 on a
+//     call that names a user);
+//   - remediate.ErrPermissionDenied: the OAuth application lacks the
+//     permission, or the token belongs to another account (403 other than the
+//     refusals below);
+//   - remediate.ErrCannotSuspend: the API refuses to change this user, the
+//     last remaining owner (403 no_owner_remain), an externally managed
+//     administrator (403 externally_managed_admin), or any 400
+//     FAILED_PRECONDITION;
+//   - remediate.ErrUnauthenticated: the credentials were refused (401 from
+//     the token endpoint, or from a resource call even after a fresh token).
 
 // gRPC status codes that the API's error bodies carry.
 const (
@@ -114,16 +109,16 @@ func (e *APIError) Retryable() bool {
 // RetryAfterDelay returns the wait the server asked for, 0 when it did not.
 func (e *APIError) RetryAfterDelay() time.Duration { return e.RetryAfter }
 
-// Is matches the package's sentinel errors.
+// Is matches the decision service's sentinel errors (see above).
 func (e *APIError) Is(target error) bool {
 	switch target {
-	case ErrUserNotFound:
+	case remediate.ErrUserNotFound:
 		return e.Status == http.StatusNotFound && e.Op != OpListUsers && e.Op != OpFetchToken && e.Op != OpRevokeToken
-	case ErrUnauthenticated:
+	case remediate.ErrUnauthenticated:
 		return e.Status == http.StatusUnauthorized
-	case ErrCannotSuspend:
+	case remediate.ErrCannotSuspend:
 		return e.cannotSuspend()
-	case ErrPermissionDenied:
+	case remediate.ErrPermissionDenied:
 		return e.Status == http.StatusForbidden && !e.cannotSuspend()
 	}
 	return false

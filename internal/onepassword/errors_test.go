@@ -14,6 +14,7 @@ import (
 
 	"github.com/tripline-dev/tripline/internal/onepassword"
 	"github.com/tripline-dev/tripline/internal/opsim"
+	"github.com/tripline-dev/tripline/internal/remediate"
 )
 
 const knownToken = "tok-0123456789-never-printed"
@@ -61,7 +62,7 @@ func retryAfter(err error) time.Duration {
 	return 0
 }
 
-var sentinels = []error{onepassword.ErrUserNotFound, onepassword.ErrPermissionDenied, onepassword.ErrCannotSuspend, onepassword.ErrUnauthenticated}
+var sentinels = []error{remediate.ErrUserNotFound, remediate.ErrPermissionDenied, remediate.ErrCannotSuspend, remediate.ErrUnauthenticated}
 
 // TestErrorClassification maps every status path to (sentinel, Retryable,
 // RetryAfter), over the simulator where it can produce the answer.
@@ -97,15 +98,15 @@ func TestErrorClassification(t *testing.T) {
 		retryable  bool
 		retryAfter time.Duration
 	}{
-		{name: "404 unknown user", call: get("NOSUCHUSER"), status: 404, sentinel: onepassword.ErrUserNotFound},
+		{name: "404 unknown user", call: get("NOSUCHUSER"), status: 404, sentinel: remediate.ErrUserNotFound},
 		{name: "403 missing permission", edit: func(c *onepassword.Config) { c.ClientID, c.ClientSecret = "read-only", "read-only-secret" },
-			call: suspend("MEMBER"), status: 403, sentinel: onepassword.ErrPermissionDenied},
+			call: suspend("MEMBER"), status: 403, sentinel: remediate.ErrPermissionDenied},
 		{name: "403 wrong account", edit: func(c *onepassword.Config) { c.AccountID = "ACCT0000000000000000000002" },
-			call: get("MEMBER"), status: 403, sentinel: onepassword.ErrPermissionDenied},
-		{name: "403 last owner", call: suspend("OWNER"), status: 403, sentinel: onepassword.ErrCannotSuspend},
-		{name: "403 externally managed admin", call: suspend("EAM"), status: 403, sentinel: onepassword.ErrCannotSuspend},
+			call: get("MEMBER"), status: 403, sentinel: remediate.ErrPermissionDenied},
+		{name: "403 last owner", call: suspend("OWNER"), status: 403, sentinel: remediate.ErrCannotSuspend},
+		{name: "403 externally managed admin", call: suspend("EAM"), status: 403, sentinel: remediate.ErrCannotSuspend},
 		{name: "400 failed precondition", sim: opsim.Config{EAMStatus: 400, EAMCode: 9, EAMMessage: "failed_precondition"},
-			call: suspend("EAM"), status: 400, sentinel: onepassword.ErrCannotSuspend},
+			call: suspend("EAM"), status: 400, sentinel: remediate.ErrCannotSuspend},
 		{name: "400 invalid filter", call: func(ctx context.Context, c *onepassword.Client) error {
 			_, err := c.ListUsers(ctx, onepassword.ListOptions{Filter: "user.isAdmin()"})
 			return err
@@ -122,7 +123,7 @@ func TestErrorClassification(t *testing.T) {
 				return err
 			}, status: 503, retryable: true},
 		{name: "token 401 invalid client", edit: func(c *onepassword.Config) { c.ClientSecret = "wrong" },
-			call: get("MEMBER"), status: 401, sentinel: onepassword.ErrUnauthenticated},
+			call: get("MEMBER"), status: 401, sentinel: remediate.ErrUnauthenticated},
 		{name: "token 503", faults: opsim.Faults{opsim.EndpointToken: {Rate503: 1}},
 			call: get("MEMBER"), status: 503, retryable: true},
 		{name: "token 500", faults: opsim.Faults{opsim.EndpointToken: {Rate500: 1}},
@@ -197,9 +198,9 @@ func TestErrorClassificationFake(t *testing.T) {
 		{name: "501 not implemented", status: 501},
 		{name: "409 other 4xx", status: 409, body: `{"code":10,"message":"aborted"}`},
 		{name: "418 non-json", status: 418, body: "teapot"},
-		{name: "404 with unknown fields", status: 404, body: `{"code":5,"message":"user_not_found","details":[{"@type":"x"}],"extra":true}`, sentinel: onepassword.ErrUserNotFound},
-		{name: "403 other message", status: 403, body: `{"code":7,"message":"forbidden"}`, sentinel: onepassword.ErrPermissionDenied},
-		{name: "400 code 9", status: 400, body: `{"code":9,"message":"user_is_provisioned"}`, sentinel: onepassword.ErrCannotSuspend},
+		{name: "404 with unknown fields", status: 404, body: `{"code":5,"message":"user_not_found","details":[{"@type":"x"}],"extra":true}`, sentinel: remediate.ErrUserNotFound},
+		{name: "403 other message", status: 403, body: `{"code":7,"message":"forbidden"}`, sentinel: remediate.ErrPermissionDenied},
+		{name: "400 code 9", status: 400, body: `{"code":9,"message":"user_is_provisioned"}`, sentinel: remediate.ErrCannotSuspend},
 		{name: "400 code 3", status: 400, body: `{"code":3,"message":"invalid id"}`},
 	}
 	for _, tt := range tests {

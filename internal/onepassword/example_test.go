@@ -8,6 +8,7 @@ import (
 
 	"github.com/tripline-dev/tripline/internal/onepassword"
 	"github.com/tripline-dev/tripline/internal/opsim"
+	"github.com/tripline-dev/tripline/internal/remediate"
 )
 
 // Suspend a user and branch on the outcome. The simulator stands in for
@@ -38,7 +39,7 @@ func Example() {
 		switch {
 		case err == nil:
 			fmt.Println(u.Email, u.State)
-		case errors.Is(err, onepassword.ErrUserNotFound):
+		case errors.Is(err, remediate.ErrUserNotFound):
 			fmt.Println(id, "not found:", err)
 		case errors.As(err, &retry) && retry.Retryable():
 			fmt.Println("try again later:", err)

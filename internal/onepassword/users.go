@@ -8,14 +8,8 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
-	"time"
-)
 
-// User states reported by the API.
-const (
-	StateActive      = "ACTIVE"
-	StateSuspended   = "SUSPENDED"
-	StateUnspecified = "STATE_UNSPECIFIED"
+	"github.com/tripline-dev/tripline/internal/remediate"
 )
 
 // List filters accepted by ListUsers and ListAll.
@@ -28,23 +22,6 @@ const (
 
 // MaxPageSize is the largest page the API returns.
 const MaxPageSize = 1000
-
-// User is a 1Password user as the Users API describes it.
-type User struct {
-	ID          string
-	Email       string
-	DisplayName string
-	// State is StateActive, StateSuspended or StateUnspecified (other
-	// values are passed through as sent).
-	State string
-	// CreateTime is zero when the API sent none or an unparseable one.
-	CreateTime time.Time
-	// Path is "accounts/<account>/users/<id>".
-	Path string
-}
-
-// Suspended reports whether the user is suspended.
-func (u User) Suspended() bool { return u.State == StateSuspended }
 
 // ListOptions selects one page of ListUsers.
 type ListOptions struct {
@@ -59,7 +36,7 @@ type ListOptions struct {
 
 // Page is one page of users.
 type Page struct {
-	Users []User
+	Users []remediate.User
 	// NextPageToken is "" on the last page.
 	NextPageToken string
 }
@@ -97,7 +74,7 @@ func (c *Client) ListUsers(ctx context.Context, opts ListOptions) (Page, error) 
 // the server sends a page token it already sent (an error: the listing would
 // never end). It returns the number of pages fetched. fn must not keep the
 // slice after it returns.
-func (c *Client) ListAll(ctx context.Context, filter string, pageSize int, fn func([]User) error) (pages int, err error) {
+func (c *Client) ListAll(ctx context.Context, filter string, pageSize int, fn func([]remediate.User) error) (pages int, err error) {
 	seen := make(map[string]struct{})
 	opts := ListOptions{Filter: filter, PageSize: pageSize}
 	for {
@@ -123,36 +100,37 @@ func (c *Client) ListAll(ctx context.Context, filter string, pageSize int, fn fu
 }
 
 // GetUser returns one user. An unknown id gives an error matching
-// ErrUserNotFound.
-func (c *Client) GetUser(ctx context.Context, id string) (User, error) {
+// remediate.ErrUserNotFound.
+func (c *Client) GetUser(ctx context.Context, id string) (remediate.User, error) {
 	return c.userCall(ctx, OpGetUser, http.MethodGet, id, "")
 }
 
 // SuspendUser suspends a user and returns it as the API now describes it.
 // Suspending a suspended user succeeds and changes nothing. Errors match
-// ErrUserNotFound, ErrCannotSuspend (last owner, externally managed
-// administrator) or ErrPermissionDenied where they apply.
-func (c *Client) SuspendUser(ctx context.Context, id string) (User, error) {
+// remediate.ErrUserNotFound, remediate.ErrCannotSuspend (last owner,
+// externally managed administrator) or remediate.ErrPermissionDenied where
+// they apply.
+func (c *Client) SuspendUser(ctx context.Context, id string) (remediate.User, error) {
 	return c.userCall(ctx, OpSuspendUser, http.MethodPost, id, ":suspend")
 }
 
 // ReactivateUser reactivates a suspended user and returns it. Reactivating
 // an active user succeeds and changes nothing.
-func (c *Client) ReactivateUser(ctx context.Context, id string) (User, error) {
+func (c *Client) ReactivateUser(ctx context.Context, id string) (remediate.User, error) {
 	return c.userCall(ctx, OpReactivateUser, http.MethodPost, id, ":reactivate")
 }
 
-func (c *Client) userCall(ctx context.Context, op, method, id, verb string) (User, error) {
+func (c *Client) userCall(ctx context.Context, op, method, id, verb string) (remediate.User, error) {
 	if err := checkUserID(id); err != nil {
-		return User{}, fmt.Errorf("%s: %w", op, err)
+		return remediate.User{}, fmt.Errorf("%s: %w", op, err)
 	}
 	body, err := c.do(ctx, op, method, c.usersURL+"/"+url.PathEscape(id)+verb)
 	if err != nil {
-		return User{}, err
+		return remediate.User{}, err
 	}
 	u, err := decodeUser(body)
 	if err != nil {
-		return User{}, fmt.Errorf("%s: %w", op, err)
+		return remediate.User{}, fmt.Errorf("%s: %w", op, err)
 	}
 	return u, nil
 }
@@ -170,25 +148,17 @@ func checkUserID(id string) error {
 	return nil
 }
 
-// userJSON is the wire form of a User. Unknown fields are ignored;
-// create_time is decoded leniently so one odd timestamp cannot fail a page.
+// userJSON is the wire form of a User. Unknown fields (create_time, path)
+// are ignored.
 type userJSON struct {
 	ID          string `json:"id"`
 	Email       string `json:"email"`
 	DisplayName string `json:"display_name"`
 	State       string `json:"state"`
-	CreateTime  string `json:"create_time"`
-	Path        string `json:"path"`
 }
 
-func (w *userJSON) user() User {
-	u := User{ID: w.ID, Email: w.Email, DisplayName: w.DisplayName, State: w.State, Path: w.Path}
-	if w.CreateTime != "" {
-		if t, err := time.Parse(time.RFC3339Nano, w.CreateTime); err == nil {
-			u.CreateTime = t
-		}
-	}
-	return u
+func (w *userJSON) user() remediate.User {
+	return remediate.User{ID: w.ID, Email: w.Email, DisplayName: w.DisplayName, State: w.State}
 }
 
 type pageJSON struct {
@@ -204,7 +174,7 @@ func decodePage(body []byte) (Page, error) {
 	}
 	p := Page{NextPageToken: w.NextPageToken}
 	if len(w.Results) > 0 {
-		p.Users = make([]User, len(w.Results))
+		p.Users = make([]remediate.User, len(w.Results))
 		for i := range w.Results {
 			p.Users[i] = w.Results[i].user()
 		}
@@ -213,13 +183,13 @@ func decodePage(body []byte) (Page, error) {
 }
 
 // decodeUser decodes one User object; one without an id is an error.
-func decodeUser(body []byte) (User, error) {
+func decodeUser(body []byte) (remediate.User, error) {
 	var w userJSON
 	if err := json.Unmarshal(body, &w); err != nil {
-		return User{}, fmt.Errorf("decode user: %w", err)
+		return remediate.User{}, fmt.Errorf("decode user: %w", err)
 	}
 	if w.ID == "" {
-		return User{}, fmt.Errorf("decode user: no id")
+		return remediate.User{}, fmt.Errorf("decode user: no id")
 	}
 	return w.user(), nil
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/tripline-dev/tripline/internal/onepassword"
 	"github.com/tripline-dev/tripline/internal/opsim"
+	"github.com/tripline-dev/tripline/internal/remediate"
 	"github.com/tripline-dev/tripline/internal/version"
 )
 
@@ -32,14 +33,14 @@ func TestListAllPagination(t *testing.T) {
 		wantState string
 	}{
 		{filter: "", wantUsers: 2500, wantPages: 3},
-		{filter: onepassword.FilterActive, wantUsers: 1300, wantPages: 2, wantState: onepassword.StateActive},
-		{filter: onepassword.FilterSuspended, wantUsers: 1200, wantPages: 2, wantState: onepassword.StateSuspended},
+		{filter: onepassword.FilterActive, wantUsers: 1300, wantPages: 2, wantState: remediate.StateActive},
+		{filter: onepassword.FilterSuspended, wantUsers: 1200, wantPages: 2, wantState: remediate.StateSuspended},
 	}
 	for _, tt := range tests {
 		before := count(env.sim, opsim.EndpointList, http.StatusOK)
 		ids := map[string]bool{}
 		var sizes []int
-		pages, err := env.client.ListAll(t.Context(), tt.filter, 1000, func(users []onepassword.User) error {
+		pages, err := env.client.ListAll(t.Context(), tt.filter, 1000, func(users []remediate.User) error {
 			sizes = append(sizes, len(users))
 			for _, u := range users {
 				if ids[u.ID] {
@@ -65,7 +66,7 @@ func TestListAllPagination(t *testing.T) {
 
 	// fn's error stops the listing and comes back as is.
 	stop := errors.New("stop")
-	pages, err := env.client.ListAll(t.Context(), "", 1000, func([]onepassword.User) error { return stop })
+	pages, err := env.client.ListAll(t.Context(), "", 1000, func([]remediate.User) error { return stop })
 	if !errors.Is(err, stop) || pages != 1 {
 		t.Errorf("ListAll with failing fn = %d, %v; want 1, stop", pages, err)
 	}
@@ -81,10 +82,9 @@ func TestUserDecoding(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := onepassword.User{
+	want := remediate.User{
 		ID: "IR7VJHJ36JHINBFAD7V2T5MP3E", Email: "Wendy_Appleseed@agilebits.com", DisplayName: "Wendy Appleseed",
-		State: onepassword.StateActive, CreateTime: time.Date(2024, 1, 15, 10, 30, 0, 0, time.UTC),
-		Path: "accounts/" + env.sim.Account() + "/users/IR7VJHJ36JHINBFAD7V2T5MP3E",
+		State: remediate.StateActive,
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("GetUser (-want +got):\n%s", diff)
@@ -102,7 +102,7 @@ func TestSuspendReactivate(t *testing.T) {
 
 			for range 2 { // idempotent
 				u, err := env.client.SuspendUser(ctx, target.ID)
-				if err != nil || !u.Suspended() || u.ID != target.ID {
+				if err != nil || u.State != remediate.StateSuspended || u.ID != target.ID {
 					t.Fatalf("SuspendUser = %+v, %v", u, err)
 				}
 			}
@@ -115,7 +115,7 @@ func TestSuspendReactivate(t *testing.T) {
 			}
 			for range 2 {
 				u, err := env.client.ReactivateUser(ctx, target.ID)
-				if err != nil || u.Suspended() || u.State != onepassword.StateActive {
+				if err != nil || u.State == remediate.StateSuspended || u.State != remediate.StateActive {
 					t.Fatalf("ReactivateUser = %+v, %v", u, err)
 				}
 			}
@@ -174,7 +174,7 @@ func TestUserIDEscaping(t *testing.T) {
 	})
 	c := clientFor(t, ts, testAccount, newFakeClock(), nil)
 	for _, id := range []string{"", ".", "..", "a/b", "a:suspend", "../../x", strings.Repeat("A", 201)} {
-		if _, err := c.SuspendUser(t.Context(), id); err == nil || errors.Is(err, onepassword.ErrUserNotFound) || isRetryable(err) {
+		if _, err := c.SuspendUser(t.Context(), id); err == nil || errors.Is(err, remediate.ErrUserNotFound) || isRetryable(err) {
 			t.Errorf("SuspendUser(%q) = %v, want a permanent invalid id error", id, err)
 		}
 	}
@@ -182,7 +182,7 @@ func TestUserIDEscaping(t *testing.T) {
 		t.Fatalf("an invalid id reached the server: %v", gotPath.Load())
 	}
 	_, err := c.SuspendUser(t.Context(), "a b?c#d%")
-	if !errors.Is(err, onepassword.ErrUserNotFound) {
+	if !errors.Is(err, remediate.ErrUserNotFound) {
 		t.Fatalf("SuspendUser: %v", err)
 	}
 	if want := "/v1beta1/accounts/" + testAccount + "/users/a%20b%3Fc%23d%25:suspend"; gotPath.Load() != want {
@@ -229,7 +229,7 @@ func TestListAllEdgeCases(t *testing.T) {
 			})
 			c := clientFor(t, ts, testAccount, newFakeClock(), nil)
 			users := 0
-			pages, err := c.ListAll(t.Context(), "", 1000, func(u []onepassword.User) error { users += len(u); return nil })
+			pages, err := c.ListAll(t.Context(), "", 1000, func(u []remediate.User) error { users += len(u); return nil })
 			if (err == nil) != (tt.wantErr == "") || (err != nil && !strings.Contains(err.Error(), tt.wantErr)) {
 				t.Fatalf("ListAll error = %v, want %q", err, tt.wantErr)
 			}
@@ -275,7 +275,7 @@ func TestHeadersOnEveryRequest(t *testing.T) {
 	t.Run("simulator sees the default user agent", func(t *testing.T) {
 		t.Parallel()
 		env := newSimEnv(t, opsim.Config{Generate: 2, StrictUserAgent: true}, nil)
-		if _, err := env.client.ListAll(t.Context(), "", 1, func([]onepassword.User) error { return nil }); err != nil {
+		if _, err := env.client.ListAll(t.Context(), "", 1, func([]remediate.User) error { return nil }); err != nil {
 			t.Fatal(err)
 		}
 		if err := env.client.Revoke(t.Context()); err != nil {

@@ -32,11 +32,26 @@ type Source interface {
 	CommitMessages(ctx context.Context, msgs ...kafka.Message) error
 }
 
-// DeadLetterWriter writes dead-letter records: a *kafka.Writer bound to the
-// DLQ topic with RequiredAcks set to all. WriteMessages returns only once the
-// records are acknowledged, or with an error.
+// DeadLetterWriter writes dead-letter records. WriteDeadLetter gets the
+// source message that failed and the record to write for it (its key and
+// value, with the tripline.* headers saying why), and returns only once the
+// record is acknowledged, or with an error. TopicDeadLetters writes to a
+// topic; the DLQ replay also learns from it which record failed again.
 type DeadLetterWriter interface {
-	WriteMessages(ctx context.Context, msgs ...kafka.Message) error
+	WriteDeadLetter(ctx context.Context, source, record kafka.Message) error
+}
+
+// TopicDeadLetters writes dead-letter records through W: a *kafka.Writer
+// bound to the DLQ topic with RequiredAcks set to all.
+type TopicDeadLetters struct {
+	W interface {
+		WriteMessages(ctx context.Context, msgs ...kafka.Message) error
+	}
+}
+
+// WriteDeadLetter implements DeadLetterWriter.
+func (t TopicDeadLetters) WriteDeadLetter(ctx context.Context, _, record kafka.Message) error {
+	return t.W.WriteMessages(ctx, record)
 }
 
 // Decoder normalizes one message value into sign-in events (*event.Decoder).
@@ -51,16 +66,29 @@ type Evaluator interface {
 	Evaluate(ev *event.Event) rules.Result
 }
 
-// Executor carries out one enforce-mode decision once (*remediate.Executor).
-type Executor interface {
-	Execute(ctx context.Context, req remediate.Request) (remediate.Outcome, error)
+// Decider takes a rule's decision to its final outcome (*remediate.Service):
+// it returns nil for an outcome, a *remediate.Failure to dead-letter,
+// remediate.ErrInterrupted when shutdown came first (the message is left for
+// redelivery), and any other error when the consumer must stop.
+type Decider interface {
+	Decide(ctx context.Context, d remediate.Decision) (remediate.Outcome, error)
 }
+
+// ErrEndOfInput, returned by a Source's FetchMessage, says there is nothing
+// more to read (a bounded source such as the DLQ replay's): Run stops
+// fetching, lets every message already fetched finish, commits and returns
+// nil.
+var ErrEndOfInput = errors.New("end of input")
 
 // Config configures a Consumer.
 type Config struct {
 	// Formats pins a format per source topic; topics not listed are
 	// auto-detected.
 	Formats map[string]event.Format
+	// TopicHeader, when set, names a header holding the topic a message
+	// came from originally (the DLQ replay: tripline.source.topic); its
+	// value, when present, picks the format instead of the message's topic.
+	TopicHeader string
 	// CommitInterval is the longest time a finished offset waits to be
 	// committed; CommitBatch commits sooner after that many messages.
 	CommitInterval time.Duration
@@ -70,7 +98,6 @@ type Config struct {
 	// ShutdownGrace bounds how long the in-flight messages may take once
 	// the context passed to Run is cancelled.
 	ShutdownGrace time.Duration
-	Retry         RetryPolicy
 	// FetchRetry bounds how long fetching may keep failing (broker down,
 	// network cut) before Run gives up with an error.
 	FetchRetry time.Duration
@@ -92,24 +119,20 @@ func (c *Config) setDefaults() {
 	if c.FetchRetry <= 0 {
 		c.FetchRetry = 5 * time.Minute
 	}
-	c.Retry.setDefaults()
 }
 
 // Deps are the collaborators of a Consumer. Source, DeadLetters, Decoder,
-// Rules and Executor are required; the rest have no-op defaults.
+// Rules and Decider are required; the rest have no-op defaults.
 type Deps struct {
 	Source      Source
 	DeadLetters DeadLetterWriter
 	Decoder     Decoder
 	Rules       Evaluator
-	Executor    Executor
-	// Recorder records every action and shadow decision before the
-	// message's offset is committed.
-	Recorder   Recorder
-	Logger     *slog.Logger
-	Tracer     trace.Tracer
-	Propagator propagation.TextMapPropagator
-	Metrics    *Metrics
+	Decider     Decider
+	Logger      *slog.Logger
+	Tracer      trace.Tracer
+	Propagator  propagation.TextMapPropagator
+	Metrics     *Metrics
 }
 
 // Consumer runs the pipeline.
@@ -118,15 +141,17 @@ type Consumer struct {
 	deps Deps
 	log  *slog.Logger
 
-	mu     sync.Mutex
-	stats  Stats
-	joined bool
+	mu    sync.Mutex
+	stats Stats
 }
 
 // Stats are running totals, for summaries and readiness.
 type Stats struct {
-	Consumed     int64
-	Decisions    int64
+	Consumed int64
+	// Decisions counts the decisions handed to the decider.
+	Decisions int64
+	// Actions counts the decisions whose outcome changed a user
+	// (suspended, reactivated).
 	Actions      int64
 	DeadLettered int64
 	Committed    int64
@@ -142,8 +167,8 @@ func New(cfg Config, deps Deps) (*Consumer, error) {
 	if deps.DeadLetters == nil {
 		errs = append(errs, errors.New("dead-letter writer is required"))
 	}
-	if deps.Decoder == nil || deps.Rules == nil || deps.Executor == nil {
-		errs = append(errs, errors.New("decoder, rules and executor are required"))
+	if deps.Decoder == nil || deps.Rules == nil || deps.Decider == nil {
+		errs = append(errs, errors.New("decoder, rules and decider are required"))
 	}
 	if err := errors.Join(errs...); err != nil {
 		return nil, fmt.Errorf("new consumer: %w", err)
@@ -156,9 +181,6 @@ func New(cfg Config, deps Deps) (*Consumer, error) {
 	}
 	if deps.Propagator == nil {
 		deps.Propagator = propagation.TraceContext{}
-	}
-	if deps.Recorder == nil {
-		deps.Recorder = LogRecorder{Logger: deps.Logger}
 	}
 	if deps.Metrics == nil {
 		m, err := NewMetrics(nil)
@@ -177,13 +199,6 @@ func (c *Consumer) Stats() Stats {
 	return c.stats
 }
 
-// Fetching reports whether the consumer has fetched at least one message.
-func (c *Consumer) Fetching() bool {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.joined
-}
-
 func (c *Consumer) count(f func(*Stats)) {
 	c.mu.Lock()
 	f(&c.stats)
@@ -196,11 +211,13 @@ type partitionKey struct {
 	partition int
 }
 
-// Run consumes until ctx is cancelled or a fatal error occurs. On
-// cancellation it stops fetching, lets in-flight messages finish within the
-// shutdown grace, commits what finished, and returns nil. A fatal error (a
-// dead-letter or audit write that failed, a fetch error) is returned after
-// committing what finished before it.
+// Run consumes until ctx is cancelled, the source reports ErrEndOfInput, or
+// a fatal error occurs. On cancellation it stops fetching, lets in-flight
+// messages finish within the shutdown grace, commits what finished, and
+// returns nil; at the end of input it lets every fetched message finish,
+// commits and returns nil. A fatal error (a dead-letter, audit or ledger
+// write that failed, a fetch error) is returned after committing what
+// finished before it.
 func (c *Consumer) Run(ctx context.Context) error {
 	// Work continues past ctx's cancellation for the shutdown grace.
 	workCtx, cancelWork := context.WithCancel(context.WithoutCancel(ctx))
@@ -243,6 +260,7 @@ func (c *Consumer) Run(ctx context.Context) error {
 		close(q)
 	}
 	workErr := workers.Wait()
+	cancelFetch()
 	<-commitDone
 	finalCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
@@ -268,7 +286,7 @@ func (c *Consumer) fetchLoop(ctx context.Context, dispatch func(kafka.Message)) 
 	for {
 		msg, err := c.deps.Source.FetchMessage(ctx)
 		if err != nil {
-			if ctx.Err() != nil {
+			if ctx.Err() != nil || errors.Is(err, ErrEndOfInput) {
 				return nil
 			}
 			if err := c.fetchFailed(ctx, fetchBackoff, err); err != nil {
@@ -277,10 +295,7 @@ func (c *Consumer) fetchLoop(ctx context.Context, dispatch func(kafka.Message)) 
 			continue
 		}
 		fetchBackoff.Reset()
-		c.mu.Lock()
-		c.joined = true
-		c.stats.Consumed++
-		c.mu.Unlock()
+		c.count(func(s *Stats) { s.Consumed++ })
 		key := partitionKey{msg.Topic, msg.Partition}
 		l, ok := labels[key]
 		if !ok {

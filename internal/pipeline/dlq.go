@@ -14,22 +14,20 @@ import (
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/trace"
-
-	"github.com/tripline-dev/tripline/internal/remediate"
 )
 
-// Error classes written to the tripline.error.class header.
+// Error classes the pipeline writes to the tripline.error.class header.
+// The decision service's failures carry their own classes
+// (remediate.ClassUserNotFound, ClassBreakerOpen, ...).
 const (
-	ClassDecode           = "decode"            // the value could not be normalized; see tripline.error.reason
-	ClassRuleError        = "rule_error"        // a rule failed at run time
-	ClassUserNotFound     = "user_not_found"    // the identity is not a user of the account
-	ClassCannotSuspend    = "cannot_suspend"    // last owner, externally managed administrator
-	ClassPermissionDenied = "permission_denied" // the OAuth application lacks the permission
-	ClassBlocked          = "blocked"           // a guard refused the action
-	ClassRetriesExhausted = "retries_exhausted" // transient failures outlasted the retry budget
-	ClassAPIError         = "api_error"         // another permanent Users API error
-	ClassPanic            = "panic"             // a bug; the message is kept for replay
+	ClassDecode    = "decode"     // the value could not be normalized; see tripline.error.reason
+	ClassRuleError = "rule_error" // a rule failed at run time
+	ClassPanic     = "panic"      // a bug; the message is kept for replay
 )
+
+// errShutdown ends the handling of a message when the consumer is shutting
+// down; the message is left uncommitted and redelivered.
+var errShutdown = errors.New("shutting down")
 
 // DLQ header names.
 const (
@@ -65,26 +63,6 @@ type failure struct {
 	first     time.Time
 }
 
-// classify maps an action error to its class, once, by behaviour.
-func classify(err error, attempts int) *failure {
-	f := &failure{message: err.Error(), attempts: attempts, first: time.Now()}
-	switch {
-	case errors.Is(err, remediate.ErrUserNotFound):
-		f.class = ClassUserNotFound
-	case errors.Is(err, remediate.ErrCannotSuspend):
-		f.class = ClassCannotSuspend
-	case errors.Is(err, remediate.ErrPermissionDenied):
-		f.class = ClassPermissionDenied
-	case errors.Is(err, remediate.ErrBlocked):
-		f.class = ClassBlocked
-	case isRetryable(err) || errors.Is(err, context.DeadlineExceeded):
-		f.class, f.retryable = ClassRetriesExhausted, true
-	default:
-		f.class = ClassAPIError
-	}
-	return f
-}
-
 // deadLetter writes msg, unchanged, to the DLQ with headers describing the
 // first failure (and how many there were). It returns an error, which stops
 // the consumer, if the write was not acknowledged.
@@ -95,7 +73,7 @@ func (c *Consumer) deadLetter(ctx context.Context, msg kafka.Message, fails []fa
 	defer span.End()
 	out := kafka.Message{Key: msg.Key, Value: msg.Value, Headers: dlqHeaders(msg, fails)}
 	c.deps.Propagator.Inject(ctx, HeaderCarrier{&out.Headers})
-	err := c.deps.DeadLetters.WriteMessages(ctx, out)
+	err := c.deps.DeadLetters.WriteDeadLetter(ctx, msg, out)
 	if isTooLarge(err) {
 		// The DLQ cannot hold the value: keep the record, without its value,
 		// and say where the original is and how to recognise it.
@@ -103,7 +81,7 @@ func (c *Consumer) deadLetter(ctx context.Context, msg kafka.Message, fails []fa
 			"topic", msg.Topic, "partition", msg.Partition, "offset", msg.Offset, "bytes", len(msg.Value))
 		out.Value = nil
 		out.Headers = append(out.Headers, omittedValueHeaders(msg.Value)...)
-		err = c.deps.DeadLetters.WriteMessages(ctx, out)
+		err = c.deps.DeadLetters.WriteDeadLetter(ctx, msg, out)
 	}
 	if err != nil {
 		span.SetStatus(codes.Error, err.Error())

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"sync"
-	"time"
 
 	"github.com/segmentio/kafka-go"
 
@@ -21,7 +20,8 @@ type memSource struct {
 	committed map[partitionKey]int64 // next offset to read, as Kafka stores it
 	commits   int
 	more      chan struct{}
-	fetchErrs int // this many fetches fail first; negative: every fetch fails
+	fetchErrs int  // this many fetches fail first; negative: every fetch fails
+	bounded   bool // after the queue, ErrEndOfInput instead of blocking
 }
 
 func newMemSource(msgs ...kafka.Message) *memSource {
@@ -42,7 +42,11 @@ func (s *memSource) FetchMessage(ctx context.Context) (kafka.Message, error) {
 			s.mu.Unlock()
 			return m, nil
 		}
+		bounded := s.bounded
 		s.mu.Unlock()
+		if bounded {
+			return kafka.Message{}, ErrEndOfInput
+		}
 		select {
 		case <-ctx.Done():
 			return kafka.Message{}, ctx.Err()
@@ -75,22 +79,22 @@ func (s *memSource) committedOffset(topic string, partition int) int64 {
 type memDLQ struct {
 	mu       sync.Mutex
 	msgs     []kafka.Message
+	sources  []kafka.Message
 	err      error
 	maxValue int // when positive, larger values fail as a broker would
 }
 
-func (d *memDLQ) WriteMessages(_ context.Context, msgs ...kafka.Message) error {
+func (d *memDLQ) WriteDeadLetter(_ context.Context, source, m kafka.Message) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if d.err != nil {
 		return d.err
 	}
-	for _, m := range msgs {
-		if d.maxValue > 0 && len(m.Value) > d.maxValue {
-			return kafka.WriteErrors{fmt.Errorf("write: %w", kafka.MessageSizeTooLarge)}
-		}
+	if d.maxValue > 0 && len(m.Value) > d.maxValue {
+		return kafka.WriteErrors{fmt.Errorf("write: %w", kafka.MessageSizeTooLarge)}
 	}
-	d.msgs = append(d.msgs, msgs...)
+	d.msgs = append(d.msgs, m)
+	d.sources = append(d.sources, source)
 	return nil
 }
 
@@ -100,56 +104,41 @@ func (d *memDLQ) records() []kafka.Message {
 	return append([]kafka.Message(nil), d.msgs...)
 }
 
-// funcExecutor is an Executor whose behaviour each test sets.
-type funcExecutor struct {
+// funcDecider is a Decider whose behaviour each test sets; by default every
+// decision is suspended.
+type funcDecider struct {
 	mu    sync.Mutex
-	calls []remediate.Request
-	fn    func(ctx context.Context, n int, req remediate.Request) (remediate.Outcome, error)
+	calls []remediate.Decision
+	ctxs  []context.Context
+	fn    func(ctx context.Context, n int, d remediate.Decision) (remediate.Outcome, error)
 }
 
-func (e *funcExecutor) Execute(ctx context.Context, req remediate.Request) (remediate.Outcome, error) {
+func (e *funcDecider) Decide(ctx context.Context, d remediate.Decision) (remediate.Outcome, error) {
 	e.mu.Lock()
-	e.calls = append(e.calls, req)
+	e.calls = append(e.calls, d)
+	e.ctxs = append(e.ctxs, ctx)
 	n := len(e.calls)
 	e.mu.Unlock()
-	return e.fn(ctx, n, req)
+	if e.fn == nil {
+		return remediate.Outcome{Decision: d, Result: remediate.ResultSuspended}, nil
+	}
+	return e.fn(ctx, n, d)
 }
 
-func (e *funcExecutor) count() int {
+func (e *funcDecider) count() int {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	return len(e.calls)
 }
 
-// memRecorder records audit records.
-type memRecorder struct {
-	mu   sync.Mutex
-	recs []AuditRecord
+func (e *funcDecider) all() []remediate.Decision {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return append([]remediate.Decision(nil), e.calls...)
 }
-
-func (r *memRecorder) Record(_ context.Context, rec AuditRecord) error {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.recs = append(r.recs, rec)
-	return nil
-}
-
-func (r *memRecorder) all() []AuditRecord {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return append([]AuditRecord(nil), r.recs...)
-}
-
-// retryableErr is a transient error with an optional Retry-After.
-type retryableErr struct{ after time.Duration }
-
-func (e retryableErr) Error() string                  { return "503 unavailable" }
-func (e retryableErr) Retryable() bool                { return true }
-func (e retryableErr) RetryAfterDelay() time.Duration { return e.after }
 
 var (
 	_ Source           = (*memSource)(nil)
 	_ DeadLetterWriter = (*memDLQ)(nil)
-	_ Executor         = (*funcExecutor)(nil)
-	_ Recorder         = (*memRecorder)(nil)
+	_ Decider          = (*funcDecider)(nil)
 )

@@ -8,19 +8,15 @@ import (
 	"go.opentelemetry.io/otel/metric/noop"
 )
 
-// Metrics are the instruments the pipeline records. Labels never carry
-// emails or user ids: only topics, partitions, rule ids, modes, actions,
-// results and error classes.
+// Metrics are the instruments the pipeline records (the decision service
+// records decisions, outcomes and Users API latency). Labels never carry
+// emails or user ids: only topics, partitions, rule ids and error classes.
 type Metrics struct {
 	consumed    metric.Int64Counter
-	decisions   metric.Int64Counter
-	actions     metric.Int64Counter
 	dlq         metric.Int64Counter
-	retries     metric.Int64Counter
 	ruleErrors  metric.Int64Counter
 	commits     metric.Int64Counter
 	fetchErrors metric.Int64Counter
-	apiLatency  metric.Float64Histogram
 	lag         metric.Int64Gauge
 }
 
@@ -40,19 +36,11 @@ func NewMetrics(meter metric.Meter) (*Metrics, error) {
 		return c
 	}
 	m.consumed = counter("tripline_messages_consumed", "Messages fetched from the source topics.")
-	m.decisions = counter("tripline_decisions", "Rule decisions, by rule and mode.")
-	m.actions = counter("tripline_actions", "Outcomes of enforce-mode and shadow decisions, by action and result.")
 	m.dlq = counter("tripline_dlq_records", "Records written to the dead-letter topic, by error class.")
-	m.retries = counter("tripline_retries", "Retries of transient Users API failures.")
 	m.ruleErrors = counter("tripline_rule_errors", "Runtime errors of rules, by rule.")
 	m.commits = counter("tripline_offset_commits", "Offset commits sent to the broker.")
 	m.fetchErrors = counter("tripline_fetch_errors", "Failed fetches from the broker (each is retried with backoff).")
 	if err != nil {
-		return nil, err
-	}
-	if m.apiLatency, err = meter.Float64Histogram("tripline_api_latency", metric.WithUnit("s"),
-		metric.WithDescription("Latency of one suspend or reactivate attempt, including the user lookup."),
-		metric.WithExplicitBucketBoundaries(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)); err != nil {
 		return nil, err
 	}
 	if m.lag, err = meter.Int64Gauge("tripline_consumer_lag", metric.WithDescription("Messages behind the partition's high-water mark, at the last fetch.")); err != nil {

@@ -10,10 +10,12 @@ import (
 	"testing/fstest"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/segmentio/kafka-go"
 	"go.opentelemetry.io/otel/propagation"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/tripline-dev/tripline/internal/event"
 	"github.com/tripline-dev/tripline/internal/eventtest"
@@ -48,8 +50,7 @@ func msg(topic string, partition int, offset int64, value []byte) kafka.Message 
 type harness struct {
 	src      *memSource
 	dlq      *memDLQ
-	exec     *funcExecutor
-	rec      *memRecorder
+	dec      *funcDecider
 	spans    *tracetest.SpanRecorder
 	consumer *Consumer
 }
@@ -65,21 +66,15 @@ func newHarness(t *testing.T, cfg Config, msgs ...kafka.Message) *harness {
 		t.Fatal(err)
 	}
 	h := &harness{
-		src: newMemSource(msgs...), dlq: &memDLQ{}, rec: &memRecorder{},
-		exec: &funcExecutor{fn: func(_ context.Context, _ int, req remediate.Request) (remediate.Outcome, error) {
-			return remediate.Outcome{Request: req, User: remediate.User{ID: "U-" + req.Identity}, Result: remediate.ResultSuspended}, nil
-		}},
+		src: newMemSource(msgs...), dlq: &memDLQ{}, dec: &funcDecider{},
 		spans: tracetest.NewSpanRecorder(),
-	}
-	if cfg.Retry.InitialInterval == 0 {
-		cfg.Retry = RetryPolicy{InitialInterval: time.Millisecond, MaxInterval: 5 * time.Millisecond, MaxElapsed: 2 * time.Second, MaxAttempts: 4}
 	}
 	if cfg.CommitInterval == 0 {
 		cfg.CommitInterval = 10 * time.Millisecond
 	}
 	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(h.spans))
 	h.consumer, err = New(cfg, Deps{
-		Source: h.src, DeadLetters: h.dlq, Decoder: dec, Rules: set, Executor: h.exec, Recorder: h.rec,
+		Source: h.src, DeadLetters: h.dlq, Decoder: dec, Rules: set, Decider: h.dec,
 		Tracer: tp.Tracer("test"), Propagator: propagation.TraceContext{},
 	})
 	if err != nil {
@@ -113,38 +108,36 @@ func (h *harness) runUntil(t *testing.T, cond func() bool) error {
 	return <-done
 }
 
-func TestRiskyEventIsSuspendedAndCommitted(t *testing.T) {
+func TestDecisionsAreHandedOverAndCommitted(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, Config{},
 		msg("signins", 0, 0, oktaSignIn("e1", "Dana@Example.com", "HIGH")),
 		msg("signins", 0, 1, oktaSignIn("e2", "lee@example.com", "LOW")),
+		msg("signins", 0, 2, oktaSignIn("e3", "ann@example.com", "MEDIUM")),
 	)
-	if err := h.runUntil(t, func() bool { return h.src.committedOffset("signins", 0) == 2 }); err != nil {
+	if err := h.runUntil(t, func() bool { return h.src.committedOffset("signins", 0) == 3 }); err != nil {
 		t.Fatal(err)
 	}
-	if h.exec.count() != 1 || h.exec.calls[0].Identity != "dana@example.com" || h.exec.calls[0].RuleID != "risky_success" {
-		t.Fatalf("executor calls = %+v, want one suspend of dana@example.com", h.exec.calls)
+	calls := h.dec.all()
+	if len(calls) != 2 {
+		t.Fatalf("decider calls = %+v, want the risky one and the shadow one", calls)
 	}
-	recs := h.rec.all()
-	if len(recs) != 1 || recs[0].Result != "suspended" || recs[0].UserID != "U-dana@example.com" || recs[0].TraceID == "" {
-		t.Errorf("audit = %+v", recs)
+	want := remediate.Decision{RuleID: "risky_success", Mode: remediate.ModeEnforce, Action: remediate.ActionSuspend,
+		Identity: "dana@example.com", Reason: "risky sign-in", Severity: "high", EventID: "okta:e1", UserEmail: "dana@example.com",
+		Source: remediate.Source{Topic: "signins", Partition: 0, Offset: 0}}
+	got := calls[0]
+	got.EventTime = time.Time{}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("decision (-want +got):\n%s", diff)
+	}
+	if calls[1].Mode != remediate.ModeShadow || calls[1].RuleID != "medium_shadow" || calls[1].Source.Offset != 2 {
+		t.Errorf("shadow decision = %+v", calls[1])
+	}
+	if st := h.consumer.Stats(); st.Decisions != 2 || st.Actions != 2 {
+		t.Errorf("stats = %+v", st)
 	}
 	if n := len(h.dlq.records()); n != 0 {
 		t.Errorf("dlq has %d records, want 0", n)
-	}
-}
-
-func TestShadowDecisionIsRecordedNotExecuted(t *testing.T) {
-	t.Parallel()
-	h := newHarness(t, Config{}, msg("signins", 0, 0, oktaSignIn("e1", "ann@example.com", "MEDIUM")))
-	if err := h.runUntil(t, func() bool { return h.src.committedOffset("signins", 0) == 1 }); err != nil {
-		t.Fatal(err)
-	}
-	if h.exec.count() != 0 {
-		t.Errorf("shadow decision executed")
-	}
-	if recs := h.rec.all(); len(recs) != 1 || recs[0].Result != "shadow" || recs[0].Mode != "shadow" {
-		t.Errorf("audit = %+v", recs)
 	}
 }
 
@@ -180,7 +173,7 @@ func TestMalformedMessageIsDeadLetteredWithHeaders(t *testing.T) {
 	if HeaderValue(d, HeaderFirstFailure) == "" || HeaderValue(d, HeaderErrorMessage) == "" {
 		t.Error("first failure time or message missing")
 	}
-	if h.exec.count() != 1 {
+	if h.dec.count() != 1 {
 		t.Errorf("the good event after the bad one was not processed")
 	}
 }
@@ -202,89 +195,69 @@ func TestDLQWriteFailureStopsWithoutCommitting(t *testing.T) {
 	}
 }
 
-func TestTransientFailuresAreRetried(t *testing.T) {
+func TestFailuresAreDeadLetteredWithTheirClass(t *testing.T) {
 	t.Parallel()
-	h := newHarness(t, Config{}, msg("signins", 0, 0, oktaSignIn("e1", "a@example.com", "HIGH")))
-	h.exec.fn = func(_ context.Context, n int, req remediate.Request) (remediate.Outcome, error) {
-		if n < 3 {
-			return remediate.Outcome{Request: req, Result: remediate.ResultFailed}, retryableErr{after: 20 * time.Millisecond}
-		}
-		return remediate.Outcome{Request: req, User: remediate.User{ID: "U1"}, Result: remediate.ResultSuspended}, nil
+	for _, f := range []*remediate.Failure{
+		{Class: remediate.ClassRetriesExhausted, Retryable: true, Attempts: 4, Err: errors.New("503")},
+		{Class: remediate.ClassCannotSuspend, Attempts: 1, Err: errors.New("no_owner_remain")},
+		{Class: remediate.ClassBreakerOpen, Err: errors.New("breaker global is open")},
+	} {
+		t.Run(f.Class, func(t *testing.T) {
+			t.Parallel()
+			h := newHarness(t, Config{}, msg("signins", 0, 0, oktaSignIn("e1", "a@example.com", "HIGH")), msg("signins", 0, 1, oktaSignIn("e2", "b@example.com", "HIGH")))
+			h.dec.fn = func(_ context.Context, _ int, d remediate.Decision) (remediate.Outcome, error) {
+				if d.Identity == "a@example.com" {
+					return remediate.Outcome{Decision: d, Result: remediate.ResultFailed}, fmt.Errorf("decide: %w", f)
+				}
+				return remediate.Outcome{Decision: d, Result: remediate.ResultSuspended}, nil
+			}
+			if err := h.runUntil(t, func() bool { return h.src.committedOffset("signins", 0) == 2 }); err != nil {
+				t.Fatal(err)
+			}
+			recs := h.dlq.records()
+			if len(recs) != 1 {
+				t.Fatalf("dlq = %d records, want 1", len(recs))
+			}
+			want := map[string]string{HeaderErrorClass: f.Class, HeaderRetryable: strconv.FormatBool(f.Retryable),
+				HeaderAttempts: strconv.Itoa(max(f.Attempts, 1)), HeaderRuleID: "risky_success", HeaderSourceOffset: "0"}
+			for k, v := range want {
+				if got := HeaderValue(recs[0], k); got != v {
+					t.Errorf("%s = %q, want %q", k, got, v)
+				}
+			}
+			if src := h.dlq.sources[0]; src.Offset != 0 || src.Topic != "signins" {
+				t.Errorf("the dead-letter writer got source %s@%d, want signins@0", src.Topic, src.Offset)
+			}
+		})
 	}
-	start := time.Now()
-	if err := h.runUntil(t, func() bool { return h.src.committedOffset("signins", 0) == 1 }); err != nil {
-		t.Fatal(err)
+}
+
+func TestFatalDecisionErrorStopsWithoutCommitting(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, Config{},
+		msg("signins", 0, 0, oktaSignIn("e1", "a@example.com", "LOW")),
+		msg("signins", 0, 1, oktaSignIn("e2", "b@example.com", "HIGH")),
+		msg("signins", 0, 2, oktaSignIn("e3", "c@example.com", "LOW")),
+	)
+	h.dec.fn = func(context.Context, int, remediate.Decision) (remediate.Outcome, error) {
+		return remediate.Outcome{}, errors.New("ledger: write user/U1: broker unavailable")
 	}
-	if h.exec.count() != 3 {
-		t.Errorf("attempts = %d, want 3", h.exec.count())
+	err := h.runUntil(t, func() bool { return false })
+	if err == nil || !strings.Contains(err.Error(), "broker unavailable") {
+		t.Fatalf("Run = %v, want the ledger failure", err)
 	}
-	if el := time.Since(start); el < 40*time.Millisecond {
-		t.Errorf("finished in %s: Retry-After of 20ms was not honoured twice", el)
+	if got := h.src.committedOffset("signins", 0); got != 1 {
+		t.Errorf("committed offset = %d, want 1 (only the message before the failure)", got)
 	}
 	if len(h.dlq.records()) != 0 {
-		t.Error("recovered failure was dead-lettered")
-	}
-}
-
-func TestExhaustedRetriesAreDeadLetteredAsRetryable(t *testing.T) {
-	t.Parallel()
-	h := newHarness(t, Config{}, msg("signins", 0, 0, oktaSignIn("e1", "a@example.com", "HIGH")), msg("signins", 0, 1, oktaSignIn("e2", "b@example.com", "HIGH")))
-	h.exec.fn = func(_ context.Context, n int, req remediate.Request) (remediate.Outcome, error) {
-		if req.Identity == "a@example.com" {
-			return remediate.Outcome{Request: req, Result: remediate.ResultFailed}, retryableErr{}
-		}
-		return remediate.Outcome{Request: req, Result: remediate.ResultSuspended}, nil
-	}
-	if err := h.runUntil(t, func() bool { return h.src.committedOffset("signins", 0) == 2 }); err != nil {
-		t.Fatal(err)
-	}
-	recs := h.dlq.records()
-	if len(recs) != 1 {
-		t.Fatalf("dlq = %d records, want 1", len(recs))
-	}
-	if HeaderValue(recs[0], HeaderErrorClass) != ClassRetriesExhausted || HeaderValue(recs[0], HeaderRetryable) != "true" || HeaderValue(recs[0], HeaderAttempts) != "4" || HeaderValue(recs[0], HeaderRuleID) != "risky_success" {
-		t.Errorf("headers = %v", recs[0].Headers)
-	}
-	if h.exec.count() != 5 {
-		t.Errorf("calls = %d, want 4 attempts for a and 1 for b", h.exec.count())
-	}
-}
-
-func TestPermanentFailuresAreClassified(t *testing.T) {
-	t.Parallel()
-	for _, tc := range []struct {
-		err   error
-		class string
-	}{
-		{fmt.Errorf("x: %w", remediate.ErrUserNotFound), ClassUserNotFound},
-		{fmt.Errorf("x: %w", remediate.ErrCannotSuspend), ClassCannotSuspend},
-		{fmt.Errorf("x: %w", remediate.ErrPermissionDenied), ClassPermissionDenied},
-		{errors.New("400 bad request"), ClassAPIError},
-	} {
-		h := newHarness(t, Config{}, msg("signins", 0, 0, oktaSignIn("e1", "a@example.com", "HIGH")))
-		h.exec.fn = func(context.Context, int, remediate.Request) (remediate.Outcome, error) {
-			return remediate.Outcome{}, tc.err
-		}
-		if err := h.runUntil(t, func() bool { return h.src.committedOffset("signins", 0) == 1 }); err != nil {
-			t.Fatal(err)
-		}
-		recs := h.dlq.records()
-		if len(recs) != 1 || HeaderValue(recs[0], HeaderErrorClass) != tc.class {
-			t.Errorf("%v: dlq = %v, want class %s", tc.err, recs, tc.class)
-		}
-		if h.exec.count() != 1 {
-			t.Errorf("%v: permanent error retried (%d calls)", tc.err, h.exec.count())
-		}
-		if a := h.rec.all(); len(a) != 1 || a[0].Result != "failed" {
-			t.Errorf("audit = %+v", a)
-		}
+		t.Error("a fatal failure was dead-lettered")
 	}
 }
 
 func TestPanicIsDeadLettered(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, Config{}, msg("signins", 0, 0, oktaSignIn("e1", "a@example.com", "HIGH")), msg("signins", 0, 1, oktaSignIn("e2", "b@example.com", "LOW")))
-	h.exec.fn = func(context.Context, int, remediate.Request) (remediate.Outcome, error) { panic("bug") }
+	h.dec.fn = func(context.Context, int, remediate.Decision) (remediate.Outcome, error) { panic("bug") }
 	if err := h.runUntil(t, func() bool { return h.src.committedOffset("signins", 0) == 2 }); err != nil {
 		t.Fatal(err)
 	}
@@ -318,12 +291,12 @@ func TestPartitionsCommitEverythingInOrder(t *testing.T) {
 	if err := h.runUntil(t, done); err != nil {
 		t.Fatal(err)
 	}
-	if h.exec.count() != 4*perPartition/50 {
-		t.Errorf("suspends = %d, want %d", h.exec.count(), 4*perPartition/50)
+	if h.dec.count() != 4*perPartition/50 {
+		t.Errorf("decisions = %d, want %d", h.dec.count(), 4*perPartition/50)
 	}
-	// Order within a partition: the executor saw each partition's risky users in offset order.
+	// Order within a partition: the decider saw each partition's risky users in offset order.
 	last := map[string]int{}
-	for _, c := range h.exec.calls {
+	for _, c := range h.dec.all() {
 		var p, i int
 		fmt.Sscanf(c.Identity, "u%d-%d@", &p, &i)
 		key := strconv.Itoa(p)
@@ -345,18 +318,18 @@ func TestShutdownLeavesUnfinishedMessagesUncommitted(t *testing.T) {
 		msg("signins", 0, 1, oktaSignIn("e2", "b@example.com", "HIGH")),
 		msg("signins", 0, 2, oktaSignIn("e3", "c@example.com", "HIGH")),
 	)
-	h.exec.fn = func(ctx context.Context, _ int, req remediate.Request) (remediate.Outcome, error) {
+	h.dec.fn = func(ctx context.Context, _ int, d remediate.Decision) (remediate.Outcome, error) {
 		select { // the API hangs past the grace period
 		case <-release:
 		case <-ctx.Done():
 		}
-		return remediate.Outcome{Request: req, Result: remediate.ResultFailed}, ctx.Err()
+		return remediate.Outcome{Decision: d}, errors.Join(remediate.ErrInterrupted, ctx.Err())
 	}
 	defer close(release)
 	ctx, cancel := context.WithCancel(t.Context())
 	done := make(chan error, 1)
 	go func() { done <- h.consumer.Run(ctx) }()
-	for h.exec.count() == 0 {
+	for h.dec.count() == 0 {
 		time.Sleep(time.Millisecond)
 	}
 	cancel()
@@ -390,10 +363,14 @@ func TestSpansContinueTheProducersTrace(t *testing.T) {
 			}
 		}
 	}
-	for _, want := range []string{"process signins", "normalize", "rules.evaluate", "remediate.suspend"} {
+	for _, want := range []string{"process signins", "normalize", "rules.evaluate"} {
 		if !names[want] {
 			t.Errorf("span %q missing; got %v", want, names)
 		}
+	}
+	// The decider continues the same trace.
+	if sc := trace.SpanContextFromContext(h.dec.ctxs[0]); sc.TraceID().String() != "0af7651916cd43dd8448eb211c80319c" {
+		t.Errorf("the decider got trace %s, want the producer's", sc.TraceID())
 	}
 }
 
@@ -419,7 +396,7 @@ func TestValueTooLargeForTheDLQIsDeadLetteredWithoutIt(t *testing.T) {
 	if HeaderValue(d, HeaderErrorReason) != "too_large" || HeaderValue(d, HeaderSourceOffset) != "0" {
 		t.Errorf("reason %q offset %q", HeaderValue(d, HeaderErrorReason), HeaderValue(d, HeaderSourceOffset))
 	}
-	if h.exec.count() != 1 {
+	if h.dec.count() != 1 {
 		t.Error("the event after the oversized one was not processed")
 	}
 }
@@ -431,8 +408,8 @@ func TestFetchFailuresAreRetried(t *testing.T) {
 	if err := h.runUntil(t, func() bool { return h.src.committedOffset("signins", 0) == 1 }); err != nil {
 		t.Fatal(err)
 	}
-	if h.exec.count() != 1 {
-		t.Errorf("calls = %d", h.exec.count())
+	if h.dec.count() != 1 {
+		t.Errorf("calls = %d", h.dec.count())
 	}
 }
 
@@ -461,5 +438,46 @@ func TestRedeliveredMessagesNeverMoveTheOffsetBack(t *testing.T) {
 	}
 	if got := h.src.committedOffset("signins", 0); got != 3 {
 		t.Errorf("committed = %d, want 3", got)
+	}
+}
+
+func TestEndOfInputFinishesCommitsAndReturns(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, Config{CommitInterval: time.Hour},
+		msg("signins", 0, 0, oktaSignIn("e1", "a@example.com", "HIGH")),
+		msg("signins", 1, 0, oktaSignIn("e2", "b@example.com", "LOW")),
+		msg("signins", 0, 1, []byte("not json")),
+	)
+	h.src.bounded = true
+	done := make(chan error, 1)
+	go func() { done <- h.consumer.Run(t.Context()) }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Run did not return at the end of input")
+	}
+	if h.src.committedOffset("signins", 0) != 2 || h.src.committedOffset("signins", 1) != 1 {
+		t.Errorf("committed %d and %d, want 2 and 1", h.src.committedOffset("signins", 0), h.src.committedOffset("signins", 1))
+	}
+}
+
+func TestTopicHeaderPicksTheFormat(t *testing.T) {
+	t.Parallel()
+	m := msg("tripline.dlq", 0, 0, oktaSignIn("e1", "a@example.com", "HIGH"))
+	m.Headers = []kafka.Header{{Key: HeaderSourceTopic, Value: []byte("entra-signins")}}
+	h := newHarness(t, Config{TopicHeader: HeaderSourceTopic, Formats: map[string]event.Format{"entra-signins": event.FormatEntra}}, m)
+	if err := h.runUntil(t, func() bool { return h.src.committedOffset("tripline.dlq", 0) == 1 }); err != nil {
+		t.Fatal(err)
+	}
+	// An Okta document decoded as Entra (the format pinned for its source
+	// topic) fails; auto-detection (the DLQ topic's) would have decoded it.
+	if recs := h.dlq.records(); len(recs) != 1 || HeaderValue(recs[0], HeaderErrorClass) != ClassDecode {
+		t.Errorf("dlq = %v, want one decode failure", recs)
+	}
+	if h.dec.count() != 0 {
+		t.Error("the record was decoded with the DLQ topic's format")
 	}
 }

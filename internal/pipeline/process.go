@@ -44,6 +44,18 @@ func (c *Consumer) process(ctx, stop context.Context, msg kafka.Message) error {
 	return c.deadLetter(ctx, msg, fails)
 }
 
+// formatOf is the format pinned for the topic msg came from (see
+// Config.TopicHeader), or auto-detection.
+func (c *Consumer) formatOf(msg kafka.Message) event.Format {
+	topic := msg.Topic
+	if c.cfg.TopicHeader != "" {
+		if t := HeaderValue(msg, c.cfg.TopicHeader); t != "" {
+			topic = t
+		}
+	}
+	return c.cfg.Formats[topic]
+}
+
 // handleSafely runs handle and turns a panic into a failure of class panic,
 // so a poison message is dead-lettered instead of crashing the consumer.
 func (c *Consumer) handleSafely(ctx, stop context.Context, msg kafka.Message) (fails []failure, err error) {
@@ -57,13 +69,13 @@ func (c *Consumer) handleSafely(ctx, stop context.Context, msg kafka.Message) (f
 	return c.handle(ctx, stop, msg)
 }
 
-// handle decodes, evaluates and acts on one message. It returns the
-// failures to dead-letter, and an error only for shutdown or a failed
-// audit write.
+// handle decodes and evaluates one message and hands its decisions over.
+// It returns the failures to dead-letter, and an error only for shutdown or
+// a failed audit or ledger write.
 func (c *Consumer) handle(ctx, stop context.Context, msg kafka.Message) ([]failure, error) {
 	var fails []failure
 	_, span := c.deps.Tracer.Start(ctx, "normalize")
-	events, err := c.deps.Decoder.Decode(msg.Value, c.cfg.Formats[msg.Topic])
+	events, err := c.deps.Decoder.Decode(msg.Value, c.formatOf(msg))
 	span.SetAttributes(attribute.Int("tripline.events", len(events)))
 	if err != nil {
 		span.SetStatus(codes.Error, event.Reason(err))
@@ -92,7 +104,10 @@ func (c *Consumer) handleEvent(ctx, stop context.Context, msg kafka.Message, ev 
 		fails = append(fails, failure{class: ClassRuleError, ruleID: re.RuleID, message: re.Err.Error(), attempts: 1, first: time.Now()})
 	}
 	for _, d := range res.Decisions {
-		c.deps.Metrics.add(ctx, c.deps.Metrics.decisions, "rule", d.RuleID, "mode", d.Mode, "action", d.Action)
+		if d.Action == "" || d.Action == rules.ActionNone {
+			c.log.DebugContext(ctx, "decision needs no action", "rule_id", d.RuleID, "event_id", ev.EventID)
+			continue
+		}
 		c.count(func(s *Stats) { s.Decisions++ })
 		f, err := c.decide(ctx, stop, msg, ev, d)
 		if err != nil {
@@ -105,94 +120,42 @@ func (c *Consumer) handleEvent(ctx, stop context.Context, msg kafka.Message, ev 
 	return fails, nil
 }
 
-// decide carries out one decision: shadow decisions are recorded, enforce
-// decisions executed (with retries) and recorded.
+// decide hands one decision to the decider and turns its answer into a
+// failure to dead-letter (nil when the decision reached an outcome), or an
+// error: errShutdown to leave the message for redelivery, anything else to
+// stop the consumer.
 func (c *Consumer) decide(ctx, stop context.Context, msg kafka.Message, ev *event.Event, d rules.Decision) (*failure, error) {
-	if d.Suppressed || d.Action == "" || d.Action == "none" {
-		c.log.DebugContext(ctx, "decision needs no action", "rule_id", d.RuleID, "event_id", ev.EventID, "suppressed", d.Suppressed)
+	out, err := c.deps.Decider.Decide(remediate.WithStop(ctx, stop), decisionOf(msg, ev, d))
+	var f *remediate.Failure
+	switch {
+	case err == nil:
+		if out.Result == remediate.ResultSuspended || out.Result == remediate.ResultReactivated {
+			c.count(func(s *Stats) { s.Actions++ })
+		}
 		return nil, nil
-	}
-	rec := AuditRecord{
-		Time: time.Now().UTC(), EventID: ev.EventID, RuleID: d.RuleID, Mode: d.Mode, Action: d.Action,
-		Identity: d.User, UserEmail: ev.UserEmail, Reason: d.Reason, TraceID: traceID(ctx),
-		Topic: msg.Topic, Partition: msg.Partition, Offset: msg.Offset,
-	}
-	if d.Mode != rules.ModeEnforce {
-		rec.Result = string(remediate.ResultShadow)
-		return nil, c.record(ctx, rec)
-	}
-	req := remediate.Request{Action: remediate.Action(d.Action), Identity: d.User, RuleID: d.RuleID, EventID: ev.EventID, Reason: d.Reason}
-	out, attempts, err := c.act(ctx, stop, req)
-	if errors.Is(err, errShutdown) || ctx.Err() != nil {
-		// The shutdown grace ran out mid-action: leave the message for
+	case errors.Is(err, remediate.ErrInterrupted) || ctx.Err() != nil:
+		// The shutdown grace ran out mid-decision: leave the message for
 		// redelivery rather than dead-letter a failure that is ours.
 		return nil, errShutdown
+	case errors.As(err, &f):
+		return &failure{class: f.Class, ruleID: d.RuleID, message: f.Error(), attempts: max(f.Attempts, 1), retryable: f.Retryable, first: time.Now()}, nil
 	}
-	rec.Result, rec.UserID = string(out.Result), out.User.ID
-	if out.User.Email != "" {
-		rec.UserEmail = out.User.Email
-	}
-	var f *failure
-	if err != nil {
-		rec.Result = string(remediate.ResultFailed)
-		if out.Result == remediate.ResultBlocked {
-			rec.Result = string(remediate.ResultBlocked)
-		}
-		rec.Error = err.Error()
-		f = classify(err, attempts)
-		f.ruleID = d.RuleID
-	}
-	return f, c.record(ctx, rec)
+	return nil, fmt.Errorf("decide on event %s (rule %s): %w", ev.EventID, d.RuleID, err)
 }
 
-// act executes a request under the retry policy.
-func (c *Consumer) act(ctx, stop context.Context, req remediate.Request) (remediate.Outcome, int, error) {
-	ctx, span := c.deps.Tracer.Start(ctx, "remediate."+string(req.Action),
-		trace.WithAttributes(attribute.String("tripline.rule_id", req.RuleID), attribute.String("tripline.event_id", req.EventID)))
-	defer span.End()
-	var out remediate.Outcome
-	m := c.deps.Metrics
-	attempts, err := c.cfg.Retry.retry(ctx, stop, func(ctx context.Context) error {
-		start := time.Now()
-		var err error
-		out, err = c.deps.Executor.Execute(ctx, req)
-		status := "ok"
-		if err != nil {
-			status = "error"
-		}
-		m.apiLatency.Record(ctx, time.Since(start).Seconds(), attrs("action", string(req.Action), "status", status))
-		return err
-	}, func(err error, wait time.Duration) {
-		m.add(ctx, m.retries, "action", string(req.Action))
-		c.log.WarnContext(ctx, "retrying a transient Users API failure", "rule_id", req.RuleID, "event_id", req.EventID, "wait", wait.String(), "error", err.Error())
-	})
-	span.SetAttributes(attribute.Int("tripline.attempts", attempts), attribute.String("tripline.result", string(out.Result)))
-	if out.User.ID != "" {
-		span.SetAttributes(attribute.String("tripline.op_user_id", out.User.ID))
+// decisionOf is the decision service's view of a rule's decision.
+func decisionOf(msg kafka.Message, ev *event.Event, d rules.Decision) remediate.Decision {
+	return remediate.Decision{
+		RuleID: d.RuleID, Mode: remediate.Mode(d.Mode), Action: remediate.Action(d.Action),
+		Identity: d.User, Reason: d.Reason, Severity: d.Severity,
+		Cooldown: d.Cooldown, Grace: d.Grace,
+		MaxActions: remediate.Limit{Count: d.MaxActions.Count, Window: d.MaxActions.Window},
+		EventID:    ev.EventID, EventTime: ev.Time, UserEmail: ev.UserEmail,
+		Source: remediate.Source{Topic: msg.Topic, Partition: msg.Partition, Offset: msg.Offset},
 	}
-	if err != nil {
-		span.SetStatus(codes.Error, err.Error())
-	}
-	return out, attempts, err
 }
 
-func (c *Consumer) record(ctx context.Context, rec AuditRecord) error {
-	c.deps.Metrics.add(ctx, c.deps.Metrics.actions, "action", rec.Action, "result", rec.Result, "mode", rec.Mode)
-	c.count(func(s *Stats) { s.Actions++ })
-	if err := c.deps.Recorder.Record(ctx, rec); err != nil {
-		return fmt.Errorf("record outcome of event %s: %w", rec.EventID, err)
-	}
-	return nil
-}
-
-func traceID(ctx context.Context) string {
-	if sc := trace.SpanContextFromContext(ctx); sc.HasTraceID() {
-		return sc.TraceID().String()
-	}
-	return ""
-}
-
-// logAttrsOf is the log view of a failure.
+// logAttrs is the log view of a failure.
 func (f failure) logAttrs() []any {
 	return []any{slog.String("class", f.class), slog.String("reason", f.reason), slog.String("rule_id", f.ruleID), slog.Int("attempts", f.attempts), slog.String("error", f.message)}
 }

@@ -1,10 +1,33 @@
-// Package remediate turns an enforce-mode rule decision into a call to the
-// Users API: it resolves the identity to a 1Password user, applies the
-// guards (the seam where protected identities, blast-radius breakers and the
-// action ledger live), honours dry-run, and calls suspend or reactivate.
-// Actions are idempotent: suspending a suspended user is a success with the
-// result already_suspended.
+// Package remediate is tripline's decision service: it owns everything
+// between "a rule matched" and "the outcome is durable". Given a Decision
+// (rule, mode, action, identity, event), Service.Decide resolves the
+// 1Password user, runs the guards, calls the Users API when the decision
+// acts, records the action in the ledger shared by every instance, writes
+// the audit record and returns the final Outcome.
 //
-// It declares the narrow interfaces it needs (Directory, API, Guard) and
-// imports no adapter package: cmd/consumer wires the Users API client in.
+// The guards are small decorators around the API call, each in its own file
+// and tested alone, applied in this order:
+//
+//	resolve     the identity (email or 1Password user id) to a User
+//	protected   a protected identity (protected.yaml) is never acted on
+//	refused     a user the API refused to suspend is not tried again until the directory reloads
+//	duplicate   the same event, or the same rule and user within the rule's cooldown, acts once
+//	provenance  tripline reactivates only users it suspended itself from ACTIVE
+//	shadow      a shadow rule stops here: its outcome says what it would have done
+//	breaker     caps suspensions per sliding window, globally and per rule; manual re-arm
+//	dry run     a process dry run stops here
+//	before      GET the user: the state before the action, as the API reports it
+//	grace       a user a person reactivated is only shadowed during the rule's grace
+//	act         suspend or reactivate, then record the action in the ledger
+//
+// A refusal by a guard is an outcome (blocked_protected, duplicate, ...), not
+// a failure. A failure (the user is unknown, the API refused, retries ran
+// out, the breaker is open) is returned as a *Failure carrying its
+// dead-letter class. Transient Users API failures are retried here, with
+// backoff, within a budget.
+//
+// remediate declares the ports it needs (Directory, API, Store, Auditor) and
+// imports no adapter: the Users API client and the directory implement the
+// ports and return this package's types and errors. It must not import the
+// pipeline, Kafka or the configuration tree.
 package remediate

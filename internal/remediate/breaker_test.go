@@ -1,0 +1,182 @@
+package remediate
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+)
+
+func usersN(n int) []User {
+	out := make([]User, n)
+	for i := range out {
+		out[i] = User{ID: fmt.Sprintf("U%03d", i), Email: fmt.Sprintf("u%03d@example.com", i), State: StateActive}
+	}
+	return out
+}
+
+func TestBreakerTripsAtExactlyTheCap(t *testing.T) {
+	t.Parallel()
+	users := usersN(6)
+	s, api, _, _ := testService(t, Config{Breaker: Limit{Count: 3, Window: 10 * time.Minute}}, users...)
+	var results []Result
+	for i, u := range users {
+		out, err := s.Decide(t.Context(), suspendOf("r1", u.Email, fmt.Sprint("ev", i)))
+		results = append(results, out.Result)
+		var f *Failure
+		if out.Result == ResultBreakerOpen && (!errors.As(err, &f) || f.Class != ClassBreakerOpen) {
+			t.Errorf("decision %d: breaker_open with error %v, want a Failure of class breaker_open", i, err)
+		}
+	}
+	want := []Result{ResultSuspended, ResultSuspended, ResultSuspended, ResultBreakerOpen, ResultBreakerOpen, ResultBreakerOpen}
+	if fmt.Sprint(results) != fmt.Sprint(want) {
+		t.Errorf("results %v, want %v", results, want)
+	}
+	if n := api.count("suspend"); n != 3 {
+		t.Errorf("%d suspend calls, want 3", n)
+	}
+	if b, ok := s.ledger.Breaker(ScopeGlobal); !ok || !b.Open || b.Count != 3 || b.Cap != 3 {
+		t.Errorf("global breaker = %+v, want open at 3 of 3", b)
+	}
+	if got := s.OpenScopes(); fmt.Sprint(got) != "[global]" {
+		t.Errorf("open scopes %v", got)
+	}
+}
+
+// slowAPI makes suspend calls overlap.
+type slowAPI struct {
+	*fakeAPI
+	delay time.Duration
+}
+
+func (a slowAPI) SuspendUser(ctx context.Context, id string) (User, error) {
+	time.Sleep(a.delay)
+	return a.fakeAPI.SuspendUser(ctx, id)
+}
+
+func TestBreakerCapIsExactUnderConcurrency(t *testing.T) {
+	t.Parallel()
+	users := usersN(40)
+	s, api, _, _ := testService(t, Config{Breaker: Limit{Count: 5, Window: time.Hour}}, users...)
+	s.api = slowAPI{api, 5 * time.Millisecond}
+	s.decide = nil
+	s2, err := New(s.cfg, Deps{Directory: s.dir, API: s.api, Ledger: s.ledger, Now: s.now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	counts := map[Result]int{}
+	for i, u := range users {
+		wg.Go(func() {
+			out, _ := s2.Decide(t.Context(), suspendOf("r1", u.Email, fmt.Sprint("ev", i)))
+			mu.Lock()
+			counts[out.Result]++
+			mu.Unlock()
+		})
+	}
+	wg.Wait()
+	if counts[ResultSuspended] != 5 || counts[ResultBreakerOpen] != 35 || api.count("suspend") != 5 {
+		t.Errorf("outcomes %v with %d suspend calls; want exactly 5 suspended, 35 breaker_open", counts, api.count("suspend"))
+	}
+}
+
+func TestBreakerFailedActionFreesItsSlot(t *testing.T) {
+	t.Parallel()
+	users := usersN(3)
+	s, api, _, _ := testService(t, Config{Breaker: Limit{Count: 1, Window: time.Hour}}, users...)
+	api.errs["suspend"] = fmt.Errorf("boom: %w", ErrPermissionDenied)
+	if out, _ := s.Decide(t.Context(), suspendOf("r1", users[0].Email, "ev0")); out.Result != ResultFailed {
+		t.Fatalf("first = %s, want failed", out.Result)
+	}
+	delete(api.errs, "suspend")
+	if out, _ := s.Decide(t.Context(), suspendOf("r1", users[1].Email, "ev1")); out.Result != ResultSuspended {
+		t.Errorf("after a failed action the cap let nothing through: %s", out.Result)
+	}
+	if out, _ := s.Decide(t.Context(), suspendOf("r1", users[2].Email, "ev2")); out.Result != ResultBreakerOpen {
+		t.Errorf("third = %s, want breaker_open", out.Result)
+	}
+}
+
+func TestBreakerPerRuleScope(t *testing.T) {
+	t.Parallel()
+	users := usersN(4)
+	s, _, _, _ := testService(t, Config{}, users...)
+	limited := func(u User, ev string) Decision {
+		d := suspendOf("noisy", u.Email, ev)
+		d.MaxActions = Limit{Count: 2, Window: time.Hour}
+		return d
+	}
+	for i, want := range []Result{ResultSuspended, ResultSuspended, ResultBreakerOpen} {
+		if out, _ := s.Decide(t.Context(), limited(users[i], fmt.Sprint("ev", i))); out.Result != want {
+			t.Errorf("noisy decision %d = %s, want %s", i, out.Result, want)
+		}
+	}
+	if out, _ := s.Decide(t.Context(), suspendOf("other", users[3].Email, "ev3")); out.Result != ResultSuspended {
+		t.Errorf("another rule was held by noisy's breaker: %s", out.Result)
+	}
+	if got := s.OpenScopes(); fmt.Sprint(got) != "[rule:noisy]" {
+		t.Errorf("open scopes %v, want [rule:noisy]", got)
+	}
+}
+
+func TestBreakerStaysOpenAcrossRestartAndRearms(t *testing.T) {
+	t.Parallel()
+	users := usersN(5)
+	s, _, st, now := testService(t, Config{Breaker: Limit{Count: 2, Window: time.Hour}}, users...)
+	for i := range 3 {
+		s.Decide(t.Context(), suspendOf("r1", users[i].Email, fmt.Sprint("ev", i)))
+	}
+	// A restarted instance (or a second one) reads the same store.
+	l2 := NewLedger(st, "second", nil)
+	st.join(l2)
+	s2, err := New(s.cfg, Deps{Directory: s.dir, API: s.api, Ledger: l2, Now: func() time.Time { return *now }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out, _ := s2.Decide(t.Context(), suspendOf("r1", users[3].Email, "ev3")); out.Result != ResultBreakerOpen {
+		t.Fatalf("after a restart = %s, want breaker_open", out.Result)
+	}
+	if err := l2.Rearm(t.Context(), ScopeGlobal, "", "", *now); err == nil {
+		t.Error("a re-arm without --by and --reason was accepted")
+	}
+	if err := l2.Rearm(t.Context(), "nonsense", "ops", "checked", *now); err == nil {
+		t.Error("a re-arm of an unknown scope was accepted")
+	}
+	if err := l2.Rearm(t.Context(), ScopeGlobal, "alice", "reviewed the burst", *now); err != nil {
+		t.Fatal(err)
+	}
+	// The re-arm restarts the window: the 2 earlier suspensions no longer count.
+	if out, _ := s2.Decide(t.Context(), suspendOf("r1", users[3].Email, "ev3")); out.Result != ResultSuspended {
+		t.Errorf("after the re-arm = %s, want suspended", out.Result)
+	}
+	if b, _ := l2.Breaker(ScopeGlobal); b.Open || b.By != "alice" {
+		t.Errorf("breaker after re-arm = %+v", b)
+	}
+	// The first instance sees the re-arm through the store too.
+	if got := s.OpenScopes(); len(got) != 0 {
+		t.Errorf("first instance still sees %v open", got)
+	}
+}
+
+func TestBreakerDryRunOnlyChecks(t *testing.T) {
+	t.Parallel()
+	users := usersN(4)
+	s, api, st, _ := testService(t, Config{DryRun: true, Breaker: Limit{Count: 1, Window: time.Hour}}, users...)
+	for i := range 3 {
+		if out, _ := s.Decide(t.Context(), suspendOf("r1", users[i].Email, fmt.Sprint("ev", i))); out.Result != ResultDryRun {
+			t.Errorf("dry run decision %d = %s", i, out.Result)
+		}
+	}
+	if len(api.calls) != 0 || len(st.writes) != 0 {
+		t.Errorf("dry run made calls %v and writes %v", api.calls, st.writes)
+	}
+	if err := s.ledger.PutBreaker(t.Context(), BreakerEntry{Scope: ScopeGlobal, Open: true}); err != nil {
+		t.Fatal(err)
+	}
+	if out, _ := s.Decide(t.Context(), suspendOf("r1", users[3].Email, "ev3")); out.Result != ResultBreakerOpen {
+		t.Errorf("dry run with an open breaker = %s, want breaker_open", out.Result)
+	}
+}

@@ -1,0 +1,69 @@
+package remediate
+
+import (
+	"context"
+
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/metric/noop"
+)
+
+// metrics are the decision service's instruments. Labels never carry
+// emails or user ids: rule ids, modes, actions, outcomes and scopes only.
+type metrics struct {
+	decisions  metric.Int64Counter
+	retries    metric.Int64Counter
+	apiLatency metric.Float64Histogram
+}
+
+func newMetrics(meter metric.Meter, s *Service) (*metrics, error) {
+	if meter == nil {
+		meter = noop.NewMeterProvider().Meter("tripline")
+	}
+	m := &metrics{}
+	var err error
+	if m.decisions, err = meter.Int64Counter("tripline_decisions",
+		metric.WithDescription("Rule decisions by rule, mode, action and outcome (suspended, shadow, blocked_protected, duplicate, breaker_open, failed, ...).")); err != nil {
+		return nil, err
+	}
+	if m.retries, err = meter.Int64Counter("tripline_retries", metric.WithDescription("Retries of transient Users API failures, by operation.")); err != nil {
+		return nil, err
+	}
+	if m.apiLatency, err = meter.Float64Histogram("tripline_api_latency", metric.WithUnit("s"),
+		metric.WithDescription("Latency of one Users API attempt (lookup, get, suspend, reactivate)."),
+		metric.WithExplicitBucketBoundaries(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)); err != nil {
+		return nil, err
+	}
+	open, err := meter.Int64ObservableGauge("tripline_breaker_open",
+		metric.WithDescription("1 while a blast-radius breaker scope is open (held until re-armed), 0 once re-armed."))
+	if err != nil {
+		return nil, err
+	}
+	_, err = meter.RegisterCallback(func(_ context.Context, o metric.Observer) error {
+		seenGlobal := false
+		for _, b := range s.ledger.Breakers() {
+			seenGlobal = seenGlobal || b.Scope == ScopeGlobal
+			o.ObserveInt64(open, boolInt(b.Open), metric.WithAttributes(attribute.String("scope", b.Scope)))
+		}
+		if !seenGlobal {
+			o.ObserveInt64(open, 0, metric.WithAttributes(attribute.String("scope", ScopeGlobal)))
+		}
+		return nil
+	}, open)
+	return m, err
+}
+
+func boolInt(b bool) int64 {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+func attrs(kv ...string) metric.MeasurementOption {
+	a := make([]attribute.KeyValue, 0, len(kv)/2)
+	for i := 0; i+1 < len(kv); i += 2 {
+		a = append(a, attribute.String(kv[i], kv[i+1]))
+	}
+	return metric.WithAttributes(a...)
+}

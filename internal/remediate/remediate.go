@@ -1,0 +1,187 @@
+package remediate
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// Action is what a rule asks for.
+type Action string
+
+// Actions.
+const (
+	ActionSuspend    Action = "suspend"
+	ActionReactivate Action = "reactivate"
+)
+
+// Mode says whether a rule's decisions act.
+type Mode string
+
+// Modes.
+const (
+	// ModeEnforce decisions act, once every guard allows it.
+	ModeEnforce Mode = "enforce"
+	// ModeShadow decisions never act; their outcome says what they would
+	// have done.
+	ModeShadow Mode = "shadow"
+)
+
+// Result is the final outcome of a decision, as audited and counted.
+type Result string
+
+// Results.
+const (
+	ResultSuspended        Result = "suspended"
+	ResultAlreadySuspended Result = "already_suspended"
+	ResultReactivated      Result = "reactivated"
+	ResultAlreadyActive    Result = "already_active"
+	// ResultShadow: a shadow rule would have acted.
+	ResultShadow Result = "shadow"
+	// ResultDryRun: the process runs dry; every guard allowed the action.
+	ResultDryRun Result = "dry_run"
+	// ResultBlockedProtected: the user is a protected identity.
+	ResultBlockedProtected Result = "blocked_protected"
+	// ResultBlockedRefused: the API refused to suspend this user before
+	// (last owner, externally managed administrator).
+	ResultBlockedRefused Result = "blocked_refused"
+	// ResultBlockedProvenance: a reactivation of a user tripline did not
+	// suspend itself.
+	ResultBlockedProvenance Result = "blocked_provenance"
+	// ResultDuplicate: the same event already led to an action for this
+	// user, or the rule acted on the user within its cooldown.
+	ResultDuplicate Result = "duplicate"
+	// ResultGrace: a person reactivated the user after tripline suspended
+	// them, and the rule's grace has not run out.
+	ResultGrace Result = "grace"
+	// ResultBreakerOpen: a blast-radius breaker is open; the decision is
+	// held in the dead-letter topic for replay after review.
+	ResultBreakerOpen Result = "breaker_open"
+	// ResultFailed: the action failed; the decision is dead-lettered.
+	ResultFailed Result = "failed"
+)
+
+// User states as the Users API reports them.
+const (
+	StateActive      = "ACTIVE"
+	StateSuspended   = "SUSPENDED"
+	StateUnspecified = "STATE_UNSPECIFIED"
+)
+
+// User is a 1Password user.
+type User struct {
+	ID          string
+	Email       string
+	DisplayName string
+	// State is StateActive, StateSuspended, or what the API sent.
+	State string
+}
+
+// Limit caps how many suspensions may happen in a sliding window. The zero
+// value is no cap.
+type Limit struct {
+	Count  int
+	Window time.Duration
+}
+
+// Source is where the decision's message was read.
+type Source struct {
+	Topic     string
+	Partition int
+	Offset    int64
+}
+
+// Decision is what one rule decided about one event.
+type Decision struct {
+	RuleID string
+	Mode   Mode
+	Action Action
+	// Identity is an email or a 1Password user id.
+	Identity string
+	Reason   string
+	Severity string
+	// Cooldown: no second action by this rule on the same user within it.
+	Cooldown time.Duration
+	// Grace: after a person reactivates a user tripline suspended, this
+	// rule only shadows the user for Grace.
+	Grace time.Duration
+	// MaxActions is the rule's own breaker cap (zero: none).
+	MaxActions Limit
+	EventID    string
+	EventTime  time.Time
+	// UserEmail is the event's email, for the audit record.
+	UserEmail string
+	Source    Source
+}
+
+// Outcome is what happened to a decision.
+type Outcome struct {
+	Decision Decision
+	// User is the resolved user (zero when the identity did not resolve).
+	User User
+	// Before is the user's state as the API reported it just before the
+	// action ("" when no GET was made).
+	Before string
+	Result Result
+	// Detail says why, for refusals: the protected entry, the breaker's
+	// scope, "same event", "cooldown 1h0m0s".
+	Detail string
+	// Attempts counts the Users API attempts made for the action.
+	Attempts int
+}
+
+// Errors the ports wrap so that errors.Is works. Any other error is
+// retryable when it has a Retryable() bool method returning true, and
+// permanent otherwise.
+var (
+	// ErrUserNotFound: the identity is not a user of the 1Password account.
+	ErrUserNotFound = errors.New("user not found")
+	// ErrCannotSuspend: the API refuses to change this user (the last
+	// owner, an externally managed administrator).
+	ErrCannotSuspend = errors.New("user cannot be suspended")
+	// ErrPermissionDenied: the OAuth application lacks the permission.
+	ErrPermissionDenied = errors.New("permission denied")
+	// ErrUnauthenticated: the Users API refused the credentials.
+	ErrUnauthenticated = errors.New("unauthenticated")
+	// ErrInterrupted: the service stopped (shutdown) before the decision
+	// reached an outcome; it must be decided again (redelivered).
+	ErrInterrupted = errors.New("interrupted by shutdown")
+)
+
+// Directory resolves identities to users. Lookup takes an email (compared
+// case- and Unicode-insensitively) or a 1Password user id, and returns an
+// error wrapping ErrUserNotFound when no user of the account has it; other
+// errors may be retryable. LoadedAt is when the current listing of the
+// account's users was loaded (zero before the first). Implementations are
+// safe for concurrent use.
+type Directory interface {
+	Lookup(ctx context.Context, identity string) (User, error)
+	LoadedAt() time.Time
+}
+
+// API reads, suspends and reactivates users by id. Suspend and reactivate
+// are idempotent and return the user as it is afterwards. Errors wrap
+// ErrUserNotFound, ErrCannotSuspend, ErrPermissionDenied or
+// ErrUnauthenticated where they apply; retryable errors have a Retryable()
+// bool method, and may have a RetryAfterDelay() time.Duration method.
+// Implementations are safe for concurrent use.
+type API interface {
+	GetUser(ctx context.Context, id string) (User, error)
+	SuspendUser(ctx context.Context, id string) (User, error)
+	ReactivateUser(ctx context.Context, id string) (User, error)
+}
+
+// Store is the durable table the ledger lives in (ledger.Table: a compacted
+// Kafka topic every instance reads and tails). Put returns once the record
+// is durable, after the store has handed it to the ledger's Apply. It is
+// safe for concurrent use.
+type Store interface {
+	Put(ctx context.Context, key string, value []byte) error
+}
+
+// Auditor records the outcome of every decision. Audit returns once the
+// record is durable; an error stops the consumer before the offset of the
+// decision's message is committed.
+type Auditor interface {
+	Audit(ctx context.Context, rec Record) error
+}
