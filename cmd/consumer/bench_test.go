@@ -207,12 +207,12 @@ func (f *firstFetch) FetchMessage(ctx context.Context) (kafka.Message, error) {
 // noActions fails the benchmark if the no-match path reaches it.
 type noActions struct{ b *testing.B }
 
-func (n noActions) Execute(context.Context, remediate.Request) (remediate.Outcome, error) {
-	n.b.Error("executor called on the no-match path")
+func (n noActions) Decide(context.Context, remediate.Decision) (remediate.Outcome, error) {
+	n.b.Error("decider called on the no-match path")
 	return remediate.Outcome{}, nil
 }
 
-func (n noActions) WriteMessages(context.Context, ...kafka.Message) error {
+func (n noActions) WriteDeadLetter(context.Context, kafka.Message, kafka.Message) error {
 	n.b.Error("a benign message was dead-lettered")
 	return nil
 }
@@ -251,8 +251,8 @@ func benchPipeline(b *testing.B, addr, group string) float64 {
 		b.Fatal(err)
 	}
 	c, err := pipeline.New(pipeline.Config{CommitInterval: k.CommitInterval, CommitBatch: k.CommitBatch, PartitionBuffer: k.PartitionBuffer}, pipeline.Deps{
-		Source: src, DeadLetters: noActions{b}, Decoder: counted, Rules: currentRules{w}, Executor: noActions{b},
-		Recorder: pipeline.LogRecorder{Logger: log}, Logger: log, Tracer: tel.Tracer("tripline"), Propagator: tel.Propagator(), Metrics: metrics,
+		Source: src, DeadLetters: noActions{b}, Decoder: counted, Rules: currentRules{w}, Decider: noActions{b},
+		Logger: log, Tracer: tel.Tracer("tripline"), Propagator: tel.Propagator(), Metrics: metrics,
 	})
 	if err != nil {
 		b.Fatal(err)

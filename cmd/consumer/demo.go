@@ -21,6 +21,7 @@ import (
 	"github.com/tripline-dev/tripline/internal/kafkaio"
 	"github.com/tripline-dev/tripline/internal/opsim"
 	"github.com/tripline-dev/tripline/internal/pipeline"
+	"github.com/tripline-dev/tripline/internal/remediate"
 )
 
 //go:embed demoevents/*.json
@@ -80,10 +81,10 @@ func demoSeed() opsim.Seed {
 // auditLog collects audit records for the summary.
 type auditLog struct {
 	mu   sync.Mutex
-	recs []pipeline.AuditRecord
+	recs []remediate.Record
 }
 
-func (a *auditLog) Record(_ context.Context, rec pipeline.AuditRecord) error {
+func (a *auditLog) Audit(_ context.Context, rec remediate.Record) error {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	a.recs = append(a.recs, rec)
@@ -156,7 +157,7 @@ func runDemo(ctx context.Context, s streams, rulesDir string, verbose bool, time
 	cfg := sb.config("tripline-demo", rulesDir, demoTopic)
 	runCtx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	m, err := NewMain(runCtx, cfg, Options{Log: logs, Recorder: audit})
+	m, err := NewMain(runCtx, cfg, Options{Log: logs, Auditor: audit})
 	if err != nil {
 		return err
 	}
@@ -222,7 +223,7 @@ func waitCommitted(ctx context.Context, m *Main, n int64, done <-chan error) err
 
 func printSummary(w io.Writer, sb *sandbox, audit *auditLog, dlq []kafkaio.Record, st pipeline.Stats, traceID string) {
 	audit.mu.Lock()
-	recs := append([]pipeline.AuditRecord(nil), audit.recs...)
+	recs := append([]remediate.Record(nil), audit.recs...)
 	audit.mu.Unlock()
 	sort.SliceStable(recs, func(i, j int) bool { return recs[i].Offset < recs[j].Offset })
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)

@@ -9,10 +9,13 @@ import (
 	"os"
 	"time"
 
+	"golang.org/x/sync/errgroup"
+
 	"github.com/tripline-dev/tripline/internal/config"
-	"github.com/tripline-dev/tripline/internal/event"
+	"github.com/tripline-dev/tripline/internal/dlq"
 	"github.com/tripline-dev/tripline/internal/kafkaio"
 	"github.com/tripline-dev/tripline/internal/pipeline"
+	"github.com/tripline-dev/tripline/internal/remediate"
 )
 
 const dlqUsage = `Usage: consumer dlq replay [--topic DLQ] [--group G] [--rules DIR] [--config FILE]
@@ -26,11 +29,14 @@ evaluates it with the current rules, then:
   only) and never suspends or reactivates anyone, commits no offset and
   writes nothing to Kafka.
 
-  with --execute: carries out enforce-mode decisions through the same
-  executor and retry policy as 'consumer run', records them as the consumer
-  does (log, and the audit topic when configured), and writes records that
-  still fail back to the dead-letter topic with tripline.attempts increased
-  (tripline.first.failure and the original tripline.source.* are kept).
+  with --execute: hands the decisions to the same decision service as
+  'consumer run' (protected identities, breakers, the action ledger,
+  retries), records them as the consumer does (log, and the audit topic
+  when configured), and writes records that still fail back to the
+  dead-letter topic with tripline.attempts increased (tripline.first.failure
+  and the original tripline.source.* are kept). Decisions a breaker held
+  (class breaker_open) act once the breaker is re-armed (consumer breaker
+  reset), within the cap again.
 
 The replay is the consumer's pipeline with the dead-letter topic as its
 source. It reads as the consumer group --group (default tripline-dlq-replay)
@@ -40,16 +46,17 @@ stops at the end of the topic as it was when the run started: records it
 dead-letters again land after that end and are replayed by the next run.
 Do not run two replays of the same group at once.
 
-Never acting twice: there is no action ledger yet. Idempotency comes from
-the Users API and the executor: the executor resolves the user's current
-state first, and suspending a user who is already suspended is a no-op that
-is reported as already_suspended (reactivate: already_active). A record
-replayed twice (for example after a crash before its offset was committed)
-can therefore repeat a call, but never changes a user's state twice.
+Never acting twice: the replay reads the action ledger (the state topic)
+and tails it while it runs. An event that already led to an action on its
+user (by the consumer, or by an earlier replay) makes no call (outcome
+duplicate), nor does a second action by the same rule on the same user
+within the rule's cooldown; a user already in the wanted state is reported
+as already_suspended (reactivate: already_active) after a read, without a
+call.
 
-Formats: a dead-letter record is decoded with the format pinned for its
-source topics when every configured topic pins the same format, and
-auto-detected otherwise.
+Formats: a dead-letter record is decoded with the format pinned for the
+topic it came from (its tripline.source.topic header), and auto-detected
+when that topic pins none.
 
 Output: one line per record on stdout,
   <source topic>/<partition>@<offset> dlq=<partition>@<offset> class=<class>
@@ -124,14 +131,9 @@ func cmdDLQ(ctx context.Context, args []string, s streams) int {
 	return 0
 }
 
-// replaySummary counts the outcomes of one replay run.
-type replaySummary struct {
-	Replayed, Acted, StillFailing, NothingToDo int
-}
-
 // runDLQReplay wires the pipeline over the DLQ and runs it to the end of
 // the topic as it is now.
-func runDLQReplay(ctx context.Context, cfg config.Config, f dlqFlags, opts Options, s streams) (replaySummary, error) {
+func runDLQReplay(ctx context.Context, cfg config.Config, f dlqFlags, opts Options, s streams) (dlq.Summary, error) {
 	if f.topic != "" {
 		cfg.Kafka.DLQTopic = f.topic
 	}
@@ -143,7 +145,7 @@ func runDLQReplay(ctx context.Context, cfg config.Config, f dlqFlags, opts Optio
 	}
 	r, err := newReplay(ctx, cfg, f, opts, s)
 	if err != nil {
-		return replaySummary{}, fmt.Errorf("cannot start:\n%v", indent(err))
+		return dlq.Summary{}, fmt.Errorf("cannot start:\n%v", indent(err))
 	}
 	defer r.close()
 	return r.run(ctx)
@@ -154,10 +156,8 @@ type replay struct {
 	m       *Main
 	f       dlqFlags
 	s       streams
-	writer  topicWriter
 	src     *kafkaio.BoundedSource
-	track   *replayTracker
-	runner  *pipeline.Consumer
+	track   *dlq.Tracker
 	started time.Time
 }
 
@@ -168,18 +168,35 @@ func newReplay(ctx context.Context, cfg config.Config, f dlqFlags, opts Options,
 			r.close()
 		}
 	}()
-	dec, _, err := r.m.newCore(ctx, "tripline-dlq-replay", opts)
+	m := r.m
+	dec, formats, err := m.newCore(ctx, "tripline-dlq-replay", opts)
 	if err != nil {
 		return nil, err
 	}
 	if err := r.newKafka(ctx); err != nil {
 		return nil, err
 	}
-	return r, r.newPipeline(dec)
+	if err := m.loadLedger(ctx); err != nil {
+		return nil, err
+	}
+	dry := cfg.DryRun || !f.execute
+	var auditor remediate.Auditor = r.track
+	var writer pipeline.DeadLetterWriter
+	if f.execute {
+		auditor = m.auditor(r.track)
+		writer = m.dlq
+	}
+	if m.decider, err = m.newDecider(auditor, dry); err != nil {
+		return nil, err
+	}
+	// Each record is decoded with the format pinned for the topic it came
+	// from (its tripline.source.topic header).
+	m.consumer, err = m.newConsumer(dec, formats, r.src, r.track.DeadLetters(writer), pipeline.HeaderSourceTopic)
+	return r, err
 }
 
 // newKafka checks the DLQ (and audit) topics, reads where the replay starts
-// and ends, and creates the group reader and the writers.
+// and ends, and creates the bounded source and the writers.
 func (r *replay) newKafka(ctx context.Context) error {
 	m, k := r.m, r.m.cfg.Kafka
 	host, _ := os.Hostname()
@@ -195,77 +212,48 @@ func (r *replay) newKafka(ctx context.Context) error {
 	}
 	checkCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	if err := m.ensureTopics(checkCtx, topicPlan(k, []string{k.DLQTopic}, owned)); err != nil {
+	if err := m.conn.EnsureTopics(checkCtx, topicPlan(k, []string{k.DLQTopic}, owned)); err != nil {
 		return err
 	}
 	bounds, err := m.conn.PartitionBounds(checkCtx, k.DLQTopic, k.GroupID)
 	if err != nil {
 		return err
 	}
-	r.track = newReplayTracker(r.s.out, r.s.err, r.f.progress, !r.f.execute)
+	r.track = dlq.NewTracker(r.s.out, r.s.err, r.f.progress, !r.f.execute)
 	r.src = kafkaio.NewBoundedSource(m.conn.NewReader(readerConfig(k, []string{k.DLQTopic}, m.log)), bounds,
-		kafkaio.BoundedConfig{Commit: r.f.execute, OnFetch: r.track.fetched, OnDone: r.track.completed})
+		kafkaio.BoundedConfig{Commit: r.f.execute, OnFetch: r.track.Fetched, OnDone: r.track.Completed})
 	if r.f.execute {
-		r.writer = m.conn.NewWriter(k.DLQTopic, k.MaxBytes)
+		m.dlq = m.conn.NewTopicWriter(k.DLQTopic, k.MaxBytes)
 		if k.AuditTopic != "" {
-			m.audit = m.conn.NewWriter(k.AuditTopic, k.MaxBytes)
+			m.audit = m.conn.NewTopicWriter(k.AuditTopic, k.MaxBytes)
 		}
 	}
 	return nil
 }
 
-// newPipeline wires the consumer's pipeline with the DLQ as its source.
-func (r *replay) newPipeline(dec *event.Decoder) error {
-	m, cfg := r.m, r.m.cfg
-	var recorder pipeline.Recorder = r.track
-	dead := kafkaio.RefWriter{OnDeadLetter: r.track.deadLettered}
-	if r.f.execute {
-		var durable pipeline.Recorder = pipeline.LogRecorder{Logger: m.log}
-		if m.audit != nil {
-			durable = pipeline.TopicRecorder{Log: pipeline.LogRecorder{Logger: m.log}, Writer: m.audit}
-		}
-		recorder = teeRecorder{durable, r.track}
-		dead.W = r.writer
-	}
-	formats := map[string]event.Format{cfg.Kafka.DLQTopic: commonFormat(cfg)}
-	var err error
-	r.runner, err = m.newConsumer(dec, formats, r.src, dead, recorder, cfg.DryRun || !r.f.execute)
-	return err
-}
-
-// commonFormat is the format every configured source topic pins, or auto.
-func commonFormat(cfg config.Config) event.Format {
-	var common event.Format
-	for i, t := range cfg.TopicSpecs() {
-		f, err := event.ParseFormat(t.Format)
-		if err != nil || (i > 0 && f != common) {
-			return event.FormatAuto
-		}
-		common = f
-	}
-	return common
-}
-
 // run replays until the end recorded at the start, then prints the summary.
-func (r *replay) run(ctx context.Context) (replaySummary, error) {
-	if err := r.m.dir.Refresh(ctx); err != nil {
+func (r *replay) run(ctx context.Context) (dlq.Summary, error) {
+	m := r.m
+	if err := m.dir.Refresh(ctx); err != nil {
 		if !isRetryable(err) {
-			return replaySummary{}, fmt.Errorf("list 1Password users (check onepassword.* settings): %w", err)
+			return dlq.Summary{}, fmt.Errorf("list 1Password users (check onepassword.* settings): %w", err)
 		}
-		r.m.log.Warn("cannot list 1Password users yet; will retry", "error", err)
+		m.log.Warn("cannot list 1Password users yet; will retry", "error", err)
 	}
 	mode := "execute"
 	if !r.f.execute {
 		mode = "dry run"
 	}
-	fmt.Fprintf(r.s.err, "dlq replay (%s): topic %s, group %s, %d records to replay\n", mode, r.m.cfg.Kafka.DLQTopic, r.f.group, r.src.Remaining())
+	fmt.Fprintf(r.s.err, "dlq replay (%s): topic %s, group %s, %d records to replay\n", mode, m.cfg.Kafka.DLQTopic, r.f.group, r.src.Remaining())
 	var err error
 	if r.src.Remaining() > 0 {
-		runCtx, cancel := r.src.UntilComplete(ctx)
-		err = r.runner.Run(runCtx)
-		cancel()
+		g, gctx := errgroup.WithContext(ctx)
+		tailCtx, stopTail := context.WithCancel(gctx)
+		g.Go(func() error { return ignoreCanceled(m.table.Run(tailCtx)) })
+		g.Go(func() error { defer stopTail(); return m.consumer.Run(gctx) })
+		err = g.Wait()
 	}
-	sum := r.track.finish()
+	sum := r.track.Summary()
 	fmt.Fprintf(r.s.err, "%sreplayed %d: %s %d, %s %d, nothing to do %d (%s)\n", dryPrefix(!r.f.execute), sum.Replayed,
 		verb(!r.f.execute, "acted", "would act"), sum.Acted, verb(!r.f.execute, "still failing", "would still fail"), sum.StillFailing,
 		sum.NothingToDo, time.Since(r.started).Round(time.Millisecond))
@@ -293,18 +281,5 @@ func (r *replay) close() {
 	if r.src != nil {
 		r.src.Close()
 	}
-	if r.writer != nil {
-		r.writer.Close()
-	}
-	if r.m.audit != nil {
-		r.m.audit.Close()
-	}
-	if r.m.conn != nil {
-		r.m.conn.Close()
-	}
-	if r.m.tel != nil {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		r.m.tel.Shutdown(ctx)
-	}
+	r.m.Close()
 }

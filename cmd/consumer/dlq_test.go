@@ -10,9 +10,10 @@ import (
 
 	"github.com/segmentio/kafka-go"
 
-	"github.com/tripline-dev/tripline/internal/kafkaio"
+	"github.com/tripline-dev/tripline/internal/dlq"
 	"github.com/tripline-dev/tripline/internal/opsim"
 	"github.com/tripline-dev/tripline/internal/pipeline"
+	"github.com/tripline-dev/tripline/internal/remediate"
 )
 
 // deadLetterOne runs the consumer while the simulator answers every
@@ -33,7 +34,7 @@ func deadLetterOne(t *testing.T, email string) *e2e {
 }
 
 // replayDLQ runs `consumer dlq replay` in-process against the sandbox.
-func (e *e2e) replayDLQ(execute bool) (replaySummary, string) {
+func (e *e2e) replayDLQ(execute bool) (dlq.Summary, string) {
 	e.t.Helper()
 	var out, errw bytes.Buffer
 	ctx, cancel := context.WithTimeout(e.t.Context(), 60*time.Second)
@@ -54,7 +55,7 @@ func TestDLQReplayDryRunThenExecuteAfterTheFaultClears(t *testing.T) {
 	calls := len(e.suspendCalls())
 
 	sum, out := e.replayDLQ(false)
-	if sum != (replaySummary{Replayed: 1, Acted: 1}) || !strings.Contains(out, "signins/") || !strings.Contains(out, "would_act") || !strings.Contains(out, "dry run") {
+	if sum != (dlq.Summary{Replayed: 1, Acted: 1}) || !strings.Contains(out, "signins/") || !strings.Contains(out, "would_act") || !strings.Contains(out, "dry run") {
 		t.Errorf("dry run: summary %+v, output:\n%s", sum, out)
 	}
 	if n := len(e.suspendCalls()); n != calls || e.state(email) != "ACTIVE" {
@@ -62,7 +63,7 @@ func TestDLQReplayDryRunThenExecuteAfterTheFaultClears(t *testing.T) {
 	}
 
 	sum, out = e.replayDLQ(true)
-	if sum != (replaySummary{Replayed: 1, Acted: 1}) || !strings.Contains(out, "replayed 1: acted 1, still failing 0, nothing to do 0") {
+	if sum != (dlq.Summary{Replayed: 1, Acted: 1}) || !strings.Contains(out, "replayed 1: acted 1, still failing 0, nothing to do 0") {
 		t.Errorf("execute: summary %+v, output:\n%s", sum, out)
 	}
 	if e.state(email) != "SUSPENDED" {
@@ -76,7 +77,7 @@ func TestDLQReplayDryRunThenExecuteAfterTheFaultClears(t *testing.T) {
 func TestDLQReplayStillFailingReturnsWithMoreAttempts(t *testing.T) {
 	e := deadLetterOne(t, "user00006@example.com")
 	sum, _ := e.replayDLQ(true)
-	if sum != (replaySummary{Replayed: 1, StillFailing: 1}) {
+	if sum != (dlq.Summary{Replayed: 1, StillFailing: 1}) {
 		t.Fatalf("summary %+v", sum)
 	}
 	recs := e.deadLetters(2)
@@ -86,12 +87,11 @@ func TestDLQReplayStillFailingReturnsWithMoreAttempts(t *testing.T) {
 	}
 	want := map[string]string{
 		pipeline.HeaderAttempts:        "6",
-		pipeline.HeaderErrorClass:      pipeline.ClassRetriesExhausted,
+		pipeline.HeaderErrorClass:      remediate.ClassRetriesExhausted,
 		pipeline.HeaderSourceTopic:     "signins",
 		pipeline.HeaderSourcePartition: pipeline.HeaderValue(first, pipeline.HeaderSourcePartition),
 		pipeline.HeaderSourceOffset:    pipeline.HeaderValue(first, pipeline.HeaderSourceOffset),
 		pipeline.HeaderFirstFailure:    pipeline.HeaderValue(first, pipeline.HeaderFirstFailure),
-		kafkaio.RefHeader:              "",
 	}
 	for k, v := range want {
 		if got := pipeline.HeaderValue(again, k); got != v {

@@ -16,7 +16,7 @@ import (
 	"github.com/segmentio/kafka-go"
 
 	"github.com/tripline-dev/tripline/internal/opsim"
-	"github.com/tripline-dev/tripline/internal/pipeline"
+	"github.com/tripline-dev/tripline/internal/remediate"
 )
 
 // syncBuffer is a bytes.Buffer safe for the logger's concurrent writes.
@@ -87,7 +87,8 @@ func TestEndToEndOperatorSurface(t *testing.T) {
 	}
 	_, metrics := httpGet(base + "/metrics")
 	for _, want := range []string{
-		`tripline_actions_total{action="suspend",mode="enforce",result="suspended"} 1`,
+		`tripline_decisions_total{action="suspend",mode="enforce",outcome="suspended",rule="risky_success"} 1`,
+		`tripline_breaker_open{scope="global"} 0`,
 		`tripline_dlq_records_total{class="decode"} 1`,
 		`tripline_messages_consumed_total{topic="signins"} 2`,
 		`tripline_api_latency_seconds_bucket`,
@@ -116,7 +117,7 @@ func TestEndToEndOperatorSurface(t *testing.T) {
 	if err != nil {
 		t.Fatalf("read audit topic: %v", err)
 	}
-	var rec pipeline.AuditRecord
+	var rec remediate.Record
 	if err := json.Unmarshal(am.Value, &rec); err != nil {
 		t.Fatal(err)
 	}

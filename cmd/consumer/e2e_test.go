@@ -4,8 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -38,7 +36,7 @@ func newE2E(t *testing.T, topic string, seed opsim.Seed) *e2e {
 	}
 	t.Cleanup(func() { sb.Close() })
 	dir := t.TempDir()
-	if err := os.WriteFile(filepath.Join(dir, "r.yaml"), []byte(e2eRules), 0o644); err != nil {
+	if err := eventtest.WriteRulesDir(dir, e2eRules); err != nil {
 		t.Fatal(err)
 	}
 	return &e2e{t: t, sb: sb, cfg: sb.config("e2e", dir, topic), spans: tracetest.NewSpanRecorder()}

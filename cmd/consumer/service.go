@@ -23,7 +23,9 @@ import (
 	"github.com/tripline-dev/tripline/internal/config"
 	"github.com/tripline-dev/tripline/internal/directory"
 	"github.com/tripline-dev/tripline/internal/event"
+	"github.com/tripline-dev/tripline/internal/identity"
 	"github.com/tripline-dev/tripline/internal/kafkaio"
+	"github.com/tripline-dev/tripline/internal/ledger"
 	"github.com/tripline-dev/tripline/internal/onepassword"
 	"github.com/tripline-dev/tripline/internal/pipeline"
 	"github.com/tripline-dev/tripline/internal/remediate"
@@ -40,8 +42,8 @@ type Options struct {
 	Lookup func(string) (string, bool)
 	// SpanProcessor is added to the tracer provider (tests: a recorder).
 	SpanProcessor sdktrace.SpanProcessor
-	// Recorder, when set, also receives every audit record (the demo's summary).
-	Recorder pipeline.Recorder
+	// Auditor, when set, also receives every audit record (the demo's summary).
+	Auditor remediate.Auditor
 }
 
 // Main is the running service: every component wired from the configuration.
@@ -52,11 +54,14 @@ type Main struct {
 	conn     *kafkaio.Connection
 	clientID string
 	reader   groupReader
-	dlq      topicWriter
-	audit    topicWriter
+	dlq      *kafkaio.TopicWriter
+	audit    *kafkaio.TopicWriter
 	op       *onepassword.Client
 	dir      *directory.Directory
 	rules    *rules.Watcher
+	table    *ledger.Table
+	ledger   *remediate.Ledger
+	decider  *remediate.Service
 	consumer *pipeline.Consumer
 
 	readyMu    sync.Mutex
@@ -71,17 +76,12 @@ type groupReader interface {
 	io.Closer
 }
 
-// topicWriter is a writer bound to the DLQ or audit topic (a *kafka.Writer
-// from kafkaio), closed by Close.
-type topicWriter interface {
-	pipeline.DeadLetterWriter
-	io.Closer
-}
-
 // NewMain checks the configuration against the outside world (rules compile
 // and pass their tests, the source topics exist, the DLQ and audit topics
-// exist or can be created) and wires every component. It fails with every
-// problem it can name rather than starting half-configured.
+// exist or can be created, the state topic is compacted) and wires every
+// component; it reads the action ledger in full before the consumer joins
+// its group. It fails with every problem it can name rather than starting
+// half-configured.
 func NewMain(ctx context.Context, cfg config.Config, opts Options) (_ *Main, err error) {
 	if opts.Log == nil {
 		opts.Log = os.Stderr
@@ -102,15 +102,13 @@ func NewMain(ctx context.Context, cfg config.Config, opts Options) (_ *Main, err
 	if err := m.newKafka(ctx); err != nil {
 		return nil, err
 	}
-	var recorder pipeline.Recorder = pipeline.LogRecorder{Logger: m.log}
-	if m.audit != nil {
-		recorder = pipeline.TopicRecorder{Log: pipeline.LogRecorder{Logger: m.log}, Writer: m.audit}
+	if err := m.loadLedger(ctx); err != nil {
+		return nil, err
 	}
-	if opts.Recorder != nil {
-		recorder = teeRecorder{recorder, opts.Recorder}
+	if m.decider, err = m.newDecider(m.auditor(opts.Auditor), cfg.DryRun); err != nil {
+		return nil, err
 	}
-	m.consumer, err = m.newConsumer(dec, formats, m.reader, m.dlq, recorder, cfg.DryRun)
-	if err != nil {
+	if m.consumer, err = m.newConsumer(dec, formats, m.reader, m.dlq, ""); err != nil {
 		return nil, err
 	}
 	if err := m.observeComponents(); err != nil {
@@ -172,33 +170,96 @@ func (m *Main) newCore(ctx context.Context, service string, opts Options) (*even
 	return dec, formats, nil
 }
 
-// newConsumer wires a pipeline over src with the given dead-letter writer
-// and recorder, acting through the Users API (or only resolving users when
-// dryRun).
-func (m *Main) newConsumer(dec *event.Decoder, formats map[string]event.Format, src pipeline.Source, dead pipeline.DeadLetterWriter, rec pipeline.Recorder, dryRun bool) (*pipeline.Consumer, error) {
+// newConsumer wires a pipeline over src with the given dead-letter writer,
+// handing decisions to the decision service. topicHeader, when set, names
+// the header that holds each message's original topic (the DLQ replay).
+func (m *Main) newConsumer(dec *event.Decoder, formats map[string]event.Format, src pipeline.Source, dead pipeline.DeadLetterWriter, topicHeader string) (*pipeline.Consumer, error) {
 	cfg := m.cfg
 	metrics, err := pipeline.NewMetrics(m.tel.Meter("tripline"))
 	if err != nil {
 		return nil, err
 	}
-	tracer := m.tel.Tracer("tripline")
-	exec := remediate.New(remediate.Config{DryRun: dryRun}, userDirectory{dir: m.dir, op: m.op, tracer: tracer}, usersAPI{m.op})
 	return pipeline.New(pipeline.Config{
 		Formats:         formats,
+		TopicHeader:     topicHeader,
 		CommitInterval:  cfg.Kafka.CommitInterval,
 		CommitBatch:     cfg.Kafka.CommitBatch,
 		PartitionBuffer: cfg.Kafka.PartitionBuffer,
 		ShutdownGrace:   cfg.ShutdownGrace,
 		FetchRetry:      cfg.Kafka.FetchRetry,
-		Retry: pipeline.RetryPolicy{
+	}, pipeline.Deps{
+		Source: src, DeadLetters: dead, Decoder: dec, Rules: currentRules{m.rules},
+		Decider: m.decider, Logger: m.log, Tracer: m.tel.Tracer("tripline"),
+		Propagator: m.tel.Propagator(), Metrics: metrics,
+	})
+}
+
+// currentRules evaluates with the watcher's current rule set, so a reload
+// takes effect at the next event.
+type currentRules struct{ w *rules.Watcher }
+
+func (c currentRules) Evaluate(ev *event.Event) rules.Result { return c.w.Current().Evaluate(ev) }
+
+// newDecider builds the decision service over the directory, the Users API
+// client and the ledger, with the protected identities of the current rule
+// set; dryRun resolves users and runs the guards but never acts.
+func (m *Main) newDecider(auditor remediate.Auditor, dryRun bool) (*remediate.Service, error) {
+	cfg := m.cfg
+	count, window, err := cfg.BreakerGlobal()
+	if err != nil {
+		return nil, err
+	}
+	return remediate.New(remediate.Config{
+		DryRun:   dryRun,
+		Breaker:  remediate.Limit{Count: count, Window: window},
+		Instance: m.clientID,
+		Retry: remediate.RetryPolicy{
 			InitialInterval: cfg.Retry.InitialInterval, MaxInterval: cfg.Retry.MaxInterval,
 			MaxElapsed: cfg.Retry.MaxElapsed, MaxAttempts: cfg.Retry.MaxAttempts,
 		},
-	}, pipeline.Deps{
-		Source: src, DeadLetters: dead, Decoder: dec, Rules: currentRules{m.rules},
-		Executor: exec, Recorder: rec, Logger: m.log, Tracer: tracer,
-		Propagator: m.tel.Propagator(), Metrics: metrics,
+	}, remediate.Deps{
+		Directory: m.dir, API: m.op, Ledger: m.ledger,
+		Protected: func() *identity.Protected { return m.rules.Current().Protected() },
+		Auditor:   auditor, Logger: m.log, Tracer: m.tel.Tracer("tripline"), Meter: m.tel.Meter("tripline"),
 	})
+}
+
+// auditor is where audit records go: the log, the audit topic when one is
+// configured, and extra (the demo's and the replay's bookkeeping).
+func (m *Main) auditor(extra remediate.Auditor) remediate.Auditor {
+	var a remediate.Auditor = remediate.LogAuditor{Logger: m.log}
+	if m.audit != nil {
+		a = remediate.TopicAuditor{Log: remediate.LogAuditor{Logger: m.log}, Write: m.audit.Write}
+	}
+	if extra != nil {
+		a = remediate.Auditors{a, extra}
+	}
+	return a
+}
+
+// loadLedger opens the state topic (creating it compacted when allowed,
+// refusing it when it is not compacted) and reads it in full.
+func (m *Main) loadLedger(ctx context.Context) error {
+	k := m.cfg.Kafka
+	m.ledger = remediate.NewLedger(nil, m.clientID, m.log)
+	var err error
+	m.table, err = ledger.New(ledger.Config{
+		Brokers: m.conn.Brokers, Transport: m.conn.Transport, Topic: k.StateTopic,
+		Create: k.CreateTopics, Partitions: 1, Replication: k.TopicReplication, Logger: m.log,
+	}, m.ledger.Apply)
+	if err != nil {
+		return fmt.Errorf("state topic: %w", err)
+	}
+	m.ledger.SetStore(m.table)
+	loadCtx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	defer cancel()
+	start := time.Now()
+	if err := m.table.Load(loadCtx); err != nil {
+		return fmt.Errorf("state topic %s (kafka.state_topic, TRIPLINE_KAFKA_STATE_TOPIC): %w", k.StateTopic, err)
+	}
+	m.log.Info("action ledger loaded", "topic", k.StateTopic, "users", m.ledger.Users(), "open_breakers", m.ledger.OpenScopes(),
+		"took", time.Since(start).Round(time.Millisecond).String())
+	return nil
 }
 
 func newDecoder(cfg config.Config) (*event.Decoder, map[string]event.Format, error) {
@@ -264,25 +325,15 @@ func (m *Main) newKafka(ctx context.Context) error {
 	}
 	checkCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	if err := m.ensureTopics(checkCtx, topicPlan(k, sources, owned)); err != nil {
+	if err := m.conn.EnsureTopics(checkCtx, topicPlan(k, sources, owned)); err != nil {
 		return err
 	}
 	m.reader = m.conn.NewReader(readerConfig(k, sources, m.log))
-	m.dlq = m.conn.NewWriter(k.DLQTopic, k.MaxBytes)
+	m.dlq = m.conn.NewTopicWriter(k.DLQTopic, k.MaxBytes)
 	if k.AuditTopic != "" {
-		m.audit = m.conn.NewWriter(k.AuditTopic, k.MaxBytes)
+		m.audit = m.conn.NewTopicWriter(k.AuditTopic, k.MaxBytes)
 	}
 	return nil
-}
-
-// ensureTopics checks (and creates) the topics of plan and logs what could
-// not be checked.
-func (m *Main) ensureTopics(ctx context.Context, plan kafkaio.TopicPlan) error {
-	warnings, err := m.conn.EnsureTopics(ctx, plan)
-	for _, w := range warnings {
-		m.log.Warn(w)
-	}
-	return err
 }
 
 // kafkaConfig is the connection part of the kafka configuration section.
@@ -325,6 +376,7 @@ func (m *Main) Run(ctx context.Context) error {
 		m.log.Warn("cannot list 1Password users yet; will retry", "error", err)
 	}
 	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return ignoreCanceled(m.table.Run(gctx)) })
 	g.Go(func() error {
 		err := m.consumer.Run(gctx)
 		if err == nil {
@@ -384,7 +436,7 @@ func (m *Main) Close() error {
 	if m.reader != nil {
 		errs = append(errs, m.reader.Close())
 	}
-	for _, w := range []topicWriter{m.dlq, m.audit} {
+	for _, w := range []*kafkaio.TopicWriter{m.dlq, m.audit} {
 		if w != nil {
 			errs = append(errs, w.Close())
 		}
@@ -410,14 +462,4 @@ func ignoreCanceled(err error) error {
 		return nil
 	}
 	return err
-}
-
-// teeRecorder records to both recorders, in order.
-type teeRecorder [2]pipeline.Recorder
-
-func (t teeRecorder) Record(ctx context.Context, rec pipeline.AuditRecord) error {
-	if err := t[0].Record(ctx, rec); err != nil {
-		return err
-	}
-	return t[1].Record(ctx, rec)
 }

@@ -2,14 +2,14 @@ package kafkaio
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/segmentio/kafka-go"
-
 	"github.com/tripline-dev/tripline/internal/kafkatest"
+	"github.com/tripline-dev/tripline/internal/pipeline"
 )
 
 func remaining(bounds map[int]Bound) (n int64) {
@@ -21,7 +21,7 @@ func remaining(bounds map[int]Bound) (n int64) {
 
 // TestBoundedSourceStopsAtTheStartEnd produces three records, takes the
 // bounds, produces a fourth, and checks that the source hands out and
-// commits only the first three, reports completion, and that the group's
+// commits only the first three, then answers end of input, and that the group's
 // next run starts at the fourth; the group membership and ReadN are
 // checked along the way.
 func TestBoundedSourceStopsAtTheStartEnd(t *testing.T) {
@@ -58,15 +58,10 @@ func TestBoundedSourceStopsAtTheStartEnd(t *testing.T) {
 			OnDone:  func(p int, o int64) { mu.Lock(); done[p] = o; mu.Unlock() },
 		})
 	defer src.Close()
-	runCtx, stop := src.UntilComplete(ctx)
-	defer stop()
 	for i := range 3 {
-		m, err := src.FetchMessage(runCtx)
+		m, err := src.FetchMessage(ctx)
 		if err != nil {
 			t.Fatalf("fetch %d: %v", i, err)
-		}
-		if got, want := headerValue(m, RefHeader), fmt.Sprintf("%d@%d", m.Partition, m.Offset); got != want {
-			t.Errorf("ref header %q, want %q", got, want)
 		}
 		if i == 0 {
 			if err := conn.GroupMember(ctx, "replay", "bounded-test"); err != nil {
@@ -80,20 +75,18 @@ func TestBoundedSourceStopsAtTheStartEnd(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	select {
-	case <-runCtx.Done():
-	default:
-		t.Fatalf("not complete after three records; %d remaining", src.Remaining())
+	if n := src.Remaining(); n != 0 {
+		t.Fatalf("%d remaining after three records", n)
 	}
-	if _, err := src.FetchMessage(runCtx); err == nil {
-		t.Error("fetch after the end returned a record")
+	if _, err := src.FetchMessage(ctx); !errors.Is(err, pipeline.ErrEndOfInput) {
+		t.Errorf("fetch after the end = %v, want ErrEndOfInput", err)
 	}
 	mu.Lock()
 	if len(fetched) != 3 || len(done) == 0 {
 		t.Errorf("fetched %d records, done %v", len(fetched), done)
 	}
 	for _, r := range fetched {
-		if r.Headers["n"] == "3" || r.Headers[RefHeader] != "" {
+		if r.Headers["n"] == "3" {
 			t.Errorf("fetched %+v", r)
 		}
 	}
@@ -110,46 +103,5 @@ func TestBoundedSourceStopsAtTheStartEnd(t *testing.T) {
 		if r.Topic != topic || r.Headers["n"] != string(r.Value[1:]) {
 			t.Errorf("ReadN record %+v", r)
 		}
-	}
-}
-
-func headerValue(m kafka.Message, key string) string {
-	for _, h := range m.Headers {
-		if h.Key == key {
-			return string(h.Value)
-		}
-	}
-	return ""
-}
-
-type writes struct{ msgs []kafka.Message }
-
-func (w *writes) WriteMessages(_ context.Context, msgs ...kafka.Message) error {
-	w.msgs = append(w.msgs, msgs...)
-	return nil
-}
-
-func TestRefWriterStripsTheRef(t *testing.T) {
-	t.Parallel()
-	var w writes
-	var got []string
-	rw := RefWriter{W: &w, OnDeadLetter: func(p int, o int64, r Record) {
-		got = append(got, fmt.Sprintf("%d@%d class=%s", p, o, r.Headers["class"]))
-	}}
-	in := []kafka.Message{
-		{Value: []byte("a"), Headers: []kafka.Header{{Key: "class", Value: []byte("decode")}, {Key: RefHeader, Value: []byte("2@41")}}},
-		{Value: []byte("b"), Headers: []kafka.Header{{Key: "class", Value: []byte("other")}}},
-	}
-	if err := rw.WriteMessages(t.Context(), in...); err != nil {
-		t.Fatal(err)
-	}
-	if len(got) != 1 || got[0] != "2@41 class=decode" {
-		t.Errorf("reported %q", got)
-	}
-	if len(w.msgs) != 2 || headerValue(w.msgs[0], RefHeader) != "" || len(w.msgs[0].Headers) != 1 {
-		t.Errorf("written %+v", w.msgs)
-	}
-	if err := (RefWriter{}).WriteMessages(t.Context(), in...); err != nil {
-		t.Errorf("dry run: %v", err)
 	}
 }

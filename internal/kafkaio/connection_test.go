@@ -79,7 +79,7 @@ func TestTLSAndSCRAMAgainstABroker(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx := t.Context()
-	if _, err := conn.EnsureTopics(ctx, TopicPlan{Sources: []string{"signins"}, Owned: []string{"signins.dlq"}, Create: true, Partitions: 1, Replication: 1, MaxMessageBytes: 4 << 20}); err != nil {
+	if err := conn.EnsureTopics(ctx, TopicPlan{Sources: []string{"signins"}, Owned: []string{"signins.dlq"}, Create: true, Partitions: 1, Replication: 1, MaxMessageBytes: 4 << 20}); err != nil {
 		t.Fatal(err)
 	}
 	w := conn.NewWriter("signins", 0)
@@ -103,7 +103,7 @@ func TestTLSAndSCRAMAgainstABroker(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = bad.EnsureTopics(ctx, TopicPlan{Sources: []string{"signins"}})
+	err = bad.EnsureTopics(ctx, TopicPlan{Sources: []string{"signins"}})
 	if err == nil {
 		t.Fatal("wrong SASL password accepted")
 	}

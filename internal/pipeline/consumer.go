@@ -35,23 +35,11 @@ type Source interface {
 // DeadLetterWriter writes dead-letter records. WriteDeadLetter gets the
 // source message that failed and the record to write for it (its key and
 // value, with the tripline.* headers saying why), and returns only once the
-// record is acknowledged, or with an error. TopicDeadLetters writes to a
-// topic; the DLQ replay also learns from it which record failed again.
+// record is acknowledged, or with an error. kafkaio.TopicWriter writes to
+// the DLQ topic; the DLQ replay's writer also learns from the source which
+// record failed again.
 type DeadLetterWriter interface {
 	WriteDeadLetter(ctx context.Context, source, record kafka.Message) error
-}
-
-// TopicDeadLetters writes dead-letter records through W: a *kafka.Writer
-// bound to the DLQ topic with RequiredAcks set to all.
-type TopicDeadLetters struct {
-	W interface {
-		WriteMessages(ctx context.Context, msgs ...kafka.Message) error
-	}
-}
-
-// WriteDeadLetter implements DeadLetterWriter.
-func (t TopicDeadLetters) WriteDeadLetter(ctx context.Context, _, record kafka.Message) error {
-	return t.W.WriteMessages(ctx, record)
 }
 
 // Decoder normalizes one message value into sign-in events (*event.Decoder).

@@ -24,12 +24,12 @@ func (s *Service) act(ctx context.Context, c *call) error {
 		after, err = call(ctx, c.out.User.ID)
 		return err
 	})
-	c.out.Attempts += attempts
+	c.out.Attempts = attempts
 	if err != nil {
 		if isInterrupted(err) {
 			return err
 		}
-		f := classify(fmt.Errorf("%s user: %w", c.d.Action, err), c.out.Attempts)
+		f := classify(err, attempts)
 		if f.Class == ClassCannotSuspend {
 			if werr := s.noteRefusal(ctx, c, err); werr != nil {
 				return werr

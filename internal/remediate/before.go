@@ -1,9 +1,6 @@
 package remediate
 
-import (
-	"context"
-	"fmt"
-)
+import "context"
 
 // before reads the user from the API just before acting: the state before
 // the action, as the API reports it, is what the ledger records and what
@@ -17,12 +14,12 @@ func (s *Service) before(next handler) handler {
 			user, err = s.api.GetUser(ctx, c.out.User.ID)
 			return err
 		})
-		c.out.Attempts += attempts
+		c.out.Attempts = attempts
 		if err != nil {
 			if isInterrupted(err) {
 				return err
 			}
-			return classify(fmt.Errorf("get user: %w", err), c.out.Attempts)
+			return classify(err, attempts)
 		}
 		if user.Email == "" {
 			user.Email = c.out.User.Email

@@ -126,7 +126,8 @@ type Outcome struct {
 	// Detail says why, for refusals: the protected entry, the breaker's
 	// scope, "same event", "cooldown 1h0m0s".
 	Detail string
-	// Attempts counts the Users API attempts made for the action.
+	// Attempts counts the attempts of the last Users API call made (the
+	// action, or the read before it when that failed).
 	Attempts int
 }
 

@@ -103,8 +103,8 @@ func TestFailedActionStartsNoCooldown(t *testing.T) {
 	d.Cooldown = time.Hour
 	out, err := s.Decide(t.Context(), d)
 	var f *Failure
-	if !errors.As(err, &f) || f.Class != ClassRetriesExhausted || !f.Retryable || out.Result != ResultFailed || f.Attempts != 4 {
-		t.Fatalf("Decide = %s, %v (%+v); want failed, retries_exhausted after 1 get + 3 attempts", out.Result, err, f)
+	if !errors.As(err, &f) || f.Class != ClassRetriesExhausted || !f.Retryable || out.Result != ResultFailed || f.Attempts != 3 {
+		t.Fatalf("Decide = %s, %v (%+v); want failed, retries_exhausted after 3 attempts", out.Result, err, f)
 	}
 	delete(api.errs, "suspend")
 	d.EventID = "ev-2"
