@@ -206,7 +206,7 @@ func newWorldOnTopic(t *testing.T, brokers, topic string, partitions int, s *sim
 		w.client.DeleteTopics(ctx, &kafka.DeleteTopicsRequest{Topics: []string{w.dlq}})
 	})
 	w.rulesDir = t.TempDir()
-	if err := os.WriteFile(filepath.Join(w.rulesDir, "rules.yaml"), []byte(reliabilityRules), 0o644); err != nil {
+	if err := eventtest.WriteRulesDir(w.rulesDir, reliabilityRules); err != nil {
 		t.Fatal(err)
 	}
 	client := s.Clients()[0]

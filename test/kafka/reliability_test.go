@@ -11,7 +11,7 @@ import (
 
 	"github.com/tripline-dev/tripline/internal/kafkatest"
 	"github.com/tripline-dev/tripline/internal/opsim"
-	"github.com/tripline-dev/tripline/internal/pipeline"
+	"github.com/tripline-dev/tripline/internal/remediate"
 )
 
 // TestReliabilityCrash SIGKILLs the consumer process at random moments
@@ -210,7 +210,7 @@ func TestReliabilityAPIFaults(t *testing.T) {
 	dl := w.deadLetters()
 	classes := classCounts(dl)
 	for class := range classes {
-		if class != pipeline.ClassRetriesExhausted+"/retryable=true" {
+		if class != remediate.ClassRetriesExhausted+"/retryable=true" {
 			t.Errorf("DLQ holds %d records of class %s; want only retries_exhausted/retryable=true", classes[class], class)
 		}
 	}
