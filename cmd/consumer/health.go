@@ -20,6 +20,11 @@ func (m *Main) serveHTTP(ctx context.Context) error {
 			return
 		}
 		fmt.Fprintln(w, "ready")
+		// An open breaker does not make the instance unready: it must
+		// keep consuming (and holding the decisions of that scope).
+		for _, scope := range m.decider.OpenScopes() {
+			fmt.Fprintf(w, "breaker open: %s (suspensions in this scope are held in the dead-letter topic; re-arm with: consumer breaker reset --scope %s --by NAME --reason TEXT)\n", scope, scope)
+		}
 	})
 	ln, err := net.Listen("tcp", m.cfg.HTTPAddr)
 	if err != nil {
@@ -39,9 +44,9 @@ func (m *Main) serveHTTP(ctx context.Context) error {
 	return nil
 }
 
-// ready reports whether the service can do its job: rules are loaded, a
-// token can be obtained, the user directory is loaded, and this instance is
-// a member of a stable consumer group. Results are cached for 5 seconds so
+// ready reports whether the service can do its job: rules are loaded, the
+// action ledger is loaded, a token can be obtained, the user directory is
+// loaded, and this instance is a member of a stable consumer group. Results are cached for 5 seconds so
 // probes cannot hammer the broker or the token endpoint.
 func (m *Main) ready(ctx context.Context) error {
 	m.readyMu.Lock()
@@ -55,6 +60,9 @@ func (m *Main) ready(ctx context.Context) error {
 	var errs []error
 	if m.rules.Current() == nil {
 		errs = append(errs, errors.New("rules not loaded"))
+	}
+	if !m.table.Ready() {
+		errs = append(errs, errors.New("action ledger not loaded"))
 	}
 	if err := m.op.Token(ctx); err != nil {
 		errs = append(errs, fmt.Errorf("users api token: %w", err))

@@ -1,6 +1,6 @@
 // Command consumer is tripline's main binary: it runs the Kafka consumer that
 // suspends 1Password users on risky sign-ins, and the tools rule authors and
-// operators use around it (normalize, rules, replay, demo, dlq).
+// operators use around it (normalize, rules, replay, demo, dlq, breaker).
 package main
 
 import (
@@ -37,6 +37,7 @@ func commands() []command {
 		{"rules", "lint or test policy rule files (rules lint [DIR], rules test [DIR])", cmdRules},
 		{"replay", "evaluate events from a JSON-lines file and print the decisions, without acting", cmdReplay},
 		{"dlq", "re-read dead-lettered records and re-evaluate them (dlq replay)", cmdDLQ},
+		{"breaker", "show or re-arm the blast-radius breakers (breaker status, breaker reset)", cmdBreaker},
 	}
 }
 
