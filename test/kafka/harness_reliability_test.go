@@ -178,6 +178,7 @@ type world struct {
 	brokers    string
 	topic      string
 	dlq        string
+	state      string // the state topic (ledger and breakers) of this world
 	group      string
 	partitions int
 	sim        *sim
@@ -199,11 +200,12 @@ func newWorldOnTopic(t *testing.T, brokers, topic string, partitions int, s *sim
 	t.Helper()
 	w := &world{t: t, brokers: brokers, topic: topic, partitions: partitions, sim: s, client: kafkatest.Client(brokers)}
 	w.dlq = w.topic + ".dlq"
+	w.state = w.topic + ".state"
 	w.group = w.topic + ".tripline"
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
-		w.client.DeleteTopics(ctx, &kafka.DeleteTopicsRequest{Topics: []string{w.dlq}})
+		w.client.DeleteTopics(ctx, &kafka.DeleteTopicsRequest{Topics: []string{w.dlq, w.state}})
 	})
 	w.rulesDir = t.TempDir()
 	if err := eventtest.WriteRulesDir(w.rulesDir, reliabilityRules); err != nil {
@@ -211,10 +213,14 @@ func newWorldOnTopic(t *testing.T, brokers, topic string, partitions int, s *sim
 	}
 	client := s.Clients()[0]
 	w.env = map[string]string{
-		"TRIPLINE_KAFKA_BROKERS":              brokers,
-		"TRIPLINE_KAFKA_GROUP_ID":             w.group,
-		"TRIPLINE_KAFKA_TOPICS":               w.topic,
-		"TRIPLINE_KAFKA_DLQ_TOPIC":            w.dlq,
+		"TRIPLINE_KAFKA_BROKERS":     brokers,
+		"TRIPLINE_KAFKA_GROUP_ID":    w.group,
+		"TRIPLINE_KAFKA_TOPICS":      w.topic,
+		"TRIPLINE_KAFKA_DLQ_TOPIC":   w.dlq,
+		"TRIPLINE_KAFKA_STATE_TOPIC": w.state,
+		// The delivery scenarios suspend hundreds of users on purpose:
+		// the global breaker is off unless a scenario sets it.
+		"TRIPLINE_BREAKER_GLOBAL":             "0",
 		"TRIPLINE_KAFKA_CREATE_TOPICS":        "true",
 		"TRIPLINE_KAFKA_TOPIC_PARTITIONS":     "3",
 		"TRIPLINE_KAFKA_TOPIC_REPLICATION":    "1",
