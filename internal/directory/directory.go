@@ -17,19 +17,16 @@ import (
 	"github.com/tripline-dev/tripline/internal/remediate"
 )
 
-// Lister lists and reads the users of the account. *onepassword.Client
-// implements it.
+// Lister lists every user of the account, page by page.
+// *onepassword.Client implements it.
 //
 // ListAll calls fn with each page in order and returns the number of pages
 // read. It is called by Refresh, by Run and by a Lookup miss, never by two
 // of them at once. An error from ListAll leaves the directory unchanged and
 // is returned to the caller of Refresh or Lookup wrapped with %w, so its
-// Retryable method stays reachable with errors.As. GetUser reads one user
-// by id, for ids the current listing does not hold; an unknown id is an
-// error wrapping remediate.ErrUserNotFound.
+// Retryable method stays reachable with errors.As.
 type Lister interface {
 	ListAll(ctx context.Context, filter string, pageSize int, fn func([]remediate.User) error) (int, error)
-	GetUser(ctx context.Context, id string) (remediate.User, error)
 }
 
 // Defaults applied by New.
@@ -194,23 +191,27 @@ func (d *Directory) Len() int {
 }
 
 // Lookup returns the user an identity names: an email (anything with an
-// "@"), compared after Normalize, or a 1Password user id. It implements
-// remediate.Directory.
+// "@"), compared after Normalize, or a 1Password user id, compared in upper
+// case (ids are upper-case base32). It implements remediate.Directory.
 //
-// A known identity is answered from memory. An unknown id is read from the
-// API (GetUser). An unknown email triggers a refresh (shared with any
-// refresh in flight, and at most one per MinMissRefreshInterval); if the
-// user is still missing, Lookup returns an error wrapping
+// A known identity is answered from memory. An unknown one triggers a
+// refresh of the whole listing (shared with any refresh in flight, and at
+// most one per MinMissRefreshInterval), never a read of one user, so no
+// request ever names a user before the decision service's guards ran; if
+// the user is still missing, Lookup returns an error wrapping
 // remediate.ErrUserNotFound and remembers the miss for MissTTL. A failed
 // refresh is returned wrapped, not as not-found. Before the first
 // successful load with the refresh rate-limited, Lookup returns a
 // retryable error.
 func (d *Directory) Lookup(ctx context.Context, id string) (remediate.User, error) {
-	if !strings.Contains(id, "@") {
-		return d.lookupID(ctx, strings.TrimSpace(id))
+	key, byID := Normalize(id), !strings.Contains(id, "@")
+	if byID {
+		key = strings.ToUpper(strings.TrimSpace(id))
 	}
-	key := Normalize(id)
-	if u, ok := d.find(key); ok {
+	if key == "" {
+		return remediate.User{}, fmt.Errorf("lookup: empty identity: %w", remediate.ErrUserNotFound)
+	}
+	if u, ok := d.find(key, byID); ok {
 		return u, nil
 	}
 	if d.missCached(key) {
@@ -219,7 +220,7 @@ func (d *Directory) Lookup(ctx context.Context, id string) (remediate.User, erro
 	if err := d.missRefresh(ctx); err != nil {
 		return remediate.User{}, fmt.Errorf("lookup: %w", err)
 	}
-	if u, ok := d.find(key); ok {
+	if u, ok := d.find(key, byID); ok {
 		return u, nil
 	}
 	if !d.Ready() {
@@ -229,37 +230,21 @@ func (d *Directory) Lookup(ctx context.Context, id string) (remediate.User, erro
 	return remediate.User{}, errNotFound
 }
 
-// errNotFound says no user of the account has the email, according to a
+// errNotFound says no user of the account has the identity, according to a
 // listing taken at most MinMissRefreshInterval + MissTTL ago.
-var errNotFound = fmt.Errorf("lookup: no user of the account has this email: %w", remediate.ErrUserNotFound)
+var errNotFound = fmt.Errorf("lookup: no user of the account has this identity: %w", remediate.ErrUserNotFound)
 
-// lookupID finds a user by 1Password user id: from the listing, else from
-// the API.
-func (d *Directory) lookupID(ctx context.Context, id string) (remediate.User, error) {
-	if id == "" {
-		return remediate.User{}, fmt.Errorf("lookup: empty identity: %w", remediate.ErrUserNotFound)
-	}
-	if s := d.snap.Load(); s != nil {
-		if u, ok := s.byID[id]; ok {
-			return *u, nil
-		}
-	}
-	u, err := d.lister.GetUser(ctx, id)
-	if err != nil {
-		return remediate.User{}, fmt.Errorf("lookup user id: %w", err)
-	}
-	return u, nil
-}
-
-func (d *Directory) find(key string) (remediate.User, bool) {
-	if key == "" {
-		return remediate.User{}, false
-	}
+// find looks key up in the current listing, by id or by folded email.
+func (d *Directory) find(key string, byID bool) (remediate.User, bool) {
 	s := d.snap.Load()
 	if s == nil {
 		return remediate.User{}, false
 	}
-	u, ok := s.byEmail[key]
+	m := s.byEmail
+	if byID {
+		m = s.byID
+	}
+	u, ok := m[key]
 	if !ok {
 		return remediate.User{}, false
 	}
@@ -355,7 +340,7 @@ func (d *Directory) load(ctx context.Context) error {
 			if u.ID == "" {
 				continue
 			}
-			s.byID[u.ID] = &u
+			s.byID[strings.ToUpper(u.ID)] = &u
 			if key := Normalize(u.Email); key != "" {
 				s.byEmail[key] = &u
 			}
