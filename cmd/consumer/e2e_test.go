@@ -248,5 +248,7 @@ func TestEndToEndRestartSkipsNothing(t *testing.T) {
 	if err := stop(); err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("suspend calls for 20 risky users over both runs: %d", len(e.suspendCalls()))
+	if n := len(e.suspendCalls()); n != 20 {
+		t.Errorf("%d suspend calls for 20 risky users over both runs, want exactly 20", n)
+	}
 }
