@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"embed"
 	"errors"
@@ -8,8 +9,9 @@ import (
 	"fmt"
 	"io"
 	"os"
-
+	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"text/tabwriter"
@@ -18,6 +20,7 @@ import (
 	"go.opentelemetry.io/otel/propagation"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 
+	"github.com/tripline-dev/tripline/internal/config"
 	"github.com/tripline-dev/tripline/internal/kafkaio"
 	"github.com/tripline-dev/tripline/internal/opsim"
 	"github.com/tripline-dev/tripline/internal/pipeline"
@@ -36,10 +39,17 @@ type demoMessage struct {
 	name   string // replaces Dana Reyes
 	value  []byte // literal value when sample is ""
 	note   string
+	// again, when positive, repeats message again-1 exactly (the same
+	// event, delivered twice by the SIEM).
+	again int
 }
 
+// demoBreaker is the demo's global breaker cap, low enough that the burst
+// trips it (the default is 20/10m).
+const demoBreaker = "5/10m"
+
 func demoStream() []demoMessage {
-	return []demoMessage{
+	stream := []demoMessage{
 		{sample: "okta-session-start-risky.json", person: "dana.reyes", name: "Dana Reyes", note: "Okta: successful sign-in, risk HIGH, anonymizing proxy"},
 		{sample: "entra-risky-signin.json", person: "sam.lee", name: "Sam Lee", note: "Entra ID: successful sign-in, risk high, anonymized IP"},
 		{sample: "gws-suspicious-login.json", person: "priya.nair", name: "Priya Nair", note: "Google Workspace: suspicious login (blocked)"},
@@ -50,7 +60,22 @@ func demoStream() []demoMessage {
 		{sample: "okta-session-start-risky.json", person: "olivia.owner", name: "Olivia Owner", note: "Okta: risky sign-in of the account's only owner (the API refuses)"},
 		{sample: "okta-session-start-risky.json", person: "ghost", name: "Ghost", note: "Okta: risky sign-in of someone who is not a 1Password user"},
 		{value: []byte(`{"eventType": "user.session.start", "actor": {"alternateId": "jo@example.com"`), note: "malformed JSON (truncated)"},
+		{sample: "okta-session-start-risky.json", person: "root", name: "Root Admin", note: "Okta: risky sign-in of root@admins.example.com, a protected identity (rules/protected.yaml)"},
+		{again: 1, note: "event 1 again: the SIEM delivered it twice"},
 	}
+	for i := 1; i <= 6; i++ {
+		stream = append(stream, demoMessage{sample: "okta-session-start-risky.json", person: fmt.Sprintf("user%05d", i), name: fmt.Sprintf("User %05d", i),
+			note: fmt.Sprintf("burst: risky sign-in %d of 6 from one anonymizing proxy", i)})
+	}
+	return stream
+}
+
+// email is the person's address in the demo account.
+func (d demoMessage) email() string {
+	if d.person == "root" {
+		return "root@admins.example.com"
+	}
+	return d.person + "@example.com"
 }
 
 func (d demoMessage) render(i int) ([]byte, error) {
@@ -61,18 +86,19 @@ func (d demoMessage) render(i int) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := strings.NewReplacer("dana.reyes", d.person, "Dana Reyes", d.name,
+	s := strings.NewReplacer("dana.reyes@example.com", d.email(), "dana.reyes", d.person, "Dana Reyes", d.name,
 		"5c0e9a8e-a8d2-11f0-9b6d-3b1f6a2c7e10", fmt.Sprintf("5c0e9a8e-a8d2-11f0-9b6d-3b1f6a2c7e%02d", i)).Replace(string(raw))
 	return []byte(s), nil
 }
 
 // demoSeed is the simulated 1Password account: the demo's people, the only
-// owner (who cannot be suspended), and generated members.
+// owner (who cannot be suspended), a protected administrator, and
+// generated members (user00001@example.com ...).
 func demoSeed() opsim.Seed {
 	seed := opsim.Seed{Users: []opsim.UserSeed{{Email: "olivia.owner@example.com", DisplayName: "Olivia Owner", Role: "owner"}}}
 	for _, d := range demoStream() {
-		if d.person != "" && d.person != "olivia.owner" && d.person != "ghost" {
-			seed.Users = append(seed.Users, opsim.UserSeed{Email: d.person + "@example.com", DisplayName: d.name})
+		if d.person != "" && d.person != "olivia.owner" && d.person != "ghost" && !strings.HasPrefix(d.person, "user") {
+			seed.Users = append(seed.Users, opsim.UserSeed{Email: d.email(), DisplayName: d.name})
 		}
 	}
 	return seed
@@ -104,10 +130,14 @@ Runs tripline end to end with no configuration and no network: an embedded
 Kafka broker (kfake) and the Users API simulator start in-process on
 loopback ports, a mixed stream of SIEM events in several formats is produced
 (risky and benign, one malformed, one for a user the API refuses to
-suspend, one for a stranger), the real pipeline consumes it, and a summary
-says who was suspended and by which rule, what went to the dead-letter topic
-and why, and where the traces went. Exits 0 when every message reached a
-final outcome.
+suspend, one for a stranger, one for a protected identity, one delivered
+twice, and a burst that trips the blast-radius breaker), the real pipeline
+consumes it, and a summary says who was suspended and by which rule, who
+the guards spared and why, what the breaker held, what went to the
+dead-letter topic and why, and where the traces went. Then it plays the
+operator: re-arms the breaker (consumer breaker reset) and replays the held
+decisions (consumer dlq replay --execute). Exits 0 when every message
+reached a final outcome.
 
 Flags:
 `)
@@ -130,7 +160,9 @@ func runDemo(ctx context.Context, s streams, rulesDir string, verbose bool, time
 	if _, err := os.Stat(rulesDir); err != nil {
 		return fmt.Errorf("rules directory %q not found: run the demo from the repository root or pass --rules DIR", rulesDir)
 	}
-	sb, err := startSandbox(sandboxConfig{Topics: []string{demoTopic}, Seed: demoSeed(), Generate: 20})
+	// One partition, so the stream is handled in order and the summary is
+	// the same on every run.
+	sb, err := startSandbox(sandboxConfig{Topics: []string{demoTopic}, Partitions: 1, Seed: demoSeed(), Generate: 20})
 	if err != nil {
 		return err
 	}
@@ -155,6 +187,7 @@ func runDemo(ctx context.Context, s streams, rulesDir string, verbose bool, time
 	}
 	audit := &auditLog{}
 	cfg := sb.config("tripline-demo", rulesDir, demoTopic)
+	cfg.Breaker.Global = demoBreaker
 	runCtx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	m, err := NewMain(runCtx, cfg, Options{Log: logs, Auditor: audit})
@@ -179,8 +212,55 @@ func runDemo(ctx context.Context, s streams, rulesDir string, verbose bool, time
 	if err != nil {
 		return fmt.Errorf("read the dead-letter topic: %w", err)
 	}
+	calls := len(sb.sim.Requests())
 	printSummary(s.out, sb, audit, dlq, m.Stats(), traceIDs[0])
+	if err := rearmAndReplay(ctx, s, cfg, logs); err != nil {
+		return err
+	}
+	fmt.Fprintf(s.out, "\nUsers API calls seen by the simulator: %d before the re-arm, %d in all. Logs: rerun with --verbose.\n", calls, len(sb.sim.Requests()))
 	return nil
+}
+
+// rearmAndReplay plays the operator after the breaker tripped: re-arm it,
+// then replay the decisions it held, as `consumer breaker reset` and
+// `consumer dlq replay --execute` do.
+func rearmAndReplay(ctx context.Context, s streams, cfg config.Config, logs io.Writer) error {
+	out := &prefixWriter{w: s.out, prefix: "  "}
+	fmt.Fprintf(s.out, "\nAn operator reviews the burst and re-arms the breaker:\n  $ consumer breaker reset --scope global --by demo-operator --reason \"burst reviewed\"\n")
+	m, err := openLedger(ctx, cfg, logs)
+	if err != nil {
+		return err
+	}
+	err = resetBreaker(ctx, m.ledger, remediate.ScopeGlobal, "demo-operator", "burst reviewed", out)
+	m.Close()
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(s.out, "\n...then replays the dead-letter topic; the decisions the breaker held act now, within the cap:\n  $ consumer dlq replay --execute\n")
+	noEnv := func(string) (string, bool) { return "", false }
+	_, err = runDLQReplay(ctx, cfg, dlqFlags{group: "tripline-dlq-replay", execute: true}, Options{Log: logs, Lookup: noEnv}, streams{out: out, err: out})
+	return err
+}
+
+// prefixWriter indents every line written through it.
+type prefixWriter struct {
+	w      io.Writer
+	prefix string
+	mid    bool // inside a line
+}
+
+func (p *prefixWriter) Write(b []byte) (int, error) {
+	for _, line := range bytes.SplitAfter(b, []byte("\n")) {
+		if len(line) == 0 {
+			continue
+		}
+		if !p.mid {
+			io.WriteString(p.w, p.prefix)
+		}
+		p.w.Write(line)
+		p.mid = line[len(line)-1] != '\n'
+	}
+	return len(b), nil
 }
 
 // produceDemo writes the stream, each message with a traceparent header of
@@ -189,6 +269,12 @@ func produceDemo(ctx context.Context, sb *sandbox, stream []demoMessage, tp *sdk
 	var recs []kafkaio.Record
 	var ids []string
 	for i, d := range stream {
+		if d.again > 0 {
+			first := recs[d.again-1]
+			recs = append(recs, kafkaio.Record{Key: first.Key, Value: first.Value, Headers: first.Headers})
+			ids = append(ids, ids[d.again-1])
+			continue
+		}
 		value, err := d.render(i)
 		if err != nil {
 			return nil, err
@@ -227,21 +313,55 @@ func printSummary(w io.Writer, sb *sandbox, audit *auditLog, dlq []kafkaio.Recor
 	audit.mu.Unlock()
 	sort.SliceStable(recs, func(i, j int) bool { return recs[i].Offset < recs[j].Offset })
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(w, "\nSuspended in 1Password (enforce-mode rules):")
-	for _, r := range recs {
-		if r.Mode == "enforce" && r.Error == "" {
-			u, _ := sb.sim.User(r.UserID)
-			fmt.Fprintf(tw, "  %s\t%s\trule %s\tresult %s\tnow %s\n", r.UserEmail, r.UserID, r.RuleID, r.Result, u.State)
+	section := func(title string, keep func(r remediate.Record) bool, line func(r remediate.Record) string) {
+		fmt.Fprintln(w, title)
+		for _, r := range recs {
+			if keep(r) {
+				fmt.Fprintln(tw, "  "+line(r))
+			}
+		}
+		tw.Flush()
+	}
+	is := func(results ...remediate.Result) func(remediate.Record) bool {
+		return func(r remediate.Record) bool {
+			return slices.Contains(results, remediate.Result(r.Result)) && r.Mode == "enforce"
 		}
 	}
-	tw.Flush()
-	fmt.Fprintln(w, "\nShadow decisions (recorded, not acted on: these rules ship in shadow mode):")
+	section("\nSuspended in 1Password (enforce-mode rules):", is(remediate.ResultSuspended), func(r remediate.Record) string {
+		u, _ := sb.sim.User(r.UserID)
+		return fmt.Sprintf("%s\t%s\trule %s\tstate before %s\tnow %s", r.UserEmail, r.UserID, r.RuleID, r.Before, u.State)
+	})
+	section("\nSpared by the decision service's guards (no Users API call):", is(remediate.ResultBlockedProtected, remediate.ResultDuplicate), func(r remediate.Record) string {
+		return fmt.Sprintf("%s\trule %s\t%s\t%s", r.UserEmail, r.RuleID, r.Result, r.Detail)
+	})
+	section(fmt.Sprintf("\nHeld by the blast-radius breaker (global cap %s in this demo, 20/10m by default): it tripped at the cap and\n"+
+		"holds every later suspension in the dead-letter topic (class breaker_open) until an operator re-arms it:", demoBreaker),
+		is(remediate.ResultBreakerOpen), func(r remediate.Record) string {
+			return fmt.Sprintf("%s\trule %s\tscope %s", r.UserEmail, r.RuleID, r.Detail)
+		})
+	fmt.Fprintln(w, "\nShadow decisions (recorded and counted, never acted on: these rules ship in shadow mode):")
+	shadow := map[string][]string{}
+	var ruleIDs []string
 	for _, r := range recs {
-		if r.Mode == "shadow" {
-			fmt.Fprintf(tw, "  %s\trule %s\n", r.UserEmail, r.RuleID)
+		if r.Mode != "shadow" || r.Result != string(remediate.ResultShadow) {
+			continue // a shadow decision a guard refused would not act either
+		}
+		if _, ok := shadow[r.RuleID]; !ok {
+			ruleIDs = append(ruleIDs, r.RuleID)
+		}
+		if who, _, _ := strings.Cut(r.UserEmail, "@"); !slices.Contains(shadow[r.RuleID], who) {
+			shadow[r.RuleID] = append(shadow[r.RuleID], who)
 		}
 	}
+	for _, id := range ruleIDs {
+		fmt.Fprintf(tw, "  %s\twould act on %d users: %s\n", id, len(shadow[id]), strings.Join(shadow[id], ", "))
+	}
 	tw.Flush()
+	sort.Slice(dlq, func(i, j int) bool {
+		oi, _ := strconv.Atoi(dlq[i].Headers[pipeline.HeaderSourceOffset])
+		oj, _ := strconv.Atoi(dlq[j].Headers[pipeline.HeaderSourceOffset])
+		return oi < oj
+	})
 	fmt.Fprintf(w, "\nDead-letter topic (%d records, key and value unchanged, reason in headers):\n", len(dlq))
 	for _, m := range dlq {
 		h := m.Headers
@@ -252,16 +372,14 @@ func printSummary(w io.Writer, sb *sandbox, audit *auditLog, dlq []kafkaio.Recor
 		if r := h[pipeline.HeaderRuleID]; r != "" {
 			what += "  rule " + r
 		}
-		fmt.Fprintf(tw, "  %s[%s]@%s\t%s\t%s\n", h[pipeline.HeaderSourceTopic], h[pipeline.HeaderSourcePartition], h[pipeline.HeaderSourceOffset], what, truncateText(h[pipeline.HeaderErrorMessage], 140))
+		fmt.Fprintf(tw, "  %s[%s]@%s\t%s\t%s\n", h[pipeline.HeaderSourceTopic], h[pipeline.HeaderSourcePartition], h[pipeline.HeaderSourceOffset], what, truncateText(h[pipeline.HeaderErrorMessage], 100))
 	}
 	tw.Flush()
 	fmt.Fprintf(w, "\nTraces: each event carried its producer's traceparent; the consumer continued that trace through\n"+
-		"  normalize, rules.evaluate, directory.lookup, the Users API call and dlq.publish. Trace of event 1: %s\n"+
+		"  normalize, rules.evaluate, remediate.decide, directory.lookup, the Users API calls and dlq.publish. Trace of event 1: %s\n"+
 		"  Exporter: none in the demo (run `consumer run` with OTEL_EXPORTER_OTLP_ENDPOINT set, or `make up` for Jaeger).\n", traceID)
-	fmt.Fprintf(w, "\nTotals: %d events consumed, %d decisions, %d actions recorded, %d dead-lettered, %d offsets committed.\n",
+	fmt.Fprintf(w, "\nTotals: %d events consumed, %d decisions, %d users suspended, %d dead-lettered, %d offsets committed.\n",
 		st.Consumed, st.Decisions, st.Actions, st.DeadLettered, st.Committed)
-	fmt.Fprintf(w, "Users API calls seen by the simulator: %d. Logs: rerun with --verbose.\n", len(sb.sim.Requests()))
-
 }
 
 func truncateText(s string, n int) string {

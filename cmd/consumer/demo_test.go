@@ -16,7 +16,12 @@ func TestDemoRunsEndToEnd(t *testing.T) {
 	for _, want := range []string{
 		"dana.reyes@example.com", "rule risky_signin_success", "now SUSPENDED",
 		"cannot_suspend", "user_not_found", "decode/invalid_json",
-		"10 events consumed", "3 dead-lettered", "10 offsets committed",
+		"root@admins.example.com  rule risky_signin_success  blocked_protected  domain admins.example.com",
+		"dana.reyes@example.com   rule risky_signin_success  duplicate          event already acted on",
+		"user00004@example.com  rule risky_signin_success  scope global",
+		"18 events consumed", "5 users suspended", "6 dead-lettered", "18 offsets committed",
+		"re-armed breaker global (by demo-operator: burst reviewed)",
+		"replayed 6: acted 3, still failing 3, nothing to do 0",
 	} {
 		if !strings.Contains(got, want) {
 			t.Errorf("demo summary lacks %q:\n%s", want, got)
