@@ -206,6 +206,7 @@ func (r *replay) newKafka(ctx context.Context) error {
 	if m.conn, err = kafkaio.NewConnection(kafkaConfig(k)); err != nil {
 		return err
 	}
+	kafkaio.BoundDecompression(k.MaxBytes)
 	var owned []string
 	if r.f.execute && k.AuditTopic != "" {
 		owned = append(owned, k.AuditTopic)

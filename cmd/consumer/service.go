@@ -315,6 +315,7 @@ func (m *Main) newKafka(ctx context.Context) error {
 	if m.conn, err = kafkaio.NewConnection(kafkaConfig(k)); err != nil {
 		return err
 	}
+	kafkaio.BoundDecompression(k.MaxBytes)
 	var sources []string
 	for _, t := range m.cfg.TopicSpecs() {
 		sources = append(sources, t.Name)

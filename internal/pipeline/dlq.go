@@ -48,6 +48,13 @@ const (
 	HeaderValueOmitted = "tripline.value.omitted"
 	HeaderValueSize    = "tripline.value.size"
 	HeaderValueSHA256  = "tripline.value.sha256"
+	// HeaderInflateTooLarge marks a fetched record whose compressed value
+	// inflated past kafka.max_bytes and was cut off while inflating
+	// (kafkaio.BoundDecompression): it has no value, and the header holds
+	// its declared size; HeaderInflateCompressed holds the compressed size
+	// of its batch.
+	HeaderInflateTooLarge   = "tripline.inflate.too_large"
+	HeaderInflateCompressed = "tripline.inflate.compressed"
 )
 
 const maxErrorMessage = 1024
@@ -111,6 +118,9 @@ func dlqHeaders(msg kafka.Message, fails []failure) []kafka.Header {
 		default:
 			kept = append(kept, h)
 		}
+	}
+	if size := (HeaderCarrier{&msg.Headers}).Get(HeaderInflateTooLarge); size != "" && len(msg.Value) == 0 {
+		kept = append(kept, kafka.Header{Key: HeaderValueOmitted, Value: []byte("too_large")}, kafka.Header{Key: HeaderValueSize, Value: []byte(size)})
 	}
 	source, partition, offset := msg.Topic, strconv.Itoa(msg.Partition), strconv.FormatInt(msg.Offset, 10)
 	if in := (HeaderCarrier{&msg.Headers}); in.Get(HeaderSourceTopic) != "" {

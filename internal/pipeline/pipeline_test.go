@@ -481,3 +481,32 @@ func TestTopicHeaderPicksTheFormat(t *testing.T) {
 		t.Error("the record was decoded with the DLQ topic's format")
 	}
 }
+
+func TestValueCutOffWhileInflatingIsDeadLetteredAsTooLarge(t *testing.T) {
+	t.Parallel()
+	cut := msg("signins", 0, 0, nil)
+	cut.Key = []byte("bomb")
+	cut.Headers = []kafka.Header{{Key: HeaderInflateTooLarge, Value: []byte("314572800")}, {Key: HeaderInflateCompressed, Value: []byte("4096")}}
+	h := newHarness(t, Config{}, cut, msg("signins", 0, 1, oktaSignIn("e2", "b@example.com", "HIGH")))
+	if err := h.runUntil(t, func() bool { return h.src.committedOffset("signins", 0) == 2 }); err != nil {
+		t.Fatal(err)
+	}
+	recs := h.dlq.records()
+	if len(recs) != 1 {
+		t.Fatalf("dlq = %d records, want 1", len(recs))
+	}
+	d := recs[0]
+	want := map[string]string{HeaderErrorClass: ClassDecode, HeaderErrorReason: "too_large", HeaderValueOmitted: "too_large",
+		HeaderValueSize: "314572800", HeaderSourceOffset: "0", HeaderInflateTooLarge: ""}
+	for k, v := range want {
+		if got := HeaderValue(d, k); got != v {
+			t.Errorf("%s = %q, want %q", k, got, v)
+		}
+	}
+	if m := HeaderValue(d, HeaderErrorMessage); !strings.Contains(m, "314572800") || !strings.Contains(m, "4096") {
+		t.Errorf("message %q names neither size", m)
+	}
+	if h.dec.count() != 1 {
+		t.Error("the event after the cut-off one was not processed")
+	}
+}

@@ -73,6 +73,11 @@ func (c *Consumer) handleSafely(ctx, stop context.Context, msg kafka.Message) (f
 // It returns the failures to dead-letter, and an error only for shutdown or
 // a failed audit or ledger write.
 func (c *Consumer) handle(ctx, stop context.Context, msg kafka.Message) ([]failure, error) {
+	if size := HeaderValue(msg, HeaderInflateTooLarge); size != "" && len(msg.Value) == 0 {
+		return []failure{{class: ClassDecode, reason: event.ReasonTooLarge, attempts: 1, first: time.Now(),
+			message: fmt.Sprintf("value inflates to %s bytes, past kafka.max_bytes: cut off while decompressing (compressed batch of %s bytes), never held whole",
+				size, HeaderValue(msg, HeaderInflateCompressed))}}, nil
+	}
 	var fails []failure
 	_, span := c.deps.Tracer.Start(ctx, "normalize")
 	events, err := c.deps.Decoder.Decode(msg.Value, c.formatOf(msg))

@@ -5,6 +5,7 @@ package kafka
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -244,4 +245,96 @@ func (w *world) mustCLI(ctx context.Context, args ...string) (stdout, stderr str
 		w.t.Fatalf("consumer %s: exit status %d\nstdout:\n%s\nstderr:\n%s", strings.Join(args, " "), code, lastBytes(stdout, 4096), lastBytes(stderr, 4096))
 	}
 	return stdout, stderr
+}
+
+// stateRecord is one record of the world's state topic, as the decision
+// service writes it: a user's entry (with the suspension tripline made, if
+// any) or a breaker scope's trip or re-arm.
+type stateRecord struct {
+	Offset int64
+	Key    string
+	// Of a user/ record: when the suspension's decision started, by
+	// which instance, for which event.
+	SuspendedAt       time.Time
+	SuspendedBy       string
+	SuspendedForEvent string
+	// Of a breaker/ record.
+	Open        bool
+	BreakerAt   time.Time
+	BreakerInfo string
+}
+
+// stateRecords reads the world's state topic (one partition) from its first
+// offset to its end, for diagnostics.
+func (w *world) stateRecords(ctx context.Context) ([]stateRecord, error) {
+	_, end, err := w.offsets(ctx, w.state, "", 1)
+	if err != nil {
+		return nil, err
+	}
+	r := kafka.NewReader(kafka.ReaderConfig{
+		Brokers: strings.Split(w.brokers, ","), Topic: w.state, Partition: 0,
+		MinBytes: 1, MaxBytes: 10 << 20, MaxWait: 100 * time.Millisecond,
+	})
+	defer r.Close()
+	if err := r.SetOffset(kafka.FirstOffset); err != nil {
+		return nil, err
+	}
+	var out []stateRecord
+	for {
+		if len(out) > 0 && out[len(out)-1].Offset+1 >= end[0] {
+			return out, nil
+		}
+		if end[0] == 0 {
+			return nil, nil
+		}
+		m, err := r.ReadMessage(ctx)
+		if err != nil {
+			return out, fmt.Errorf("read state topic %s: %w", w.state, err)
+		}
+		rec := stateRecord{Offset: m.Offset, Key: string(m.Key)}
+		var v struct {
+			SuspendedBy *struct {
+				At       time.Time `json:"at"`
+				Instance string    `json:"instance"`
+				Event    string    `json:"event"`
+			} `json:"suspended_by"`
+			Open     bool      `json:"open"`
+			At       time.Time `json:"at"`
+			By       string    `json:"by"`
+			Reason   string    `json:"reason"`
+			Instance string    `json:"instance"`
+			Count    int       `json:"count"`
+			Cap      int       `json:"cap"`
+		}
+		if err := json.Unmarshal(m.Value, &v); err == nil {
+			if s := v.SuspendedBy; s != nil {
+				rec.SuspendedAt, rec.SuspendedBy, rec.SuspendedForEvent = s.At, s.Instance, s.Event
+			}
+			if strings.HasPrefix(rec.Key, "breaker/") {
+				rec.Open, rec.BreakerAt = v.Open, v.At
+				rec.BreakerInfo = fmt.Sprintf("by=%s reason=%q instance=%s count=%d cap=%d", v.By, v.Reason, v.Instance, v.Count, v.Cap)
+			}
+		}
+		out = append(out, rec)
+	}
+}
+
+// logState writes the state topic's records to the test log, one a line.
+func (w *world) logState() {
+	w.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	recs, err := w.stateRecords(ctx)
+	var b strings.Builder
+	for _, r := range recs {
+		switch {
+		case strings.HasPrefix(r.Key, "breaker/"):
+			fmt.Fprintf(&b, "  @%d %s open=%t at=%s %s\n", r.Offset, r.Key, r.Open, r.BreakerAt.Format(time.RFC3339Nano), r.BreakerInfo)
+		case !r.SuspendedAt.IsZero():
+			fmt.Fprintf(&b, "  @%d %s suspended_by.at=%s instance=%s event=%s\n", r.Offset, r.Key, r.SuspendedAt.Format(time.RFC3339Nano), r.SuspendedBy, r.SuspendedForEvent)
+		default:
+			fmt.Fprintf(&b, "  @%d %s\n", r.Offset, r.Key)
+		}
+	}
+	w.t.Logf("state topic %s (%d records, err %v):\n%s", w.state, len(recs), err, b.String())
 }
