@@ -78,16 +78,18 @@ func (c *Consumer) deadLetter(ctx context.Context, msg kafka.Message, fails []fa
 	ctx, span := c.deps.Tracer.Start(ctx, "dlq.publish", trace.WithSpanKind(trace.SpanKindProducer),
 		trace.WithAttributes(attribute.String("tripline.error.class", f.class), attribute.String("tripline.rule_id", f.ruleID)))
 	defer span.End()
-	out := kafka.Message{Key: msg.Key, Value: msg.Value, Headers: dlqHeaders(msg, fails)}
+	out := kafka.Message{Key: msg.Key, Value: msg.Value, Headers: dlqHeaders(msg, fails, true)}
 	c.deps.Propagator.Inject(ctx, HeaderCarrier{&out.Headers})
 	err := c.deps.DeadLetters.WriteDeadLetter(ctx, msg, out)
 	if isTooLarge(err) {
-		// The DLQ cannot hold the value: keep the record, without its value,
-		// and say where the original is and how to recognise it.
-		c.log.WarnContext(ctx, "value too large for the dead-letter topic; dead-lettering it without its value",
+		// The DLQ cannot hold the record: keep it without its value, key and
+		// the producer's headers (all of which the sender controls), with
+		// tripline's own bounded headers saying where the original is and
+		// how to recognise it.
+		c.log.WarnContext(ctx, "record too large for the dead-letter topic; dead-lettering it without its value, key and headers",
 			"topic", msg.Topic, "partition", msg.Partition, "offset", msg.Offset, "bytes", len(msg.Value))
-		out.Value = nil
-		out.Headers = append(out.Headers, omittedValueHeaders(msg.Value)...)
+		out = kafka.Message{Headers: append(dlqHeaders(msg, fails, false), omittedValueHeaders(msg.Value)...)}
+		c.deps.Propagator.Inject(ctx, HeaderCarrier{&out.Headers})
 		err = c.deps.DeadLetters.WriteDeadLetter(ctx, msg, out)
 	}
 	if err != nil {
@@ -100,7 +102,9 @@ func (c *Consumer) deadLetter(ctx context.Context, msg kafka.Message, fails []fa
 	return nil
 }
 
-func dlqHeaders(msg kafka.Message, fails []failure) []kafka.Header {
+// dlqHeaders are the headers of msg's dead-letter record: tripline's, and
+// the producer's own when keepSource is set.
+func dlqHeaders(msg kafka.Message, fails []failure, keepSource bool) []kafka.Header {
 	f := fails[0]
 	attempts, first := max(f.attempts, 1), f.first
 	var kept []kafka.Header
@@ -115,7 +119,7 @@ func dlqHeaders(msg kafka.Message, fails []failure) []kafka.Header {
 				first = t
 			}
 		case strings.HasPrefix(h.Key, "tripline."), h.Key == "traceparent", h.Key == "tracestate":
-		default:
+		case keepSource:
 			kept = append(kept, h)
 		}
 	}

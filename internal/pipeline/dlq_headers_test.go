@@ -14,7 +14,7 @@ func TestDLQHeadersOfAReplayedRecordKeepTheOriginalSource(t *testing.T) {
 		{Key: HeaderSourceOffset, Value: []byte("7")}, {Key: HeaderAttempts, Value: []byte("3")},
 		{Key: HeaderFirstFailure, Value: []byte(first)}, {Key: "origin", Value: []byte("siem")},
 	}}
-	out := kafka.Message{Headers: dlqHeaders(in, []failure{{class: "retries_exhausted", attempts: 2, first: time.Now()}})}
+	out := kafka.Message{Headers: dlqHeaders(in, []failure{{class: "retries_exhausted", attempts: 2, first: time.Now()}}, true)}
 	want := map[string]string{HeaderSourceTopic: "signins", HeaderSourcePartition: "2", HeaderSourceOffset: "7",
 		HeaderAttempts: "5", HeaderFirstFailure: first, "origin": "siem"}
 	for k, v := range want {

@@ -81,7 +81,7 @@ type memDLQ struct {
 	msgs     []kafka.Message
 	sources  []kafka.Message
 	err      error
-	maxValue int // when positive, larger values fail as a broker would
+	maxValue int // when positive, larger records fail as a broker would
 }
 
 func (d *memDLQ) WriteDeadLetter(_ context.Context, source, m kafka.Message) error {
@@ -90,7 +90,11 @@ func (d *memDLQ) WriteDeadLetter(_ context.Context, source, m kafka.Message) err
 	if d.err != nil {
 		return d.err
 	}
-	if d.maxValue > 0 && len(m.Value) > d.maxValue {
+	size := len(m.Key) + len(m.Value)
+	for _, h := range m.Headers {
+		size += len(h.Key) + len(h.Value)
+	}
+	if d.maxValue > 0 && size > d.maxValue {
 		return kafka.WriteErrors{fmt.Errorf("write: %w", kafka.MessageSizeTooLarge)}
 	}
 	d.msgs = append(d.msgs, m)

@@ -510,3 +510,19 @@ func TestValueCutOffWhileInflatingIsDeadLetteredAsTooLarge(t *testing.T) {
 		t.Error("the event after the cut-off one was not processed")
 	}
 }
+
+func TestHugeProducerHeadersCannotStopTheDeadLetterWrite(t *testing.T) {
+	t.Parallel()
+	bad := msg("signins", 0, 0, []byte("not json"))
+	bad.Key = make([]byte, 512<<10)
+	bad.Headers = []kafka.Header{{Key: "junk", Value: make([]byte, 2<<20)}}
+	h := newHarness(t, Config{}, bad, msg("signins", 0, 1, oktaSignIn("e2", "b@example.com", "HIGH")))
+	h.dlq.maxValue = 1 << 20
+	if err := h.runUntil(t, func() bool { return h.src.committedOffset("signins", 0) == 2 }); err != nil {
+		t.Fatal(err)
+	}
+	recs := h.dlq.records()
+	if len(recs) != 1 || len(recs[0].Key) != 0 || HeaderValue(recs[0], "junk") != "" || HeaderValue(recs[0], HeaderErrorReason) != "invalid_json" {
+		t.Fatalf("dlq = %d records, key %d bytes, headers %d", len(recs), len(recs[0].Key), len(recs[0].Headers))
+	}
+}

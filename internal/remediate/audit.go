@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"strings"
 	"time"
 )
 
@@ -33,6 +34,25 @@ type Record struct {
 	Topic     string    `json:"topic"`
 	Partition int       `json:"partition"`
 	Offset    int64     `json:"offset"`
+	// Truncated says a text field was longer than MaxAuditField and was
+	// cut, so that no event can make its audit record too large to write.
+	Truncated bool `json:"truncated,omitempty"`
+}
+
+// MaxAuditField bounds each free-text field of an audit record (event id,
+// identity, email, reason, detail, error), so a record stays under 64 KiB
+// whatever the event held, far below any topic's message size limit.
+const MaxAuditField = 4 << 10
+
+// bound cuts every free-text field to MaxAuditField bytes (on a UTF-8
+// boundary) and notes whether it cut any.
+func (r *Record) bound() {
+	for _, f := range []*string{&r.EventID, &r.Identity, &r.UserEmail, &r.Reason, &r.Detail, &r.Error, &r.RuleID, &r.TraceID, &r.Topic} {
+		if len(*f) > MaxAuditField {
+			*f = strings.ToValidUTF8((*f)[:MaxAuditField], "") + "…"
+			r.Truncated = true
+		}
+	}
 }
 
 // newRecord builds the audit record of an outcome.
@@ -50,6 +70,7 @@ func (s *Service) newRecord(out Outcome, f *Failure, traceID string) Record {
 	if f != nil {
 		rec.Error, rec.Class = f.Error(), f.Class
 	}
+	rec.bound()
 	return rec
 }
 
@@ -65,7 +86,8 @@ func (a LogAuditor) Audit(ctx context.Context, rec Record) error {
 		slog.String("result", rec.Result), slog.String("detail", rec.Detail),
 		slog.String("state_before", rec.Before), slog.String("reason", rec.Reason),
 		slog.String("error", rec.Error), slog.String("error_class", rec.Class),
-		slog.String("source_topic", rec.Topic), slog.Int("partition", rec.Partition), slog.Int64("offset", rec.Offset))
+		slog.String("source_topic", rec.Topic), slog.Int("partition", rec.Partition), slog.Int64("offset", rec.Offset),
+		slog.Bool("truncated", rec.Truncated))
 	return nil
 }
 

@@ -1,12 +1,15 @@
 package remediate
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
+	"unicode/utf8"
 )
 
 // transient is a retryable API error.
@@ -293,5 +296,25 @@ func TestUnknownActionIsInvalid(t *testing.T) {
 	var f *Failure
 	if !errors.As(err, &f) || f.Class != ClassInvalid || len(api.calls) != 0 {
 		t.Errorf("Decide(delete) = %v, calls %v", err, api.calls)
+	}
+}
+
+func TestAuditRecordsAreBoundedAndNotEscaped(t *testing.T) {
+	t.Parallel()
+	s, _, _, _ := testService(t, Config{}, ann)
+	audit := &auditLog{}
+	s.auditor = audit
+	d := suspendOf("r1", "ann@example.com", strings.Repeat("<", 1<<20))
+	d.Reason = strings.Repeat("é", 1<<19)
+	if _, err := s.Decide(t.Context(), d); err != nil {
+		t.Fatal(err)
+	}
+	rec := audit.recs[0]
+	if !rec.Truncated || len(rec.EventID) > MaxAuditField+len("…") || len(rec.Reason) > MaxAuditField+len("…") || !utf8.ValidString(rec.Reason) {
+		t.Errorf("record not bounded: truncated %t, event id %d bytes, reason %d bytes", rec.Truncated, len(rec.EventID), len(rec.Reason))
+	}
+	b, err := EncodeRecord(rec)
+	if err != nil || len(b) > 64<<10 || bytes.Contains(b, []byte(`\u003c`)) {
+		t.Errorf("encoded record: %d bytes, %v, HTML-escaped: %t", len(b), err, bytes.Contains(b, []byte(`\u003c`)))
 	}
 }
