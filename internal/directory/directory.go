@@ -38,6 +38,12 @@ const (
 	DefaultMaxMisses              = 10000
 )
 
+// MaxIdentityLen is the longest identity Lookup looks up (an email address
+// is at most 254 bytes); a longer one is not found, without a refresh. With
+// MaxMisses, it bounds the miss cache: 10,000 misses hold at most about
+// 3 MB.
+const MaxIdentityLen = 254
+
 // Config configures a Directory. Zero values select the defaults.
 type Config struct {
 	// RefreshInterval is how often Run reloads the listing.
@@ -208,8 +214,8 @@ func (d *Directory) Lookup(ctx context.Context, id string) (remediate.User, erro
 	if byID {
 		key = strings.ToUpper(strings.TrimSpace(id))
 	}
-	if key == "" {
-		return remediate.User{}, fmt.Errorf("lookup: empty identity: %w", remediate.ErrUserNotFound)
+	if key == "" || len(key) > MaxIdentityLen {
+		return remediate.User{}, fmt.Errorf("lookup: identity of %d bytes: %w", len(key), remediate.ErrUserNotFound)
 	}
 	if u, ok := d.find(key, byID); ok {
 		return u, nil
@@ -318,7 +324,7 @@ func (d *Directory) addMiss(key string) {
 		}
 	}
 	if d.cfg.MaxMisses > 0 {
-		d.misses[key] = now.Add(d.cfg.MissTTL)
+		d.misses[strings.Clone(key)] = now.Add(d.cfg.MissTTL)
 	}
 }
 

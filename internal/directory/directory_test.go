@@ -338,6 +338,10 @@ func TestLookupByUserID(t *testing.T) {
 	if _, err := e.dir.Lookup(t.Context(), "  "); !errors.Is(err, remediate.ErrUserNotFound) {
 		t.Errorf("Lookup(blank) = %v, want ErrUserNotFound", err)
 	}
+	lists := e.lists()
+	if _, err := e.dir.Lookup(t.Context(), strings.Repeat("a", 300)+"@example.com"); !errors.Is(err, remediate.ErrUserNotFound) || e.lists() != lists {
+		t.Errorf("Lookup(300-byte email) = %v after %d listings, want ErrUserNotFound without one", err, e.lists()-lists)
+	}
 	for _, r := range e.sim.Requests() {
 		if r.Endpoint != opsim.EndpointList && r.Endpoint != opsim.EndpointToken {
 			t.Errorf("a lookup made a %s request", r.Endpoint)

@@ -6,17 +6,26 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
 	"golang.org/x/oauth2"
 	"golang.org/x/oauth2/clientcredentials"
+
+	"github.com/tripline-dev/tripline/internal/secret"
 )
 
 // earlyExpiry is how long before its stated expiry a token is replaced, so
 // that a request never leaves with a token about to lapse in flight.
 const earlyExpiry = 60 * time.Second
+
+// recentTokens is how many of the latest access tokens the redactor
+// removes from error text: the current one and those it replaced, which a
+// slow or confused server may still echo.
+const recentTokens = 4
 
 // tokenSource fetches client-credentials tokens and caches the current one
 // until shortly before it expires, like oauth2.ReuseTokenSourceWithExpiry,
@@ -31,6 +40,12 @@ type tokenSource struct {
 	// fetch is a one-slot semaphore: one token request at a time; waiters
 	// give up when their ctx ends.
 	fetch chan struct{}
+
+	// credentials are the client secret and the two forms of "id:secret"
+	// whose base64 is the Basic credential: never in error text.
+	credentials []Secret
+	mu          sync.Mutex
+	recent      []Secret // the latest issued tokens, newest last
 }
 
 type cachedToken struct {
@@ -42,11 +57,11 @@ func (t *cachedToken) fresh(now time.Time) bool {
 	return t.refresh.IsZero() || now.Before(t.refresh)
 }
 
-func newTokenSource(clientID string, secret Secret, tokenURL, revokeURL string, hc *http.Client, now func() time.Time) *tokenSource {
+func newTokenSource(clientID string, clientSecret Secret, tokenURL, revokeURL string, hc *http.Client, now func() time.Time) *tokenSource {
 	return &tokenSource{
 		cc: clientcredentials.Config{
 			ClientID:     clientID,
-			ClientSecret: secret.Reveal(),
+			ClientSecret: clientSecret.Reveal(),
 			TokenURL:     tokenURL,
 			Scopes:       []string{"openid"},
 			AuthStyle:    oauth2.AuthStyleInHeader,
@@ -55,7 +70,34 @@ func newTokenSource(clientID string, secret Secret, tokenURL, revokeURL string, 
 		hc:        hc,
 		now:       now,
 		fetch:     make(chan struct{}, 1),
+		credentials: []Secret{
+			clientSecret,
+			Secret(clientID + ":" + clientSecret.Reveal()),
+			// oauth2's AuthStyleInHeader URL-encodes both halves first.
+			Secret(url.QueryEscape(clientID) + ":" + url.QueryEscape(clientSecret.Reveal())),
+		},
 	}
+}
+
+// remember adds a newly issued token to those the redactor removes.
+func (s *tokenSource) remember(tok Secret) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.recent = append(s.recent, tok)
+	if n := len(s.recent); n > recentTokens {
+		s.recent = slices.Delete(s.recent, 0, n-recentTokens)
+	}
+}
+
+// redactor returns the function every error built from a response goes
+// through before it is stored: it removes the client secret, its Basic
+// credential, the recent access tokens and extra (the token a request
+// carried), and anything else that looks like a credential (secret.Redact).
+func (s *tokenSource) redactor(extra ...Secret) func(string) string {
+	s.mu.Lock()
+	secrets := slices.Concat(s.credentials, s.recent, extra)
+	s.mu.Unlock()
+	return func(text string) string { return secret.Redact(text, secrets...) }
 }
 
 // token returns a fresh access token, fetching one when none is cached or
@@ -80,6 +122,7 @@ func (s *tokenSource) token(ctx context.Context) (Secret, error) {
 		return "", s.fetchError(ctx, err)
 	}
 	t := &cachedToken{value: Secret(tok.AccessToken)}
+	s.remember(t.value)
 	if lifetime := tokenLifetime(tok); lifetime > 0 {
 		margin := earlyExpiry
 		if lifetime <= 2*margin {
@@ -113,29 +156,31 @@ func tokenLifetime(tok *oauth2.Token) time.Duration {
 
 // fetchError classifies a token-endpoint failure: an HTTP answer becomes an
 // APIError (401 invalid_client is permanent, 5xx retryable); no answer at
-// all becomes a NetworkError.
+// all becomes a NetworkError. The oauth2.RetrieveError itself (which holds
+// the raw body) never leaves: only redacted text taken from it does.
 func (s *tokenSource) fetchError(ctx context.Context, err error) error {
+	redact := s.redactor()
 	var re *oauth2.RetrieveError
 	if errors.As(err, &re) {
 		status, header := http.StatusOK, http.Header{}
 		if re.Response != nil {
 			status, header = re.Response.StatusCode, re.Response.Header
 		}
-		e := newAPIError(OpFetchToken, status, header, re.Body, s.now())
+		e := newAPIError(OpFetchToken, status, header, re.Body, s.now(), redact)
 		if e.Message == "" {
-			e.Message = cleanMessage(re.ErrorCode)
+			e.Message = cleanMessage(redact(re.ErrorCode))
 		}
 		return e
 	}
 	var ue *url.Error
 	if errors.As(err, &ue) {
-		return transportError(ctx, OpFetchToken, ue)
+		return transportError(ctx, OpFetchToken, ue, redact)
 	}
 	if ctxErr := ctx.Err(); ctxErr != nil {
 		return fmt.Errorf("%s: %w", OpFetchToken, ctxErr)
 	}
 	// A 2xx answer that is not a usable token response.
-	return fmt.Errorf("%s: invalid token response: %w", OpFetchToken, err)
+	return fmt.Errorf("%s: invalid token response: %w", OpFetchToken, redactError(err, redact))
 }
 
 // invalidate drops the cached token if it is still old, so the next call
@@ -148,30 +193,31 @@ func (s *tokenSource) invalidate(old Secret) {
 }
 
 // revoke revokes the cached token (RFC 7009) and drops it from the cache.
-// It does nothing when no token is cached.
-func (s *tokenSource) revoke(ctx context.Context) error {
+// It does nothing, and reports hadToken false, when no token is cached.
+func (s *tokenSource) revoke(ctx context.Context) (hadToken bool, err error) {
 	t := s.cur.Load()
 	if t == nil {
-		return nil
+		return false, nil
 	}
 	defer s.cur.CompareAndSwap(t, nil)
 	form := url.Values{"token": {t.value.Reveal()}}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.revokeURL, strings.NewReader(form.Encode()))
 	if err != nil {
-		return fmt.Errorf("%s: build request: %w", OpRevokeToken, err)
+		return true, fmt.Errorf("%s: build request: %w", OpRevokeToken, err)
 	}
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	// Same encoding as oauth2's AuthStyleInHeader (RFC 6749 section 2.3.1).
 	req.SetBasicAuth(url.QueryEscape(s.cc.ClientID), url.QueryEscape(s.cc.ClientSecret))
+	redact := s.redactor(t.value)
 	resp, err := s.hc.Do(req)
 	if err != nil {
-		return transportError(ctx, OpRevokeToken, err)
+		return true, transportError(ctx, OpRevokeToken, err, redact)
 	}
 	body, _ := readBody(resp)
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return newAPIError(OpRevokeToken, resp.StatusCode, resp.Header, body, s.now())
+		return true, newAPIError(OpRevokeToken, resp.StatusCode, resp.Header, body, s.now(), redact)
 	}
-	return nil
+	return true, nil
 }
 
 // Token obtains an access token, or returns the cached one while it is
@@ -184,7 +230,11 @@ func (c *Client) Token(ctx context.Context) error {
 
 // Revoke revokes the current access token at the token server and drops it
 // from the cache (even when the revoke request fails); the next call
-// fetches a new token. With no cached token it does nothing.
-func (c *Client) Revoke(ctx context.Context) error {
+// fetches a new token. Call it on shutdown so a token never outlives the
+// process that used it. With no cached token (none was ever obtained, or
+// the last one was refused) it sends nothing and reports hadToken false;
+// otherwise err says whether the server confirmed the revocation, and is
+// retryable like any other call's error.
+func (c *Client) Revoke(ctx context.Context) (hadToken bool, err error) {
 	return c.auth.revoke(ctx)
 }

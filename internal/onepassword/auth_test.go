@@ -113,8 +113,8 @@ func TestRevoke(t *testing.T) {
 	t.Parallel()
 	env := newSimEnv(t, opsim.Config{Generate: 1}, nil)
 	ctx := t.Context()
-	if err := env.client.Revoke(ctx); err != nil { // nothing cached: no request
-		t.Fatal(err)
+	if had, err := env.client.Revoke(ctx); err != nil || had { // nothing cached: no request
+		t.Fatalf("Revoke without a token = %v, %v", had, err)
 	}
 	if n := len(env.sim.Requests()); n != 0 {
 		t.Fatalf("Revoke without a token sent %d requests", n)
@@ -122,8 +122,8 @@ func TestRevoke(t *testing.T) {
 	if err := env.client.Token(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if err := env.client.Revoke(ctx); err != nil {
-		t.Fatal(err)
+	if had, err := env.client.Revoke(ctx); err != nil || !had {
+		t.Fatalf("Revoke = %v, %v", had, err)
 	}
 	if _, err := env.client.ListUsers(ctx, onepassword.ListOptions{}); err != nil {
 		t.Fatal(err)
@@ -142,8 +142,8 @@ func TestRevoke(t *testing.T) {
 		t.Fatal(err)
 	}
 	env.sim.SetFaults(opsim.Faults{opsim.EndpointRevoke: {Rate503: 1}})
-	err := bad.Revoke(ctx)
-	if !isRetryable(err) || !strings.HasPrefix(err.Error(), "revoke token: 503") {
+	had, err := bad.Revoke(ctx)
+	if !had || !isRetryable(err) || !strings.HasPrefix(err.Error(), "revoke token: 503") {
 		t.Errorf("Revoke with the endpoint down = %v", err)
 	}
 }

@@ -12,7 +12,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/tripline-dev/tripline/internal/secret"
 	"github.com/tripline-dev/tripline/internal/version"
 )
 
@@ -259,9 +258,12 @@ func (c *Client) do(ctx context.Context, op, method, rawURL string) ([]byte, err
 			return nil, fmt.Errorf("%s: build request: %w", op, err)
 		}
 		req.Header.Set("Authorization", "Bearer "+tok.Reveal())
+		// Never repeat a credential the server echoed back, least of all
+		// the token this request carried.
+		redact := c.auth.redactor(tok)
 		resp, err := c.hc.Do(req)
 		if err != nil {
-			return nil, transportError(ctx, op, err)
+			return nil, transportError(ctx, op, err, redact)
 		}
 		body, readErr := readBody(resp)
 		if resp.StatusCode == http.StatusUnauthorized && attempt == 0 {
@@ -269,13 +271,10 @@ func (c *Client) do(ctx context.Context, op, method, rawURL string) ([]byte, err
 			continue
 		}
 		if resp.StatusCode < 200 || resp.StatusCode > 299 {
-			e := newAPIError(op, resp.StatusCode, resp.Header, body, c.now())
-			// Never repeat a credential the server echoed back.
-			e.Message = strings.ReplaceAll(e.Message, tok.Reveal(), secret.Redacted)
-			return nil, e
+			return nil, newAPIError(op, resp.StatusCode, resp.Header, body, c.now(), redact)
 		}
 		if readErr != nil {
-			return nil, transportError(ctx, op, readErr)
+			return nil, transportError(ctx, op, readErr, redact)
 		}
 		return body, nil
 	}
@@ -300,8 +299,9 @@ func readBody(resp *http.Response) ([]byte, error) {
 
 // transportError classifies an error from sending a request or reading its
 // answer. The caller's own cancellation is returned as is (not retryable);
-// anything else is a NetworkError without the request URL.
-func transportError(ctx context.Context, op string, err error) error {
+// anything else is a NetworkError without the request URL, its text passed
+// through redact (a malformed answer is quoted in net/http's errors).
+func transportError(ctx context.Context, op string, err error, redact func(string) string) error {
 	if ctxErr := ctx.Err(); ctxErr != nil {
 		return fmt.Errorf("%s: %w", op, ctxErr)
 	}
@@ -312,5 +312,18 @@ func transportError(ctx context.Context, op string, err error) error {
 	if errors.As(err, &ue) {
 		err = ue.Err
 	}
-	return &NetworkError{Op: op, Err: err}
+	return &NetworkError{Op: op, Err: redactError(err, redact)}
+}
+
+// redactError returns err itself when redact leaves its text unchanged, and
+// otherwise a plain error with the redacted text: the original, which holds
+// the credential, is dropped rather than wrapped.
+func redactError(err error, redact func(string) string) error {
+	if redact == nil {
+		return err
+	}
+	if msg := redact(err.Error()); msg != err.Error() {
+		return errors.New(msg)
+	}
+	return err
 }

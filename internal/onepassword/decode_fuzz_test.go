@@ -38,7 +38,7 @@ func FuzzDecodeError(f *testing.F) {
 	f.Fuzz(func(t *testing.T, status int, body []byte, retryAfter string) {
 		h := http.Header{}
 		h.Set("Retry-After", retryAfter)
-		e := newAPIError(OpSuspendUser, status, h, body, now)
+		e := newAPIError(OpSuspendUser, status, h, body, now, nil)
 		if e.Status != status {
 			t.Fatalf("status %d kept as %d", status, e.Status)
 		}

@@ -163,8 +163,10 @@ type statusBody struct {
 
 // newAPIError builds the APIError for a non-2xx response from its status,
 // headers and (already size-limited) body. A body that is not JSON keeps
-// the status and yields no message.
-func newAPIError(op string, status int, header http.Header, body []byte, now time.Time) *APIError {
+// the status and yields no message. The message goes through redact (nil:
+// kept as is) before it is shortened, so no part of a credential the server
+// echoed back is stored.
+func newAPIError(op string, status int, header http.Header, body []byte, now time.Time, redact func(string) string) *APIError {
 	e := &APIError{Op: op, Status: status, RetryAfter: parseRetryAfter(header.Get("Retry-After"), now)}
 	var sb statusBody
 	if json.Unmarshal(body, &sb) == nil {
@@ -174,6 +176,9 @@ func newAPIError(op string, status int, header http.Header, body []byte, now tim
 		msg := sb.Message
 		if msg == "" {
 			msg = sb.Error
+		}
+		if redact != nil {
+			msg = redact(msg)
 		}
 		e.Message = cleanMessage(msg)
 	}

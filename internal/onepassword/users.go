@@ -63,7 +63,7 @@ func (c *Client) ListUsers(ctx context.Context, opts ListOptions) (Page, error) 
 	}
 	page, err := decodePage(body)
 	if err != nil {
-		return Page{}, fmt.Errorf("%s: %w", OpListUsers, err)
+		return Page{}, fmt.Errorf("%s: %w", OpListUsers, redactError(err, c.auth.redactor()))
 	}
 	return page, nil
 }
@@ -130,7 +130,7 @@ func (c *Client) userCall(ctx context.Context, op, method, id, verb string) (rem
 	}
 	u, err := decodeUser(body)
 	if err != nil {
-		return remediate.User{}, fmt.Errorf("%s: %w", op, err)
+		return remediate.User{}, fmt.Errorf("%s: %w", op, redactError(err, c.auth.redactor()))
 	}
 	return u, nil
 }

@@ -119,7 +119,7 @@ func TestSuspendReactivate(t *testing.T) {
 					t.Fatalf("ReactivateUser = %+v, %v", u, err)
 				}
 			}
-			if err := env.client.Revoke(ctx); err != nil {
+			if _, err := env.client.Revoke(ctx); err != nil {
 				t.Fatalf("Revoke: %v", err)
 			}
 
@@ -278,7 +278,7 @@ func TestHeadersOnEveryRequest(t *testing.T) {
 		if _, err := env.client.ListAll(t.Context(), "", 1, func([]remediate.User) error { return nil }); err != nil {
 			t.Fatal(err)
 		}
-		if err := env.client.Revoke(t.Context()); err != nil {
+		if _, err := env.client.Revoke(t.Context()); err != nil {
 			t.Fatal(err)
 		}
 		reqs := env.sim.Requests()

@@ -4,9 +4,11 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strings"
 	"testing"
 	"testing/fstest"
 	"time"
+	"unsafe"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -274,5 +276,43 @@ func BenchmarkNormalizeEvaluate(b *testing.B) {
 		for i := range evs {
 			s.Evaluate(&evs[i])
 		}
+	}
+}
+
+func TestStateBytesBound(t *testing.T) {
+	st := NewState(0)
+	st.maxBytes = 1 << 20
+	// Keys cut from large messages are copied, not kept pointing into them,
+	// and the byte bound evicts however few the counters are.
+	msg := strings.Repeat("x", 1<<20)
+	for i := range 100 {
+		user := msg[i : i+200]
+		st.record("k", user, int64(i), 0, 10, time.Hour)
+	}
+	if b := st.Bytes(); b > 1<<20 || b <= 0 {
+		t.Errorf("bytes %d, want within (0, 1 MiB]", b)
+	}
+	base := uintptr(unsafe.Pointer(unsafe.StringData(msg)))
+	for k := range st.counters.items {
+		if p := uintptr(unsafe.Pointer(unsafe.StringData(k.user))); p >= base && p < base+uintptr(len(msg)) {
+			t.Fatal("a counter key points into the message, keeping all of it alive")
+		}
+	}
+	st.mu.Lock()
+	var sum int64
+	for k, n := range st.counters.items {
+		sum += counterBytes(k, n.val)
+	}
+	st.mu.Unlock()
+	if sum != st.Bytes() {
+		t.Errorf("accounted %d bytes, counters hold %d", st.Bytes(), sum)
+	}
+	// 5 KiB keys: the bound keeps well under 1 MiB counters.
+	big := strings.Repeat("y", 5<<10)
+	for i := range 1000 {
+		st.record(big, fmt.Sprint(i), int64(i), 0, 10, time.Hour)
+	}
+	if b, n := st.Bytes(), st.Tracked(); b > 1<<20 || n > 1<<20/(5<<10) {
+		t.Errorf("%d counters, %d bytes after 1000 counters of 5 KiB keys", n, b)
 	}
 }

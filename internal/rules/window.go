@@ -2,6 +2,7 @@ package rules
 
 import (
 	"hash/maphash"
+	"strings"
 	"sync"
 	"time"
 )
@@ -9,6 +10,15 @@ import (
 // DefaultMaxTracked is the default number of (key, user) counters a State
 // keeps; beyond it the least recently used counter is evicted.
 const DefaultMaxTracked = 100_000
+
+// DefaultMaxTrackedBytes bounds the memory of a State's counters: their
+// keys (copied, never pointing into a message) and their timestamps. Past
+// it the least recently used counters are evicted, however few there are.
+const DefaultMaxTrackedBytes = 64 << 20
+
+// counterOverhead is the bookkeeping of one counter besides its keys and
+// timestamps (map entry, list node, ring header), for the byte bound.
+const counterOverhead = 160
 
 // maxRingSize bounds the timestamps kept per (key, user) counter, whatever
 // threshold the rules compare count() with.
@@ -20,8 +30,9 @@ const defaultRingSize = 100
 
 // State holds the mutable state shared by evaluations: the windowed
 // counters of count(). It is safe for concurrent use. Memory is bounded: each
-// counter keeps at most a fixed number of timestamps and at most MaxTracked
-// counters are kept, the least recently used evicted first.
+// counter keeps at most a fixed number of timestamps, and at most MaxTracked
+// counters and DefaultMaxTrackedBytes bytes are kept, the least recently
+// used evicted first.
 //
 // State holds nothing about actions: cooldowns, like protected identities
 // and blast-radius caps, are applied by the decision service when it acts,
@@ -33,6 +44,8 @@ type State struct {
 	mu       sync.Mutex
 	seed     maphash.Seed
 	counters *lru[counterKey, *ring]
+	bytes    int64 // held by the counters, approximately
+	maxBytes int64
 }
 
 // NewState returns an empty State keeping at most maxTracked counters;
@@ -41,10 +54,22 @@ func NewState(maxTracked int) *State {
 	if maxTracked <= 0 {
 		maxTracked = DefaultMaxTracked
 	}
-	return &State{
-		seed:     maphash.MakeSeed(),
-		counters: newLRU[counterKey, *ring](maxTracked),
-	}
+	s := &State{seed: maphash.MakeSeed(), maxBytes: DefaultMaxTrackedBytes}
+	s.counters = newLRU[counterKey, *ring](maxTracked)
+	s.counters.onEvict = func(k counterKey, r *ring) { s.bytes -= counterBytes(k, r) }
+	return s
+}
+
+// counterBytes is what one counter holds.
+func counterBytes(k counterKey, r *ring) int64 {
+	return int64(len(k.key)+len(k.user)+counterOverhead) + 16*int64(cap(r.at))
+}
+
+// Bytes returns the memory the counters hold, approximately.
+func (s *State) Bytes() int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.bytes
 }
 
 // Tracked returns the number of counters held.
@@ -76,13 +101,20 @@ func (s *State) eventHash(id string) uint64 {
 func (s *State) record(key, user string, at int64, ev uint64, size int, window time.Duration) int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	k := counterKey{key, user}
-	r, ok := s.counters.get(k)
+	r, ok := s.counters.get(counterKey{key, user})
 	if !ok {
+		// Copies: the strings may point into a large message.
+		k := counterKey{strings.Clone(key), strings.Clone(user)}
 		r = &ring{}
 		s.counters.put(k, r)
+		s.bytes += counterBytes(k, r)
 	}
+	before := cap(r.at)
 	r.add(at, ev, size)
+	s.bytes += 16 * int64(cap(r.at)-before)
+	for s.bytes > s.maxBytes && s.counters.len() > 1 {
+		s.counters.evictOldest()
+	}
 	return r.count(at, int64(window))
 }
 
@@ -144,10 +176,11 @@ func (r *ring) count(at, window int64) int {
 // lru is a map with a least-recently-used eviction order. It is not
 // synchronized; State guards it.
 type lru[K comparable, V any] struct {
-	max   int
-	items map[K]*lruNode[K, V]
-	head  *lruNode[K, V] // most recently used
-	tail  *lruNode[K, V] // least recently used
+	max     int
+	items   map[K]*lruNode[K, V]
+	head    *lruNode[K, V] // most recently used
+	tail    *lruNode[K, V] // least recently used
+	onEvict func(K, V)     // called for each entry evicted, if set
 }
 
 type lruNode[K comparable, V any] struct {
@@ -178,14 +211,25 @@ func (l *lru[K, V]) put(k K, v V) {
 		l.moveToFront(n)
 		return
 	}
-	if len(l.items) >= l.max && l.tail != nil {
-		old := l.tail
-		l.unlink(old)
-		delete(l.items, old.key)
+	if len(l.items) >= l.max {
+		l.evictOldest()
 	}
 	n := &lruNode[K, V]{key: k, val: v}
 	l.items[k] = n
 	l.pushFront(n)
+}
+
+// evictOldest removes the least recently used entry.
+func (l *lru[K, V]) evictOldest() {
+	old := l.tail
+	if old == nil {
+		return
+	}
+	l.unlink(old)
+	delete(l.items, old.key)
+	if l.onEvict != nil {
+		l.onEvict(old.key, old.val)
+	}
 }
 
 func (l *lru[K, V]) moveToFront(n *lruNode[K, V]) {

@@ -32,7 +32,7 @@ func Redact(s string, secrets ...Value) string {
 	if s == "" {
 		return s
 	}
-	if re := secretsPattern(secrets); re != nil {
+	if re := secretsPattern(s, secrets); re != nil {
 		s = re.ReplaceAllLiteralString(s, Redacted)
 	}
 	s = schemePattern.ReplaceAllStringFunc(s, func(m string) string {
@@ -62,15 +62,20 @@ var (
 	keyValuePattern = regexp.MustCompile(`(?i)(\b(?:access_token|refresh_token|id_token|client_secret|password)["']?\s*[:=]\s*["']?)([^"'&\s,;}]+)`)
 )
 
-// secretsPattern builds one alternation of every form of every secret,
-// longest first so that a longer form is replaced before a shorter one
-// inside it.
-func secretsPattern(secrets []Value) *regexp.Regexp {
+// secretsPattern builds one alternation of every form of every secret that
+// occurs in s, longest first so that a longer form wins over a shorter one
+// at the same place; nil when none occurs (the common case, which then
+// costs no regexp compilation).
+func secretsPattern(s string, secrets []Value) *regexp.Regexp {
+	lower := strings.ToLower(s)
 	seen := map[string]bool{}
 	var forms []string
 	add := func(f string) {
-		if f != "" && !seen[f] {
-			seen[f] = true
+		if f == "" || seen[f] {
+			return
+		}
+		seen[f] = true
+		if strings.Contains(s, f) || (strings.Contains(f, "%") && strings.Contains(lower, strings.ToLower(f))) {
 			forms = append(forms, f)
 		}
 	}
