@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"regexp"
 	"slices"
 	"sort"
 	"strconv"
@@ -88,8 +89,18 @@ func (d demoMessage) render(i int) ([]byte, error) {
 	}
 	s := strings.NewReplacer("dana.reyes@example.com", d.email(), "dana.reyes", d.person, "Dana Reyes", d.name,
 		"5c0e9a8e-a8d2-11f0-9b6d-3b1f6a2c7e10", fmt.Sprintf("5c0e9a8e-a8d2-11f0-9b6d-3b1f6a2c7e%02d", i)).Replace(string(raw))
+	// The samples were recorded long ago: date them now, or the consumer
+	// would take them for stale events (event.max_age) and only shadow them.
+	now := time.Now().UTC()
+	s = isoTime.ReplaceAllString(s, now.Format("2006-01-02T15:04:05.000Z"))
+	s = epochMillis.ReplaceAllString(s, strconv.FormatInt(now.UnixMilli(), 10))
 	return []byte(s), nil
 }
+
+var (
+	isoTime     = regexp.MustCompile(`\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})`)
+	epochMillis = regexp.MustCompile(`\b17604\d{8}\b`)
+)
 
 // demoSeed is the simulated 1Password account: the demo's people, the only
 // owner (who cannot be suspended), a protected administrator, and

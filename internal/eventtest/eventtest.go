@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"time"
 )
 
 // RiskyRule is a rules file with one enforce rule, risky_success, that
@@ -35,12 +36,13 @@ rules:
 `
 
 // OktaSignIn is an Okta System Log user.session.start of email that
-// succeeded, with the given risk level (LOW, MEDIUM, HIGH, CRITICAL); id
-// becomes its uuid, so its event id is "okta:<id>".
+// succeeded just now, with the given risk level (LOW, MEDIUM, HIGH,
+// CRITICAL); id becomes its uuid, so its event id is "okta:<id>".
 func OktaSignIn(id, email, level string) []byte {
-	return fmt.Appendf(nil, `{"uuid":%q,"published":"2026-11-28T10:00:00Z","eventType":"user.session.start",`+
+	return fmt.Appendf(nil, `{"uuid":%q,"published":%q,"eventType":"user.session.start",`+
 		`"actor":{"id":"00u%s","type":"User","alternateId":%q},"client":{"ipAddress":"203.0.113.7"},`+
-		`"outcome":{"result":"SUCCESS"},"debugContext":{"debugData":{"risk":"{reasons=Anomalous Device, level=%s}"}}}`, id, id, email, level)
+		`"outcome":{"result":"SUCCESS"},"debugContext":{"debugData":{"risk":"{reasons=Anomalous Device, level=%s}"}}}`,
+		id, time.Now().UTC().Format(time.RFC3339Nano), id, email, level)
 }
 
 // UserEmail is the nth user the simulator generates (opsim.Config.Generate).

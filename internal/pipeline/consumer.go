@@ -89,6 +89,17 @@ type Config struct {
 	// FetchRetry bounds how long fetching may keep failing (broker down,
 	// network cut) before Run gives up with an error.
 	FetchRetry time.Duration
+	// MaxEventAge: an event whose time, or whose Kafka record's timestamp,
+	// is older than this is evaluated, but its decisions act in shadow only
+	// (the decision service's outcome stale). 0 turns the check off.
+	MaxEventAge time.Duration
+	// MaxClockSkew: an event whose time, or whose record's timestamp, is
+	// further ahead of the clock is dead-lettered (decode/future_time)
+	// before it is evaluated, so it never counts in a window. 0 turns the
+	// check off.
+	MaxClockSkew time.Duration
+	// Now is the clock of the event-time checks (default time.Now).
+	Now func() time.Time
 }
 
 func (c *Config) setDefaults() {
@@ -106,6 +117,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.FetchRetry <= 0 {
 		c.FetchRetry = 5 * time.Minute
+	}
+	if c.Now == nil {
+		c.Now = time.Now
 	}
 }
 

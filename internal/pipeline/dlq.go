@@ -34,6 +34,9 @@ const (
 	HeaderSourceTopic     = "tripline.source.topic"
 	HeaderSourcePartition = "tripline.source.partition"
 	HeaderSourceOffset    = "tripline.source.offset"
+	// HeaderSourceTimestamp is the original record's Kafka timestamp
+	// (RFC 3339), for the event-time limits of a replay.
+	HeaderSourceTimestamp = "tripline.source.timestamp"
 	HeaderErrorClass      = "tripline.error.class"
 	HeaderErrorReason     = "tripline.error.reason"
 	HeaderErrorMessage    = "tripline.error.message"
@@ -127,15 +130,20 @@ func dlqHeaders(msg kafka.Message, fails []failure, keepSource bool) []kafka.Hea
 		kept = append(kept, kafka.Header{Key: HeaderValueOmitted, Value: []byte("too_large")}, kafka.Header{Key: HeaderValueSize, Value: []byte(size)})
 	}
 	source, partition, offset := msg.Topic, strconv.Itoa(msg.Partition), strconv.FormatInt(msg.Offset, 10)
+	stamp := ""
+	if !msg.Time.IsZero() {
+		stamp = msg.Time.UTC().Format(time.RFC3339Nano)
+	}
 	if in := (HeaderCarrier{&msg.Headers}); in.Get(HeaderSourceTopic) != "" {
 		// A replayed record keeps its original source position, not the DLQ's.
-		source, partition, offset = in.Get(HeaderSourceTopic), in.Get(HeaderSourcePartition), in.Get(HeaderSourceOffset)
+		source, partition, offset, stamp = in.Get(HeaderSourceTopic), in.Get(HeaderSourcePartition), in.Get(HeaderSourceOffset), in.Get(HeaderSourceTimestamp)
 	}
 	h := func(k, v string) kafka.Header { return kafka.Header{Key: k, Value: []byte(v)} }
 	return append(kept,
 		h(HeaderSourceTopic, source),
 		h(HeaderSourcePartition, partition),
 		h(HeaderSourceOffset, offset),
+		h(HeaderSourceTimestamp, stamp),
 		h(HeaderErrorClass, f.class),
 		h(HeaderErrorReason, f.reason),
 		h(HeaderErrorMessage, truncate(f.message, maxErrorMessage)),

@@ -526,3 +526,55 @@ func TestHugeProducerHeadersCannotStopTheDeadLetterWrite(t *testing.T) {
 		t.Fatalf("dlq = %d records, key %d bytes, headers %d", len(recs), len(recs[0].Key), len(recs[0].Headers))
 	}
 }
+
+func TestEventTimeLimits(t *testing.T) {
+	t.Parallel()
+	now := time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC)
+	at := func(id, email string, when time.Time) []byte {
+		return []byte(strings.Replace(string(oktaSignIn(id, email, "HIGH")), `"published":"`, `"published":"`+when.Format(time.RFC3339)+`","x":"`, 1))
+	}
+	future := msg("signins", 0, 0, at("f1", "a@example.com", now.Add(time.Hour)))
+	old := msg("signins", 0, 1, at("o1", "b@example.com", now.Add(-48*time.Hour)))
+	oldRecord := msg("signins", 0, 2, at("o2", "c@example.com", now))
+	oldRecord.Time = now.Add(-30 * time.Hour)
+	futureRecord := msg("signins", 0, 3, at("f2", "d@example.com", now))
+	futureRecord.Time = now.Add(10 * time.Minute)
+	fresh := msg("signins", 0, 4, at("n1", "e@example.com", now.Add(-time.Minute)))
+	h := newHarness(t, Config{MaxEventAge: 24 * time.Hour, MaxClockSkew: 5 * time.Minute, Now: func() time.Time { return now }},
+		future, old, oldRecord, futureRecord, fresh)
+	if err := h.runUntil(t, func() bool { return h.src.committedOffset("signins", 0) == 5 }); err != nil {
+		t.Fatal(err)
+	}
+	recs := h.dlq.records()
+	if len(recs) != 2 {
+		t.Fatalf("dlq = %d records, want the 2 future-dated ones", len(recs))
+	}
+	for i, r := range recs {
+		if HeaderValue(r, HeaderErrorReason) != ReasonFutureTime || HeaderValue(r, HeaderSourceOffset) != fmt.Sprint([]int{0, 3}[i]) {
+			t.Errorf("dlq record %d: reason %q offset %q", i, HeaderValue(r, HeaderErrorReason), HeaderValue(r, HeaderSourceOffset))
+		}
+	}
+	stale := map[string]bool{}
+	for _, d := range h.dec.all() {
+		stale[d.Identity] = d.Stale != ""
+	}
+	if len(stale) != 3 || !stale["b@example.com"] || !stale["c@example.com"] || stale["e@example.com"] {
+		t.Errorf("decisions (identity: stale) = %v; want b and c stale, e not, a and d never evaluated", stale)
+	}
+}
+
+func TestReplayChecksTheOriginalRecordTimestamp(t *testing.T) {
+	t.Parallel()
+	now := time.Now()
+	m := msg("tripline.dlq", 0, 0, oktaSignIn("e1", "a@example.com", "HIGH"))
+	m.Time = now // the DLQ record is recent...
+	m.Headers = []kafka.Header{{Key: HeaderSourceTopic, Value: []byte("signins")},
+		{Key: HeaderSourceTimestamp, Value: []byte(now.Add(-72 * time.Hour).UTC().Format(time.RFC3339Nano))}} // ...its original is not
+	h := newHarness(t, Config{TopicHeader: HeaderSourceTopic, MaxEventAge: 24 * time.Hour}, m)
+	if err := h.runUntil(t, func() bool { return h.src.committedOffset("tripline.dlq", 0) == 1 }); err != nil {
+		t.Fatal(err)
+	}
+	if d := h.dec.all(); len(d) != 1 || !strings.Contains(d[0].Stale, "kafka record timestamp") {
+		t.Errorf("decisions %+v, want one stale by the original record's timestamp", d)
+	}
+}

@@ -98,6 +98,11 @@ func (c *Consumer) handle(ctx, stop context.Context, msg kafka.Message) ([]failu
 }
 
 func (c *Consumer) handleEvent(ctx, stop context.Context, msg kafka.Message, ev *event.Event) ([]failure, error) {
+	now := c.cfg.Now()
+	if f := c.future(msg, ev, now); f != nil {
+		return []failure{*f}, nil
+	}
+	stale := c.stale(msg, ev, now)
 	_, span := c.deps.Tracer.Start(ctx, "rules.evaluate", trace.WithAttributes(attribute.String("tripline.event_id", ev.EventID)))
 	res := c.deps.Rules.Evaluate(ev)
 	span.SetAttributes(attribute.Int("tripline.decisions", len(res.Decisions)))
@@ -114,7 +119,7 @@ func (c *Consumer) handleEvent(ctx, stop context.Context, msg kafka.Message, ev 
 			continue
 		}
 		c.count(func(s *Stats) { s.Decisions++ })
-		f, err := c.decide(ctx, stop, msg, ev, d)
+		f, err := c.decide(ctx, stop, msg, ev, d, stale)
 		if err != nil {
 			return fails, err
 		}
@@ -129,8 +134,10 @@ func (c *Consumer) handleEvent(ctx, stop context.Context, msg kafka.Message, ev 
 // failure to dead-letter (nil when the decision reached an outcome), or an
 // error: errShutdown to leave the message for redelivery, anything else to
 // stop the consumer.
-func (c *Consumer) decide(ctx, stop context.Context, msg kafka.Message, ev *event.Event, d rules.Decision) (*failure, error) {
-	out, err := c.deps.Decider.Decide(remediate.WithStop(ctx, stop), decisionOf(msg, ev, d))
+func (c *Consumer) decide(ctx, stop context.Context, msg kafka.Message, ev *event.Event, d rules.Decision, stale string) (*failure, error) {
+	rd := decisionOf(msg, ev, d)
+	rd.Stale = stale
+	out, err := c.deps.Decider.Decide(remediate.WithStop(ctx, stop), rd)
 	var f *remediate.Failure
 	switch {
 	case err == nil:
@@ -146,6 +153,60 @@ func (c *Consumer) decide(ctx, stop context.Context, msg kafka.Message, ev *even
 		return &failure{class: f.Class, ruleID: d.RuleID, message: f.Error(), attempts: max(f.Attempts, 1), retryable: f.Retryable, first: time.Now()}, nil
 	}
 	return nil, fmt.Errorf("decide on event %s (rule %s): %w", ev.EventID, d.RuleID, err)
+}
+
+// ReasonFutureTime is the decode reason of an event dated too far ahead.
+const ReasonFutureTime = "future_time"
+
+// future returns the failure of an event, or of the record it came in,
+// dated more than MaxClockSkew ahead of now: such an event could fill a
+// count() window so that real events no longer count.
+func (c *Consumer) future(msg kafka.Message, ev *event.Event, now time.Time) *failure {
+	if c.cfg.MaxClockSkew <= 0 {
+		return nil
+	}
+	limit := now.Add(c.cfg.MaxClockSkew)
+	for _, t := range c.times(msg, ev) {
+		if !t.at.IsZero() && t.at.After(limit) {
+			return &failure{class: ClassDecode, reason: ReasonFutureTime, attempts: 1, first: now,
+				message: fmt.Sprintf("%s %s is more than %s (kafka max clock skew) ahead of the clock", t.what, t.at.UTC().Format(time.RFC3339), c.cfg.MaxClockSkew)}
+		}
+	}
+	return nil
+}
+
+// stale says why an event, or the record it came in, is older than
+// MaxEventAge ("" when it is not): its decisions act in shadow only.
+func (c *Consumer) stale(msg kafka.Message, ev *event.Event, now time.Time) string {
+	if c.cfg.MaxEventAge <= 0 {
+		return ""
+	}
+	limit := now.Add(-c.cfg.MaxEventAge)
+	for _, t := range c.times(msg, ev) {
+		if !t.at.IsZero() && t.at.Before(limit) {
+			return fmt.Sprintf("%s %s is older than %s (max event age)", t.what, t.at.UTC().Format(time.RFC3339), c.cfg.MaxEventAge)
+		}
+	}
+	return ""
+}
+
+// dated is one of the times an event-time limit checks.
+type dated struct {
+	what string
+	at   time.Time
+}
+
+// times are the event's time and its Kafka record's timestamp: for a
+// replayed dead-letter record (Config.TopicHeader is set), the original
+// record's, from its tripline.source.timestamp header.
+func (c *Consumer) times(msg kafka.Message, ev *event.Event) []dated {
+	record := msg.Time
+	if c.cfg.TopicHeader != "" {
+		if t, err := time.Parse(time.RFC3339Nano, HeaderValue(msg, HeaderSourceTimestamp)); err == nil {
+			record = t
+		}
+	}
+	return []dated{{"event time", ev.Time}, {"kafka record timestamp", record}}
 }
 
 // decisionOf is the decision service's view of a rule's decision.

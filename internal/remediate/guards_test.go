@@ -161,3 +161,18 @@ func TestShadowAndDryRunStops(t *testing.T) {
 		t.Errorf("dry run: next ran %d more, result %s", r.ran-1, c.out.Result)
 	}
 }
+
+func TestStaleDecisionsDoNotAct(t *testing.T) {
+	t.Parallel()
+	s, api, st, _ := testService(t, Config{}, ann)
+	d := suspendOf("r1", "ann@example.com", "ev-1")
+	d.Stale = "event time 2020-01-01T00:00:00Z is older than 24h0m0s (max event age)"
+	out, err := s.Decide(t.Context(), d)
+	if err != nil || out.Result != ResultStale || out.Detail != d.Stale || len(api.calls) != 0 || len(st.writes) != 0 {
+		t.Errorf("Decide(stale) = %+v, %v; calls %v, writes %v", out, err, api.calls, st.writes)
+	}
+	d.Identity = "ghost@example.com"
+	if out, err := s.Decide(t.Context(), d); err != nil || out.Result != ResultStale {
+		t.Errorf("a stale decision about an unknown user = %s, %v; want stale, no failure", out.Result, err)
+	}
+}

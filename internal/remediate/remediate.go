@@ -38,6 +38,9 @@ const (
 	ResultAlreadyActive    Result = "already_active"
 	// ResultShadow: a shadow rule would have acted.
 	ResultShadow Result = "shadow"
+	// ResultStale: the event is too old to act on; the rule would have
+	// acted (shadow only).
+	ResultStale Result = "stale"
 	// ResultDryRun: the process runs dry; every guard allowed the action.
 	ResultDryRun Result = "dry_run"
 	// ResultBlockedProtected: the user is a protected identity.
@@ -112,6 +115,11 @@ type Decision struct {
 	// UserEmail is the event's email, for the audit record.
 	UserEmail string
 	Source    Source
+	// Stale, when set, says why the event is too old to act on (its time,
+	// or its Kafka record's, is older than the maximum event age): the
+	// decision runs the read-only guards and ends as stale, like a shadow
+	// one.
+	Stale string
 }
 
 // Outcome is what happened to a decision.

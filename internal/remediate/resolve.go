@@ -9,9 +9,9 @@ import (
 )
 
 // resolve finds the 1Password user the decision names, retrying transient
-// directory failures. A shadow decision whose user does not resolve still
-// reaches its outcome (shadow, with the reason in Detail): shadow rules
-// never fail.
+// directory failures. A shadow or stale decision whose user does not
+// resolve still reaches its outcome (shadow or stale, with the reason in
+// Detail): decisions that cannot act never fail.
 func (s *Service) resolve(next handler) handler {
 	return func(ctx context.Context, c *call) error {
 		spanCtx, span := s.tracer.Start(ctx, "directory.lookup")
@@ -31,8 +31,12 @@ func (s *Service) resolve(next handler) handler {
 			if isInterrupted(err) {
 				return err
 			}
-			if c.d.Mode == ModeShadow {
+			switch {
+			case c.d.Mode == ModeShadow:
 				c.out.Result, c.out.Detail = ResultShadow, "user not resolved: "+err.Error()
+				return nil
+			case c.d.Stale != "":
+				c.out.Result, c.out.Detail = ResultStale, c.d.Stale+"; user not resolved: "+err.Error()
 				return nil
 			}
 			return classify(fmt.Errorf("resolve user: %w", err), attempts)
