@@ -144,9 +144,13 @@ type Directory struct {
 
 // snapshot is one listing of the account.
 type snapshot struct {
-	byEmail  map[string]*remediate.User // by folded email
-	byID     map[string]*remediate.User
-	loadedAt time.Time
+	byEmail map[string]*remediate.User // by folded email
+	byID    map[string]*remediate.User
+	// conflicts are folded emails that two or more users share (their
+	// addresses differ only in case or Unicode form): no lookup of such an
+	// email resolves, so neither user can be acted on in the other's name.
+	conflicts map[string]int
+	loadedAt  time.Time
 }
 
 // New builds a Directory over lister. It is empty (not Ready) until the
@@ -220,6 +224,9 @@ func (d *Directory) Lookup(ctx context.Context, id string) (remediate.User, erro
 	if u, ok := d.find(key, byID); ok {
 		return u, nil
 	}
+	if n := d.conflict(key, byID); n > 0 {
+		return remediate.User{}, fmt.Errorf("lookup: %d users of the account have emails that fold to this address: %w", n, remediate.ErrAmbiguousIdentity)
+	}
 	if d.missCached(key) {
 		return remediate.User{}, errNotFound
 	}
@@ -239,6 +246,24 @@ func (d *Directory) Lookup(ctx context.Context, id string) (remediate.User, erro
 // errNotFound says no user of the account has the identity, according to a
 // listing taken at most MinMissRefreshInterval + MissTTL ago.
 var errNotFound = fmt.Errorf("lookup: no user of the account has this identity: %w", remediate.ErrUserNotFound)
+
+// conflict returns how many users share the folded email key (0 when
+// none, or when looking up by id).
+func (d *Directory) conflict(key string, byID bool) int {
+	if s := d.snap.Load(); s != nil && !byID {
+		return s.conflicts[key]
+	}
+	return 0
+}
+
+// Conflicts returns how many folded emails of the current listing belong
+// to more than one user.
+func (d *Directory) Conflicts() int {
+	if s := d.snap.Load(); s != nil {
+		return len(s.conflicts)
+	}
+	return 0
+}
 
 // find looks key up in the current listing, by id or by folded email.
 func (d *Directory) find(key string, byID bool) (remediate.User, bool) {
@@ -339,7 +364,7 @@ func (d *Directory) Refresh(ctx context.Context) error {
 
 func (d *Directory) load(ctx context.Context) error {
 	size := d.Len()
-	s := &snapshot{byEmail: make(map[string]*remediate.User, size), byID: make(map[string]*remediate.User, size)}
+	s := &snapshot{byEmail: make(map[string]*remediate.User, size), byID: make(map[string]*remediate.User, size), conflicts: map[string]int{}}
 	_, err := d.lister.ListAll(ctx, "", d.cfg.PageSize, func(users []remediate.User) error {
 		for i := range users {
 			u := users[i]
@@ -347,7 +372,15 @@ func (d *Directory) load(ctx context.Context) error {
 				continue
 			}
 			s.byID[strings.ToUpper(u.ID)] = &u
-			if key := Normalize(u.Email); key != "" {
+			key := Normalize(u.Email)
+			switch {
+			case key == "":
+			case s.conflicts[key] > 0:
+				s.conflicts[key]++
+			case s.byEmail[key] != nil:
+				delete(s.byEmail, key)
+				s.conflicts[key] = 2
+			default:
 				s.byEmail[key] = &u
 			}
 		}
@@ -357,6 +390,10 @@ func (d *Directory) load(ctx context.Context) error {
 		return fmt.Errorf("refresh directory: %w", err)
 	}
 	s.loadedAt = d.now()
+	if len(s.conflicts) > 0 {
+		d.log.ErrorContext(ctx, "users of the account share an email address once case and Unicode forms are folded: "+
+			"tripline acts on none of them by email (fix the addresses in 1Password)", "addresses", len(s.conflicts))
+	}
 	d.snap.Store(s)
 	return nil
 }

@@ -510,3 +510,36 @@ func TestRunRetriesAFailedFirstListingSoon(t *testing.T) {
 		<-done
 	})
 }
+
+func TestUsersWhoseEmailsFoldTogetherResolveToNeither(t *testing.T) {
+	t.Parallel()
+	// The simulator refuses such an account; a real one can have it.
+	lister := listerFunc(func(_ context.Context, _ string, _ int, fn func([]remediate.User) error) (int, error) {
+		return 1, fn([]remediate.User{
+			{ID: "REAL", Email: "kate@example.com"},
+			{ID: "LOOKALIKE", Email: "\u212aate@example.com"}, // Kelvin sign K
+			{ID: "OTHER", Email: "other@example.com"},
+		})
+	})
+	dir, err := directory.New(directory.Config{}, lister)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := dir.Refresh(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []string{"kate@example.com", "KATE@example.com", "\u212aate@example.com"} {
+		if _, err := dir.Lookup(t.Context(), id); !errors.Is(err, remediate.ErrAmbiguousIdentity) {
+			t.Errorf("Lookup(%q) = %v, want ErrAmbiguousIdentity", id, err)
+		}
+	}
+	if got, err := dir.Lookup(t.Context(), "REAL"); err != nil || got.ID != "REAL" {
+		t.Errorf("by id, the user still resolves: %+v, %v", got, err)
+	}
+	if got, err := dir.Lookup(t.Context(), "other@example.com"); err != nil || got.ID != "OTHER" {
+		t.Errorf("other users are unaffected: %+v, %v", got, err)
+	}
+	if n := dir.Conflicts(); n != 1 {
+		t.Errorf("Conflicts() = %d, want 1", n)
+	}
+}

@@ -112,9 +112,14 @@ type Decision struct {
 	MaxActions Limit
 	EventID    string
 	EventTime  time.Time
-	// UserEmail is the event's email, for the audit record.
+	// UserEmail is the event's email, for the audit record; with
+	// EventOPUserID it is also checked against the resolved user.
 	UserEmail string
-	Source    Source
+	// EventOPUserID is the event's 1Password user id, when it names one.
+	// An event that names an email and a 1Password user id belonging to
+	// two different users is refused (ClassIdentityMismatch).
+	EventOPUserID string
+	Source        Source
 	// Stale, when set, says why the event is too old to act on (its time,
 	// or its Kafka record's, is older than the maximum event age): the
 	// decision runs the read-only guards and ends as stale, like a shadow
@@ -152,6 +157,9 @@ var (
 	ErrPermissionDenied = errors.New("permission denied")
 	// ErrUnauthenticated: the Users API refused the credentials.
 	ErrUnauthenticated = errors.New("unauthenticated")
+	// ErrAmbiguousIdentity: the identity names more than one user (two
+	// users of the account whose emails fold to the same address).
+	ErrAmbiguousIdentity = errors.New("identity names more than one user")
 	// ErrInterrupted: the service stopped (shutdown) before the decision
 	// reached an outcome; it must be decided again (redelivered).
 	ErrInterrupted = errors.New("interrupted by shutdown")

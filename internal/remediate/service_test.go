@@ -318,3 +318,27 @@ func TestAuditRecordsAreBoundedAndNotEscaped(t *testing.T) {
 		t.Errorf("encoded record: %d bytes, %v, HTML-escaped: %t", len(b), err, bytes.Contains(b, []byte(`\u003c`)))
 	}
 }
+
+func TestEmailAndUserIDOfTwoUsersAreRefused(t *testing.T) {
+	t.Parallel()
+	s, api, _, _ := testService(t, Config{}, ann, bob)
+	d := suspendOf("r1", "ann@example.com", "ev-1")
+	d.UserEmail, d.EventOPUserID = "ann@example.com", "BOB"
+	out, err := s.Decide(t.Context(), d)
+	var f *Failure
+	if !errors.As(err, &f) || f.Class != ClassIdentityMismatch || out.Result != ResultFailed || len(api.calls) != 0 {
+		t.Errorf("email of Ann, id of Bob: %s, %v, calls %v; want identity_mismatch and no call", out.Result, err, api.calls)
+	}
+	d.Identity = "BOB" // the rule acted on the id: the same refusal
+	if _, err := s.Decide(t.Context(), d); !errors.As(err, &f) || f.Class != ClassIdentityMismatch {
+		t.Errorf("rule identity is the id: %v", err)
+	}
+	d.Identity, d.EventOPUserID, d.EventID = "ann@example.com", "ANN", "ev-2"
+	if out, err := s.Decide(t.Context(), d); err != nil || out.Result != ResultSuspended {
+		t.Errorf("email and id of the same user: %s, %v", out.Result, err)
+	}
+	d.Identity, d.UserEmail, d.EventOPUserID, d.EventID = "bob@example.com", "bob@example.com", "NOBODY", "ev-3"
+	if out, err := s.Decide(t.Context(), d); err != nil || out.Result != ResultSuspended {
+		t.Errorf("an id that names nobody: %s, %v", out.Result, err)
+	}
+}
