@@ -14,9 +14,10 @@ import (
 	"github.com/tripline-dev/tripline/internal/remediate"
 )
 
-// Summary counts the outcomes of one replay run.
+// Summary counts the outcomes of one replay run. Refused records (not
+// signed, or not signed right) are neither acted on nor written back.
 type Summary struct {
-	Replayed, Acted, StillFailing, NothingToDo int
+	Replayed, Acted, StillFailing, NothingToDo, Refused int
 }
 
 // item is what the replay learned about one dead-letter record.
@@ -27,6 +28,7 @@ type item struct {
 	decisions          []string
 	acted              bool
 	failClass, failAtt string
+	refused            string // why the replay refused the record
 }
 
 // Tracker follows each dead-letter record of a replay from fetch to commit
@@ -83,14 +85,15 @@ func (t *Tracker) Audit(_ context.Context, rec remediate.Record) error {
 	}
 	it.decisions = append(it.decisions, fmt.Sprintf("rule=%s mode=%s action=%s user=%s result=%s", rec.RuleID, rec.Mode, rec.Action, rec.Identity, rec.Result))
 	switch remediate.Result(rec.Result) {
-	case remediate.ResultSuspended, remediate.ResultAlreadySuspended, remediate.ResultReactivated, remediate.ResultAlreadyActive, remediate.ResultDryRun:
-		it.acted = true
+	case remediate.ResultSuspended, remediate.ResultReactivated, remediate.ResultDryRun:
+		it.acted = true // a user's state changed (or would have, in a dry run)
 	}
 	return nil
 }
 
 // DeadLetters returns the replay's dead-letter writer: it writes through w
-// (nil: writes nothing, a dry run) and notes which record failed again.
+// (nil: writes nothing, a dry run) and notes which record failed again. A
+// record the replay refused (class refused) is noted, never written back.
 func (t *Tracker) DeadLetters(w pipeline.DeadLetterWriter) pipeline.DeadLetterWriter {
 	return deadLetters{t: t, w: w}
 }
@@ -102,6 +105,14 @@ type deadLetters struct {
 
 // WriteDeadLetter implements pipeline.DeadLetterWriter.
 func (d deadLetters) WriteDeadLetter(ctx context.Context, source, record kafka.Message) error {
+	if pipeline.HeaderValue(record, pipeline.HeaderErrorClass) == pipeline.ClassRefused {
+		d.t.mu.Lock()
+		defer d.t.mu.Unlock()
+		if it := d.t.find(source.Partition, source.Offset); it != nil {
+			it.refused = pipeline.HeaderValue(record, pipeline.HeaderErrorReason)
+		}
+		return nil
+	}
 	if d.w != nil {
 		if err := d.w.WriteDeadLetter(ctx, source, record); err != nil {
 			return err
@@ -133,6 +144,9 @@ func (t *Tracker) Completed(partition int, offset int64) {
 func (t *Tracker) report(it *item) {
 	outcome := "nothing_to_do"
 	switch {
+	case it.refused != "":
+		outcome = "refused " + it.refused
+		t.sum.Refused++
 	case it.failClass != "":
 		outcome = fmt.Sprintf("still_failing class=%s attempts=%s", it.failClass, it.failAtt)
 		t.sum.StillFailing++
@@ -152,7 +166,7 @@ func (t *Tracker) report(it *item) {
 	}
 	fmt.Fprintln(t.out, line)
 	if t.every > 0 && t.sum.Replayed%t.every == 0 {
-		fmt.Fprintf(t.errw, "dlq replay: %d records: %d acted, %d still failing, %d nothing to do\n", t.sum.Replayed, t.sum.Acted, t.sum.StillFailing, t.sum.NothingToDo)
+		fmt.Fprintf(t.errw, "dlq replay: %d records: %d acted, %d still failing, %d nothing to do, %d refused\n", t.sum.Replayed, t.sum.Acted, t.sum.StillFailing, t.sum.NothingToDo, t.sum.Refused)
 	}
 }
 

@@ -100,6 +100,14 @@ type Config struct {
 	MaxClockSkew time.Duration
 	// Now is the clock of the event-time checks (default time.Now).
 	Now func() time.Time
+	// SigningKey signs every dead-letter record (HeaderSignature); empty,
+	// records are unsigned and a replay refuses them unless told otherwise.
+	SigningKey []byte
+	// Verify, when set, is asked about each message before it is decoded;
+	// a message it refuses is not decoded or acted on, and is handed to
+	// the dead-letter writer with class refused and the reason (the DLQ
+	// replay: records that are not signed, or not signed right).
+	Verify func(kafka.Message) error
 }
 
 func (c *Config) setDefaults() {

@@ -23,6 +23,7 @@ const (
 	ClassDecode    = "decode"     // the value could not be normalized; see tripline.error.reason
 	ClassRuleError = "rule_error" // a rule failed at run time
 	ClassPanic     = "panic"      // a bug; the message is kept for replay
+	ClassRefused   = "refused"    // Config.Verify refused the message (a replay: unsigned, or a bad signature)
 )
 
 // errShutdown ends the handling of a message when the consumer is shutting
@@ -83,6 +84,7 @@ func (c *Consumer) deadLetter(ctx context.Context, msg kafka.Message, fails []fa
 	defer span.End()
 	out := kafka.Message{Key: msg.Key, Value: msg.Value, Headers: dlqHeaders(msg, fails, true)}
 	c.deps.Propagator.Inject(ctx, HeaderCarrier{&out.Headers})
+	signDeadLetter(&out, c.cfg.SigningKey)
 	err := c.deps.DeadLetters.WriteDeadLetter(ctx, msg, out)
 	if isTooLarge(err) {
 		// The DLQ cannot hold the record: keep it without its value, key and
@@ -93,6 +95,7 @@ func (c *Consumer) deadLetter(ctx context.Context, msg kafka.Message, fails []fa
 			"topic", msg.Topic, "partition", msg.Partition, "offset", msg.Offset, "bytes", len(msg.Value))
 		out = kafka.Message{Headers: append(dlqHeaders(msg, fails, false), omittedValueHeaders(msg.Value)...)}
 		c.deps.Propagator.Inject(ctx, HeaderCarrier{&out.Headers})
+		signDeadLetter(&out, c.cfg.SigningKey)
 		err = c.deps.DeadLetters.WriteDeadLetter(ctx, msg, out)
 	}
 	if err != nil {
@@ -122,6 +125,8 @@ func dlqHeaders(msg kafka.Message, fails []failure, keepSource bool) []kafka.Hea
 				first = t
 			}
 		case strings.HasPrefix(h.Key, "tripline."), h.Key == "traceparent", h.Key == "tracestate":
+			// tripline's own (including a replayed record's signature) are
+			// written afresh below.
 		case keepSource:
 			kept = append(kept, h)
 		}

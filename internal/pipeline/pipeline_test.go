@@ -578,3 +578,52 @@ func TestReplayChecksTheOriginalRecordTimestamp(t *testing.T) {
 		t.Errorf("decisions %+v, want one stale by the original record's timestamp", d)
 	}
 }
+
+func TestDeadLettersAreSignedAndVerified(t *testing.T) {
+	t.Parallel()
+	key := []byte("0123456789abcdef0123456789abcdef")
+	bad := msg("signins", 0, 0, []byte("not json"))
+	bad.Key = []byte("k")
+	h := newHarness(t, Config{SigningKey: key}, bad)
+	if err := h.runUntil(t, func() bool { return h.src.committedOffset("signins", 0) == 1 }); err != nil {
+		t.Fatal(err)
+	}
+	rec := h.dlq.records()[0]
+	if err := VerifyDeadLetter(rec, key); err != nil {
+		t.Fatalf("VerifyDeadLetter = %v", err)
+	}
+	if err := VerifyDeadLetter(rec, []byte("another key")); !errors.Is(err, ErrBadSignature) {
+		t.Errorf("another key: %v", err)
+	}
+	for name, change := range map[string]func(*kafka.Message){
+		"value":           func(m *kafka.Message) { m.Value = []byte(`{"forged":true}`) },
+		"key":             func(m *kafka.Message) { m.Key = []byte("other") },
+		"tripline header": func(m *kafka.Message) { HeaderCarrier{&m.Headers}.Set(HeaderSourceTimestamp, "2020-01-01T00:00:00Z") },
+	} {
+		m := rec
+		m.Headers = append([]kafka.Header(nil), rec.Headers...)
+		change(&m)
+		if err := VerifyDeadLetter(m, key); !errors.Is(err, ErrBadSignature) {
+			t.Errorf("changed %s: %v, want ErrBadSignature", name, err)
+		}
+	}
+	if err := VerifyDeadLetter(msg("x", 0, 0, []byte("{}")), key); !errors.Is(err, ErrUnsigned) {
+		t.Errorf("unsigned: %v", err)
+	}
+}
+
+func TestVerifyRefusesBeforeDecoding(t *testing.T) {
+	t.Parallel()
+	forged := msg("tripline.dlq", 0, 0, oktaSignIn("e1", "admin@example.com", "HIGH"))
+	h := newHarness(t, Config{Verify: func(m kafka.Message) error { return VerifyDeadLetter(m, []byte("k")) }}, forged)
+	if err := h.runUntil(t, func() bool { return h.src.committedOffset("tripline.dlq", 0) == 1 }); err != nil {
+		t.Fatal(err)
+	}
+	if h.dec.count() != 0 {
+		t.Error("a refused record reached the decision service")
+	}
+	recs := h.dlq.records()
+	if len(recs) != 1 || HeaderValue(recs[0], HeaderErrorClass) != ClassRefused || HeaderValue(recs[0], HeaderErrorReason) != "unsigned" {
+		t.Errorf("dlq %v", recs)
+	}
+}

@@ -73,6 +73,11 @@ func (c *Consumer) handleSafely(ctx, stop context.Context, msg kafka.Message) (f
 // It returns the failures to dead-letter, and an error only for shutdown or
 // a failed audit or ledger write.
 func (c *Consumer) handle(ctx, stop context.Context, msg kafka.Message) ([]failure, error) {
+	if c.cfg.Verify != nil {
+		if err := c.cfg.Verify(msg); err != nil {
+			return []failure{{class: ClassRefused, reason: refusalReason(err), message: err.Error(), attempts: 1, first: time.Now()}}, nil
+		}
+	}
 	if size := HeaderValue(msg, HeaderInflateTooLarge); size != "" && len(msg.Value) == 0 {
 		return []failure{{class: ClassDecode, reason: event.ReasonTooLarge, attempts: 1, first: time.Now(),
 			message: fmt.Sprintf("value inflates to %s bytes, past kafka.max_bytes: cut off while decompressing (compressed batch of %s bytes), never held whole",
@@ -153,6 +158,17 @@ func (c *Consumer) decide(ctx, stop context.Context, msg kafka.Message, ev *even
 		return &failure{class: f.Class, ruleID: d.RuleID, message: f.Error(), attempts: max(f.Attempts, 1), retryable: f.Retryable, first: time.Now()}, nil
 	}
 	return nil, fmt.Errorf("decide on event %s (rule %s): %w", ev.EventID, d.RuleID, err)
+}
+
+// refusalReason is the reason code of a refusal by Config.Verify.
+func refusalReason(err error) string {
+	switch {
+	case errors.Is(err, ErrUnsigned):
+		return "unsigned"
+	case errors.Is(err, ErrBadSignature):
+		return "bad_signature"
+	}
+	return "refused"
 }
 
 // ReasonFutureTime is the decode reason of an event dated too far ahead.
