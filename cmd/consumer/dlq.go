@@ -19,7 +19,7 @@ import (
 )
 
 const dlqUsage = `Usage: consumer dlq replay [--topic DLQ] [--group G] [--rules DIR] [--config FILE]
-                          [--execute] [--progress N]
+                          [--execute] [--max-age D] [--progress N]
 
 Re-reads the records of the dead-letter topic, decodes each again and
 evaluates it with the current rules, then:
@@ -78,6 +78,10 @@ Flags:
   --rules DIR     rule directory (default: rules.dir, rules/)
   --config FILE   YAML configuration file (default $TRIPLINE_CONFIG)
   --execute       act on the decisions and write failures back to the DLQ
+  --max-age D     act only on events younger than D, by event time and by the
+                  original record's timestamp (tripline.source.timestamp);
+                  older ones end as stale (shadow only). Default: event.max_age (TRIPLINE_MAX_EVENT_AGE, 24h).
+                  Raise it to act on decisions a breaker held for longer.
   --progress N    report progress on stderr every N records (default 1000)
 `
 
@@ -86,6 +90,7 @@ type dlqFlags struct {
 	topic, group, rules string
 	execute             bool
 	progress            int
+	maxAge              time.Duration
 }
 
 // cmdDLQ runs `consumer dlq replay`.
@@ -107,6 +112,7 @@ func cmdDLQ(ctx context.Context, args []string, s streams) int {
 	path := fs.String("config", os.Getenv("TRIPLINE_CONFIG"), "")
 	fs.BoolVar(&f.execute, "execute", false, "")
 	fs.IntVar(&f.progress, "progress", 1000, "")
+	fs.DurationVar(&f.maxAge, "max-age", 0, "")
 	if err := fs.Parse(args[1:]); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			fmt.Fprint(s.out, dlqUsage)
@@ -139,6 +145,9 @@ func runDLQReplay(ctx context.Context, cfg config.Config, f dlqFlags, opts Optio
 	}
 	if f.rules != "" {
 		cfg.Rules.Dir = f.rules
+	}
+	if f.maxAge > 0 {
+		cfg.Event.MaxAge = f.maxAge
 	}
 	if opts.Lookup == nil {
 		opts.Lookup = os.LookupEnv

@@ -22,8 +22,9 @@ Consumes the configured Kafka topics as a consumer group, normalizes each
 message, evaluates the rules and suspends (or reactivates) 1Password users
 for enforce-mode decisions. Every key of the YAML config file can be
 overridden from the environment. On SIGINT/SIGTERM it stops fetching,
-finishes in-flight messages within the shutdown grace, commits and exits; a
-second signal exits at once. SIGHUP reloads the rules.
+finishes in-flight messages within the shutdown grace, commits, revokes its
+Users API token and exits; a second signal exits at once. SIGHUP reloads the
+rules.
 
 Flags:
 `)

@@ -63,6 +63,9 @@ type Main struct {
 	ledger   *remediate.Ledger
 	decider  *remediate.Service
 	consumer *pipeline.Consumer
+	// revocations counts token revocations on shutdown, by result (nil
+	// outside `consumer run`: not counted).
+	revocations metric.Int64Counter
 
 	readyMu    sync.Mutex
 	readyAt    time.Time
@@ -130,6 +133,9 @@ func (m *Main) observeComponents() error {
 	if err != nil {
 		return err
 	}
+	if m.revocations, err = meter.Int64Counter("tripline_token_revocations", metric.WithDescription("Users API token revocations on shutdown, by result (ok, error).")); err != nil {
+		return err
+	}
 	loadedAttr := metric.WithAttributes(attribute.String("result", "loaded"))
 	rejectedAttr := metric.WithAttributes(attribute.String("result", "rejected"))
 	_, err = meter.RegisterCallback(func(_ context.Context, o metric.Observer) error {
@@ -187,6 +193,8 @@ func (m *Main) newConsumer(dec *event.Decoder, formats map[string]event.Format, 
 		PartitionBuffer: cfg.Kafka.PartitionBuffer,
 		ShutdownGrace:   cfg.ShutdownGrace,
 		FetchRetry:      cfg.Kafka.FetchRetry,
+		MaxEventAge:     cfg.Event.MaxAge,
+		MaxClockSkew:    cfg.Event.MaxClockSkew,
 	}, pipeline.Deps{
 		Source: src, DeadLetters: dead, Decoder: dec, Rules: currentRules{m.rules},
 		Decider: m.decider, Logger: m.log, Tracer: m.tel.Tracer("tripline"),
@@ -431,7 +439,8 @@ func (m *Main) reloadOnHangup(ctx context.Context) error {
 // Stats returns the consumer's running totals.
 func (m *Main) Stats() pipeline.Stats { return m.consumer.Stats() }
 
-// Close releases the Kafka clients and flushes telemetry.
+// Close releases the Kafka clients, revokes the Users API token (see
+// revokeToken) and flushes telemetry. Call it after Run returned.
 func (m *Main) Close() error {
 	var errs []error
 	if m.reader != nil {
@@ -445,12 +454,41 @@ func (m *Main) Close() error {
 	if m.conn != nil {
 		m.conn.Close()
 	}
+	m.revokeToken()
 	if m.tel != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		errs = append(errs, m.tel.Shutdown(ctx))
 	}
 	return errors.Join(errs...)
+}
+
+// revokeTimeout bounds the token revocation on shutdown.
+const revokeTimeout = 5 * time.Second
+
+// revokeToken revokes the Users API access token, when one was obtained,
+// so that it is useless once this process is gone. A failure is logged and
+// counted, never returned: the token still expires on its own (900 s).
+func (m *Main) revokeToken() {
+	if m.op == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), revokeTimeout)
+	defer cancel()
+	hadToken, err := m.op.Revoke(ctx)
+	if !hadToken {
+		return
+	}
+	result := "ok"
+	if err != nil {
+		result = "error"
+		m.log.Warn("cannot revoke the Users API token; it stays valid until it expires", "error", err)
+	} else {
+		m.log.Info("Users API token revoked")
+	}
+	if m.revocations != nil {
+		m.revocations.Add(ctx, 1, metric.WithAttributes(attribute.String("result", result)))
+	}
 }
 
 func isRetryable(err error) bool {

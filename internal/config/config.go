@@ -75,6 +75,11 @@ type SASL struct {
 	Username     string `yaml:"username" json:"username"`
 	Password     Secret `yaml:"password" json:"password"`
 	PasswordFile string `yaml:"password_file" json:"password_file"`
+	// AllowPlaintext permits the "plain" mechanism without TLS, which sends
+	// the password in clear: for a trusted network only. SCRAM without TLS
+	// needs no such permission (the password never crosses the network, but
+	// the session is not encrypted).
+	AllowPlaintext bool `yaml:"allow_plaintext" json:"allow_plaintext"`
 }
 
 // Rules configures the policy rules.
@@ -111,10 +116,17 @@ type Retry struct {
 	MaxAttempts     int           `yaml:"max_attempts" json:"max_attempts"`
 }
 
-// Event configures decoding limits.
+// Event configures decoding limits and event-time limits.
 type Event struct {
 	MaxBytes int `yaml:"max_bytes" json:"max_bytes"`
 	MaxDepth int `yaml:"max_depth" json:"max_depth"`
+	// MaxAge: an event (or Kafka record) older than this is evaluated in
+	// shadow only (outcome stale); 0 turns the check off.
+	MaxAge time.Duration `yaml:"max_age" json:"max_age"`
+	// MaxClockSkew: an event (or Kafka record) dated more than this ahead
+	// of the clock is dead-lettered (decode/future_time) and never counted
+	// in a window; 0 turns the check off.
+	MaxClockSkew time.Duration `yaml:"max_clock_skew" json:"max_clock_skew"`
 }
 
 // Breaker configures the blast-radius breaker.
@@ -161,7 +173,7 @@ func Default() Config {
 			MaxElapsed:      60 * time.Second,
 			MaxAttempts:     8,
 		},
-		Event:         Event{MaxBytes: 1 << 20, MaxDepth: 64},
+		Event:         Event{MaxBytes: 1 << 20, MaxDepth: 64, MaxAge: 24 * time.Hour, MaxClockSkew: 5 * time.Minute},
 		Breaker:       Breaker{Global: "20/10m"},
 		HTTPAddr:      "127.0.0.1:9464",
 		ShutdownGrace: 30 * time.Second,

@@ -47,6 +47,7 @@ func Env() []EnvVar {
 		{"TRIPLINE_KAFKA_SASL_USERNAME", "kafka.sasl.username", "SASL user name", func(c *Config, v string) error { c.Kafka.SASL.Username = v; return nil }},
 		{"TRIPLINE_KAFKA_SASL_PASSWORD", "kafka.sasl.password", "SASL password (secret)", func(c *Config, v string) error { c.Kafka.SASL.Password = Secret(v); return nil }},
 		{"TRIPLINE_KAFKA_SASL_PASSWORD_FILE", "kafka.sasl.password_file", "file holding the SASL password", func(c *Config, v string) error { c.Kafka.SASL.PasswordFile = v; return nil }},
+		{"TRIPLINE_KAFKA_SASL_ALLOW_PLAINTEXT", "kafka.sasl.allow_plaintext", "allow SASL PLAIN without TLS, which sends the password in clear (trusted networks only); SCRAM without TLS needs no such setting: the password is not sent, but the session is unencrypted", boolSetter(func(c *Config) *bool { return &c.Kafka.SASL.AllowPlaintext })},
 		{"TRIPLINE_RULES_DIR", "rules.dir", "directory of rule files", func(c *Config, v string) error { c.Rules.Dir = v; return nil }},
 		{"TRIPLINE_RULES_WATCH", "rules.watch", "reload rules when their files change", boolSetter(func(c *Config) *bool { return &c.Rules.Watch })},
 		{"TRIPLINE_OP_BASE_URL", "onepassword.base_url", "Users API base URL (https; overrides region)", func(c *Config, v string) error { c.OnePassword.BaseURL = v; return nil }},
@@ -63,6 +64,8 @@ func Env() []EnvVar {
 		{"TRIPLINE_RETRY_MAX_ATTEMPTS", "retry.max_attempts", "attempts of one action", intSetter(func(c *Config) *int { return &c.Retry.MaxAttempts })},
 		{"TRIPLINE_RETRY_INITIAL_INTERVAL", "retry.initial_interval", "first retry delay", durSetter(func(c *Config) *time.Duration { return &c.Retry.InitialInterval })},
 		{"TRIPLINE_RETRY_MAX_INTERVAL", "retry.max_interval", "longest retry delay", durSetter(func(c *Config) *time.Duration { return &c.Retry.MaxInterval })},
+		{"TRIPLINE_MAX_EVENT_AGE", "event.max_age", "older events (by event time or Kafka timestamp) are evaluated in shadow only (0: off)", durSetter(func(c *Config) *time.Duration { return &c.Event.MaxAge })},
+		{"TRIPLINE_MAX_CLOCK_SKEW", "event.max_clock_skew", "events dated further ahead are dead-lettered as decode/future_time (0: off)", durSetter(func(c *Config) *time.Duration { return &c.Event.MaxClockSkew })},
 		{"TRIPLINE_BREAKER_GLOBAL", "breaker.global", "cap on suspensions by every rule together, COUNT/WINDOW (0: off)", func(c *Config, v string) error { c.Breaker.Global = strings.TrimSpace(v); return nil }},
 		{"TRIPLINE_DRY_RUN", "dry_run", "evaluate and record, never suspend or reactivate", boolSetter(func(c *Config) *bool { return &c.DryRun })},
 		{"TRIPLINE_HTTP_ADDR", "http_addr", "address of /metrics, /healthz, /readyz (empty: off)", func(c *Config, v string) error { c.HTTPAddr = v; return nil }},
@@ -145,7 +148,7 @@ func (v EnvVar) DefaultValue() string {
 		}
 		return strings.Join(parts, ",")
 	case float64:
-		if strings.HasSuffix(v.Key, "interval") || strings.HasSuffix(v.Key, "timeout") || strings.HasSuffix(v.Key, "elapsed") || strings.HasSuffix(v.Key, "grace") || strings.HasSuffix(v.Key, "wait") || strings.HasSuffix(v.Key, "retry") {
+		if strings.HasSuffix(v.Key, "interval") || strings.HasSuffix(v.Key, "timeout") || strings.HasSuffix(v.Key, "elapsed") || strings.HasSuffix(v.Key, "grace") || strings.HasSuffix(v.Key, "wait") || strings.HasSuffix(v.Key, "retry") || strings.HasSuffix(v.Key, "age") || strings.HasSuffix(v.Key, "skew") {
 			return time.Duration(x).String()
 		}
 		return strconv.FormatFloat(x, 'f', -1, 64)

@@ -55,6 +55,9 @@ func (c Config) Validate() error {
 	if c.Event.MaxBytes <= 0 || c.Event.MaxDepth <= 0 {
 		add("event.max_bytes", "event.max_bytes and event.max_depth must be positive")
 	}
+	if c.Event.MaxAge < 0 || c.Event.MaxClockSkew < 0 {
+		add("event.max_age", "event.max_age and event.max_clock_skew must not be negative (0 turns a check off)")
+	}
 	if c.Directory.RefreshInterval <= 0 || c.Directory.MinMissRefreshInterval < 0 {
 		add("directory.refresh_interval", "must be positive")
 	}
@@ -133,10 +136,18 @@ func (c Config) validateKafka(add func(key, format string, args ...any)) {
 		if k.SASL.Username == "" || k.SASL.Password == "" {
 			add("kafka.sasl.username", "SASL %s needs a username and a password", k.SASL.Mechanism)
 		}
+		if k.SASL.Mechanism == "plain" && !k.TLS.on() && !k.SASL.AllowPlaintext {
+			add("kafka.sasl.mechanism", "SASL PLAIN without TLS sends the password in clear: enable TLS (kafka.tls.enabled, TRIPLINE_KAFKA_TLS_ENABLED=true), "+
+				"or use scram-sha-256 or scram-sha-512, or, on a trusted network only, set kafka.sasl.allow_plaintext (TRIPLINE_KAFKA_SASL_ALLOW_PLAINTEXT=true)")
+		}
 	default:
 		add("kafka.sasl.mechanism", "want plain, scram-sha-256 or scram-sha-512, got %q", k.SASL.Mechanism)
 	}
 }
+
+// on reports whether TLS is used to the brokers: when enabled, or when a CA
+// or client certificate file is given (the rule kafkaio applies).
+func (t TLS) on() bool { return t.Enabled || t.CAFile != "" || t.CertFile != "" }
 
 func (c Config) validateOnePassword(add func(key, format string, args ...any)) {
 	o := c.OnePassword

@@ -35,7 +35,10 @@ type TLS struct {
 	InsecureSkipVerify bool
 }
 
-// SASL configures SASL authentication to the brokers.
+// SASL configures SASL authentication to the brokers. PLAIN sends the
+// password as it is, so it belongs over TLS; config.Validate refuses it
+// without TLS unless kafka.sasl.allow_plaintext is set. SCRAM never sends
+// the password, but without TLS the session is still unencrypted.
 type SASL struct {
 	// Mechanism is "", "plain", "scram-sha-256" or "scram-sha-512".
 	Mechanism string

@@ -93,11 +93,14 @@ func (s *tokenSource) remember(tok Secret) {
 // through before it is stored: it removes the client secret, its Basic
 // credential, the recent access tokens and extra (the token a request
 // carried), and anything else that looks like a credential (secret.Redact).
+// The list of secrets is gathered only when an error needs it.
 func (s *tokenSource) redactor(extra ...Secret) func(string) string {
-	s.mu.Lock()
-	secrets := slices.Concat(s.credentials, s.recent, extra)
-	s.mu.Unlock()
-	return func(text string) string { return secret.Redact(text, secrets...) }
+	return func(text string) string {
+		s.mu.Lock()
+		secrets := slices.Concat(s.credentials, s.recent, extra)
+		s.mu.Unlock()
+		return secret.Redact(text, secrets...)
+	}
 }
 
 // token returns a fresh access token, fetching one when none is cached or

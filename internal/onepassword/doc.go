@@ -4,6 +4,11 @@
 // classified error (*APIError or *NetworkError) that says whether a retry can
 // help and how long to wait.
 //
+// No error of this package repeats a credential: every text taken from a
+// response (an API message, an OAuth error, a decode or transport error that
+// quotes the answer) goes through secret.Redact with the client secret, its
+// Basic credential and the recent access tokens before it is stored.
+//
 // The client never retries on its own, with one exception: a 401 from a
 // resource call forces one token refresh and one retry of that call. Every
 // other retry decision belongs to the caller, which inspects Retryable and
