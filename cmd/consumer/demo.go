@@ -3,7 +3,9 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
 	"embed"
+	"encoding/hex"
 	"errors"
 	"flag"
 	"fmt"
@@ -199,6 +201,9 @@ func runDemo(ctx context.Context, s streams, rulesDir string, verbose bool, time
 	audit := &auditLog{}
 	cfg := sb.config("tripline-demo", rulesDir, demoTopic)
 	cfg.Breaker.Global = demoBreaker
+	key := make([]byte, 32)
+	rand.Read(key)
+	cfg.Kafka.DLQSigningKey = config.Secret(hex.EncodeToString(key)) // the replay acts only on records this run signed
 	runCtx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	m, err := NewMain(runCtx, cfg, Options{Log: logs, Auditor: audit})

@@ -21,7 +21,7 @@ func TestDemoRunsEndToEnd(t *testing.T) {
 		"user00004@example.com  rule risky_signin_success  scope global",
 		"18 events consumed", "5 users suspended", "6 dead-lettered", "18 offsets committed",
 		"re-armed breaker global (by demo-operator: burst reviewed)",
-		"replayed 6: acted 3, still failing 3, nothing to do 0",
+		"replayed 6: acted 3, still failing 3, nothing to do 0, refused 0",
 	} {
 		if !strings.Contains(got, want) {
 			t.Errorf("demo summary lacks %q:\n%s", want, got)

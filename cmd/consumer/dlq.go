@@ -19,7 +19,7 @@ import (
 )
 
 const dlqUsage = `Usage: consumer dlq replay [--topic DLQ] [--group G] [--rules DIR] [--config FILE]
-                          [--execute] [--max-age D] [--progress N]
+                          [--execute] [--accept-unsigned] [--max-age D] [--progress N]
 
 Re-reads the records of the dead-letter topic, decodes each again and
 evaluates it with the current rules, then:
@@ -61,9 +61,12 @@ when that topic pins none.
 Output: one line per record on stdout,
   <source topic>/<partition>@<offset> dlq=<partition>@<offset> class=<class>
   attempts=<n> -> <outcome> [rule=<id> action=<a> user=<identity> result=<r>]...
-where outcome is acted, still_failing (with the new class) or nothing_to_do;
+where outcome is acted (a user's state changed; would_act in a dry run),
+still_failing (with the new class), refused (unsigned or bad_signature: not
+acted on, not written back) or nothing_to_do (every decision ended without
+a change: a duplicate, a protected user, already suspended, ...);
 progress every --progress records and the summary on stderr:
-  replayed N: acted A, still failing F, nothing to do Z
+  replayed N: acted A, still failing F, nothing to do Z, refused R
 Exit status: 0 when the run completed (records that still fail are not an
 error), 1 on a failure to start or a fatal error, 2 on usage errors.
 
@@ -78,6 +81,11 @@ Flags:
   --rules DIR     rule directory (default: rules.dir, rules/)
   --config FILE   YAML configuration file (default $TRIPLINE_CONFIG)
   --execute       act on the decisions and write failures back to the DLQ
+  --accept-unsigned
+                  also replay records that carry no signature (written by a
+                  consumer without TRIPLINE_DLQ_SIGNING_KEY). Without it they
+                  are refused and listed; a record whose signature does not
+                  match the key is always refused.
   --max-age D     act only on events younger than D, by event time and by the
                   original record's timestamp (tripline.source.timestamp);
                   older ones end as stale (shadow only). Default: event.max_age (TRIPLINE_MAX_EVENT_AGE, 24h).
@@ -91,6 +99,7 @@ type dlqFlags struct {
 	execute             bool
 	progress            int
 	maxAge              time.Duration
+	acceptUnsigned      bool
 }
 
 // cmdDLQ runs `consumer dlq replay`.
@@ -113,6 +122,7 @@ func cmdDLQ(ctx context.Context, args []string, s streams) int {
 	fs.BoolVar(&f.execute, "execute", false, "")
 	fs.IntVar(&f.progress, "progress", 1000, "")
 	fs.DurationVar(&f.maxAge, "max-age", 0, "")
+	fs.BoolVar(&f.acceptUnsigned, "accept-unsigned", false, "")
 	if err := fs.Parse(args[1:]); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			fmt.Fprint(s.out, dlqUsage)
@@ -199,8 +209,12 @@ func newReplay(ctx context.Context, cfg config.Config, f dlqFlags, opts Options,
 		return nil, err
 	}
 	// Each record is decoded with the format pinned for the topic it came
-	// from (its tripline.source.topic header).
-	m.consumer, err = m.newConsumer(dec, formats, r.src, r.track.DeadLetters(writer), pipeline.HeaderSourceTopic)
+	// from (its tripline.source.topic header), and only if tripline wrote
+	// it (its signature).
+	m.consumer, err = m.newConsumer(dec, formats, r.src, r.track.DeadLetters(writer), replayPipeline{
+		topicHeader: pipeline.HeaderSourceTopic,
+		verify:      pipeline.SignatureCheck([]byte(cfg.Kafka.DLQSigningKey.Reveal()), f.acceptUnsigned),
+	})
 	return r, err
 }
 
@@ -264,9 +278,9 @@ func (r *replay) run(ctx context.Context) (dlq.Summary, error) {
 		err = g.Wait()
 	}
 	sum := r.track.Summary()
-	fmt.Fprintf(r.s.err, "%sreplayed %d: %s %d, %s %d, nothing to do %d (%s)\n", dryPrefix(!r.f.execute), sum.Replayed,
+	fmt.Fprintf(r.s.err, "%sreplayed %d: %s %d, %s %d, nothing to do %d, refused %d (%s)\n", dryPrefix(!r.f.execute), sum.Replayed,
 		verb(!r.f.execute, "acted", "would act"), sum.Acted, verb(!r.f.execute, "still failing", "would still fail"), sum.StillFailing,
-		sum.NothingToDo, time.Since(r.started).Round(time.Millisecond))
+		sum.NothingToDo, sum.Refused, time.Since(r.started).Round(time.Millisecond))
 	if err == nil && ctx.Err() != nil {
 		err = fmt.Errorf("interrupted before the end of the topic: %w", ctx.Err())
 	}

@@ -36,15 +36,25 @@ func deadLetterOne(t *testing.T, email string) *e2e {
 // replayDLQ runs `consumer dlq replay` in-process against the sandbox.
 func (e *e2e) replayDLQ(execute bool) (dlq.Summary, string) {
 	e.t.Helper()
+	return e.replay(dlqFlags{group: "tripline-dlq-replay", execute: execute, progress: 1})
+}
+
+// replayDLQAccepting is replayDLQ with --accept-unsigned.
+func (e *e2e) replayDLQAccepting(execute bool) (dlq.Summary, string) {
+	e.t.Helper()
+	return e.replay(dlqFlags{group: "tripline-dlq-replay", execute: execute, progress: 1, acceptUnsigned: true})
+}
+
+func (e *e2e) replay(f dlqFlags) (dlq.Summary, string) {
+	e.t.Helper()
 	var out, errw bytes.Buffer
 	ctx, cancel := context.WithTimeout(e.t.Context(), 60*time.Second)
 	defer cancel()
-	f := dlqFlags{group: "tripline-dlq-replay", execute: execute, progress: 1}
 	sum, err := runDLQReplay(ctx, e.cfg, f, Options{Log: io.Discard, Lookup: func(string) (string, bool) { return "", false }}, streams{out: &out, err: &errw})
 	if err != nil {
 		e.t.Fatalf("dlq replay: %v\nstderr:\n%s", err, errw.String())
 	}
-	e.t.Logf("dlq replay (execute=%v):\n%s%s", execute, out.String(), errw.String())
+	e.t.Logf("dlq replay (execute=%v):\n%s%s", f.execute, out.String(), errw.String())
 	return sum, out.String() + errw.String()
 }
 
@@ -63,7 +73,7 @@ func TestDLQReplayDryRunThenExecuteAfterTheFaultClears(t *testing.T) {
 	}
 
 	sum, out = e.replayDLQ(true)
-	if sum != (dlq.Summary{Replayed: 1, Acted: 1}) || !strings.Contains(out, "replayed 1: acted 1, still failing 0, nothing to do 0") {
+	if sum != (dlq.Summary{Replayed: 1, Acted: 1}) || !strings.Contains(out, "replayed 1: acted 1, still failing 0, nothing to do 0, refused 0") {
 		t.Errorf("execute: summary %+v, output:\n%s", sum, out)
 	}
 	if e.state(email) != "SUSPENDED" {
@@ -105,12 +115,46 @@ func TestDLQHelp(t *testing.T) {
 	if code := cmdDLQ(t.Context(), []string{"replay", "--help"}, streams{out: &out, err: io.Discard}); code != 0 {
 		t.Fatalf("exit %d", code)
 	}
-	for _, want := range []string{"--execute", "--group", "already_suspended", "replayed N: acted A, still failing F, nothing to do Z"} {
+	for _, want := range []string{"--execute", "--group", "already_suspended", "replayed N: acted A, still failing F, nothing to do Z, refused R"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("help lacks %q", want)
 		}
 	}
 	if code := cmdDLQ(t.Context(), nil, streams{out: io.Discard, err: io.Discard}); code != 2 {
 		t.Errorf("no subcommand: exit %d, want 2", code)
+	}
+}
+
+// TestDLQReplayRefusesForgedRecords writes suspension orders into the DLQ
+// by hand, as anyone with write access to it could: an unsigned one and one
+// with a made-up signature. The replay refuses and lists both and acts on
+// neither; --accept-unsigned admits the unsigned one only.
+func TestDLQReplayRefusesForgedRecords(t *testing.T) {
+	e := newE2E(t, "signins", opsim.Seed{})
+	forged := func(email, sig string) kafka.Message {
+		m := kafka.Message{Value: oktaSignIn("forged-"+email, email, "HIGH"), Headers: []kafka.Header{
+			{Key: pipeline.HeaderSourceTopic, Value: []byte("signins")}, {Key: pipeline.HeaderErrorClass, Value: []byte("retries_exhausted")}}}
+		if sig != "" {
+			m.Headers = append(m.Headers, kafka.Header{Key: pipeline.HeaderSignature, Value: []byte(sig)})
+		}
+		return m
+	}
+	if err := e.sb.broker.CreateTopic(e.cfg.Kafka.DLQTopic, 1); err != nil {
+		t.Fatal(err)
+	}
+	e.produce(e.cfg.Kafka.DLQTopic, forged("user00008@example.com", ""), forged("user00009@example.com", "v1=00ff"))
+	sum, out := e.replayDLQ(true)
+	if sum.Refused != 2 || sum.Acted != 0 || !strings.Contains(out, "refused unsigned") || !strings.Contains(out, "refused bad_signature") {
+		t.Errorf("summary %+v:\n%s", sum, out)
+	}
+	for _, u := range []string{"user00008@example.com", "user00009@example.com"} {
+		if e.state(u) != "ACTIVE" {
+			t.Errorf("%s was suspended by a forged record", u)
+		}
+	}
+	e.produce(e.cfg.Kafka.DLQTopic, forged("user00008@example.com", ""), forged("user00009@example.com", "v1=00ff"))
+	sum, out = e.replayDLQAccepting(true)
+	if sum.Acted != 1 || sum.Refused != 1 || e.state("user00008@example.com") != "SUSPENDED" || e.state("user00009@example.com") != "ACTIVE" {
+		t.Errorf("--accept-unsigned: summary %+v, states %s %s:\n%s", sum, e.state("user00008@example.com"), e.state("user00009@example.com"), out)
 	}
 }

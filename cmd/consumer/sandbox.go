@@ -66,6 +66,7 @@ func (s *sandbox) config(group, rulesDir string, topics ...string) config.Config
 	cfg.Kafka.GroupID = group
 	cfg.Kafka.Topics = topics
 	cfg.Kafka.DLQTopic = "tripline.dlq"
+	cfg.Kafka.DLQSigningKey = "sandbox-dead-letter-signing-key" // a fixed key: this world is throwaway
 	cfg.Kafka.StartFromEarliest = true
 	cfg.Kafka.SessionTimeout = 6 * time.Second
 	cfg.Kafka.MaxWait = 100 * time.Millisecond

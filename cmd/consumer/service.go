@@ -108,10 +108,13 @@ func NewMain(ctx context.Context, cfg config.Config, opts Options) (_ *Main, err
 	if err := m.loadLedger(ctx); err != nil {
 		return nil, err
 	}
+	if cfg.Kafka.DLQSigningKey == "" {
+		m.log.Warn("no dead-letter signing key (TRIPLINE_DLQ_SIGNING_KEY): dead-letter records are unsigned, and dlq replay refuses them unless --accept-unsigned")
+	}
 	if m.decider, err = m.newDecider(m.auditor(opts.Auditor), cfg.DryRun); err != nil {
 		return nil, err
 	}
-	if m.consumer, err = m.newConsumer(dec, formats, m.reader, m.dlq, ""); err != nil {
+	if m.consumer, err = m.newConsumer(dec, formats, m.reader, m.dlq, replayPipeline{}); err != nil {
 		return nil, err
 	}
 	if err := m.observeComponents(); err != nil {
@@ -133,6 +136,11 @@ func (m *Main) observeComponents() error {
 	if err != nil {
 		return err
 	}
+	conflicts, err := meter.Int64ObservableGauge("tripline_directory_conflicts",
+		metric.WithDescription("Email addresses that two or more users of the account share once case and Unicode forms are folded: tripline acts on none of those users by email."))
+	if err != nil {
+		return err
+	}
 	if m.revocations, err = meter.Int64Counter("tripline_token_revocations", metric.WithDescription("Users API token revocations on shutdown, by result (ok, error).")); err != nil {
 		return err
 	}
@@ -143,8 +151,9 @@ func (m *Main) observeComponents() error {
 		o.ObserveInt64(reloads, int64(loaded), loadedAttr)
 		o.ObserveInt64(reloads, int64(rejected), rejectedAttr)
 		o.ObserveInt64(users, int64(m.dir.Len()))
+		o.ObserveInt64(conflicts, int64(m.dir.Conflicts()))
 		return nil
-	}, reloads, users)
+	}, reloads, users, conflicts)
 	return err
 }
 
@@ -176,10 +185,17 @@ func (m *Main) newCore(ctx context.Context, service string, opts Options) (*even
 	return dec, formats, nil
 }
 
+// replayPipeline is what a pipeline over the DLQ does differently: the
+// header that holds each record's original topic, and the check that
+// tripline signed the record. The zero value is the consumer's pipeline.
+type replayPipeline struct {
+	topicHeader string
+	verify      pipeline.Verifier
+}
+
 // newConsumer wires a pipeline over src with the given dead-letter writer,
-// handing decisions to the decision service. topicHeader, when set, names
-// the header that holds each message's original topic (the DLQ replay).
-func (m *Main) newConsumer(dec *event.Decoder, formats map[string]event.Format, src pipeline.Source, dead pipeline.DeadLetterWriter, topicHeader string) (*pipeline.Consumer, error) {
+// handing decisions to the decision service.
+func (m *Main) newConsumer(dec *event.Decoder, formats map[string]event.Format, src pipeline.Source, dead pipeline.DeadLetterWriter, replay replayPipeline) (*pipeline.Consumer, error) {
 	cfg := m.cfg
 	metrics, err := pipeline.NewMetrics(m.tel.Meter("tripline"))
 	if err != nil {
@@ -187,7 +203,8 @@ func (m *Main) newConsumer(dec *event.Decoder, formats map[string]event.Format, 
 	}
 	return pipeline.New(pipeline.Config{
 		Formats:         formats,
-		TopicHeader:     topicHeader,
+		TopicHeader:     replay.topicHeader,
+		Verify:          replay.verify,
 		CommitInterval:  cfg.Kafka.CommitInterval,
 		CommitBatch:     cfg.Kafka.CommitBatch,
 		PartitionBuffer: cfg.Kafka.PartitionBuffer,
@@ -195,6 +212,7 @@ func (m *Main) newConsumer(dec *event.Decoder, formats map[string]event.Format, 
 		FetchRetry:      cfg.Kafka.FetchRetry,
 		MaxEventAge:     cfg.Event.MaxAge,
 		MaxClockSkew:    cfg.Event.MaxClockSkew,
+		SigningKey:      []byte(cfg.Kafka.DLQSigningKey.Reveal()),
 	}, pipeline.Deps{
 		Source: src, DeadLetters: dead, Decoder: dec, Rules: currentRules{m.rules},
 		Decider: m.decider, Logger: m.log, Tracer: m.tel.Tracer("tripline"),

@@ -39,6 +39,11 @@ type Kafka struct {
 	// StateTopic is the compacted topic of the action ledger and the
 	// breakers, shared by every instance of the group.
 	StateTopic string `yaml:"state_topic" json:"state_topic"`
+	// DLQSigningKey signs every dead-letter record (HMAC-SHA256), so that
+	// `dlq replay` acts only on records tripline wrote. Every instance, and
+	// whoever replays, needs the same key.
+	DLQSigningKey     Secret `yaml:"dlq_signing_key" json:"dlq_signing_key"`
+	DLQSigningKeyFile string `yaml:"dlq_signing_key_file" json:"dlq_signing_key_file"`
 	// CreateTopics creates the DLQ, audit and state topics when they are
 	// missing.
 	CreateTopics     bool          `yaml:"create_topics" json:"create_topics"`

@@ -74,5 +74,6 @@ func readSecretFiles(cfg *Config) []error {
 	}
 	read("onepassword.client_secret_file", cfg.OnePassword.ClientSecretFile, &cfg.OnePassword.ClientSecret)
 	read("kafka.sasl.password_file", cfg.Kafka.SASL.PasswordFile, &cfg.Kafka.SASL.Password)
+	read("kafka.dlq_signing_key_file", cfg.Kafka.DLQSigningKeyFile, &cfg.Kafka.DLQSigningKey)
 	return errs
 }

@@ -115,6 +115,9 @@ func (c Config) validateKafka(add func(key, format string, args ...any)) {
 	if k.AuditTopic != "" && (!topicName.MatchString(k.AuditTopic) || sources[k.AuditTopic]) {
 		add("kafka.audit_topic", "%q must be a valid topic name that is not a source topic", k.AuditTopic)
 	}
+	if n := len(k.DLQSigningKey); n > 0 && n < 16 {
+		add("kafka.dlq_signing_key", "is %d bytes; use at least 16 random bytes (e.g. openssl rand -hex 32)", n)
+	}
 	if !topicName.MatchString(k.StateTopic) || sources[k.StateTopic] || k.StateTopic == k.DLQTopic || k.StateTopic == k.AuditTopic {
 		add("kafka.state_topic", "%q must be a valid topic name used for nothing else (the ledger needs its own compacted topic)", k.StateTopic)
 	}

@@ -107,8 +107,11 @@ type Config struct {
 	// a message it refuses is not decoded or acted on, and is handed to
 	// the dead-letter writer with class refused and the reason (the DLQ
 	// replay: records that are not signed, or not signed right).
-	Verify func(kafka.Message) error
+	Verify Verifier
 }
+
+// Verifier admits a message (nil) or says why not.
+type Verifier func(kafka.Message) error
 
 func (c *Config) setDefaults() {
 	if c.CommitInterval <= 0 {

@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"hash"
 	"sort"
 	"strings"
@@ -47,6 +48,22 @@ func VerifyDeadLetter(m kafka.Message, key []byte) error {
 		return ErrBadSignature
 	}
 	return nil
+}
+
+// SignatureCheck is the Verifier of a DLQ replay: it admits a record only
+// if it carries a valid signature under key, or no signature at all when
+// acceptUnsigned is set. A signature that does not match is always refused.
+func SignatureCheck(key []byte, acceptUnsigned bool) Verifier {
+	return func(m kafka.Message) error {
+		err := VerifyDeadLetter(m, key)
+		switch {
+		case errors.Is(err, ErrUnsigned) && acceptUnsigned:
+			return nil
+		case errors.Is(err, ErrBadSignature) && len(key) == 0:
+			return fmt.Errorf("%w (no signing key is configured to check it: set TRIPLINE_DLQ_SIGNING_KEY)", err)
+		}
+		return err
+	}
 }
 
 // deadLetterMAC is the HMAC of m's key, value and tripline.* headers other
