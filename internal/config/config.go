@@ -52,6 +52,8 @@ type Kafka struct {
 	CommitInterval   time.Duration `yaml:"commit_interval" json:"commit_interval"`
 	CommitBatch      int           `yaml:"commit_batch" json:"commit_batch"`
 	PartitionBuffer  int           `yaml:"partition_buffer" json:"partition_buffer"`
+	// BufferBytes bounds the bytes of fetched messages not yet finished.
+	BufferBytes int `yaml:"buffer_bytes" json:"buffer_bytes"`
 	SessionTimeout   time.Duration `yaml:"session_timeout" json:"session_timeout"`
 	MaxWait          time.Duration `yaml:"max_wait" json:"max_wait"`
 	MaxBytes         int           `yaml:"max_bytes" json:"max_bytes"`
@@ -164,6 +166,7 @@ func Default() Config {
 			CommitInterval:   time.Second,
 			CommitBatch:      1000,
 			PartitionBuffer:  256,
+			BufferBytes:      16 << 20,
 			SessionTimeout:   10 * time.Second,
 			MaxWait:          500 * time.Millisecond,
 			MaxBytes:         10 << 20,

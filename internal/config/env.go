@@ -36,6 +36,7 @@ func Env() []EnvVar {
 		{"TRIPLINE_KAFKA_COMMIT_INTERVAL", "kafka.commit_interval", "longest time between offset commits", durSetter(func(c *Config) *time.Duration { return &c.Kafka.CommitInterval })},
 		{"TRIPLINE_KAFKA_COMMIT_BATCH", "kafka.commit_batch", "commit after this many finished messages", intSetter(func(c *Config) *int { return &c.Kafka.CommitBatch })},
 		{"TRIPLINE_KAFKA_PARTITION_BUFFER", "kafka.partition_buffer", "messages buffered per partition worker", intSetter(func(c *Config) *int { return &c.Kafka.PartitionBuffer })},
+		{"TRIPLINE_KAFKA_BUFFER_BYTES", "kafka.buffer_bytes", "bytes of fetched messages held at most, across partitions, before fetching waits (bounds memory)", intSetter(func(c *Config) *int { return &c.Kafka.BufferBytes })},
 		{"TRIPLINE_KAFKA_SESSION_TIMEOUT", "kafka.session_timeout", "consumer group session timeout (>= 6s on most brokers)", durSetter(func(c *Config) *time.Duration { return &c.Kafka.SessionTimeout })},
 		{"TRIPLINE_KAFKA_FETCH_RETRY", "kafka.fetch_retry", "how long fetching may keep failing before the consumer exits", durSetter(func(c *Config) *time.Duration { return &c.Kafka.FetchRetry })},
 		{"TRIPLINE_KAFKA_MAX_BYTES", "kafka.max_bytes", "largest fetch, and largest DLQ record, in bytes", intSetter(func(c *Config) *int { return &c.Kafka.MaxBytes })},

@@ -121,6 +121,9 @@ func (c Config) validateKafka(add func(key, format string, args ...any)) {
 	if !topicName.MatchString(k.StateTopic) || sources[k.StateTopic] || k.StateTopic == k.DLQTopic || k.StateTopic == k.AuditTopic {
 		add("kafka.state_topic", "%q must be a valid topic name used for nothing else (the ledger needs its own compacted topic)", k.StateTopic)
 	}
+	if k.BufferBytes < 1<<20 {
+		add("kafka.buffer_bytes", "must be at least 1 MiB (1048576), got %d", k.BufferBytes)
+	}
 	if k.CommitInterval <= 0 || k.CommitBatch <= 0 || k.PartitionBuffer <= 0 {
 		add("kafka.commit_interval", "kafka.commit_interval, kafka.commit_batch and kafka.partition_buffer must be positive")
 	}

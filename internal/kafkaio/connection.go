@@ -150,7 +150,14 @@ type ReaderConfig struct {
 	StartFromEarliest bool
 	// Logger receives the reader's errors at warn level (nil: discarded).
 	Logger *slog.Logger
+	// QueueCapacity is how many fetched messages the reader may hold ahead
+	// of FetchMessage (0: DefaultQueueCapacity). With messages of up to a
+	// megabyte, it is what the reader's memory is made of.
+	QueueCapacity int
 }
+
+// DefaultQueueCapacity is the reader's default read-ahead, in messages.
+const DefaultQueueCapacity = 16
 
 // NewReader returns a consumer-group reader over rc.Topics. Offsets are
 // committed explicitly (CommitInterval 0) with CommitMessages.
@@ -171,7 +178,12 @@ func (c *Connection) NewReader(rc ReaderConfig) *kafka.Reader {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
+	queue := rc.QueueCapacity
+	if queue <= 0 {
+		queue = DefaultQueueCapacity
+	}
 	return kafka.NewReader(kafka.ReaderConfig{
+		QueueCapacity:         queue,
 		Brokers:               c.Brokers,
 		GroupID:               rc.GroupID,
 		GroupTopics:           rc.Topics,

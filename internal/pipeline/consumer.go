@@ -17,6 +17,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 	"go.opentelemetry.io/otel/trace/noop"
 	"golang.org/x/sync/errgroup"
+	"golang.org/x/sync/semaphore"
 
 	"github.com/tripline-dev/tripline/internal/event"
 	"github.com/tripline-dev/tripline/internal/remediate"
@@ -83,6 +84,11 @@ type Config struct {
 	CommitBatch    int
 	// PartitionBuffer is how many fetched messages may wait per partition.
 	PartitionBuffer int
+	// BufferBytes bounds the bytes of the messages fetched and not yet
+	// finished, across partitions: past it, fetching waits. It keeps memory
+	// bounded whatever the size of the messages (a message larger than the
+	// whole budget takes all of it).
+	BufferBytes int64
 	// ShutdownGrace bounds how long the in-flight messages may take once
 	// the context passed to Run is cancelled.
 	ShutdownGrace time.Duration
@@ -123,6 +129,9 @@ func (c *Config) setDefaults() {
 	if c.PartitionBuffer <= 0 {
 		c.PartitionBuffer = 256
 	}
+	if c.BufferBytes <= 0 {
+		c.BufferBytes = DefaultBufferBytes
+	}
 	if c.ShutdownGrace <= 0 {
 		c.ShutdownGrace = 30 * time.Second
 	}
@@ -133,6 +142,9 @@ func (c *Config) setDefaults() {
 		c.Now = time.Now
 	}
 }
+
+// DefaultBufferBytes is the default of Config.BufferBytes.
+const DefaultBufferBytes = 16 << 20
 
 // Deps are the collaborators of a Consumer. Source, DeadLetters, Decoder,
 // Rules and Decider are required; the rest have no-op defaults.
@@ -256,13 +268,18 @@ func (c *Consumer) Run(ctx context.Context) error {
 	}()
 
 	queues := map[partitionKey]chan kafka.Message{}
+	buffered := semaphore.NewWeighted(c.cfg.BufferBytes)
 	fetchErr := c.fetchLoop(fetchCtx, func(msg kafka.Message) {
 		key := partitionKey{msg.Topic, msg.Partition}
 		q, ok := queues[key]
 		if !ok {
 			q = make(chan kafka.Message, c.cfg.PartitionBuffer)
 			queues[key] = q
-			workers.Go(func() error { return c.work(gctx, ctx, q, commits) })
+			workers.Go(func() error { return c.work(gctx, ctx, q, commits, buffered) })
+		}
+		// Memory: wait until the messages in flight leave room for this one.
+		if buffered.Acquire(fetchCtx, c.weight(msg)) != nil {
+			return
 		}
 		select {
 		case q <- msg:
@@ -346,6 +363,16 @@ func (c *Consumer) fetchFailed(ctx context.Context, b *backoff.ExponentialBackOf
 	return nil
 }
 
+// weight is what a message counts against Config.BufferBytes: its key,
+// value and headers, at most the whole budget.
+func (c *Consumer) weight(msg kafka.Message) int64 {
+	n := len(msg.Key) + len(msg.Value)
+	for _, h := range msg.Headers {
+		n += len(h.Key) + len(h.Value)
+	}
+	return min(int64(n)+64, c.cfg.BufferBytes)
+}
+
 // partitionLabels are the metric attributes of one partition.
 type partitionLabels struct {
 	topic, partition metric.MeasurementOption
@@ -354,12 +381,13 @@ type partitionLabels struct {
 // work processes one partition's messages in order. It stops taking new
 // messages once stop is done (shutdown) and returns an error only for a
 // fatal failure.
-func (c *Consumer) work(ctx, stop context.Context, q <-chan kafka.Message, commits *committer) error {
+func (c *Consumer) work(ctx, stop context.Context, q <-chan kafka.Message, commits *committer, buffered *semaphore.Weighted) error {
 	for msg := range q {
 		if stop.Err() != nil {
 			return nil // shutdown: leave the rest uncommitted, they are redelivered
 		}
 		err := c.process(ctx, stop, msg)
+		buffered.Release(c.weight(msg))
 		if errors.Is(err, errShutdown) {
 			return nil
 		}

@@ -627,3 +627,44 @@ func TestVerifyRefusesBeforeDecoding(t *testing.T) {
 		t.Errorf("dlq %v", recs)
 	}
 }
+
+func TestBufferBytesBoundsWhatIsFetchedAhead(t *testing.T) {
+	t.Parallel()
+	var msgs []kafka.Message
+	for i := range 20 {
+		msgs = append(msgs, msg("signins", 0, int64(i), oktaSignIn(fmt.Sprint("e", i), fmt.Sprintf("u%d@example.com", i), "HIGH")))
+	}
+	size := len(msgs[0].Value) + 64
+	release := make(chan struct{})
+	h := newHarness(t, Config{BufferBytes: int64(3 * size)}, msgs...)
+	h.dec.fn = func(ctx context.Context, _ int, d remediate.Decision) (remediate.Outcome, error) {
+		select {
+		case <-release:
+		case <-ctx.Done():
+		}
+		return remediate.Outcome{Decision: d, Result: remediate.ResultSuspended}, nil
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() { done <- h.consumer.Run(ctx) }()
+	for h.dec.count() == 0 {
+		time.Sleep(time.Millisecond)
+	}
+	// The first message is stuck in the decider: with room for 3, at most
+	// 3 are held and one more fetched, waiting for room.
+	deadline := time.Now().Add(200 * time.Millisecond)
+	for time.Now().Before(deadline) {
+		if n := h.consumer.Stats().Consumed; n > 4 {
+			t.Fatalf("%d messages fetched while the budget holds 3", n)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	close(release)
+	for h.src.committedOffset("signins", 0) != 20 {
+		time.Sleep(time.Millisecond)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+}
