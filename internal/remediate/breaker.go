@@ -56,7 +56,7 @@ func (s *Service) breaker(next handler) handler {
 		if len(scopes) == 0 {
 			return next(ctx, c)
 		}
-		release, denied, trip := s.ledger.reserve(scopes, c.now, s.cfg.DryRun)
+		release, denied, trip := s.ledger.reserve(scopes, s.now, s.cfg.DryRun)
 		if denied != "" {
 			if trip != nil {
 				if err := s.trip(ctx, *trip); err != nil {
@@ -92,10 +92,13 @@ func (s *Service) trip(ctx context.Context, b BreakerEntry) error {
 // the first scope that refused; trip is set when that scope must trip now.
 // When only suspensions still in flight could fill a scope, reserve waits
 // for them to finish: whether they succeed decides whether this one may go.
-func (l *Ledger) reserve(scopes []capped, now time.Time, checkOnly bool) (release func(), denied string, trip *BreakerEntry) {
+// The window is counted at the time of each look, so suspensions that
+// started after this decision are counted too.
+func (l *Ledger) reserve(scopes []capped, clock func() time.Time, checkOnly bool) (release func(), denied string, trip *BreakerEntry) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	for {
+		now := clock()
 		for _, sc := range scopes {
 			if b, ok := l.breakers[sc.scope]; ok && b.Open {
 				return nil, sc.scope, nil
@@ -120,7 +123,9 @@ func (l *Ledger) reserve(scopes []capped, now time.Time, checkOnly bool) (releas
 		if !wait {
 			break
 		}
+		l.waiting++
 		l.changed.Wait()
+		l.waiting--
 	}
 	for _, sc := range scopes {
 		l.reserved[sc.scope]++

@@ -180,3 +180,99 @@ func TestBreakerDryRunOnlyChecks(t *testing.T) {
 		t.Errorf("dry run with an open breaker = %s, want breaker_open", out.Result)
 	}
 }
+
+// gatedDir holds the lookup of one identity until open is closed, and
+// closes entered when that lookup starts.
+type gatedDir struct {
+	*fakeDir
+	identity string
+	entered  chan struct{}
+	open     chan struct{}
+}
+
+func (d gatedDir) Lookup(ctx context.Context, id string) (User, error) {
+	if id == d.identity {
+		close(d.entered)
+		<-d.open
+	}
+	return d.fakeDir.Lookup(ctx, id)
+}
+
+// gatedAPI holds every suspend until open is closed.
+type gatedAPI struct {
+	*fakeAPI
+	open chan struct{}
+}
+
+func (a gatedAPI) SuspendUser(ctx context.Context, id string) (User, error) {
+	<-a.open
+	return a.fakeAPI.SuspendUser(ctx, id)
+}
+
+// TestBreakerCountsSuspensionsThatStartedLater: X starts first but is slow
+// to resolve; Y and Z take the last two slots of a cap of 2; X then waits
+// for them. When they succeed, X must count their suspensions although they
+// are dated after X started, and be held.
+func TestBreakerCountsSuspensionsThatStartedLater(t *testing.T) {
+	t.Parallel()
+	users := usersN(3)
+	base, _, _, _ := testService(t, Config{}, users...)
+	var mu sync.Mutex
+	clock := time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC)
+	now := func() time.Time { // every look at the clock is a millisecond later
+		mu.Lock()
+		defer mu.Unlock()
+		clock = clock.Add(time.Millisecond)
+		return clock
+	}
+	entered, lookup, calls := make(chan struct{}), make(chan struct{}), make(chan struct{})
+	api := gatedAPI{base.api.(*fakeAPI), calls}
+	s, err := New(Config{Breaker: Limit{Count: 2, Window: time.Hour}, Retry: base.cfg.Retry},
+		Deps{Directory: gatedDir{base.dir.(*fakeDir), users[0].Email, entered, lookup}, API: api, Ledger: base.ledger, Now: now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	results := make(chan Result, 3)
+	decide := func(u User, ev string) {
+		out, _ := s.Decide(context.Background(), suspendOf("r1", u.Email, ev))
+		results <- out.Result
+	}
+	go decide(users[0], "x") // starts first, held in its lookup
+	<-entered
+	go decide(users[1], "y")
+	go decide(users[2], "z")
+	waitUntil(t, func() bool { return base.ledger.reservedNow(ScopeGlobal) == 2 })
+	close(lookup) // x reaches the breaker: both slots are taken, it waits
+	waitUntil(t, func() bool { return base.ledger.waitingNow() == 1 })
+	close(calls) // y and z succeed
+	got := map[Result]int{}
+	for range 3 {
+		got[<-results]++
+	}
+	if got[ResultSuspended] != 2 || got[ResultBreakerOpen] != 1 || api.count("suspend") != 2 {
+		t.Errorf("outcomes %v, %d suspend calls; want 2 suspended and x held", got, api.count("suspend"))
+	}
+}
+
+func waitUntil(t *testing.T, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatal("condition not reached")
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+func (l *Ledger) reservedNow(scope string) int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.reserved[scope]
+}
+
+func (l *Ledger) waitingNow() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.waiting
+}

@@ -117,6 +117,7 @@ type Ledger struct {
 	seen        map[suspension]struct{}
 	reserved    map[string]int // breaker reservations in flight, by scope
 	changed     *sync.Cond     // signalled when reservations or records change
+	waiting     int            // decisions waiting in reserve
 	bad         int            // records that could not be decoded
 }
 
@@ -336,13 +337,12 @@ func (l *Ledger) countLocked(scope string, window time.Duration, now time.Time) 
 	}
 	rule, perRule := strings.CutPrefix(scope, ScopeRulePrefix)
 	n := 0
+	// Suspensions dated after now count too: another instance's clock may
+	// run a little ahead.
 	for i := len(l.suspensions) - 1; i >= 0; i-- {
 		s := l.suspensions[i]
 		if !s.at.After(since) {
 			break
-		}
-		if s.at.After(now) {
-			continue
 		}
 		if !perRule || s.rule == rule {
 			n++
