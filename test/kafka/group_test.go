@@ -47,11 +47,7 @@ func TestReliabilityGroupOfThree(t *testing.T) {
 	produced := w.produceOver(ctx, msgs, 100, 30*time.Second)
 
 	victim := procs[1]
-	relWait(t, 90*time.Second, "a third of the risky users suspended with messages still to consume", func() (bool, string) {
-		n := s.suspended(riskyEmails)
-		lag, total, err := w.lag(ctx)
-		return err == nil && n >= risky/3 && lag > 0, fmt.Sprintf("suspended %d/%d, lag %d of %d, err %v", n, risky, lag, total, err)
-	}, procs...)
+	relWait(t, 90*time.Second, "a third of the risky users suspended with messages still to consume", w.suspendedMidStream(riskyEmails, risky/3), procs...)
 	lagAtKill, producedAtKill, _ := w.lag(ctx)
 	atKill := s.suspended(riskyEmails)
 	victim.kill(t)

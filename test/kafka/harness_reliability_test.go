@@ -228,6 +228,9 @@ func (s *sim) suspended(emails []string) int {
 	return n
 }
 
+// dlqSigningKey signs the dead-letter records of every world.
+const dlqSigningKey = "suite-dlq-SIGNING-3c5e7a9b1d2f4e6a"
+
 // world is one scenario's broker, topics, simulator and consumer settings.
 type world struct {
 	t          *testing.T
@@ -274,6 +277,9 @@ func newWorldOnTopic(t *testing.T, brokers, topic string, partitions int, s *sim
 		"TRIPLINE_KAFKA_TOPICS":      w.topic,
 		"TRIPLINE_KAFKA_DLQ_TOPIC":   w.dlq,
 		"TRIPLINE_KAFKA_STATE_TOPIC": w.state,
+		// Dead letters are signed, so `consumer dlq replay` (same
+		// environment) acts on them without --accept-unsigned.
+		"TRIPLINE_DLQ_SIGNING_KEY": dlqSigningKey,
 		// The delivery scenarios suspend hundreds of users on purpose:
 		// the global breaker is off unless a scenario sets it.
 		"TRIPLINE_BREAKER_GLOBAL":             "0",
@@ -496,7 +502,9 @@ func (w *world) produce(ctx context.Context, msgs ...kafka.Message) {
 
 // produceOver writes msgs in chunks spread over about d, in the
 // background; the channel yields the first error (or nil) when done.
-// A chunk the broker refuses (during a broker restart) is retried until ctx ends.
+// The messages of a chunk the broker refuses (during a broker restart) are
+// retried until ctx ends: only those that failed, so that the partitions
+// that took their share of the chunk do not get it twice.
 func (w *world) produceOver(ctx context.Context, msgs []kafka.Message, chunks int, d time.Duration) <-chan error {
 	done := make(chan error, 1)
 	go func() {
@@ -514,6 +522,16 @@ func (w *world) produceOver(ctx context.Context, msgs []kafka.Message, chunks in
 				if ctx.Err() != nil {
 					done <- fmt.Errorf("produce chunk at %d: %w", start, err)
 					return
+				}
+				var failed kafka.WriteErrors
+				if errors.As(err, &failed) && len(failed) == len(chunk) {
+					var again []kafka.Message
+					for i, werr := range failed {
+						if werr != nil {
+							again = append(again, chunk[i])
+						}
+					}
+					chunk = again
 				}
 				time.Sleep(500 * time.Millisecond) // a restarting broker: try the chunk again
 			}
@@ -638,6 +656,18 @@ func (w *world) drained(risky []string) func() (bool, string) {
 		n := w.sim.suspended(risky)
 		note := fmt.Sprintf("suspended %d/%d, lag %d of %d, err %v", n, len(risky), lag, total, err)
 		return err == nil && lag == 0 && n == len(risky), note
+	}
+}
+
+// suspendedMidStream is a relWait condition: at least n of risky are
+// suspended while the group still has messages to consume.
+func (w *world) suspendedMidStream(risky []string, n int) func() (bool, string) {
+	return func() (bool, string) {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		got := w.sim.suspended(risky)
+		lag, total, err := w.lag(ctx)
+		return err == nil && got >= n && lag > 0, fmt.Sprintf("suspended %d/%d (want %d), lag %d of %d, err %v", got, len(risky), n, lag, total, err)
 	}
 }
 

@@ -81,11 +81,12 @@ func TestReliabilityRebalance(t *testing.T) {
 
 	a := w.start("consumer-a")
 	produced := w.produceOver(ctx, msgs, 100, 25*time.Second)
-	time.Sleep(5 * time.Second)
+	relWait(t, 90*time.Second, "a fifth of the risky users suspended by consumer-a alone", w.suspendedMidStream(riskyEmails, risky/5), a)
 	lagJoin, _, _ := w.lag(ctx)
 	atJoin := s.suspended(riskyEmails)
 	b := w.start("consumer-b")
-	time.Sleep(12 * time.Second)
+	relWait(t, 90*time.Second, "consumer-b sharing the partitions", w.spread(a, b), a, b)
+	relWait(t, 90*time.Second, "three fifths of the risky users suspended", w.suspendedMidStream(riskyEmails, 3*risky/5), a, b)
 	lagLeave, _, _ := w.lag(ctx)
 	atLeave := s.suspended(riskyEmails)
 	b.stop(t, 40*time.Second)
@@ -118,7 +119,7 @@ func TestReliabilityBrokerRestart(t *testing.T) {
 
 	p := w.start("consumer#1")
 	produced := w.produceOver(ctx, msgs, 100, 25*time.Second)
-	time.Sleep(8 * time.Second)
+	relWait(t, 90*time.Second, "a third of the risky users suspended", w.suspendedMidStream(riskyEmails, risky/3), p)
 	lagBefore, _, _ := w.lag(ctx)
 	down := rb.restart(t)
 	t.Logf("broker restarted (down %s), lag before %d", down.Round(time.Millisecond), lagBefore)
@@ -176,7 +177,7 @@ func TestReliabilityAPIFaults(t *testing.T) {
 	p := w.start("consumer")
 	// Let it list the directory before the faults start, so start-up is
 	// not what is being measured.
-	time.Sleep(2 * time.Second)
+	relWait(t, 60*time.Second, "the consumer ready (rules, ledger, token, directory, group)", readyzLists("ready", true, p), p)
 	s.SetFaults(opsim.Faults{opsim.EndpointAny: faulty})
 	w.produce(ctx, msgs...)
 

@@ -22,8 +22,9 @@ import (
 )
 
 // TestReliabilitySecrets runs the consumer process with a known OAuth
-// client secret and a known SASL password and looks for either (and the
-// Basic credentials built from the client secret) in every log line, span
+// client secret, a known SASL password and a known dead-letter signing key
+// and looks for any of them (and the Basic credentials built from the
+// client secret) in every log line, span
 // (exported over OTLP/HTTP to a local receiver), the /metrics page and
 // every DLQ record.
 //
@@ -33,7 +34,7 @@ import (
 func TestReliabilitySecrets(t *testing.T) {
 	const clientID, clientSecret, saslPassword = "tripline-secrets", "ops-SECRET-7f3c9e1d2b5a", "sasl-SECRET-4a8b6c2e9d"
 	basic := base64.StdEncoding.EncodeToString([]byte(clientID + ":" + clientSecret))
-	secrets := []string{clientSecret, saslPassword, basic}
+	secrets := []string{clientSecret, saslPassword, basic, dlqSigningKey}
 	leaks := func(where, text string) {
 		t.Helper()
 		for _, s := range secrets {
@@ -49,7 +50,9 @@ func TestReliabilitySecrets(t *testing.T) {
 	w.env["TRIPLINE_LOG_LEVEL"] = "debug"
 
 	// SASL: loaded, logged redacted at start-up, then the connection fails.
-	w.env["TRIPLINE_KAFKA_SASL_MECHANISM"] = "plain"
+	// SCRAM, since tripline refuses PLAIN without TLS at start-up, before
+	// anything is logged.
+	w.env["TRIPLINE_KAFKA_SASL_MECHANISM"] = "scram-sha-512"
 	w.env["TRIPLINE_KAFKA_SASL_USERNAME"] = "tripline"
 	w.env["TRIPLINE_KAFKA_SASL_PASSWORD"] = saslPassword
 	p := w.start("consumer-sasl")
