@@ -10,8 +10,8 @@ var ecsEmailPaths = [...]string{
 }
 
 // ecsEvent maps an ECS event (nested objects or literal dotted keys).
-func ecsEvent(m map[string]any) (Event, *Error) {
-	d := &fields{m: m, f: FormatECS}
+func ecsEvent(doc *document, m map[string]any) (Event, *Error) {
+	d := doc.fields(m, FormatECS)
 	e := Event{Source: string(FormatECS), Kind: KindSignIn}
 	ecsCommon(&e, d)
 	e.Outcome, _ = outcomeWord(d.str("event.outcome"))
@@ -20,32 +20,34 @@ func ecsEvent(m map[string]any) (Event, *Error) {
 	if e.Risk == RiskUnknown && e.RiskScore != nil {
 		e.Risk = riskFromScore(*e.RiskScore)
 	}
-	e.Reasons = d.strs(nil, "event.action")
-	e.Reasons = d.strs(e.Reasons, "event.reason")
-	e.Reasons = ecsVendorReasons(d, e.Reasons)
+	var rs reasonSet
+	d.strs(&rs, "event.action")
+	d.strs(&rs, "event.reason")
+	ecsVendorReasons(d, &rs)
+	rs.into(&e)
 	e.Time = d.firstTime(unitGuess, "@timestamp", "event.start", "event.created")
-	e.EventID = prefixID(e.Source, d.id("event.id"), m)
+	e.EventID = prefixID(e.Source, d.eventID("event.id"))
 	return e, finish(&e, d, m)
 }
 
 // ecsCommon reads the ECS user, source address and geo fields.
 func ecsCommon(e *Event, d *fields) {
 	for _, p := range ecsEmailPaths {
-		if em := email(d.str(p)); em != "" {
+		if em := email(d.identity(p)); em != "" {
 			e.UserEmail = em
 			break
 		}
 	}
-	e.UserID = d.firstStr("user.id", "source.user.id")
-	if name := d.str("user.name"); email(name) == "" {
+	e.UserID = d.firstIdentity("user.id", "source.user.id")
+	if name := d.identity("user.name"); email(name) == "" {
 		e.UserName = name
 	}
-	e.SrcIP = d.firstStr("source.ip", "client.ip")
-	e.Country = countryCode(d.firstStr("source.geo.country_iso_code", "client.geo.country_iso_code"))
+	e.SrcIP = d.firstIP("source.ip", "client.ip")
+	e.Country = countryCode(d.firstGeo("source.geo.country_iso_code", "client.geo.country_iso_code"))
 	if e.Country == "" {
-		e.Country = countryCode(d.firstStr("source.geo.country_name", "client.geo.country_name"))
+		e.Country = countryCode(d.firstGeo("source.geo.country_name", "client.geo.country_name"))
 	}
-	e.City = d.firstStr("source.geo.city_name", "client.geo.city_name")
+	e.City = d.firstGeo("source.geo.city_name", "client.geo.city_name")
 }
 
 // ecsVendorRisk reads vendor risk levels the integrations keep.
@@ -61,14 +63,14 @@ func ecsVendorRisk(d *fields) string {
 	return r
 }
 
-func ecsVendorReasons(d *fields, dst []string) []string {
-	dst = d.strs(dst, "okta.debug_context.debug_data.risk_reasons")
-	dst = d.strs(dst, "okta.debug_context.debug_data.risk_behaviors")
+func ecsVendorReasons(d *fields, rs *reasonSet) {
+	d.strs(rs, "okta.debug_context.debug_data.risk_reasons")
+	d.strs(rs, "okta.debug_context.debug_data.risk_behaviors")
 	if d.boolean("okta.security_context.is_proxy") {
-		dst = addReason(dst, "isProxy")
+		rs.add("isProxy")
 	}
 	if d.boolean("okta.debug_context.debug_data.threat_suspected") {
-		dst = addReason(dst, "threatSuspected")
+		rs.add("threatSuspected")
 	}
-	return d.strs(dst, "azure.signinlogs.properties.risk_event_types_v2")
+	d.strs(rs, "azure.signinlogs.properties.risk_event_types_v2")
 }

@@ -3,8 +3,8 @@ package event
 // elasticAlertEvent maps an Elastic Security alert document. Its kibana.*
 // fields are usually literal dotted keys; the source event's ECS fields are
 // copied in. A closed alert (workflow_status closed) has risk none.
-func elasticAlertEvent(m map[string]any) (Event, *Error) {
-	d := &fields{m: m, f: FormatElasticAlert}
+func elasticAlertEvent(doc *document, m map[string]any) (Event, *Error) {
+	d := doc.fields(m, FormatElasticAlert)
 	e := Event{Source: string(FormatElasticAlert), Kind: KindAlert}
 	ecsCommon(&e, d)
 	e.Outcome, _ = outcomeWord(d.firstStr("kibana.alert.original_event.outcome", "event.outcome"))
@@ -19,11 +19,13 @@ func elasticAlertEvent(m map[string]any) (Event, *Error) {
 	if d.str("kibana.alert.workflow_status") == "closed" {
 		e.Risk = RiskNone
 	}
-	e.Reasons = d.strs(nil, "kibana.alert.rule.name")
-	e.Reasons = d.strs(e.Reasons, "kibana.alert.rule.rule_id")
-	e.Reasons = d.strs(e.Reasons, "kibana.alert.original_event.action")
-	e.Reasons = ecsVendorReasons(d, e.Reasons)
+	var rs reasonSet
+	d.strs(&rs, "kibana.alert.rule.name")
+	d.strs(&rs, "kibana.alert.rule.rule_id")
+	d.strs(&rs, "kibana.alert.original_event.action")
+	ecsVendorReasons(d, &rs)
+	rs.into(&e)
 	e.Time = d.firstTime(unitGuess, "kibana.alert.original_time", "@timestamp")
-	e.EventID = prefixID(e.Source, d.str("kibana.alert.uuid"), m)
+	e.EventID = prefixID(e.Source, d.eventID("kibana.alert.uuid"))
 	return e, finish(&e, d, m)
 }

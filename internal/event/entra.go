@@ -7,24 +7,24 @@ import (
 
 // decodeEntra handles an Event Hubs message {"records": [...]} of Entra ID
 // diagnostic logs, or a single record.
-func decodeEntra(m map[string]any) ([]Event, error) {
+func decodeEntra(doc *document, m map[string]any) ([]Event, error) {
 	if _, ok := m["records"]; ok {
-		d := &fields{m: m, f: FormatEntra}
-		items := d.arr("records")
+		d := doc.fields(m, FormatEntra)
+		items := d.batch("records")
 		if d.err != nil {
 			return nil, d.err
 		}
-		return decodeBatch(FormatEntra, "records", items, one(entraRecord))
+		return decodeBatch(doc, FormatEntra, "records", items, one(entraRecord))
 	}
-	return single(entraRecord(m))
+	return single(entraRecord(doc, m))
 }
 
 // entraRecord maps one record by its category: sign-in logs (all
 // *SignInLogs categories), risk detections (UserRiskEvents,
 // ServicePrincipalRiskEvents) and risky-user state (RiskyUsers,
 // RiskyServicePrincipals). Other categories are unknown_format.
-func entraRecord(m map[string]any) (Event, *Error) {
-	d := &fields{m: m, f: FormatEntra}
+func entraRecord(doc *document, m map[string]any) (Event, *Error) {
+	d := doc.fields(m, FormatEntra)
 	cat := d.str("category")
 	switch {
 	case strings.HasSuffix(cat, "SignInLogs"):
@@ -37,20 +37,20 @@ func entraRecord(m map[string]any) (Event, *Error) {
 	if d.err != nil {
 		return Event{}, d.err
 	}
-	return Event{}, newError(ReasonUnknownFormat, FormatEntra, "category %q is not a sign-in or risk category", cat)
+	return Event{}, newError(ReasonUnknownFormat, FormatEntra, "category %s is not a sign-in or risk category", quote(cat))
 }
 
 func entraCommon(e *Event, d *fields) {
-	e.setUser(d.firstStr("properties.userPrincipalName", "properties.alternateSignInName"))
+	e.setUser(d.firstIdentity("properties.userPrincipalName", "properties.alternateSignInName"))
 	if e.UserID == "" {
-		e.UserID = d.str("properties.userId")
+		e.UserID = d.identity("properties.userId")
 	}
-	e.SrcIP = d.firstStr("properties.ipAddress", "callerIpAddress")
-	e.Country = countryCode(d.str("properties.location.countryOrRegion"))
+	e.SrcIP = d.firstIP("properties.ipAddress", "callerIpAddress")
+	e.Country = countryCode(d.geo("properties.location.countryOrRegion"))
 	if e.Country == "" {
-		e.Country = countryCode(d.str("location"))
+		e.Country = countryCode(d.geo("location"))
 	}
-	e.City = d.str("properties.location.city")
+	e.City = d.geo("properties.location.city")
 }
 
 func entraSignIn(d *fields) (Event, *Error) {
@@ -64,15 +64,17 @@ func entraSignIn(d *fields) (Event, *Error) {
 	during, _ := riskWord(d.str("properties.riskLevelDuringSignIn"))
 	aggregated, _ := riskWord(d.str("properties.riskLevelAggregated"))
 	e.Risk = entraRiskState(d, maxRisk(during, aggregated), "remediated", "dismissed", "confirmedSafe")
-	e.Reasons = d.strs(nil, "properties.riskEventTypes_v2")
-	if len(e.Reasons) == 0 {
-		e.Reasons = d.strs(e.Reasons, "properties.riskEventTypes")
+	var rs reasonSet
+	d.strs(&rs, "properties.riskEventTypes_v2")
+	if rs.len() == 0 {
+		d.strs(&rs, "properties.riskEventTypes")
 	}
 	if ok && code != 0 {
-		e.Reasons = addReason(e.Reasons, strconv.FormatFloat(code, 'f', -1, 64))
+		rs.add(strconv.FormatFloat(code, 'f', -1, 64))
 	}
+	rs.into(&e)
 	e.Time = d.firstTime(unitGuess, "properties.createdDateTime", "time")
-	e.EventID = prefixID(e.Source, d.str("properties.id"), d.m)
+	e.EventID = prefixID(e.Source, d.eventID("properties.id"))
 	return e, finish(&e, d, d.m)
 }
 
@@ -113,12 +115,14 @@ func entraRiskDetection(d *fields) (Event, *Error) {
 	entraCommon(&e, d)
 	e.Risk, _ = riskWord(d.str("properties.riskLevel"))
 	e.Risk = entraRiskState(d, e.Risk, "remediated", "dismissed", "confirmedSafe", "none")
-	e.Reasons = d.strs(nil, "properties.riskEventType")
-	if len(e.Reasons) == 0 {
-		e.Reasons = d.strs(e.Reasons, "properties.riskType")
+	var rs reasonSet
+	d.strs(&rs, "properties.riskEventType")
+	if rs.len() == 0 {
+		d.strs(&rs, "properties.riskType")
 	}
+	rs.into(&e)
 	e.Time = d.firstTime(unitGuess, "properties.activityDateTime", "properties.detectedDateTime", "time")
-	e.EventID = prefixID(e.Source, d.str("properties.id"), d.m)
+	e.EventID = prefixID(e.Source, d.eventID("properties.id"))
 	return e, finish(&e, d, d.m)
 }
 
@@ -126,13 +130,15 @@ func entraRiskDetection(d *fields) (Event, *Error) {
 // id there.
 func entraRiskyUser(d *fields) (Event, *Error) {
 	e := Event{Source: string(FormatEntra), Kind: KindAlert, Outcome: OutcomeUnknown}
-	e.UserID = d.str("properties.id")
+	e.UserID = d.identity("properties.id")
 	entraCommon(&e, d)
 	e.Risk, _ = riskWord(d.str("properties.riskLevel"))
 	e.Risk = entraRiskState(d, e.Risk, "remediated", "dismissed", "confirmedSafe", "none")
+	var rs reasonSet
 	if detail := d.str("properties.riskDetail"); detail != "none" {
-		e.Reasons = addReason(e.Reasons, detail)
+		rs.add(detail)
 	}
+	rs.into(&e)
 	e.Time = d.firstTime(unitGuess, "properties.riskLastUpdatedDateTime", "time")
 	return e, finish(&e, d, d.m)
 }

@@ -11,17 +11,27 @@ import (
 // into dead-letter headers and dashboards group by them.
 const (
 	ReasonEmpty         = "empty"          // no bytes, or only white space
-	ReasonTooLarge      = "too_large"      // more than Config.MaxBytes
+	ReasonTooLarge      = "too_large"      // more than Config.MaxBytes, or a batch past Config.MaxItems
 	ReasonInvalidUTF8   = "invalid_utf8"   // the value is not valid UTF-8
 	ReasonInvalidJSON   = "invalid_json"   // syntax error, truncated value, trailing data
 	ReasonTooDeep       = "too_deep"       // nesting deeper than Config.MaxDepth
 	ReasonNotObject     = "not_object"     // null, number, string or array where an object is needed
 	ReasonUnknownFormat = "unknown_format" // no format recognised, or not a sign-in record of the pinned format
 	ReasonNoUser        = "no_user"        // neither an email nor a vendor user id
-	ReasonBadField      = "bad_field"      // a field of the wrong type or unparseable (the message names it)
-	ReasonEmptyBatch    = "empty_batch"    // a batch envelope with no items
-	ReasonPartial       = "partial"        // some items of a batch failed (Error.Items lists them)
-	ReasonInternal      = "internal"       // not a decode error of this package
+	// ReasonBadField is a field of the wrong type, unparseable, longer
+	// than its cap (MaxIdentityLen, MaxIPLen, MaxGeoLen), or an identity
+	// field the sender could make resolve two ways (a repeated key, or a
+	// literal dotted key next to the nested path). The message names the
+	// field.
+	ReasonBadField = "bad_field"
+	// ReasonAmbiguousIdentity is an email (user_email, or a user_name that
+	// folds to one) that Unicode NFKC normalization and case folding change
+	// beyond ASCII lower-casing, so it could be a look-alike of another
+	// user's address (identity.Ambiguous).
+	ReasonAmbiguousIdentity = "ambiguous_identity"
+	ReasonEmptyBatch        = "empty_batch" // a batch envelope with no items
+	ReasonPartial           = "partial"     // some items of a batch failed (Error.Items lists them)
+	ReasonInternal          = "internal"    // not a decode error of this package
 )
 
 // Error is a decode failure. Reason is one of the Reason* codes; Format is
@@ -37,8 +47,15 @@ type Error struct {
 
 // ItemError is the failure of one item of a batch message.
 type ItemError struct {
+	// Index is the item's position in the batch array.
 	Index int
 	Err   *Error
+	// Raw is a copy of the item's own JSON text, exactly as it appeared in
+	// the message, so that the item can be dead-lettered alone. It does
+	// not share memory with the message Decode was given. It is nil only
+	// if the parser could not locate the item, which does not happen for
+	// the batch envelopes of the supported formats.
+	Raw []byte
 }
 
 // maxListedItems bounds how many failed items Error() spells out.
@@ -106,5 +123,21 @@ func newError(reason string, f Format, format string, args ...any) *Error {
 
 // badField reports a field of the wrong type or with an unparseable value.
 func badField(f Format, path, problem string) *Error {
-	return &Error{Reason: ReasonBadField, Format: f, Err: fmt.Errorf("field %q: %s", path, problem)}
+	return &Error{Reason: ReasonBadField, Format: f, Err: fmt.Errorf("field %q: %s", clip(path), problem)}
 }
+
+// maxQuoted is the most bytes of a message value that an error message
+// quotes, so that a huge value cannot make every record about it huge.
+const maxQuoted = 64
+
+// clip returns s, or its first maxQuoted bytes (cut on a rune boundary)
+// followed by a note of its full length.
+func clip(s string) string {
+	if len(s) <= maxQuoted {
+		return s
+	}
+	return truncateUTF8(s, maxQuoted) + "...(" + strconv.Itoa(len(s)) + " bytes)"
+}
+
+// quote is strconv.Quote of clip(s), for error messages.
+func quote(s string) string { return strconv.Quote(clip(s)) }

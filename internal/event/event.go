@@ -35,19 +35,26 @@ type Event struct {
 	UserID    string `json:"user_id,omitempty" expr:"user_id"`
 	// UserName is the login when it is not an email (an AWS IAM user name,
 	// an Okta login without a domain), for mapping tables.
-	UserName  string    `json:"user_name,omitempty" expr:"user_name"`
-	OPUserID  string    `json:"op_user_id,omitempty" expr:"op_user_id"`
-	Outcome   string    `json:"outcome" expr:"outcome"`
-	Risk      string    `json:"risk" expr:"risk"`
-	RiskScore *int      `json:"risk_score,omitempty" expr:"risk_score"`
-	Reasons   []string  `json:"reasons" expr:"reasons"`
-	SrcIP     string    `json:"src_ip,omitempty" expr:"src_ip"`
-	Country   string    `json:"country,omitempty" expr:"country"`
-	City      string    `json:"city,omitempty" expr:"city"`
-	Time      time.Time `json:"time" expr:"time"`
-	EventID   string    `json:"event_id" expr:"event_id"`
-	Source    string    `json:"source" expr:"source"`
-	Kind      string    `json:"kind" expr:"kind"`
+	UserName  string `json:"user_name,omitempty" expr:"user_name"`
+	OPUserID  string `json:"op_user_id,omitempty" expr:"op_user_id"`
+	Outcome   string `json:"outcome" expr:"outcome"`
+	Risk      string `json:"risk" expr:"risk"`
+	RiskScore *int   `json:"risk_score,omitempty" expr:"risk_score"`
+	// Reasons are the vendor's own tokens, each once, at most MaxReasons
+	// of at most MaxReasonLen bytes.
+	Reasons []string `json:"reasons" expr:"reasons"`
+	// ReasonsTruncated counts the reasons that were not kept whole: values
+	// cut to MaxReasonLen bytes, and values left out because Reasons
+	// already held MaxReasons (each time they appear). 0 means Reasons is
+	// complete.
+	ReasonsTruncated int       `json:"reasons_truncated,omitempty" expr:"reasons_truncated"`
+	SrcIP            string    `json:"src_ip,omitempty" expr:"src_ip"`
+	Country          string    `json:"country,omitempty" expr:"country"`
+	City             string    `json:"city,omitempty" expr:"city"`
+	Time             time.Time `json:"time" expr:"time"`
+	EventID          string    `json:"event_id" expr:"event_id"`
+	Source           string    `json:"source" expr:"source"`
+	Kind             string    `json:"kind" expr:"kind"`
 	// Raw is the decoded source document (for a batch, the one item this
 	// event came from), for rules that need vendor fields.
 	Raw map[string]any `json:"raw,omitempty" expr:"raw"`

@@ -117,38 +117,47 @@ func (c *compiledMapping) first(m map[string]any, alts []string) string {
 // event maps a message with the generic mapping. The source is "splunk" or
 // "panther" for those webhook shapes, else "generic"; the kind is read
 // from the Kind path when it says signin or alert, else alert.
-func (c *compiledMapping) event(m map[string]any) (Event, *Error) {
-	d := &fields{m: m, f: FormatGeneric}
+func (c *compiledMapping) event(doc *document, m map[string]any) (Event, *Error) {
+	d := doc.fields(m, FormatGeneric)
 	e := Event{Source: webhookSource(m), Kind: KindAlert}
 	if e.Source == "" {
 		e.Source = string(FormatGeneric)
 	}
 	for _, p := range c.userEmail {
-		if login := d.str(p); login != "" {
+		if login := d.identity(p); login != "" {
 			e.setUser(login)
 		}
 		if e.UserEmail != "" {
 			break
 		}
 	}
-	e.UserID = c.str(d, c.userID)
+	if p := c.first(m, c.userID); p != "" {
+		e.UserID = d.identity(p)
+	}
 	e.Outcome = mapValue(c.str(d, c.outcome), c.outcomeValues, outcomeWord)
 	e.RiskScore = c.score(d)
 	e.Risk = mapValue(c.str(d, c.risk), c.riskValues, riskWord)
 	if e.Risk == RiskUnknown && e.RiskScore != nil {
 		e.Risk = riskFromScore(*e.RiskScore)
 	}
-	e.Reasons = []string{}
+	var rs reasonSet
 	if p := c.first(m, c.reasons); p != "" {
-		e.Reasons = d.strs(e.Reasons, p)
+		d.strs(&rs, p)
 	}
-	e.SrcIP = c.str(d, c.srcIP)
-	e.Country = countryCode(c.str(d, c.country))
-	e.City = c.str(d, c.city)
+	rs.into(&e)
+	if p := c.first(m, c.srcIP); p != "" {
+		e.SrcIP = d.ip(p)
+	}
+	if p := c.first(m, c.country); p != "" {
+		e.Country = countryCode(d.geo(p))
+	}
+	if p := c.first(m, c.city); p != "" {
+		e.City = d.geo(p)
+	}
 	if p := c.first(m, c.time); p != "" {
 		e.Time, _ = d.time(p, unitGuess)
 	}
-	e.EventID = prefixID(e.Source, c.id(d), m)
+	e.EventID = prefixID(e.Source, c.id(d))
 	if k := strings.ToLower(c.str(d, c.kind)); k == KindSignIn || k == KindAlert {
 		e.Kind = k
 	}
@@ -164,7 +173,7 @@ func (c *compiledMapping) str(d *fields, alts []string) string {
 
 func (c *compiledMapping) id(d *fields) string {
 	if p := c.first(d.m, c.eventID); p != "" {
-		return d.id(p)
+		return d.eventID(p)
 	}
 	return ""
 }

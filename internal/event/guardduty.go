@@ -6,17 +6,22 @@ import "strings"
 // envelope (then Raw is the finding). Severity 1-10 is scaled to a 0-100
 // score; the level follows AWS's bands (low < 4, medium < 7, high < 9,
 // critical). The reason is the finding type.
-func guardDutyEvent(m map[string]any) (Event, *Error) {
-	if detail, ok := m["detail"].(map[string]any); ok && has(m, "detail-type") {
-		m = detail
+func guardDutyEvent(doc *document, m map[string]any) (Event, *Error) {
+	d := doc.fields(m, FormatGuardDuty)
+	detail := d.detail()
+	if d.err != nil {
+		return Event{}, d.err
 	}
-	d := &fields{m: m, f: FormatGuardDuty}
+	if detail != nil {
+		m = detail
+		d = doc.fields(m, FormatGuardDuty)
+	}
 	e := Event{Source: string(FormatGuardDuty), Kind: KindAlert, Outcome: OutcomeUnknown}
-	name := d.str("resource.accessKeyDetails.userName")
+	name := d.identity("resource.accessKeyDetails.userName")
 	if name != "" && name != awsHidden {
 		e.setUser(name)
 	}
-	e.UserID = d.str("resource.accessKeyDetails.principalId")
+	e.UserID = d.identity("resource.accessKeyDetails.principalId")
 	if i := strings.LastIndexByte(e.UserID, ':'); i >= 0 && e.UserEmail == "" {
 		e.UserEmail = email(e.UserID[i+1:])
 	}
@@ -28,10 +33,12 @@ func guardDutyEvent(m map[string]any) (Event, *Error) {
 	if d.boolean("service.archived") {
 		e.Risk = RiskNone
 	}
-	e.Reasons = d.strs([]string{}, "type")
+	var rs reasonSet
+	d.strs(&rs, "type")
+	rs.into(&e)
 	guardDutyRemote(&e, d)
 	e.Time = d.firstTime(unitGuess, "service.eventLastSeen", "updatedAt", "createdAt")
-	e.EventID = prefixID(e.Source, d.str("id"), m)
+	e.EventID = prefixID(e.Source, d.eventID("id"))
 	return e, finish(&e, d, m)
 }
 
@@ -59,12 +66,12 @@ func guardDutyRemote(e *Event, d *fields) {
 		if !has(d.m, p) {
 			continue
 		}
-		e.SrcIP = d.str(p + ".ipAddressV4")
-		e.Country = countryCode(d.str(p + ".country.countryCode"))
+		e.SrcIP = d.ip(p + ".ipAddressV4")
+		e.Country = countryCode(d.geo(p + ".country.countryCode"))
 		if e.Country == "" {
-			e.Country = countryCode(d.str(p + ".country.countryName"))
+			e.Country = countryCode(d.geo(p + ".country.countryName"))
 		}
-		e.City = d.str(p + ".city.cityName")
+		e.City = d.geo(p + ".city.cityName")
 		return
 	}
 }

@@ -8,27 +8,32 @@ import (
 // decodeGWS handles a login activity and a Reports API page
 // ({"kind": "admin#reports#activities", "items": [...]}). Each named event
 // of an activity gives one normalized event.
-func decodeGWS(m map[string]any) ([]Event, error) {
+func decodeGWS(doc *document, m map[string]any) ([]Event, error) {
 	if _, ok := m["items"]; ok {
-		d := &fields{m: m, f: FormatGWS}
-		items := d.arr("items")
+		d := doc.fields(m, FormatGWS)
+		items := d.batch("items")
 		if d.err != nil {
 			return nil, d.err
 		}
-		return decodeBatch(FormatGWS, "items", items, many(gwsActivity))
+		return decodeBatch(doc, FormatGWS, "items", items, many(gwsActivity))
 	}
-	evs, err := gwsActivity(m)
+	evs, err := gwsActivity(doc, m)
 	if err != nil {
 		return nil, err
 	}
 	return evs, nil
 }
 
-// gwsActivity maps every entry of events[] of one activity.
-func gwsActivity(m map[string]any) ([]Event, *Error) {
-	d := &fields{m: m, f: FormatGWS}
+// gwsActivity maps every entry of events[] of one activity. What the
+// events share (the actor, the address, the id) is read once.
+//
+// The event id is "gws:<uniqueQualifier>:<id.time>:<event name>"; an
+// activity without a uniqueQualifier is hashed once, and its events after
+// the first get "-<index>" after the hash, so that they stay distinct.
+func gwsActivity(doc *document, m map[string]any) ([]Event, *Error) {
+	d := doc.fields(m, FormatGWS)
 	if app := d.str("id.applicationName"); app != "" && app != "login" {
-		return nil, newError(ReasonUnknownFormat, FormatGWS, "applicationName %q is not login", app)
+		return nil, newError(ReasonUnknownFormat, FormatGWS, "applicationName %s is not login", quote(app))
 	}
 	list := d.arr("events")
 	if d.err != nil {
@@ -37,60 +42,81 @@ func gwsActivity(m map[string]any) ([]Event, *Error) {
 	if len(list) == 0 {
 		return nil, newError(ReasonEmptyBatch, FormatGWS, "activity has no events")
 	}
+	if doc.tooMany(len(list)) {
+		return nil, newError(ReasonTooLarge, FormatGWS, "activity has %d events, more than the %d allowed", len(list), doc.maxItems)
+	}
+	base := Event{Source: string(FormatGWS), Kind: KindSignIn}
+	base.setUser(d.identity("actor.email"))
+	base.UserID = d.identity("actor.profileId")
+	base.SrcIP = d.ip("ipAddress")
+	base.Country = countryCode(d.geo("networkInfo.regionCode"))
+	uq, idTime, hash := d.eventID("id.uniqueQualifier"), "", ""
+	if uq != "" {
+		idTime = d.str("id.time")
+	}
+	if d.err != nil {
+		return nil, d.err
+	}
+	if uq == "" {
+		hash = hashID(base.Source, m)
+	}
+	// id.time is read once, and only for an event without login_timestamp.
+	var activityTime *time.Time
+	timeOf := func() time.Time {
+		if activityTime == nil {
+			t := d.firstTime(unitGuess, "id.time")
+			activityTime = &t
+		}
+		return *activityTime
+	}
 	out := make([]Event, 0, len(list))
 	for i, it := range list {
 		em, ok := it.(map[string]any)
 		if !ok {
 			return nil, badField(FormatGWS, "events", "element "+itoa(i)+" is "+typeName(it)+", want an object")
 		}
-		e, err := gwsEvent(d, em)
-		if err != nil {
+		e := base
+		name, _ := em["name"].(string)
+		switch {
+		case uq != "":
+			e.EventID = "gws:" + uq + ":" + idTime + ":" + name
+		case i == 0:
+			e.EventID = hash
+		default:
+			e.EventID = hash + "-" + itoa(i)
+		}
+		if err := gwsEvent(&e, d, em, name, timeOf); err != nil {
 			return nil, err
 		}
-		out = append(out, e)
+		out = appendEvents(out, e)
 	}
 	return out, nil
 }
 
-// gwsParams indexes the parameters of one event by name.
-type gwsParams map[string]map[string]any
-
-func gwsEvent(d *fields, ev map[string]any) (Event, *Error) {
-	params := gwsParams{}
-	for _, p := range asSlice(ev["parameters"]) {
-		if pm, ok := p.(map[string]any); ok {
-			if n, ok := pm["name"].(string); ok {
-				params[n] = pm
-			}
-		}
-	}
-	name, _ := ev["name"].(string)
-	e := Event{Source: string(FormatGWS), Kind: KindSignIn}
-	e.setUser(d.firstStr("actor.email"))
-	if affected := params.str(d, "affected_email_address"); affected != "" {
+// gwsEvent completes e, which holds what the activity gives, with the
+// event ev of the activity read by d; activityTime gives id.time.
+func gwsEvent(e *Event, d *fields, ev map[string]any, name string, activityTime func() time.Time) *Error {
+	params := gwsParams(asSlice(ev["parameters"]))
+	if affected := params.identity(d, "affected_email_address"); affected != "" {
 		e.UserEmail = email(affected)
 	}
-	e.UserID = d.str("actor.profileId")
 	suspicious := params.boolean(d, "is_suspicious")
 	e.Outcome, e.Risk = gwsOutcomeRisk(name, suspicious)
-	e.Reasons = addReason([]string{}, name)
-	e.Reasons = addReason(e.Reasons, params.str(d, "login_failure_type"))
+	var rs reasonSet
+	rs.add(name)
+	rs.add(params.str(d, "login_failure_type"))
 	if suspicious {
-		e.Reasons = addReason(e.Reasons, "is_suspicious")
+		rs.add("is_suspicious")
 	}
+	rs.into(e)
 	if strings.HasPrefix(name, "account_") || strings.HasPrefix(name, "suspicious_") || name == "gov_attack_warning" {
 		e.Kind = KindAlert
 	}
-	e.SrcIP = d.str("ipAddress")
-	e.Country = countryCode(d.str("networkInfo.regionCode"))
 	e.Time = params.time(d, "login_timestamp")
 	if e.Time.IsZero() {
-		e.Time = d.firstTime(unitGuess, "id.time")
+		e.Time = activityTime()
 	}
-	if uq := d.id("id.uniqueQualifier"); uq != "" {
-		e.EventID = "gws:" + uq + ":" + d.str("id.time") + ":" + name
-	}
-	return e, finish(&e, d, d.m)
+	return finish(e, d, d.m)
 }
 
 // gwsOutcomeRisk maps the event name and is_suspicious.
@@ -121,8 +147,28 @@ func suspiciousRisk(suspicious bool, level string) string {
 	return RiskNone
 }
 
+// gwsParams is the parameters list of one event: objects with a name and
+// a value. Events have a handful, so a parameter is found by a scan.
+type gwsParams []any
+
+// find returns the parameter called name, the last one when it is
+// repeated, and how many there are.
+func (p gwsParams) find(name string) (map[string]any, int) {
+	var found map[string]any
+	n := 0
+	for _, x := range p {
+		if pm, ok := x.(map[string]any); ok {
+			if s, ok := pm["name"].(string); ok && s == name {
+				found = pm
+				n++
+			}
+		}
+	}
+	return found, n
+}
+
 func (p gwsParams) str(d *fields, name string) string {
-	pm := p[name]
+	pm, _ := p.find(name)
 	if pm == nil {
 		return ""
 	}
@@ -131,8 +177,24 @@ func (p gwsParams) str(d *fields, name string) string {
 	return s
 }
 
+// identity reads a parameter that names the user: strictly, so a
+// parameter given twice is a bad_field, as a repeated key would be.
+func (p gwsParams) identity(d *fields, name string) string {
+	pm, n := p.find(name)
+	if n > 1 {
+		d.fail("parameters", "parameter "+quote(name)+" appears "+itoa(n)+" times; refused, the sender could choose which one counts")
+		return ""
+	}
+	if pm == nil {
+		return ""
+	}
+	var s string
+	d.withinAt("parameters["+quote(name)+"].", pm, func() { s = d.identity("value") })
+	return s
+}
+
 func (p gwsParams) boolean(d *fields, name string) bool {
-	pm := p[name]
+	pm, _ := p.find(name)
 	if pm == nil {
 		return false
 	}
@@ -143,7 +205,7 @@ func (p gwsParams) boolean(d *fields, name string) bool {
 
 // time reads an intValue parameter holding microseconds since the epoch.
 func (p gwsParams) time(d *fields, name string) (t time.Time) {
-	pm := p[name]
+	pm, _ := p.find(name)
 	if pm == nil {
 		return t
 	}

@@ -2,6 +2,7 @@ package event
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -47,7 +48,7 @@ func hostileInputs(tb testing.TB) []hostileCase {
 	tb.Helper()
 	var cases []hostileCase
 	add := func(name, reason string, in []byte, n int) {
-		if len(in) > DefaultMaxBytes || len(in) < DefaultMaxBytes*9/10 {
+		if len(in) > DefaultMaxBytes || len(in) < DefaultMaxBytes*7/10 {
 			tb.Fatalf("%s: %d bytes, want about %d", name, len(in), DefaultMaxBytes)
 		}
 		cases = append(cases, hostileCase{fmt.Sprintf("%s-%dk", name, n/1000), in, reason})
@@ -84,41 +85,112 @@ func hostileInputs(tb testing.TB) []hostileCase {
 	keys := func(i int) string { return fmt.Sprintf(`"k%05d":"%09d"`, i, i) }
 	in, n = fill(`{"@timestamp":"2025-10-14T08:41:17Z","event":{"kind":"event","outcome":"success"},`+
 		`"user":{"email":"a@example.com"},`, ",", "}", keys)
-	add("ecs-keys", "", in, n)
+	add("ecs-keys", ReasonTooLarge, in, n)
+
+	// As many keys as fit, as short as they can be.
+	in, n = fill(`{"@timestamp":"2025-10-14T08:41:17Z","event":{"kind":"event","outcome":"success"},`+
+		`"user":{"email":"a@example.com"},`, ",", "}", func(i int) string { return `"` + strconv.FormatInt(int64(i), 36) + `":0` })
+	add("ecs-short-keys", ReasonTooLarge, in, n)
 
 	// 50k keys and no known format: the error lists some keys.
 	in, n = fill("{", ",", "}", keys)
-	add("unknown-keys", ReasonUnknownFormat, in, n)
+	add("unknown-keys", ReasonTooLarge, in, n)
 
-	// An Okta event hook with one small event per item.
+	// The most keys allowed, in an ECS event without an id (hashed).
+	in, n = fill(`{"@timestamp":"2025-10-14T08:41:17Z","event":{"kind":"event","outcome":"success"},`+
+		`"user":{"email":"a@example.com"},"x":{`, ",", "}}", func(i int) string {
+		if i >= DefaultMaxItems {
+			return strings.Repeat(" ", DefaultMaxBytes)
+		}
+		return fmt.Sprintf(`"k%05d":"%080d"`, i, i)
+	})
+	add("ecs-max-keys", "", in, n)
+
+	// An Okta event hook of 1 MiB of small events: past MaxItems.
 	in, n = fill(`{"eventType":"com.okta.event_hook","data":{"events":[`, ",", `]}}`,
-		func(i int) string { return fmt.Sprintf(`{"uuid":"%d","actor":{"alternateId":"u%d@example.com"}}`, i, i%1000) })
-	add("okta-hook-events", "", in, n)
+		func(i int) string {
+			return fmt.Sprintf(`{"uuid":"%d","actor":{"alternateId":"u%d@example.com"}}`, i, i%1000)
+		})
+	add("okta-hook-events", ReasonTooLarge, in, n)
 
-	// An Okta event hook whose items all fail: each needs its own raw bytes.
+	// The same of empty items.
 	in, n = fill(`{"eventType":"com.okta.event_hook","data":{"events":[`, ",", `]}}`,
 		func(int) string { return `{}` })
-	add("okta-hook-empty-items", ReasonNoUser, in, n)
+	add("okta-hook-empty-items", ReasonTooLarge, in, n)
 
-	// An Entra batch of 100k junk items.
+	// An Entra batch of 1 MiB of junk items.
 	in, n = fill(`{"records":[`, ",", `]}`, func(int) string { return `1` })
-	add("entra-junk-items", ReasonNotObject, in, n)
+	add("entra-junk-items", ReasonTooLarge, in, n)
+
+	// A Google activity of 1 MiB of empty events.
+	in, n = fill(`{"kind":"admin#reports#activity","id":{"applicationName":"login","time":"2025-10-14T08:41:17Z"},`+
+		`"actor":{"email":"a@example.com"},"events":[`, ",", `]}`, func(int) string { return `{}` })
+	add("gws-activity-events", ReasonTooLarge, in, n)
+
+	// The heaviest batches within MaxItems: DefaultMaxItems items of about
+	// 100 bytes, all good, or all failing (each then needs its own raw
+	// bytes), one event per item or many.
+	pad := func(i int) string { return strings.Repeat("x", 100-len(fmt.Sprint(i))) }
+	in, n = fill(`{"eventType":"com.okta.event_hook","data":{"events":[`, ",", `]}}`, func(i int) string {
+		if i >= DefaultMaxItems {
+			return strings.Repeat(" ", DefaultMaxBytes)
+		}
+		return fmt.Sprintf(`{"uuid":"%d","actor":{"alternateId":"u%d@x.io"},"outcome":{"result":"FAILURE","reason":"r%d"}}`, i, i%1000, i)
+	})
+	add("okta-hook-max-events", "", in, n)
+
+	in, n = fill(`{"eventType":"com.okta.event_hook","data":{"events":[`, ",", `]}}`, func(i int) string {
+		if i >= DefaultMaxItems {
+			return strings.Repeat(" ", DefaultMaxBytes)
+		}
+		return fmt.Sprintf(`{"uuid":"%d%s"}`, i, pad(i)[:80])
+	})
+	add("okta-hook-max-failing", ReasonNoUser, in, n)
+
+	in, n = fill(`{"records":[`, ",", `]}`, func(i int) string {
+		if i >= DefaultMaxItems {
+			return strings.Repeat(" ", DefaultMaxBytes)
+		}
+		return `"` + pad(i) + `"`
+	})
+	add("entra-max-junk", ReasonNotObject, in, n)
+
+	in, n = fill(`{"kind":"admin#reports#activity","id":{"applicationName":"login","time":"2025-10-14T08:41:17Z"},`+
+		`"actor":{"email":"a@example.com"},"events":[`, ",", `]}`, func(i int) string {
+		if i >= DefaultMaxItems {
+			return strings.Repeat(" ", DefaultMaxBytes)
+		}
+		return fmt.Sprintf(`{"name":"login_failure","parameters":[{"name":"login_failure_type","value":"t%d"}]}`, i)
+	})
+	add("gws-activity-max-events", "", in, n)
 
 	return cases
 }
 
 // BenchmarkNormalizeHostile decodes messages of about 1 MiB built to be as
-// costly as possible. The goal is at most 50 ms each.
+// costly as possible. The goal is at most 50 ms each. The messages refused
+// as too_large are decoded again without MaxItems (uncapped/...), to show
+// that the parser and the formats stay linear past it.
 func BenchmarkNormalizeHostile(b *testing.B) {
 	dec := newTestDecoder(b)
+	uncapped, err := NewDecoder(Config{MaxItems: 1 << 30})
+	if err != nil {
+		b.Fatal(err)
+	}
 	for _, c := range hostileInputs(b) {
-		b.Run(c.name, func(b *testing.B) {
-			b.ReportAllocs()
-			b.SetBytes(int64(len(c.in)))
-			for b.Loop() {
-				dec.Decode(c.in, FormatAuto)
-			}
-		})
+		run := func(name string, dec *Decoder) {
+			b.Run(name, func(b *testing.B) {
+				b.ReportAllocs()
+				b.SetBytes(int64(len(c.in)))
+				for b.Loop() {
+					dec.Decode(c.in, FormatAuto)
+				}
+			})
+		}
+		run(c.name, dec)
+		if c.reason == ReasonTooLarge {
+			run("uncapped/"+c.name, uncapped)
+		}
 	}
 }
 

@@ -1,9 +1,13 @@
 package event
 
 import (
+	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"reflect"
 	"strconv"
+	"strings"
 	"sync"
 	"unicode/utf16"
 	"unicode/utf8"
@@ -12,6 +16,77 @@ import (
 // errTooDeep is returned by parseJSON when nesting exceeds the limit.
 var errTooDeep = errors.New("nesting too deep")
 
+// errTooManyItems and errTooManyKeys are returned by parseDocument when
+// an array nested at most spanDepth deep has more elements, or an object
+// more keys, than its maxItems.
+var (
+	errTooManyItems = errors.New("too many items")
+	errTooManyKeys  = errors.New("too many keys")
+)
+
+// document is one parsed message: its value, and what the parser noticed
+// that the value alone does not show. It lives for one Decode call.
+type document struct {
+	value any
+	// text is the message; Decode reads it only while it runs.
+	text []byte
+	// dups holds, for each object that repeats a key, the repeated keys,
+	// by the object's identity (see mapID). The value keeps the last
+	// occurrence, as encoding/json does.
+	dups map[uintptr]map[string]struct{}
+	// arrays and spans locate in text the elements of every array nested
+	// at most spanDepth deep: the batch envelopes.
+	arrays []arraySpans
+	spans  []span
+	// maxItems is the most items of a batch, 0 for no limit.
+	maxItems int
+}
+
+// tooMany reports whether n items or events are past maxItems.
+func (doc *document) tooMany(n int) bool { return doc.maxItems > 0 && n > doc.maxItems }
+
+// spanDepth is the deepest array whose element spans the parser records:
+// {"records": [...]} is at depth 2, {"data": {"events": [...]}} at 3.
+const spanDepth = 3
+
+// span is the byte range [start, end) of a value in the message.
+type span struct{ start, end int }
+
+// arraySpans locates the element spans of one array: spans[off:off+n].
+type arraySpans struct {
+	first  *any // the array's first element, which identifies it
+	off, n int
+}
+
+// mapID identifies a decoded object for the dups table. Maps never move,
+// and the document keeps them alive while it is used.
+func mapID(m map[string]any) uintptr { return reflect.ValueOf(m).Pointer() }
+
+// repeated reports whether key appears more than once in the object m.
+func (doc *document) repeated(m map[string]any, key string) bool {
+	if doc == nil || len(doc.dups) == 0 {
+		return false
+	}
+	_, ok := doc.dups[mapID(m)][key]
+	return ok
+}
+
+// itemRaw returns a copy of the bytes of element i of items, an array the
+// parser recorded (nested at most spanDepth deep), or nil.
+func (doc *document) itemRaw(items []any, i int) []byte {
+	if doc == nil || i < 0 || i >= len(items) {
+		return nil
+	}
+	first := &items[0]
+	for _, a := range doc.arrays {
+		if a.first == first && a.n == len(items) {
+			s := doc.spans[a.off+i]
+			return bytes.Clone(doc.text[s.start:s.end])
+		}
+	}
+	return nil
+}
+
 // parseJSON decodes one JSON value into the same generic shapes as
 // encoding/json (map[string]any, []any, string, float64, bool, nil) in a
 // single pass. Nesting is bounded by maxDepth, so recursion is too: a value
@@ -19,17 +94,33 @@ var errTooDeep = errors.New("nesting too deep")
 // level past the limit. Invalid UTF-8 is an error: inside strings the
 // parser validates it, and outside strings any byte that is not ASCII is a
 // syntax error. So a value parsed without error is valid UTF-8 and within
-// maxDepth.
+// maxDepth. Repeated keys keep the last value, as in encoding/json.
 func parseJSON(b []byte, maxDepth int) (any, error) {
-	return parseJSONText(string(b), maxDepth)
+	doc, err := parseDocument(b, maxDepth, 0)
+	if err != nil {
+		return nil, err
+	}
+	return doc.value, nil
 }
 
-// parseJSONText is parseJSON on a string. Keys and strings without escapes
-// are substrings of s, so the input is copied once rather than once per
-// string; the decoded value keeps all of s reachable while any of them is.
-func parseJSONText(s string, maxDepth int) (any, error) {
+// parseDocument is parseJSON that also records repeated keys and the spans
+// of the elements of shallow arrays. When maxItems is not 0, an array
+// nested at most spanDepth deep (where batches are) with more elements
+// fails with errTooManyItems, and an object with more keys (at any depth)
+// with errTooManyKeys, as soon as the parser reaches the one past the
+// limit. Arrays nested deeper are not limited: they are lists of values
+// such as risk reasons, which the formats truncate.
+//
+// No string of the value aliases b: strings and keys are copied into
+// chunks of at most arenaChunk bytes, so a string kept from the value keeps
+// at most its chunk alive, not the whole message. Only the document reads
+// b afterwards (for the bytes of batch items), and Decode drops it before
+// returning.
+func parseDocument(b []byte, maxDepth, maxItems int) (*document, error) {
 	st := stackPool.Get().(*stacks)
-	p := parser{b: s, maxDepth: maxDepth, members: st.members, elems: st.elems}
+	doc := &document{text: b, maxItems: maxItems}
+	p := parser{b: b, maxDepth: maxDepth, maxItems: maxItems, doc: doc,
+		members: st.members, elems: st.elems, spans: st.spans, scratch: st.scratch}
 	v, err := p.value()
 	if err == nil {
 		p.skipSpace()
@@ -37,18 +128,22 @@ func parseJSONText(s string, maxDepth int) (any, error) {
 			err = p.errorf("unexpected %q after the value", p.b[p.i])
 		}
 	}
-	st.put(p.members, p.elems)
+	st.put(p.members, p.elems, p.spans, p.scratch)
 	if err != nil {
 		return nil, err
 	}
-	return v, nil
+	doc.value = v
+	return doc, nil
 }
 
-// stacks holds the member and element stacks of a parser between parses,
-// so that parsing a message does not grow them from nothing again.
+// stacks holds the member, element and span stacks and the scratch buffer
+// of a parser between parses, so that parsing a message does not grow them
+// from nothing again.
 type stacks struct {
 	members []member
 	elems   []any
+	spans   []span
+	scratch []byte
 }
 
 // maxPooledStack bounds the capacity of the stacks kept for the next parse,
@@ -59,33 +154,68 @@ var stackPool = sync.Pool{New: func() any { return new(stacks) }}
 
 // put clears the stacks (an error leaves values on them) and returns them
 // to the pool.
-func (st *stacks) put(members []member, elems []any) {
+func (st *stacks) put(members []member, elems []any, spans []span, scratch []byte) {
 	clear(members)
 	clear(elems)
-	st.members, st.elems = members[:0], elems[:0]
+	st.members, st.elems, st.spans, st.scratch = members[:0], elems[:0], spans[:0], scratch[:0]
 	if cap(st.members) > maxPooledStack {
 		st.members = nil
 	}
 	if cap(st.elems) > maxPooledStack {
 		st.elems = nil
 	}
+	if cap(st.spans) > maxPooledStack {
+		st.spans = nil
+	}
+	if cap(st.scratch) > maxPooledStack {
+		st.scratch = nil
+	}
 	stackPool.Put(st)
 }
 
+// arenaChunk is the most bytes of strings one chunk of a parser's arena
+// holds (a longer string gets a chunk of its own).
+const arenaChunk = 4 << 10
+
 type parser struct {
-	b        string
+	b        []byte
 	i        int
 	depth    int
 	maxDepth int
+	maxItems int
+	doc      *document
 	// members and elems are stacks shared by nested objects and arrays,
-	// so each map and slice is allocated once at its final size.
+	// so each map and slice is allocated once at its final size; spans
+	// is the stack of element spans of the open shallow arrays.
 	members []member
 	elems   []any
+	spans   []span
+	// scratch holds the decoded bytes of a string with escapes.
+	scratch []byte
+	// chunk is the arena chunk strings are copied into.
+	chunk strings.Builder
 }
 
 type member struct {
 	key string
 	val any
+}
+
+// intern copies b into the arena and returns it as a string. A chunk is
+// never written again where it was read, so earlier strings stay valid
+// (strings.Builder only appends). A new chunk is no larger than what is
+// left of the message, so small messages make small chunks.
+func (p *parser) intern(b []byte) string {
+	if len(b) == 0 {
+		return ""
+	}
+	if p.chunk.Cap()-p.chunk.Len() < len(b) {
+		p.chunk = strings.Builder{}
+		p.chunk.Grow(max(len(b), min(arenaChunk, len(p.b)-p.i)))
+	}
+	start := p.chunk.Len()
+	p.chunk.Write(b)
+	return p.chunk.String()[start:]
 }
 
 func (p *parser) errorf(format string, args ...any) error {
@@ -124,7 +254,7 @@ func (p *parser) value() (any, error) {
 }
 
 func (p *parser) literal(word string) error {
-	if len(p.b)-p.i < len(word) || p.b[p.i:p.i+len(word)] != word {
+	if len(p.b)-p.i < len(word) || string(p.b[p.i:p.i+len(word)]) != word {
 		return p.errorf("invalid literal, want %s", word)
 	}
 	p.i += len(word)
@@ -169,7 +299,10 @@ func (p *parser) object() (any, error) {
 		if err != nil {
 			return nil, err
 		}
-		p.members = append(p.members, member{key, v})
+		p.members = push(p.members, member{key, v})
+		if p.maxItems > 0 && len(p.members)-base > p.maxItems {
+			return nil, errTooManyKeys
+		}
 		done, err := p.next('}')
 		if err != nil {
 			return nil, err
@@ -181,15 +314,36 @@ func (p *parser) object() (any, error) {
 }
 
 // makeObject builds the map of the members pushed since base and pops them.
+// Repeated keys keep their last value and are recorded in the document.
 func (p *parser) makeObject(base int) map[string]any {
 	ms := p.members[base:]
 	m := make(map[string]any, len(ms))
 	for _, kv := range ms {
 		m[kv.key] = kv.val
 	}
+	if len(m) < len(ms) {
+		p.recordRepeats(m, ms)
+	}
 	clear(ms)
 	p.members = p.members[:base]
 	return m
+}
+
+// recordRepeats notes the keys of ms that appear more than once. It runs
+// only for objects with repeated keys, in linear time.
+func (p *parser) recordRepeats(m map[string]any, ms []member) {
+	seen := make(map[string]struct{}, len(ms))
+	reps := map[string]struct{}{}
+	for _, kv := range ms {
+		if _, ok := seen[kv.key]; ok {
+			reps[kv.key] = struct{}{}
+		}
+		seen[kv.key] = struct{}{}
+	}
+	if p.doc.dups == nil {
+		p.doc.dups = map[uintptr]map[string]struct{}{}
+	}
+	p.doc.dups[mapID(m)] = reps
 }
 
 // key reads an object key.
@@ -205,13 +359,22 @@ func (p *parser) array() (any, error) {
 		p.depth--
 		return []any{}, nil
 	}
-	base := len(p.elems)
+	record := p.depth <= spanDepth
+	base, spanBase := len(p.elems), len(p.spans)
 	for {
+		p.skipSpace()
+		start := p.i
 		v, err := p.value()
 		if err != nil {
 			return nil, err
 		}
-		p.elems = append(p.elems, v)
+		p.elems = push(p.elems, v)
+		if record {
+			p.spans = push(p.spans, span{start, p.i})
+			if p.maxItems > 0 && len(p.spans)-spanBase > p.maxItems {
+				return nil, errTooManyItems
+			}
+		}
 		done, err := p.next(']')
 		if err != nil {
 			return nil, err
@@ -222,9 +385,28 @@ func (p *parser) array() (any, error) {
 			copy(a, es)
 			clear(es)
 			p.elems = p.elems[:base]
+			if record {
+				doc := p.doc
+				doc.arrays = append(doc.arrays, arraySpans{&a[0], len(doc.spans), len(a)})
+				doc.spans = append(doc.spans, p.spans[spanBase:]...)
+				p.spans = p.spans[:spanBase]
+			}
 			return a, nil
 		}
 	}
+}
+
+// push is append that doubles the capacity when it grows, where append
+// grows a large slice by a quarter: the stacks of a parser reach the size
+// of the largest array or object of a message, and growing them a quarter
+// at a time copies them about four times over.
+func push[T any](s []T, v T) []T {
+	if len(s) == cap(s) {
+		grown := make([]T, len(s), max(2*cap(s), 16))
+		copy(grown, s)
+		s = grown
+	}
+	return append(s, v)
 }
 
 // next consumes the ',' between members or the closing bracket.
@@ -259,7 +441,7 @@ func (p *parser) str() (string, error) {
 		switch c := p.b[j]; {
 		case c == '"':
 			p.i = j + 1
-			return p.b[start:j], nil
+			return p.intern(p.b[start:j]), nil
 		case c == '\\':
 			p.i = j
 			return p.escaped(start)
@@ -284,12 +466,8 @@ const (
 	msb8 = 0x8080808080808080
 )
 
-// load8 returns the eight bytes of s at i as a little-endian word.
-func load8(s string, i int) uint64 {
-	s = s[i : i+8]
-	return uint64(s[0]) | uint64(s[1])<<8 | uint64(s[2])<<16 | uint64(s[3])<<24 |
-		uint64(s[4])<<32 | uint64(s[5])<<40 | uint64(s[6])<<48 | uint64(s[7])<<56
-}
+// load8 returns the eight bytes of b at i as a little-endian word.
+func load8(b []byte, i int) uint64 { return binary.LittleEndian.Uint64(b[i:]) }
 
 // special8 reports whether any byte of w is a '"', a '\\', a control
 // character (below 0x20) or not ASCII (0x80 and above). Each test is the
@@ -301,21 +479,31 @@ func special8(w uint64) bool {
 }
 
 // escaped decodes a string containing escapes; p.i is at the first '\'.
+// The decoded bytes are built in the parser's scratch buffer.
 func (p *parser) escaped(start int) (string, error) {
-	buf := make([]byte, 0, p.i-start+16)
-	buf = append(buf, p.b[start:p.i]...)
+	buf, err := p.unescape(append(p.scratch[:0], p.b[start:p.i]...))
+	p.scratch = buf[:0]
+	if err != nil {
+		return "", err
+	}
+	return p.intern(buf), nil
+}
+
+// unescape appends the decoded rest of a string to buf, up to and
+// including its closing quote.
+func (p *parser) unescape(buf []byte) ([]byte, error) {
 	for p.i < len(p.b) {
 		c := p.b[p.i]
 		switch {
 		case c == '"':
 			p.i++
-			return string(buf), nil
+			return buf, nil
 		case c < 0x20:
-			return "", p.errorf("control character in string")
+			return buf, p.errorf("control character in string")
 		case c >= utf8.RuneSelf:
 			n := utf8Len(p.b[p.i:])
 			if n == 0 {
-				return "", p.errorf("invalid UTF-8 in string")
+				return buf, p.errorf("invalid UTF-8 in string")
 			}
 			buf = append(buf, p.b[p.i:p.i+n]...)
 			p.i += n
@@ -346,14 +534,14 @@ func (p *parser) escaped(start int) (string, error) {
 		case 'u':
 			r, err := p.unicodeEscape()
 			if err != nil {
-				return "", err
+				return buf, err
 			}
 			buf = utf8.AppendRune(buf, r)
 		default:
-			return "", p.errorf("invalid escape '\\%c'", e)
+			return buf, p.errorf("invalid escape '\\%c'", e)
 		}
 	}
-	return "", p.errorf("unterminated string")
+	return buf, p.errorf("unterminated string")
 }
 
 // unicodeEscape decodes the XXXX of \uXXXX (p.i is after the 'u'),
@@ -379,21 +567,21 @@ func (p *parser) unicodeEscape() (rune, error) {
 }
 
 // utf8Len returns the length of the valid UTF-8 encoding of a non-ASCII
-// rune at the start of s, or 0 when it is invalid.
-func utf8Len(s string) int {
-	r, n := utf8.DecodeRuneInString(s)
+// rune at the start of b, or 0 when it is invalid.
+func utf8Len(b []byte) int {
+	r, n := utf8.DecodeRune(b)
 	if r == utf8.RuneError && n == 1 {
 		return 0
 	}
 	return n
 }
 
-func hex4(b string, i int) (rune, bool) {
+func hex4(b []byte, i int) (rune, bool) {
 	if len(b)-i < 4 {
 		return 0, false
 	}
 	var r rune
-	for _, c := range []byte(b[i : i+4]) {
+	for _, c := range b[i : i+4] {
 		switch {
 		case c >= '0' && c <= '9':
 			c -= '0'
@@ -441,7 +629,7 @@ func (p *parser) number() (any, error) {
 	}
 	if simple {
 		var n int64
-		for _, c := range []byte(p.b[intStart:p.i]) {
+		for _, c := range p.b[intStart:p.i] {
 			n = n*10 + int64(c-'0')
 		}
 		f := float64(n)
@@ -450,9 +638,9 @@ func (p *parser) number() (any, error) {
 		}
 		return f, nil
 	}
-	f, err := strconv.ParseFloat(p.b[start:p.i], 64)
+	f, err := strconv.ParseFloat(string(p.b[start:p.i]), 64)
 	if err != nil {
-		return nil, p.errorf("number %s out of range", p.b[start:p.i])
+		return nil, p.errorf("number %s out of range", clip(string(p.b[start:p.i])))
 	}
 	return f, nil
 }

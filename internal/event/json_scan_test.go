@@ -17,7 +17,7 @@ func TestSpecial8(t *testing.T) {
 		return false
 	}
 	check := func(b [8]byte) {
-		if got := special8(load8(string(b[:]), 0)); got != want(b) {
+		if got := special8(load8(b[:], 0)); got != want(b) {
 			t.Fatalf("special8(%q) = %v, want %v", b, got, !got)
 		}
 	}

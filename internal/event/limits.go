@@ -8,7 +8,50 @@ import (
 const (
 	DefaultMaxBytes = 1 << 20
 	DefaultMaxDepth = 64
+	// DefaultMaxItems is ten times the largest page the supported APIs
+	// return (1Password and Google Workspace give at most 1,000 items).
+	DefaultMaxItems = 10_000
 )
+
+// Caps on the fields of a normalized event, checked as each field is read.
+// A message is untrusted: anyone who can write to a SIEM topic controls
+// every byte of it.
+//
+// An identity, IP address, country or city longer than its cap refuses
+// the event (bad_field, naming the field, its length and the cap): a
+// shortened identity could name someone else. Reasons are only evidence,
+// so they are cut instead: each to MaxReasonLen bytes, the list to
+// MaxReasons values, and Event.ReasonsTruncated counts what was cut.
+const (
+	// MaxIdentityLen is the most bytes of an email, a user id, a user
+	// name, a 1Password user id, or a native event id (the part of
+	// event_id after "<source>:"). 254 is the longest email address SMTP
+	// allows.
+	MaxIdentityLen = 254
+	// MaxIPLen is the most bytes of a source IP address (an IPv6 address
+	// with a zone fits).
+	MaxIPLen = 64
+	// MaxGeoLen is the most bytes of a country or city.
+	MaxGeoLen = 128
+	// MaxReasonLen is the most bytes of one reason; a longer one is cut on
+	// a UTF-8 boundary.
+	MaxReasonLen = 256
+	// MaxReasons is the most reasons an event keeps; later distinct ones
+	// are counted in Event.ReasonsTruncated.
+	MaxReasons = 64
+)
+
+// truncateUTF8 returns the longest prefix of s of at most n bytes that does
+// not split a UTF-8 sequence.
+func truncateUTF8(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
+}
 
 // checkSize rejects a message before it is parsed: empty or blank, or
 // larger than maxBytes.

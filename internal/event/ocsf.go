@@ -8,8 +8,8 @@ const (
 
 // ocsfEvent maps an OCSF Authentication (3002) or Detection Finding (2004)
 // event.
-func ocsfEvent(m map[string]any) (Event, *Error) {
-	d := &fields{m: m, f: FormatOCSF}
+func ocsfEvent(doc *document, m map[string]any) (Event, *Error) {
+	d := doc.fields(m, FormatOCSF)
 	class, _ := d.num("class_uid")
 	switch class {
 	case ocsfAuthentication:
@@ -35,30 +35,32 @@ func ocsfAuth(d *fields) (Event, *Error) {
 	if e.Risk == RiskUnknown && e.RiskScore != nil {
 		e.Risk = riskFromScore(*e.RiskScore)
 	}
-	e.Reasons = d.strs(nil, "status_code")
-	e.Reasons = d.strs(e.Reasons, "unmapped.eventType")
+	var rs reasonSet
+	d.strs(&rs, "status_code")
+	d.strs(&rs, "unmapped.eventType")
+	rs.into(&e)
 	ocsfEndpoint(&e, d, "src_endpoint")
 	e.Time = d.firstTime(unitMillis, "time", "time_dt")
-	e.EventID = prefixID(e.Source, d.firstStr("metadata.original_event_uid", "metadata.uid"), d.m)
+	e.EventID = prefixID(e.Source, d.firstEventID("metadata.original_event_uid", "metadata.uid"))
 	return e, finish(&e, d, d.m)
 }
 
 // ocsfUser reads an OCSF user object: email_addr, else name when it is an
 // email; uid is the vendor id.
 func ocsfUser(e *Event, d *fields, prefix string) {
-	e.UserID = d.id(prefix + ".uid")
-	if em := email(d.str(prefix + ".email_addr")); em != "" {
+	e.UserID = d.identityID(prefix + ".uid")
+	if em := email(d.identity(prefix + ".email_addr")); em != "" {
 		e.UserEmail = em
 	}
-	if name := d.str(prefix + ".name"); name != "" {
+	if name := d.identity(prefix + ".name"); name != "" {
 		e.setUser(name)
 	}
 }
 
 func ocsfEndpoint(e *Event, d *fields, prefix string) {
-	e.SrcIP = d.str(prefix + ".ip")
-	e.Country = countryCode(d.str(prefix + ".location.country"))
-	e.City = d.str(prefix + ".location.city")
+	e.SrcIP = d.ip(prefix + ".ip")
+	e.Country = countryCode(d.geo(prefix + ".location.country"))
+	e.City = d.geo(prefix + ".location.city")
 }
 
 func ocsfOutcome(d *fields) string {
@@ -127,13 +129,13 @@ func ocsfSeverity(d *fields) string {
 // none.
 func ocsfFinding(d *fields) (Event, *Error) {
 	e := Event{Source: string(FormatOCSF), Kind: KindAlert, Outcome: OutcomeUnknown}
-	for i, ev := range d.arr("evidences") {
+	for i, ev := range d.batch("evidences") {
 		em, ok := ev.(map[string]any)
 		if !ok {
 			d.fail("evidences", "element "+itoa(i)+" is "+typeName(ev)+", want an object")
 			break
 		}
-		d.within(em, func() { ocsfEvidence(&e, d) })
+		d.withinAt("evidences["+itoa(i)+"].", em, func() { ocsfEvidence(&e, d) })
 	}
 	e.RiskScore = d.score("risk_score", 1)
 	e.Risk = ocsfLevel(d, "risk_level_id", "risk_level")
@@ -146,11 +148,13 @@ func ocsfFinding(d *fields) (Event, *Error) {
 	if act, _ := d.num("activity_id"); act == 3 {
 		e.Risk = RiskNone
 	}
-	e.Reasons = d.strs(nil, "finding_info.analytic.name")
-	e.Reasons = d.strs(e.Reasons, "finding_info.types")
-	e.Reasons = d.strs(e.Reasons, "finding_info.title")
+	var rs reasonSet
+	d.strs(&rs, "finding_info.analytic.name")
+	d.strs(&rs, "finding_info.types")
+	d.strs(&rs, "finding_info.title")
+	rs.into(&e)
 	e.Time = d.firstTime(unitMillis, "time", "time_dt", "finding_info.last_seen_time")
-	e.EventID = prefixID(e.Source, d.firstStr("finding_info.uid", "metadata.uid"), d.m)
+	e.EventID = prefixID(e.Source, d.firstEventID("finding_info.uid", "metadata.uid"))
 	return e, finish(&e, d, d.m)
 }
 

@@ -7,50 +7,67 @@ import (
 
 // decodeOkta handles a single LogEvent, an Event Hook batch (data.events[])
 // and an EventBridge (Log Streaming) envelope whose detail is a LogEvent.
-func decodeOkta(m map[string]any) ([]Event, error) {
-	d := &fields{m: m, f: FormatOkta}
+func decodeOkta(doc *document, m map[string]any) ([]Event, error) {
+	d := doc.fields(m, FormatOkta)
 	if d.str("eventType") == "com.okta.event_hook" {
-		items := d.arr("data.events")
+		items := d.batch("data.events")
 		if d.err != nil {
 			return nil, d.err
 		}
-		return decodeBatch(FormatOkta, "data.events", items, one(oktaEvent))
+		return decodeBatch(doc, FormatOkta, "data.events", items, one(oktaEvent))
 	}
-	if detail, ok := m["detail"].(map[string]any); ok && has(m, "detail-type") {
-		return single(oktaEvent(detail))
+	detail := d.detail()
+	if d.err != nil {
+		return nil, d.err
 	}
-	return single(oktaEvent(m))
+	if detail != nil {
+		return single(oktaEvent(doc, detail))
+	}
+	return single(oktaEvent(doc, m))
 }
 
 // oktaEvent maps one LogEvent. The user is the actor when it is a User,
 // else the first target of type User.
-func oktaEvent(m map[string]any) (Event, *Error) {
-	d := &fields{m: m, f: FormatOkta}
+func oktaEvent(doc *document, m map[string]any) (Event, *Error) {
+	d := doc.fields(m, FormatOkta)
 	e := Event{Source: string(FormatOkta), Kind: KindSignIn}
 	oktaUser(&e, d)
 	e.Outcome = oktaOutcome(d.str("outcome.result"))
-	e.Reasons = d.strs(nil, "eventType")
-	e.Reasons = d.strs(e.Reasons, "outcome.reason")
-	e.Risk, e.Reasons = oktaRisk(d, e.Reasons)
-	e.SrcIP = d.str("client.ipAddress")
-	e.Country = countryCode(d.str("client.geographicalContext.country"))
-	e.City = d.str("client.geographicalContext.city")
+	var rs reasonSet
+	d.strs(&rs, "eventType")
+	d.strs(&rs, "outcome.reason")
+	e.Risk = oktaRisk(d, &rs)
+	rs.into(&e)
+	e.SrcIP = d.ip("client.ipAddress")
+	e.Country = countryCode(d.geo("client.geographicalContext.country"))
+	e.City = d.geo("client.geographicalContext.city")
 	e.Time = d.firstTime(unitGuess, "published")
-	e.EventID = prefixID(e.Source, d.str("uuid"), m)
+	e.EventID = prefixID(e.Source, d.eventID("uuid"))
 	return e, finish(&e, d, m)
 }
 
+// oktaUser reads the user strictly (see fields.identity), including the
+// actor's type and the target list, which decide whose identity counts.
 func oktaUser(e *Event, d *fields) {
-	if t := d.str("actor.type"); t == "" || t == "User" {
-		oktaPrincipal(e, d.str("actor.alternateId"), d.str("actor.id"))
+	if t := d.identity("actor.type"); t == "" || t == "User" {
+		oktaPrincipal(e, d.identity("actor.alternateId"), d.identity("actor.id"))
 		if e.UserEmail != "" || e.UserID != "" {
 			return
 		}
 	}
-	for _, t := range d.arr("target") {
+	for i, t := range d.asArr("target", d.strict("target")) {
 		tm, ok := t.(map[string]any)
-		if ok && strAt(tm, "type") == "User" {
-			oktaPrincipal(e, strAt(tm, "alternateId"), strAt(tm, "id"))
+		if !ok {
+			continue
+		}
+		found := false
+		d.withinAt("target["+itoa(i)+"].", tm, func() {
+			if d.identity("type") == "User" {
+				oktaPrincipal(e, d.identity("alternateId"), d.identity("id"))
+				found = true
+			}
+		})
+		if found {
 			return
 		}
 	}
@@ -83,12 +100,12 @@ func oktaOutcome(result string) string {
 
 // oktaRisk reads the typed securityContext.risk, the debugData.risk and
 // behaviors strings and the logOnlySecurityData JSON string. The level is
-// the highest found; reasons gain the risk reasons, the names of POSITIVE
+// the highest found; rs gains the risk reasons, the names of POSITIVE
 // behaviors, "isProxy" and "threatSuspected".
-func oktaRisk(d *fields, reasons []string) (string, []string) {
+func oktaRisk(d *fields, rs *reasonSet) string {
 	risk, _ := riskWord(d.str("securityContext.risk.level"))
-	reasons = d.strs(reasons, "securityContext.risk.reasons")
-	reasons = d.strs(reasons, "securityContext.risk.detectionName")
+	d.strs(rs, "securityContext.risk.reasons")
+	d.strs(rs, "securityContext.risk.detectionName")
 	if s := d.str("debugContext.debugData.risk"); s != "" {
 		oktaPairs(s, func(k, v string) {
 			switch k {
@@ -96,36 +113,35 @@ func oktaRisk(d *fields, reasons []string) (string, []string) {
 				w, _ := riskWord(v)
 				risk = maxRisk(risk, w)
 			case "reasons":
-				reasons = addReason(reasons, v)
+				rs.add(v)
 			}
 		})
 	}
 	if s := d.str("debugContext.debugData.behaviors"); s != "" {
 		oktaPairs(s, func(k, v string) {
 			if v == "POSITIVE" {
-				reasons = addReason(reasons, k)
+				rs.add(k)
 			}
 		})
 	}
-	reasons = oktaUserBehaviors(d, reasons)
-	risk, reasons = oktaLogOnly(d, risk, reasons)
+	oktaUserBehaviors(d, rs)
+	risk = oktaLogOnly(d, risk, rs)
 	if d.boolean("securityContext.isProxy") {
-		reasons = addReason(reasons, "isProxy")
+		rs.add("isProxy")
 	}
 	if d.boolean("debugContext.debugData.threatSuspected") {
-		reasons = addReason(reasons, "threatSuspected")
+		rs.add("threatSuspected")
 	}
-	return risk, reasons
+	return risk
 }
 
-func oktaUserBehaviors(d *fields, reasons []string) []string {
+func oktaUserBehaviors(d *fields, rs *reasonSet) {
 	for _, b := range d.arr("securityContext.userBehaviors") {
 		bm, ok := b.(map[string]any)
 		if ok && strAt(bm, "result") == "POSITIVE" {
-			reasons = addReason(reasons, strAt(bm, "name"))
+			rs.add(strAt(bm, "name"))
 		}
 	}
-	return reasons
 }
 
 // oktaPairs walks an Okta "{k=v, k=v}" debug string. A value may itself
@@ -151,29 +167,29 @@ func oktaPairs(s string, emit func(k, v string)) {
 
 // oktaLogOnly reads debugData.logOnlySecurityData, a JSON string holding
 // risk.level, risk.reasons and behaviors {name: value}.
-func oktaLogOnly(d *fields, risk string, reasons []string) (string, []string) {
+func oktaLogOnly(d *fields, risk string, rs *reasonSet) string {
 	const path = "debugContext.debugData.logOnlySecurityData"
 	s := d.str(path)
 	if s == "" {
-		return risk, reasons
+		return risk
 	}
-	v, err := parseJSONText(s, 16)
+	v, err := parseJSON([]byte(s), 16)
 	lo, ok := v.(map[string]any)
 	if err != nil || !ok {
 		d.fail(path, "want a JSON object in a string")
-		return risk, reasons
+		return risk
 	}
 	w, _ := riskWord(strAt(lo, "risk.level"))
 	risk = maxRisk(risk, w)
-	switch rs := mustLookup(lo, "risk.reasons").(type) {
+	switch r := mustLookup(lo, "risk.reasons").(type) {
 	case string:
-		for r := range strings.SplitSeq(rs, ",") {
-			reasons = addReason(reasons, r)
+		for s := range strings.SplitSeq(r, ",") {
+			rs.add(s)
 		}
 	case []any:
-		for _, r := range rs {
-			if s, ok := r.(string); ok {
-				reasons = addReason(reasons, s)
+		for _, x := range r {
+			if s, ok := x.(string); ok {
+				rs.add(s)
 			}
 		}
 	}
@@ -186,10 +202,10 @@ func oktaLogOnly(d *fields, risk string, reasons []string) (string, []string) {
 		}
 		slices.Sort(names)
 		for _, n := range names {
-			reasons = addReason(reasons, n)
+			rs.add(n)
 		}
 	}
-	return risk, reasons
+	return risk
 }
 
 func mustLookup(m map[string]any, path string) any {

@@ -2,38 +2,41 @@ package event
 
 // decodeOnePassword handles a single SignInAttempt and an Events API page
 // {"items": [...], "cursor": ..., "has_more": ...}.
-func decodeOnePassword(m map[string]any) ([]Event, error) {
+func decodeOnePassword(doc *document, m map[string]any) ([]Event, error) {
 	if _, ok := m["items"]; ok && !has(m, "uuid") {
-		d := &fields{m: m, f: FormatOnePassword}
-		items := d.arr("items")
+		d := doc.fields(m, FormatOnePassword)
+		items := d.batch("items")
 		if d.err != nil {
 			return nil, d.err
 		}
-		return decodeBatch(FormatOnePassword, "items", items, one(onePasswordEvent))
+		return decodeBatch(doc, FormatOnePassword, "items", items, one(onePasswordEvent))
 	}
-	return single(onePasswordEvent(m))
+	return single(onePasswordEvent(doc, m))
 }
 
 // onePasswordEvent maps a SignInAttempt. target_user.uuid is the 1Password
 // user id (OPUserID and UserID). Reasons are the category and the type.
-func onePasswordEvent(m map[string]any) (Event, *Error) {
-	d := &fields{m: m, f: FormatOnePassword}
+func onePasswordEvent(doc *document, m map[string]any) (Event, *Error) {
+	d := doc.fields(m, FormatOnePassword)
 	e := Event{Source: string(FormatOnePassword), Kind: KindSignIn}
-	e.UserEmail = email(d.str("target_user.email"))
-	e.UserID = d.str("target_user.uuid")
+	e.UserEmail = email(d.identity("target_user.email"))
+	e.UserID = d.identity("target_user.uuid")
 	e.OPUserID = e.UserID
 	category, typ := d.str("category"), d.str("type")
 	e.Outcome = onePasswordOutcome(category)
 	e.Risk = onePasswordRisk(category, typ)
-	e.Reasons = addReason(addReason([]string{}, category), typ)
-	e.SrcIP = d.str("client.ip_address")
-	e.Country = countryCode(d.str("location.country"))
+	var rs reasonSet
+	rs.add(category)
+	rs.add(typ)
+	rs.into(&e)
+	e.SrcIP = d.ip("client.ip_address")
+	e.Country = countryCode(d.geo("location.country"))
 	if e.Country == "" {
-		e.Country = countryCode(d.str("country"))
+		e.Country = countryCode(d.geo("country"))
 	}
-	e.City = d.str("location.city")
+	e.City = d.geo("location.city")
 	e.Time = d.firstTime(unitGuess, "timestamp")
-	e.EventID = prefixID(e.Source, d.str("uuid"), m)
+	e.EventID = prefixID(e.Source, d.eventID("uuid"))
 	return e, finish(&e, d, m)
 }
 

@@ -1,9 +1,6 @@
 package event
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
-	"encoding/json"
 	"math"
 	"strconv"
 	"strings"
@@ -88,8 +85,12 @@ func maxRisk(a, b string) string {
 	return a
 }
 
-// email returns s lower-cased and trimmed if it looks like an email address
-// (one '@', no spaces, a dotted domain), else "".
+// email returns s trimmed, with its ASCII letters lower-cased, if it looks
+// like an email address (one '@', no spaces, a dotted domain), else "".
+// Other characters are kept as they are: an address that Unicode case
+// folding or NFKC would change is refused by finish (ambiguous_identity),
+// so it must reach finish unchanged (strings.ToLower would turn the Kelvin
+// sign into a plain k).
 func email(s string) string {
 	s = strings.TrimSpace(s)
 	at := strings.IndexByte(s, '@')
@@ -101,7 +102,26 @@ func email(s string) string {
 	if dot <= 0 || domain[len(domain)-1] == '.' {
 		return ""
 	}
-	return strings.ToLower(s)
+	return asciiLower(s)
+}
+
+// asciiLower lower-cases the ASCII letters of s, leaving other bytes alone.
+// It allocates only when there is an upper-case letter.
+func asciiLower(s string) string {
+	i := 0
+	for i < len(s) && (s[i] < 'A' || s[i] > 'Z') {
+		i++
+	}
+	if i == len(s) {
+		return s
+	}
+	b := []byte(s)
+	for ; i < len(b); i++ {
+		if 'A' <= b[i] && b[i] <= 'Z' {
+			b[i] += 'a' - 'A'
+		}
+	}
+	return string(b)
 }
 
 // Layouts tried, in order, for string times without a time zone or in
@@ -182,7 +202,7 @@ func (d *fields) time(path string, unit epochUnit) (time.Time, bool) {
 				return t, true
 			}
 		}
-		d.fail(path, "cannot parse time "+strconv.Quote(x))
+		d.fail(path, "cannot parse time "+quote(x))
 	case float64:
 		if t, ok := epochTime(x, unit); ok {
 			return t, true
@@ -204,21 +224,12 @@ func (d *fields) firstTime(unit epochUnit, paths ...string) time.Time {
 	return time.Time{}
 }
 
-// hashID returns "<source>:sha256-<32 hex>" of the canonical JSON of raw
-// (keys sorted), for sources without a native id.
-func hashID(source string, raw any) string {
-	b, err := json.Marshal(raw)
-	if err != nil {
-		b = []byte(source)
-	}
-	sum := sha256.Sum256(b)
-	return source + ":sha256-" + hex.EncodeToString(sum[:16])
-}
-
-// prefixID returns source:id, or a hash of raw when id is empty.
-func prefixID(source, id string, raw any) string {
+// prefixID returns source:id, or "" when id is empty: finish then hashes
+// the document, once the event is known to be good (hashing a document
+// costs as much as parsing it).
+func prefixID(source, id string) string {
 	if id == "" {
-		return hashID(source, raw)
+		return ""
 	}
 	return source + ":" + id
 }
