@@ -235,8 +235,15 @@ func decodeBatch(doc *document, f Format, path string, items []any, fn itemFunc)
 			continue
 		}
 		var err *Error
+		before := len(events)
 		if events, err = fn(events, doc, m); err != nil {
 			failed = append(failed, ItemError{Index: i, Err: err})
+		}
+		if len(events) > before {
+			raw := doc.itemRaw(items, i)
+			for j := before; j < len(events); j++ {
+				events[j].Item, events[j].ItemRaw = i+1, raw
+			}
 		}
 		if doc.tooMany(len(events)) {
 			return nil, newError(ReasonTooLarge, f, "batch %s gives more than the %d events allowed", quote(path), doc.maxItems)

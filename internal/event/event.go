@@ -58,4 +58,10 @@ type Event struct {
 	// Raw is the decoded source document (for a batch, the one item this
 	// event came from), for rules that need vendor fields.
 	Raw map[string]any `json:"raw,omitempty" expr:"raw"`
+	// Item is the event's position in its batch, counted from 1 (0 when
+	// the message was not a batch), and ItemRaw a copy of that item's own
+	// bytes: what to dead-letter when this event fails, instead of the
+	// whole batch.
+	Item    int    `json:"-" expr:"-"`
+	ItemRaw []byte `json:"-" expr:"-"`
 }

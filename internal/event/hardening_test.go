@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"os"
 	"runtime"
 	"strings"
 	"testing"
@@ -610,5 +611,36 @@ func TestGWSEventIDs(t *testing.T) {
 	first := hashID("gws", v)
 	if evs[0].EventID != first || evs[1].EventID != first+"-1" || evs[2].EventID != first+"-2" {
 		t.Errorf("ids %q %q %q, want %s, -1, -2", evs[0].EventID, evs[1].EventID, evs[2].EventID, first)
+	}
+}
+
+func TestBatchEventsKnowTheirItem(t *testing.T) {
+	t.Parallel()
+	dec, err := NewDecoder(Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := os.ReadFile("testdata/okta-event-hook-batch.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	evs, err := dec.Decode(raw, FormatAuto)
+	var de *Error
+	if !errors.As(err, &de) || len(de.Items) != 1 || len(evs) != 2 {
+		t.Fatalf("Decode = %d events, %v; want the sample's 2 good items and 1 failed", len(evs), err)
+	}
+	// Items 1 and 3 decode; item 2 (index 1) fails.
+	for i, ev := range evs {
+		if want := []int{1, 3}[i]; ev.Item != want || len(ev.ItemRaw) == 0 {
+			t.Fatalf("event %d: item %d, %d raw bytes; want item %d", i, ev.Item, len(ev.ItemRaw), want)
+		}
+		alone, err := dec.Decode(ev.ItemRaw, FormatOkta)
+		if err != nil || len(alone) != 1 || alone[0].EventID != ev.EventID || alone[0].Item != 0 {
+			t.Errorf("item %d alone: %+v, %v", ev.Item, alone, err)
+		}
+	}
+	single, _ := dec.Decode(evs[0].ItemRaw, FormatAuto)
+	if single[0].Item != 0 || single[0].ItemRaw != nil {
+		t.Error("an event that is not from a batch has an item")
 	}
 }

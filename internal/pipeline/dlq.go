@@ -46,6 +46,9 @@ const (
 	HeaderFirstFailure    = "tripline.first.failure"
 	HeaderRetryable       = "tripline.retryable"
 	HeaderFailures        = "tripline.failures"
+	// HeaderBatchIndex is the index (from 0) in its batch of the item a
+	// dead-letter record holds alone.
+	HeaderBatchIndex = "tripline.batch.index"
 	// HeaderValueOmitted is "too_large" when the value did not fit in the
 	// DLQ topic and was left out; the original stays at its source offset
 	// (until retention), identified by HeaderValueSize and HeaderValueSHA256.
@@ -72,17 +75,45 @@ type failure struct {
 	attempts  int
 	retryable bool
 	first     time.Time
+	// item is the failed batch item's position, from 1 (0: the failure is
+	// the whole message's), and value its own bytes: such a failure is
+	// dead-lettered alone, never with the rest of its batch.
+	item  int
+	value []byte
 }
 
-// deadLetter writes msg, unchanged, to the DLQ with headers describing the
-// first failure (and how many there were). It returns an error, which stops
-// the consumer, if the write was not acknowledged.
+// deadLetter writes the failures of msg to the DLQ: the message, unchanged,
+// with headers describing its first whole-message failure (and how many
+// there were), and each failed batch item alone, with its index. It
+// returns an error, which stops the consumer, if a write was not
+// acknowledged.
 func (c *Consumer) deadLetter(ctx context.Context, msg kafka.Message, fails []failure) error {
+	var whole []failure
+	for _, f := range fails {
+		if f.item == 0 {
+			whole = append(whole, f)
+			continue
+		}
+		item := msg
+		item.Value = f.value
+		if err := c.deadLetterOne(ctx, msg, item, []failure{f}); err != nil {
+			return err
+		}
+	}
+	if len(whole) == 0 {
+		return nil
+	}
+	return c.deadLetterOne(ctx, msg, msg, whole)
+}
+
+// deadLetterOne writes one dead-letter record: rec's key and value (msg's,
+// or a batch item's) with headers describing fails[0].
+func (c *Consumer) deadLetterOne(ctx context.Context, msg, rec kafka.Message, fails []failure) error {
 	f := fails[0]
 	ctx, span := c.deps.Tracer.Start(ctx, "dlq.publish", trace.WithSpanKind(trace.SpanKindProducer),
 		trace.WithAttributes(attribute.String("tripline.error.class", f.class), attribute.String("tripline.rule_id", f.ruleID)))
 	defer span.End()
-	out := kafka.Message{Key: msg.Key, Value: msg.Value, Headers: dlqHeaders(msg, fails, true)}
+	out := kafka.Message{Key: rec.Key, Value: rec.Value, Headers: dlqHeaders(msg, fails, true)}
 	c.deps.Propagator.Inject(ctx, HeaderCarrier{&out.Headers})
 	signDeadLetter(&out, c.cfg.SigningKey)
 	err := c.deps.DeadLetters.WriteDeadLetter(ctx, msg, out)
@@ -92,8 +123,8 @@ func (c *Consumer) deadLetter(ctx context.Context, msg kafka.Message, fails []fa
 		// tripline's own bounded headers saying where the original is and
 		// how to recognise it.
 		c.log.WarnContext(ctx, "record too large for the dead-letter topic; dead-lettering it without its value, key and headers",
-			"topic", msg.Topic, "partition", msg.Partition, "offset", msg.Offset, "bytes", len(msg.Value))
-		out = kafka.Message{Headers: append(dlqHeaders(msg, fails, false), omittedValueHeaders(msg.Value)...)}
+			"topic", msg.Topic, "partition", msg.Partition, "offset", msg.Offset, "bytes", len(rec.Value))
+		out = kafka.Message{Headers: append(dlqHeaders(msg, fails, false), omittedValueHeaders(rec.Value)...)}
 		c.deps.Propagator.Inject(ctx, HeaderCarrier{&out.Headers})
 		signDeadLetter(&out, c.cfg.SigningKey)
 		err = c.deps.DeadLetters.WriteDeadLetter(ctx, msg, out)
@@ -104,12 +135,10 @@ func (c *Consumer) deadLetter(ctx context.Context, msg kafka.Message, fails []fa
 	}
 	c.deps.Metrics.add(ctx, c.deps.Metrics.dlq, "class", f.class)
 	c.count(func(s *Stats) { s.DeadLettered++ })
-	c.log.WarnContext(ctx, "message dead-lettered", append([]any{"topic", msg.Topic, "partition", msg.Partition, "offset", msg.Offset, "failures", len(fails)}, f.logAttrs()...)...)
+	c.log.WarnContext(ctx, "message dead-lettered", append([]any{"topic", msg.Topic, "partition", msg.Partition, "offset", msg.Offset, "item", f.item, "failures", len(fails)}, f.logAttrs()...)...)
 	return nil
 }
 
-// dlqHeaders are the headers of msg's dead-letter record: tripline's, and
-// the producer's own when keepSource is set.
 func dlqHeaders(msg kafka.Message, fails []failure, keepSource bool) []kafka.Header {
 	f := fails[0]
 	attempts, first := max(f.attempts, 1), f.first
@@ -144,7 +173,7 @@ func dlqHeaders(msg kafka.Message, fails []failure, keepSource bool) []kafka.Hea
 		source, partition, offset, stamp = in.Get(HeaderSourceTopic), in.Get(HeaderSourcePartition), in.Get(HeaderSourceOffset), in.Get(HeaderSourceTimestamp)
 	}
 	h := func(k, v string) kafka.Header { return kafka.Header{Key: k, Value: []byte(v)} }
-	return append(kept,
+	out := append(kept,
 		h(HeaderSourceTopic, source),
 		h(HeaderSourcePartition, partition),
 		h(HeaderSourceOffset, offset),
@@ -158,6 +187,12 @@ func dlqHeaders(msg kafka.Message, fails []failure, keepSource bool) []kafka.Hea
 		h(HeaderRetryable, strconv.FormatBool(f.retryable)),
 		h(HeaderFailures, strconv.Itoa(len(fails))),
 	)
+	if f.item > 0 {
+		out = append(out, h(HeaderBatchIndex, strconv.Itoa(f.item-1)))
+	} else if i := (HeaderCarrier{&msg.Headers}).Get(HeaderBatchIndex); i != "" && (HeaderCarrier{&msg.Headers}).Get(HeaderSourceTopic) != "" {
+		out = append(out, h(HeaderBatchIndex, i)) // a replayed item keeps its index
+	}
+	return out
 }
 
 // isTooLarge reports whether a write failed because a message exceeded the

@@ -668,3 +668,37 @@ func TestBufferBytesBoundsWhatIsFetchedAhead(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+func TestBatchFailuresAreDeadLetteredItemByItem(t *testing.T) {
+	t.Parallel()
+	items := [][]byte{
+		oktaSignIn("b1", "a@example.com", "HIGH"),
+		[]byte(`{"uuid":"b2","eventType":"user.session.start","published":"` + time.Now().UTC().Format(time.RFC3339) + `","outcome":{"result":"SUCCESS"}}`), // no user
+		oktaSignIn("b3", "c@example.com", "HIGH"),
+	}
+	batch := []byte(`{"eventType":"com.okta.event_hook","data":{"events":[` + string(items[0]) + `,` + string(items[1]) + `,` + string(items[2]) + `]}}`)
+	h := newHarness(t, Config{}, msg("signins", 0, 0, batch))
+	h.dec.fn = func(_ context.Context, _ int, d remediate.Decision) (remediate.Outcome, error) {
+		if d.Identity == "c@example.com" {
+			return remediate.Outcome{Decision: d, Result: remediate.ResultFailed}, &remediate.Failure{Class: remediate.ClassRetriesExhausted, Retryable: true, Attempts: 3, Err: errors.New("503")}
+		}
+		return remediate.Outcome{Decision: d, Result: remediate.ResultSuspended}, nil
+	}
+	if err := h.runUntil(t, func() bool { return h.src.committedOffset("signins", 0) == 1 }); err != nil {
+		t.Fatal(err)
+	}
+	recs := h.dlq.records()
+	if len(recs) != 2 {
+		t.Fatalf("dlq = %d records, want one per failed item", len(recs))
+	}
+	want := []struct{ index, class, reason, value string }{
+		{"1", ClassDecode, "no_user", string(items[1])},
+		{"2", remediate.ClassRetriesExhausted, "", string(items[2])},
+	}
+	for i, w := range want {
+		r := recs[i]
+		if HeaderValue(r, HeaderBatchIndex) != w.index || HeaderValue(r, HeaderErrorClass) != w.class || HeaderValue(r, HeaderErrorReason) != w.reason || string(r.Value) != w.value {
+			t.Errorf("record %d: index %q class %q reason %q value %q", i, HeaderValue(r, HeaderBatchIndex), HeaderValue(r, HeaderErrorClass), HeaderValue(r, HeaderErrorReason), r.Value)
+		}
+	}
+}

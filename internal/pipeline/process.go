@@ -89,17 +89,39 @@ func (c *Consumer) handle(ctx, stop context.Context, msg kafka.Message) ([]failu
 	span.SetAttributes(attribute.Int("tripline.events", len(events)))
 	if err != nil {
 		span.SetStatus(codes.Error, event.Reason(err))
-		fails = append(fails, failure{class: ClassDecode, reason: event.Reason(err), message: err.Error(), attempts: 1, first: time.Now()})
+		fails = append(fails, decodeFailures(err)...)
 	}
 	span.End()
 	for i := range events {
 		f, err := c.handleEvent(ctx, stop, msg, &events[i])
+		for k := range f {
+			// A failure about an event of a batch is dead-lettered with
+			// that item alone.
+			f[k].item, f[k].value = events[i].Item, events[i].ItemRaw
+		}
 		fails = append(fails, f...)
 		if err != nil {
 			return fails, err
 		}
 	}
 	return fails, nil
+}
+
+// decodeFailures are the failures of a decode error: one per failed batch
+// item (with the item's own bytes), or one for the whole message.
+func decodeFailures(err error) []failure {
+	var de *event.Error
+	if errors.As(err, &de) && len(de.Items) > 0 {
+		fails := make([]failure, 0, len(de.Items))
+		for _, it := range de.Items {
+			if it.Raw == nil {
+				return []failure{{class: ClassDecode, reason: event.Reason(err), message: err.Error(), attempts: 1, first: time.Now()}}
+			}
+			fails = append(fails, failure{class: ClassDecode, reason: it.Err.Reason, message: it.Err.Error(), attempts: 1, first: time.Now(), item: it.Index + 1, value: it.Raw})
+		}
+		return fails
+	}
+	return []failure{{class: ClassDecode, reason: event.Reason(err), message: err.Error(), attempts: 1, first: time.Now()}}
 }
 
 func (c *Consumer) handleEvent(ctx, stop context.Context, msg kafka.Message, ev *event.Event) ([]failure, error) {
