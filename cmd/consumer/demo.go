@@ -351,7 +351,7 @@ func printSummary(w io.Writer, sb *sandbox, audit *auditLog, dlq []kafkaio.Recor
 		return fmt.Sprintf("%s\trule %s\t%s\t%s", r.UserEmail, r.RuleID, r.Result, r.Detail)
 	})
 	section(fmt.Sprintf("\nHeld by the blast-radius breaker (global cap %s in this demo, 20/10m by default): it tripped at the cap and\n"+
-		"holds every later suspension in the dead-letter topic (class breaker_open) until an operator re-arms it:", demoBreaker),
+		"holds every suspension past it in the dead-letter topic (class breaker_open) until an operator re-arms it:", demoBreaker),
 		is(remediate.ResultBreakerOpen), func(r remediate.Record) string {
 			return fmt.Sprintf("%s\trule %s\tscope %s", r.UserEmail, r.RuleID, r.Detail)
 		})

@@ -244,8 +244,12 @@ func (r *replay) newKafka(ctx context.Context) error {
 		return err
 	}
 	r.track = dlq.NewTracker(r.s.out, r.s.err, r.f.progress, !r.f.execute)
-	r.src = kafkaio.NewBoundedSource(m.conn.NewReader(readerConfig(k, []string{k.DLQTopic}, m.log)), bounds,
-		kafkaio.BoundedConfig{Commit: r.f.execute, OnFetch: r.track.Fetched, OnDone: r.track.Completed})
+	if r.src, err = m.conn.NewBoundedSource(bounds, kafkaio.BoundedConfig{
+		Topic: k.DLQTopic, GroupID: k.GroupID, Commit: r.f.execute, SessionTimeout: k.SessionTimeout,
+		MaxBytes: k.MaxBytes, MaxWait: k.MaxWait, OnFetch: r.track.Fetched, OnDone: r.track.Completed, Logger: m.log,
+	}); err != nil {
+		return err
+	}
 	if r.f.execute {
 		m.dlq = m.conn.NewTopicWriter(k.DLQTopic, k.MaxBytes)
 		if k.AuditTopic != "" {

@@ -220,6 +220,7 @@ func TestEndToEndRefusedSuspensionIsDeadLettered(t *testing.T) {
 func TestEndToEndRestartSkipsNothing(t *testing.T) {
 	e := newE2E(t, "signins", opsim.Seed{})
 	e.sb.sim.SetFaults(opsim.Faults{"suspend": {Latency: 30 * time.Millisecond}})
+	e.cfg.MaxInFlight = 2 // so that the stop comes mid-stream
 	var msgs []kafka.Message
 	for i := 1; i <= 20; i++ {
 		msgs = append(msgs, kafka.Message{Key: []byte{byte(i)}, Value: oktaSignIn(fmt.Sprint("r", i), fmt.Sprintf("user%05d@example.com", i), "HIGH")})
@@ -236,6 +237,7 @@ func TestEndToEndRestartSkipsNothing(t *testing.T) {
 	}
 	t.Logf("first run stopped mid-stream: %d suspend calls, %d offsets committed", first, m.Stats().Committed)
 	e.sb.sim.SetFaults(opsim.Faults{})
+	e.cfg.MaxInFlight = 64
 	_, stop = e.run()
 	waitFor(t, "all 20 users suspended", func() bool {
 		for i := 1; i <= 20; i++ {

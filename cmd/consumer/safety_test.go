@@ -160,7 +160,8 @@ func TestEndToEndRedeliveryAfterSIGKILLMakesNoSecondCall(t *testing.T) {
 		cmd := exec.Command(bin, "run")
 		var logs syncBuffer
 		cmd.Env = append(os.Environ(), env...)
-		cmd.Env = append(cmd.Env, "TRIPLINE_KAFKA_COMMIT_INTERVAL="+commitInterval, "TRIPLINE_KAFKA_COMMIT_BATCH=100000")
+		cmd.Env = append(cmd.Env, "TRIPLINE_KAFKA_COMMIT_INTERVAL="+commitInterval, "TRIPLINE_KAFKA_COMMIT_BATCH=100000",
+			"TRIPLINE_MAX_IN_FLIGHT=2") // so that the kill comes mid-stream
 		cmd.Stderr, cmd.Stdout = &logs, io.Discard
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)

@@ -53,7 +53,7 @@ type Main struct {
 	tel      *telemetry.Telemetry
 	conn     *kafkaio.Connection
 	clientID string
-	reader   groupReader
+	group    *kafkaio.GroupSource
 	dlq      *kafkaio.TopicWriter
 	audit    *kafkaio.TopicWriter
 	op       *onepassword.Client
@@ -70,13 +70,6 @@ type Main struct {
 	readyMu    sync.Mutex
 	readyAt    time.Time
 	readyError error
-}
-
-// groupReader is the consumer-group reader as Main keeps it (a
-// *kafka.Reader from kafkaio): the pipeline's Source, closed by Close.
-type groupReader interface {
-	pipeline.Source
-	io.Closer
 }
 
 // NewMain checks the configuration against the outside world (rules compile
@@ -114,7 +107,7 @@ func NewMain(ctx context.Context, cfg config.Config, opts Options) (_ *Main, err
 	if m.decider, err = m.newDecider(m.auditor(opts.Auditor), cfg.DryRun); err != nil {
 		return nil, err
 	}
-	if m.consumer, err = m.newConsumer(dec, formats, m.reader, m.dlq, replayPipeline{}); err != nil {
+	if m.consumer, err = m.newConsumer(dec, formats, m.group, m.dlq, replayPipeline{}); err != nil {
 		return nil, err
 	}
 	if err := m.observeComponents(); err != nil {
@@ -210,6 +203,7 @@ func (m *Main) newConsumer(dec *event.Decoder, formats map[string]event.Format, 
 		PartitionBuffer: cfg.Kafka.PartitionBuffer,
 		BufferBytes:     int64(cfg.Kafka.BufferBytes),
 		ShutdownGrace:   cfg.ShutdownGrace,
+		MaxInFlight:     cfg.MaxInFlight,
 		FetchRetry:      cfg.Kafka.FetchRetry,
 		MaxEventAge:     cfg.Event.MaxAge,
 		MaxClockSkew:    cfg.Event.MaxClockSkew,
@@ -356,7 +350,12 @@ func (m *Main) newKafka(ctx context.Context) error {
 	if err := m.conn.EnsureTopics(checkCtx, topicPlan(k, sources, owned)); err != nil {
 		return err
 	}
-	m.reader = m.conn.NewReader(readerConfig(k, sources, m.log))
+	if m.group, err = m.conn.NewGroupSource(kafkaio.GroupConfig{
+		GroupID: k.GroupID, Topics: sources, MaxBytes: k.MaxBytes, MaxWait: k.MaxWait,
+		SessionTimeout: k.SessionTimeout, StartFromEarliest: k.StartFromEarliest, Logger: m.log,
+	}); err != nil {
+		return err
+	}
 	m.dlq = m.conn.NewTopicWriter(k.DLQTopic, k.MaxBytes)
 	if k.AuditTopic != "" {
 		m.audit = m.conn.NewTopicWriter(k.AuditTopic, k.MaxBytes)
@@ -374,15 +373,6 @@ func kafkaConfig(k config.Kafka) kafkaio.Config {
 			ServerName: k.TLS.ServerName, InsecureSkipVerify: k.TLS.InsecureSkipVerify,
 		},
 		SASL: kafkaio.SASL{Mechanism: k.SASL.Mechanism, Username: k.SASL.Username, Password: k.SASL.Password},
-	}
-}
-
-// readerConfig is the group reader over topics that the kafka section
-// describes.
-func readerConfig(k config.Kafka, topics []string, log *slog.Logger) kafkaio.ReaderConfig {
-	return kafkaio.ReaderConfig{
-		GroupID: k.GroupID, Topics: topics, MaxBytes: k.MaxBytes, MaxWait: k.MaxWait,
-		SessionTimeout: k.SessionTimeout, StartFromEarliest: k.StartFromEarliest, Logger: log,
 	}
 }
 
@@ -462,8 +452,8 @@ func (m *Main) Stats() pipeline.Stats { return m.consumer.Stats() }
 // revokeToken) and flushes telemetry. Call it after Run returned.
 func (m *Main) Close() error {
 	var errs []error
-	if m.reader != nil {
-		errs = append(errs, m.reader.Close())
+	if m.group != nil {
+		errs = append(errs, m.group.Close())
 	}
 	for _, w := range []*kafkaio.TopicWriter{m.dlq, m.audit} {
 		if w != nil {

@@ -23,7 +23,11 @@ type Config struct {
 	// ShutdownGrace bounds how long in-flight messages may take to finish
 	// after a shutdown signal.
 	ShutdownGrace time.Duration `yaml:"shutdown_grace" json:"shutdown_grace"`
-	Log           Log           `yaml:"log" json:"log"`
+	// MaxInFlight bounds the decisions queued or running in the process:
+	// decisions about different users run in parallel up to it, and
+	// fetching waits when it is reached.
+	MaxInFlight int `yaml:"max_in_flight" json:"max_in_flight"`
+	Log         Log `yaml:"log" json:"log"`
 }
 
 // Kafka configures the consumer group, the dead-letter and audit topics and
@@ -53,10 +57,10 @@ type Kafka struct {
 	CommitBatch      int           `yaml:"commit_batch" json:"commit_batch"`
 	PartitionBuffer  int           `yaml:"partition_buffer" json:"partition_buffer"`
 	// BufferBytes bounds the bytes of fetched messages not yet finished.
-	BufferBytes int `yaml:"buffer_bytes" json:"buffer_bytes"`
-	SessionTimeout   time.Duration `yaml:"session_timeout" json:"session_timeout"`
-	MaxWait          time.Duration `yaml:"max_wait" json:"max_wait"`
-	MaxBytes         int           `yaml:"max_bytes" json:"max_bytes"`
+	BufferBytes    int           `yaml:"buffer_bytes" json:"buffer_bytes"`
+	SessionTimeout time.Duration `yaml:"session_timeout" json:"session_timeout"`
+	MaxWait        time.Duration `yaml:"max_wait" json:"max_wait"`
+	MaxBytes       int           `yaml:"max_bytes" json:"max_bytes"`
 	// FetchRetry is how long fetching may keep failing (broker restart,
 	// network cut) before the consumer exits non-zero.
 	FetchRetry        time.Duration `yaml:"fetch_retry" json:"fetch_retry"`
@@ -185,6 +189,7 @@ func Default() Config {
 		Breaker:       Breaker{Global: "20/10m"},
 		HTTPAddr:      "127.0.0.1:9464",
 		ShutdownGrace: 30 * time.Second,
+		MaxInFlight:   64,
 		Log:           Log{Level: "info", Format: "json"},
 	}
 }

@@ -67,6 +67,9 @@ func (c Config) Validate() error {
 	if c.ShutdownGrace <= 0 {
 		add("shutdown_grace", "must be positive")
 	}
+	if c.MaxInFlight < 1 || c.MaxInFlight > 100_000 {
+		add("max_in_flight", "must be between 1 and 100000, got %d", c.MaxInFlight)
+	}
 	if c.HTTPAddr != "" {
 		if _, _, err := net.SplitHostPort(c.HTTPAddr); err != nil {
 			add("http_addr", "want host:port, got %q", c.HTTPAddr)

@@ -4,34 +4,21 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
-	"strconv"
+	"runtime"
 	"sync"
 	"time"
 
-	"github.com/cenkalti/backoff/v4"
 	"github.com/segmentio/kafka-go"
-	"go.opentelemetry.io/otel/metric"
 	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/trace"
 	"go.opentelemetry.io/otel/trace/noop"
-	"golang.org/x/sync/errgroup"
 	"golang.org/x/sync/semaphore"
 
 	"github.com/tripline-dev/tripline/internal/event"
 	"github.com/tripline-dev/tripline/internal/remediate"
 	"github.com/tripline-dev/tripline/internal/rules"
 )
-
-// Source is where messages come from: *kafka.Reader in a consumer group.
-// FetchMessage blocks until a message arrives or ctx is done; it does not
-// commit. CommitMessages commits, per partition, the offset after the
-// highest message given.
-type Source interface {
-	FetchMessage(ctx context.Context) (kafka.Message, error)
-	CommitMessages(ctx context.Context, msgs ...kafka.Message) error
-}
 
 // DeadLetterWriter writes dead-letter records. WriteDeadLetter gets the
 // source message that failed and the record to write for it (its key and
@@ -63,12 +50,6 @@ type Decider interface {
 	Decide(ctx context.Context, d remediate.Decision) (remediate.Outcome, error)
 }
 
-// ErrEndOfInput, returned by a Source's FetchMessage, says there is nothing
-// more to read (a bounded source such as the DLQ replay's): Run stops
-// fetching, lets every message already fetched finish, commits and returns
-// nil.
-var ErrEndOfInput = errors.New("end of input")
-
 // Config configures a Consumer.
 type Config struct {
 	// Formats pins a format per source topic; topics not listed are
@@ -82,8 +63,17 @@ type Config struct {
 	// committed; CommitBatch commits sooner after that many messages.
 	CommitInterval time.Duration
 	CommitBatch    int
-	// PartitionBuffer is how many fetched messages may wait per partition.
+	// PartitionBuffer is how many fetched messages may wait per partition
+	// to be decoded and handed over.
 	PartitionBuffer int
+	// MaxInFlight bounds the decisions queued or running in the process:
+	// decisions about different users run in parallel, those about one
+	// user in order. When it is reached, fetching waits.
+	MaxInFlight int
+	// Decoders is how many messages are decoded and evaluated at once
+	// (default GOMAXPROCS); their decisions are handed over in offset
+	// order all the same.
+	Decoders int
 	// BufferBytes bounds the bytes of the messages fetched and not yet
 	// finished, across partitions: past it, fetching waits. It keeps memory
 	// bounded whatever the size of the messages (a message larger than the
@@ -132,6 +122,12 @@ func (c *Config) setDefaults() {
 	if c.BufferBytes <= 0 {
 		c.BufferBytes = DefaultBufferBytes
 	}
+	if c.MaxInFlight <= 0 {
+		c.MaxInFlight = DefaultMaxInFlight
+	}
+	if c.Decoders <= 0 {
+		c.Decoders = runtime.GOMAXPROCS(0)
+	}
 	if c.ShutdownGrace <= 0 {
 		c.ShutdownGrace = 30 * time.Second
 	}
@@ -143,8 +139,11 @@ func (c *Config) setDefaults() {
 	}
 }
 
-// DefaultBufferBytes is the default of Config.BufferBytes.
-const DefaultBufferBytes = 16 << 20
+// Defaults of Config.
+const (
+	DefaultBufferBytes = 16 << 20
+	DefaultMaxInFlight = 64
+)
 
 // Deps are the collaborators of a Consumer. Source, DeadLetters, Decoder,
 // Rules and Decider are required; the rest have no-op defaults.
@@ -230,171 +229,34 @@ func (c *Consumer) count(f func(*Stats)) {
 	c.mu.Unlock()
 }
 
-// partitionKey names one partition of one topic.
-type partitionKey struct {
-	topic     string
-	partition int
-}
-
-// Run consumes until ctx is cancelled, the source reports ErrEndOfInput, or
-// a fatal error occurs. On cancellation it stops fetching, lets in-flight
+// Run consumes until ctx is cancelled, the source reports ErrEndOfInput,
+// or a fatal error occurs. It runs generation after generation: each time
+// the group rebalances, the partitions this member loses finish what they
+// started (within the shutdown grace, the rebalance allowing), commit, and
+// are never committed again by this member; the ones it gets start at their
+// committed offsets. On cancellation it stops fetching, lets in-flight
 // messages finish within the shutdown grace, commits what finished, and
-// returns nil; at the end of input it lets every fetched message finish,
-// commits and returns nil. A fatal error (a dead-letter, audit or ledger
-// write that failed, a fetch error) is returned after committing what
-// finished before it.
+// returns nil. A fatal error (a dead-letter, audit or ledger write that
+// failed, fetching failing for longer than FetchRetry) is returned after
+// committing what finished before it.
 func (c *Consumer) Run(ctx context.Context) error {
-	// Work continues past ctx's cancellation for the shutdown grace.
-	workCtx, cancelWork := context.WithCancel(context.WithoutCancel(ctx))
-	defer cancelWork()
-	stopGrace := context.AfterFunc(ctx, func() {
-		t := time.AfterFunc(c.cfg.ShutdownGrace, cancelWork)
-		context.AfterFunc(workCtx, func() { t.Stop() })
-	})
-	defer stopGrace()
-
-	commits := newCommitter(c.deps.Source, c.cfg.CommitBatch, c.log, c.deps.Metrics, func(n int64) {
-		c.count(func(s *Stats) { s.Committed += n })
-	})
-	workers, gctx := errgroup.WithContext(workCtx)
-	fetchCtx, cancelFetch := context.WithCancel(ctx)
-	defer cancelFetch()
-	context.AfterFunc(gctx, cancelFetch)
-
-	commitDone := make(chan struct{})
-	go func() {
-		defer close(commitDone)
-		commits.run(fetchCtx, c.cfg.CommitInterval)
-	}()
-
-	queues := map[partitionKey]chan kafka.Message{}
+	exec := newKeyed(c.cfg.MaxInFlight)
+	defer exec.wait()
 	buffered := semaphore.NewWeighted(c.cfg.BufferBytes)
-	fetchErr := c.fetchLoop(fetchCtx, func(msg kafka.Message) {
-		key := partitionKey{msg.Topic, msg.Partition}
-		q, ok := queues[key]
-		if !ok {
-			q = make(chan kafka.Message, c.cfg.PartitionBuffer)
-			queues[key] = q
-			workers.Go(func() error { return c.work(gctx, ctx, q, commits, buffered) })
-		}
-		// Memory: wait until the messages in flight leave room for this one.
-		if buffered.Acquire(fetchCtx, c.weight(msg)) != nil {
-			return
-		}
-		select {
-		case q <- msg:
-		case <-fetchCtx.Done():
-		}
-	})
-	for _, q := range queues {
-		close(q)
-	}
-	workErr := workers.Wait()
-	cancelFetch()
-	<-commitDone
-	finalCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
-	defer cancel()
-	commitErr := commits.flush(finalCtx)
-	if workErr != nil {
-		return workErr
-	}
-	if fetchErr != nil {
-		return fetchErr
-	}
-	return commitErr
-}
-
-// fetchLoop fetches until ctx is done, handing each message to dispatch.
-func (c *Consumer) fetchLoop(ctx context.Context, dispatch func(kafka.Message)) error {
-	m := c.deps.Metrics
-	labels := map[partitionKey]partitionLabels{} // built once per partition, not per message
-	fetchBackoff := backoff.NewExponentialBackOff(
-		backoff.WithInitialInterval(100*time.Millisecond),
-		backoff.WithMaxInterval(5*time.Second),
-		backoff.WithMaxElapsedTime(c.cfg.FetchRetry),
-	)
+	decoders := semaphore.NewWeighted(int64(c.cfg.Decoders))
 	for {
-		msg, err := c.deps.Source.FetchMessage(ctx)
-		if err != nil {
-			if ctx.Err() != nil || errors.Is(err, ErrEndOfInput) {
-				return nil
-			}
-			if err := c.fetchFailed(ctx, fetchBackoff, err); err != nil {
-				return err
-			}
-			continue
-		}
-		fetchBackoff.Reset()
-		c.count(func(s *Stats) { s.Consumed++ })
-		key := partitionKey{msg.Topic, msg.Partition}
-		l, ok := labels[key]
-		if !ok {
-			l = partitionLabels{topic: attrs("topic", msg.Topic), partition: attrs("topic", msg.Topic, "partition", strconv.Itoa(msg.Partition))}
-			labels[key] = l
-		}
-		m.consumed.Add(ctx, 1, l.topic)
-		if msg.HighWaterMark > 0 {
-			m.lag.Record(ctx, max(0, msg.HighWaterMark-msg.Offset-1), l.partition)
-		}
-		dispatch(msg)
-	}
-}
-
-// fetchFailed waits before the next fetch after a failure (the broker is
-// restarting, a rebalance failed, the network dropped). It returns an error,
-// which stops the consumer, when the reader was closed or fetching kept
-// failing for longer than the FetchRetry budget.
-func (c *Consumer) fetchFailed(ctx context.Context, b *backoff.ExponentialBackOff, err error) error {
-	if errors.Is(err, io.EOF) {
-		return fmt.Errorf("fetch: reader closed: %w", err)
-	}
-	wait := b.NextBackOff()
-	if wait == backoff.Stop {
-		return fmt.Errorf("fetch: failing for over %s: %w", c.cfg.FetchRetry, err)
-	}
-	c.deps.Metrics.fetchErrors.Add(ctx, 1)
-	c.log.WarnContext(ctx, "fetch failed; retrying", "wait", wait.String(), "error", err.Error())
-	t := time.NewTimer(wait)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-	case <-t.C:
-	}
-	return nil
-}
-
-// weight is what a message counts against Config.BufferBytes: its key,
-// value and headers, at most the whole budget.
-func (c *Consumer) weight(msg kafka.Message) int64 {
-	n := len(msg.Key) + len(msg.Value)
-	for _, h := range msg.Headers {
-		n += len(h.Key) + len(h.Value)
-	}
-	return min(int64(n)+64, c.cfg.BufferBytes)
-}
-
-// partitionLabels are the metric attributes of one partition.
-type partitionLabels struct {
-	topic, partition metric.MeasurementOption
-}
-
-// work processes one partition's messages in order. It stops taking new
-// messages once stop is done (shutdown) and returns an error only for a
-// fatal failure.
-func (c *Consumer) work(ctx, stop context.Context, q <-chan kafka.Message, commits *committer, buffered *semaphore.Weighted) error {
-	for msg := range q {
-		if stop.Err() != nil {
-			return nil // shutdown: leave the rest uncommitted, they are redelivered
-		}
-		err := c.process(ctx, stop, msg)
-		buffered.Release(c.weight(msg))
-		if errors.Is(err, errShutdown) {
+		gen, err := c.deps.Source.Next(ctx)
+		switch {
+		case ctx.Err() != nil, errors.Is(err, ErrEndOfInput):
 			return nil
+		case err != nil:
+			return fmt.Errorf("join the consumer group: %w", err)
 		}
-		if err != nil {
+		r := &run{c: c, gen: gen, exec: exec, buffered: buffered, decoders: decoders}
+		done := make(chan error, 1)
+		gen.Start(func(genCtx context.Context) { done <- r.generation(ctx, genCtx) })
+		if err := <-done; err != nil {
 			return err
 		}
-		commits.done(msg)
 	}
-	return nil
 }

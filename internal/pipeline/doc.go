@@ -8,18 +8,39 @@
 // It never calls the Users API and owns no policy: modes, guards, retries,
 // the ledger and the audit record are the decision service's.
 //
-// Delivery: at least once. An offset is committed only after its message and
-// every earlier message of its partition reached a final outcome (decided,
-// nothing to do, dead-lettered). Partitions are processed in parallel, each
-// in order. If a dead-letter write fails, or the decision service reports a
-// failed ledger or audit write, Run returns an error without committing that
-// message, so it is redelivered after a restart. A Source may end its input
-// (ErrEndOfInput: the DLQ replay's bounded source); Run then finishes what
-// it fetched, commits and returns.
+// Concurrency. A Source hands out generations: the partitions this member
+// owns until the group rebalances. Each partition has its own reader. Its
+// messages are decoded and evaluated as they arrive, several at once (up to
+// Config.Decoders, all the cores by default), and handed over in offset
+// order. Their decisions go to workers keyed by user (keyed.go): one
+// user's decisions run in arrival order, different users' run in parallel,
+// up to Config.MaxInFlight in the process; when the limit is reached, the
+// hand-over waits and so does fetching, as it does when the fetched bytes
+// not yet finished reach Config.BufferBytes. So a slow or retrying user
+// holds up only its own later events, never the partition.
+//
+// Delivery: at least once. Messages of a partition finish out of order; a
+// tracker per partition (track.go) commits up to the lowest offset not yet
+// finished (a contiguous watermark), so an offset is committed only after
+// its message and every earlier message of its partition reached a final
+// outcome (decided, nothing to do, dead-lettered). A message that yields
+// several events (a batch) finishes when all of them have. Commits are
+// batched by count and interval and go through the generation, so a member
+// can no longer commit a partition once it lost it. When a generation ends
+// (a rebalance, shutdown, or a bounded source's end), fetching stops, the
+// work in flight gets Config.ShutdownGrace to finish, what finished is
+// committed, and whatever still runs after that is abandoned: its outcome
+// is never committed by this member and the message is redelivered to the
+// partition's next owner, whose ledger check makes the repeat harmless. If
+// a dead-letter write fails, or the decision service reports a failed
+// ledger or audit write, Run returns an error without committing that
+// message, so it is redelivered after a restart. A Source may end its
+// input (ErrEndOfInput: the DLQ replay's bounded source); Run then
+// finishes what it fetched, commits and returns.
 //
 // pipeline and internal/kafkaio import kafka-go; cmd/consumer does not.
 // pipeline does not read the configuration; kafkaio builds the connection
-// (TLS, SASL), the readers and writers, and checks the topics. pipeline
+// (TLS, SASL), the sources, readers and writers, and checks the topics. pipeline
 // declares the narrow interfaces it needs (Source, DeadLetterWriter,
 // Decoder, Evaluator, Decider); cmd/consumer wires the concrete types. It
 // must not import internal/onepassword or internal/config.

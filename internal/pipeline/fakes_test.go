@@ -11,24 +11,137 @@ import (
 	"github.com/tripline-dev/tripline/internal/remediate"
 )
 
-// memSource is an in-memory Source: it hands out the queued messages in
-// order, then blocks until ctx is done, and records commits.
+// memSource is an in-memory Source: a log of messages per partition and
+// one generation at a time that claims every partition of the log (or the
+// claims a test scripts), reading from the committed offsets. It records
+// commits, and fails one that moves an offset backwards or comes from a
+// generation that is over.
 type memSource struct {
 	mu        sync.Mutex
-	queue     []kafka.Message
-	next      int
-	committed map[partitionKey]int64 // next offset to read, as Kafka stores it
+	log       map[TopicPartition][]kafka.Message
+	committed map[TopicPartition]int64 // next offset to read, as Kafka stores it
 	commits   int
+	late      []string // commits attempted by a generation that was over
 	more      chan struct{}
 	fetchErrs int  // this many fetches fail first; negative: every fetch fails
-	bounded   bool // after the queue, ErrEndOfInput instead of blocking
+	bounded   bool // after the log, ErrEndOfInput instead of blocking
+	gens      int
+	claims    [][]TopicPartition // scripted claims of the next generations
+	current   *memGen
 }
 
 func newMemSource(msgs ...kafka.Message) *memSource {
-	return &memSource{queue: msgs, committed: map[partitionKey]int64{}, more: make(chan struct{}, 1)}
+	s := &memSource{log: map[TopicPartition][]kafka.Message{}, committed: map[TopicPartition]int64{}, more: make(chan struct{})}
+	for _, m := range msgs {
+		tp := TopicPartition{m.Topic, m.Partition}
+		s.log[tp] = append(s.log[tp], m)
+	}
+	return s
 }
 
-func (s *memSource) FetchMessage(ctx context.Context) (kafka.Message, error) {
+// Next implements Source: a generation claiming the next scripted claims,
+// or every partition of the log.
+func (s *memSource) Next(ctx context.Context) (Generation, error) {
+	s.mu.Lock()
+	if s.bounded && s.gens > 0 {
+		s.mu.Unlock()
+		return nil, ErrEndOfInput
+	}
+	tps := make([]TopicPartition, 0, len(s.log))
+	if len(s.claims) > 0 {
+		tps, s.claims = s.claims[0], s.claims[1:]
+	} else {
+		for tp := range s.log {
+			tps = append(tps, tp)
+		}
+	}
+	g := &memGen{src: s, id: s.gens, done: make(chan struct{})}
+	for _, tp := range tps {
+		g.claims = append(g.claims, Claim{TopicPartition: tp, Offset: s.committed[tp]})
+	}
+	s.gens++
+	s.current = g
+	s.mu.Unlock()
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	return g, nil
+}
+
+// revoke ends the current generation, as a rebalance would.
+func (s *memSource) revoke() {
+	s.mu.Lock()
+	g := s.current
+	s.mu.Unlock()
+	g.end()
+}
+
+func (s *memSource) committedOffset(topic string, partition int) int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.committed[TopicPartition{topic, partition}]
+}
+
+// memGen is one generation of a memSource.
+type memGen struct {
+	src    *memSource
+	id     int
+	claims []Claim
+	done   chan struct{}
+	once   sync.Once
+	over   bool // its Start function returned
+}
+
+func (g *memGen) end() { g.once.Do(func() { close(g.done) }) }
+
+func (g *memGen) Claims() []Claim { return g.claims }
+
+func (g *memGen) Start(fn func(ctx context.Context)) {
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() {
+		<-g.done
+		cancel()
+	}()
+	go func() {
+		fn(ctx)
+		g.src.mu.Lock()
+		g.over = true
+		g.src.mu.Unlock()
+		g.end()
+	}()
+}
+
+func (g *memGen) Reader(c Claim) PartitionReader {
+	return &memReader{src: g.src, tp: c.TopicPartition, offset: c.Offset}
+}
+
+func (g *memGen) Commit(_ context.Context, offsets map[TopicPartition]int64) error {
+	s := g.src
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if g.over {
+		s.late = append(s.late, fmt.Sprintf("generation %d committed %v after it was over", g.id, offsets))
+		return errors.New("generation ended")
+	}
+	s.commits++
+	for tp, o := range offsets {
+		if o < s.committed[tp] {
+			return fmt.Errorf("commit moved %v backwards: %d after %d", tp, o, s.committed[tp])
+		}
+		s.committed[tp] = o
+	}
+	return nil
+}
+
+// memReader reads one partition of a memSource's log.
+type memReader struct {
+	src    *memSource
+	tp     TopicPartition
+	offset int64
+}
+
+func (r *memReader) FetchMessage(ctx context.Context) (kafka.Message, error) {
+	s := r.src
 	for {
 		s.mu.Lock()
 		if s.fetchErrs != 0 {
@@ -36,13 +149,14 @@ func (s *memSource) FetchMessage(ctx context.Context) (kafka.Message, error) {
 			s.mu.Unlock()
 			return kafka.Message{}, errors.New("dial tcp 127.0.0.1:9092: connection refused")
 		}
-		if s.next < len(s.queue) {
-			m := s.queue[s.next]
-			s.next++
-			s.mu.Unlock()
-			return m, nil
+		for _, m := range s.log[r.tp] {
+			if m.Offset >= r.offset {
+				r.offset = m.Offset + 1
+				s.mu.Unlock()
+				return m, nil
+			}
 		}
-		bounded := s.bounded
+		bounded, more := s.bounded, s.more
 		s.mu.Unlock()
 		if bounded {
 			return kafka.Message{}, ErrEndOfInput
@@ -50,30 +164,12 @@ func (s *memSource) FetchMessage(ctx context.Context) (kafka.Message, error) {
 		select {
 		case <-ctx.Done():
 			return kafka.Message{}, ctx.Err()
-		case <-s.more:
+		case <-more:
 		}
 	}
 }
 
-func (s *memSource) CommitMessages(_ context.Context, msgs ...kafka.Message) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.commits++
-	for _, m := range msgs {
-		k := partitionKey{m.Topic, m.Partition}
-		if m.Offset+1 < s.committed[k] {
-			return errors.New("commit moved backwards")
-		}
-		s.committed[k] = m.Offset + 1
-	}
-	return nil
-}
-
-func (s *memSource) committedOffset(topic string, partition int) int64 {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.committed[partitionKey{topic, partition}]
-}
+func (r *memReader) Close() error { return nil }
 
 // memDLQ records dead letters; err makes every write fail.
 type memDLQ struct {
@@ -143,6 +239,7 @@ func (e *funcDecider) all() []remediate.Decision {
 
 var (
 	_ Source           = (*memSource)(nil)
+	_ Generation       = (*memGen)(nil)
 	_ DeadLetterWriter = (*memDLQ)(nil)
 	_ Decider          = (*funcDecider)(nil)
 )

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/segmentio/kafka-go"
@@ -17,10 +18,38 @@ import (
 	"github.com/tripline-dev/tripline/internal/rules"
 )
 
-// process takes one message to a final outcome. It returns nil when the
-// message may be committed, errShutdown when it must be left for
-// redelivery, and any other error when the consumer must stop.
-func (c *Consumer) process(ctx, stop context.Context, msg kafka.Message) error {
+// message is one fetched message on its way to a final outcome: what its
+// decode and evaluation found (failures, decisions to hand over) and how
+// many decisions are still being decided.
+type message struct {
+	msg    kafka.Message
+	tp     TopicPartition
+	weight int64
+	ctx    context.Context // carries the message's span
+	span   trace.Span
+
+	fails     []failure
+	decisions []handover
+
+	mu        sync.Mutex
+	pending   int  // decisions not decided yet
+	abandoned bool // a decision was interrupted: leave the message for redelivery
+	fatal     error
+}
+
+// handover is one decision to hand to the decider, with the batch item it
+// is about (dead-lettered alone if the decision fails).
+type handover struct {
+	d     remediate.Decision
+	item  int
+	value []byte
+}
+
+// prepare decodes and evaluates msg: everything up to the decisions, which
+// run later, keyed by user. It never blocks on the Users API, so messages
+// are prepared on every core at once. A panic becomes a failure of class
+// panic.
+func (c *Consumer) prepare(ctx context.Context, msg kafka.Message) (m *message) {
 	ctx = c.deps.Propagator.Extract(ctx, HeaderCarrier{&msg.Headers})
 	ctx, span := c.deps.Tracer.Start(ctx, "process "+msg.Topic,
 		trace.WithSpanKind(trace.SpanKindConsumer),
@@ -30,18 +59,16 @@ func (c *Consumer) process(ctx, stop context.Context, msg kafka.Message) error {
 			attribute.Int("messaging.destination.partition.id", msg.Partition),
 			attribute.Int64("messaging.kafka.offset", msg.Offset),
 		))
-	defer span.End()
-
-	fails, err := c.handleSafely(ctx, stop, msg)
-	if err != nil {
-		span.SetStatus(codes.Error, err.Error())
-		return err
-	}
-	if len(fails) == 0 {
-		return nil
-	}
-	span.SetStatus(codes.Error, fails[0].class)
-	return c.deadLetter(ctx, msg, fails)
+	m = &message{msg: msg, tp: TopicPartition{msg.Topic, msg.Partition}, weight: c.weight(msg), ctx: ctx, span: span}
+	defer func() {
+		if r := recover(); r != nil {
+			c.log.ErrorContext(ctx, "panic while processing a message", "topic", msg.Topic, "partition", msg.Partition, "offset", msg.Offset, "panic", fmt.Sprint(r))
+			m.fails = append(m.fails, failure{class: ClassPanic, message: fmt.Sprintf("panic: %v", r), attempts: 1, first: time.Now()})
+			m.decisions = nil
+		}
+	}()
+	m.fails, m.decisions = c.handle(ctx, msg)
+	return m
 }
 
 // formatOf is the format pinned for the topic msg came from (see
@@ -56,23 +83,9 @@ func (c *Consumer) formatOf(msg kafka.Message) event.Format {
 	return c.cfg.Formats[topic]
 }
 
-// handleSafely runs handle and turns a panic into a failure of class panic,
-// so a poison message is dead-lettered instead of crashing the consumer.
-func (c *Consumer) handleSafely(ctx, stop context.Context, msg kafka.Message) (fails []failure, err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			c.log.ErrorContext(ctx, "panic while processing a message", "topic", msg.Topic, "partition", msg.Partition, "offset", msg.Offset, "panic", fmt.Sprint(r))
-			fails = append(fails, failure{class: ClassPanic, message: fmt.Sprintf("panic: %v", r), attempts: 1, first: time.Now()})
-			err = nil
-		}
-	}()
-	return c.handle(ctx, stop, msg)
-}
-
-// handle decodes and evaluates one message and hands its decisions over.
-// It returns the failures to dead-letter, and an error only for shutdown or
-// a failed audit or ledger write.
-func (c *Consumer) handle(ctx, stop context.Context, msg kafka.Message) ([]failure, error) {
+// handle decodes and evaluates one message. It returns the failures to
+// dead-letter and the decisions to hand over.
+func (c *Consumer) handle(ctx context.Context, msg kafka.Message) ([]failure, []handover) {
 	if c.cfg.Verify != nil {
 		if err := c.cfg.Verify(msg); err != nil {
 			return []failure{{class: ClassRefused, reason: refusalReason(err), message: err.Error(), attempts: 1, first: time.Now()}}, nil
@@ -84,6 +97,7 @@ func (c *Consumer) handle(ctx, stop context.Context, msg kafka.Message) ([]failu
 				size, HeaderValue(msg, HeaderInflateCompressed))}}, nil
 	}
 	var fails []failure
+	var handovers []handover
 	_, span := c.deps.Tracer.Start(ctx, "normalize")
 	events, err := c.deps.Decoder.Decode(msg.Value, c.formatOf(msg))
 	span.SetAttributes(attribute.Int("tripline.events", len(events)))
@@ -93,18 +107,15 @@ func (c *Consumer) handle(ctx, stop context.Context, msg kafka.Message) ([]failu
 	}
 	span.End()
 	for i := range events {
-		f, err := c.handleEvent(ctx, stop, msg, &events[i])
+		f, h := c.handleEvent(ctx, msg, &events[i])
 		for k := range f {
 			// A failure about an event of a batch is dead-lettered with
 			// that item alone.
 			f[k].item, f[k].value = events[i].Item, events[i].ItemRaw
 		}
-		fails = append(fails, f...)
-		if err != nil {
-			return fails, err
-		}
+		fails, handovers = append(fails, f...), append(handovers, h...)
 	}
-	return fails, nil
+	return fails, handovers
 }
 
 // decodeFailures are the failures of a decode error: one per failed batch
@@ -124,7 +135,9 @@ func decodeFailures(err error) []failure {
 	return []failure{{class: ClassDecode, reason: event.Reason(err), message: err.Error(), attempts: 1, first: time.Now()}}
 }
 
-func (c *Consumer) handleEvent(ctx, stop context.Context, msg kafka.Message, ev *event.Event) ([]failure, error) {
+// handleEvent checks an event's time and evaluates the rules on it: the
+// failures (future-dated, rule errors) and the decisions to hand over.
+func (c *Consumer) handleEvent(ctx context.Context, msg kafka.Message, ev *event.Event) ([]failure, []handover) {
 	now := c.cfg.Now()
 	if f := c.future(msg, ev, now); f != nil {
 		return []failure{*f}, nil
@@ -140,31 +153,25 @@ func (c *Consumer) handleEvent(ctx, stop context.Context, msg kafka.Message, ev 
 		c.deps.Metrics.add(ctx, c.deps.Metrics.ruleErrors, "rule", re.RuleID)
 		fails = append(fails, failure{class: ClassRuleError, ruleID: re.RuleID, message: re.Err.Error(), attempts: 1, first: time.Now()})
 	}
+	var out []handover
 	for _, d := range res.Decisions {
 		if d.Action == "" || d.Action == rules.ActionNone {
 			c.log.DebugContext(ctx, "decision needs no action", "rule_id", d.RuleID, "event_id", ev.EventID)
 			continue
 		}
-		c.count(func(s *Stats) { s.Decisions++ })
-		f, err := c.decide(ctx, stop, msg, ev, d, stale)
-		if err != nil {
-			return fails, err
-		}
-		if f != nil {
-			fails = append(fails, *f)
-		}
+		rd := decisionOf(msg, ev, d)
+		rd.Stale = stale
+		out = append(out, handover{d: rd, item: ev.Item, value: ev.ItemRaw})
 	}
-	return fails, nil
+	return fails, out
 }
 
 // decide hands one decision to the decider and turns its answer into a
 // failure to dead-letter (nil when the decision reached an outcome), or an
 // error: errShutdown to leave the message for redelivery, anything else to
 // stop the consumer.
-func (c *Consumer) decide(ctx, stop context.Context, msg kafka.Message, ev *event.Event, d rules.Decision, stale string) (*failure, error) {
-	rd := decisionOf(msg, ev, d)
-	rd.Stale = stale
-	out, err := c.deps.Decider.Decide(remediate.WithStop(ctx, stop), rd)
+func (c *Consumer) decide(ctx, stop context.Context, h handover) (*failure, error) {
+	out, err := c.deps.Decider.Decide(remediate.WithStop(ctx, stop), h.d)
 	var f *remediate.Failure
 	switch {
 	case err == nil:
@@ -177,9 +184,10 @@ func (c *Consumer) decide(ctx, stop context.Context, msg kafka.Message, ev *even
 		// redelivery rather than dead-letter a failure that is ours.
 		return nil, errShutdown
 	case errors.As(err, &f):
-		return &failure{class: f.Class, ruleID: d.RuleID, message: f.Error(), attempts: max(f.Attempts, 1), retryable: f.Retryable, first: time.Now()}, nil
+		return &failure{class: f.Class, ruleID: h.d.RuleID, message: f.Error(), attempts: max(f.Attempts, 1), retryable: f.Retryable, first: time.Now(),
+			item: h.item, value: h.value}, nil
 	}
-	return nil, fmt.Errorf("decide on event %s (rule %s): %w", ev.EventID, d.RuleID, err)
+	return nil, fmt.Errorf("decide on event %s (rule %s): %w", h.d.EventID, h.d.RuleID, err)
 }
 
 // refusalReason is the reason code of a refusal by Config.Verify.
