@@ -95,7 +95,7 @@ func newFlagSet(o *options, stderr io.Writer) *flag.FlagSet {
 	fs.StringVar(&o.account, "account", "", "account ID, 26 upper-case letters or digits (overrides the seed; generated when neither sets it)")
 	fs.StringVar(&o.clientID, "client-id", "", "register an OAuth client with this ID and every permission; with no seed clients either, "+opsim.DefaultClientID+" is registered")
 	fs.StringVar(&o.clientSecret, "client-secret", "", "secret of the --client-id client ("+opsim.DefaultClientSecret+" when unset)")
-	fs.StringVar(&o.faults, "faults", "", "JSON fault injection file, endpoint -> {latency_ms, rate_429, retry_after, rate_500, rate_503}")
+	fs.StringVar(&o.faults, "faults", "", "JSON fault injection file, endpoint (or endpoint:USER_ID, one user only) -> {latency_ms, rate_429, retry_after, rate_500, rate_503}")
 	fs.BoolVar(&o.strictUserAgent, "strict-user-agent", false, "answer 400 to requests without a Name/version User-Agent")
 	fs.BoolVar(&o.rejectLargePageSize, "reject-large-page-size", false, "answer 400 to max_page_size > 1000 instead of clamping it")
 	fs.IntVar(&o.wrongAccountStatus, "wrong-account-status", 403, "HTTP status for a path account other than the token's: 403 or 404")

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -106,13 +107,21 @@ func (f Fault) Validate() error {
 
 // Faults maps an endpoint name to its Fault. Names are "token", "revoke",
 // "list", "get", "suspend", "reactivate", and "*", which applies to every
-// endpoint without its own entry.
+// endpoint without its own entry. A name may be narrowed to one user,
+// "suspend:<user id>" or "*:<user id>": for a request about that user
+// (get, suspend, reactivate), the most precise entry applies, in the order
+// "endpoint:user", "*:user", "endpoint", "*".
 type Faults map[string]Fault
 
 // Validate reports unknown endpoint names and out-of-range values.
 func (fs Faults) Validate() error {
 	var errs []error
-	for name, f := range fs {
+	for key, f := range fs {
+		name, user, narrowed := strings.Cut(key, ":")
+		if narrowed && (user == "" || name == EndpointToken || name == EndpointRevoke || name == EndpointList) {
+			errs = append(errs, fmt.Errorf("faults: %q: only get, suspend, reactivate and * can be narrowed to a user id", key))
+			continue
+		}
 		switch name {
 		case EndpointToken, EndpointRevoke, EndpointList, EndpointGet,
 			EndpointSuspend, EndpointReactivate, EndpointAny:
@@ -158,15 +167,24 @@ type injectedFault struct {
 	retryAfter int
 }
 
-// rollFault picks the endpoint's fault settings and rolls the dice.
-func (s *Server) rollFault(endpoint string) (time.Duration, injectedFault) {
+// rollFault picks the fault settings of the endpoint (and of the user the
+// request is about, if any) and rolls the dice.
+func (s *Server) rollFault(endpoint, userID string) (time.Duration, injectedFault) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	f, ok := s.faults[endpoint]
-	if !ok {
-		if f, ok = s.faults[EndpointAny]; !ok {
-			return 0, injectedFault{}
+	keys := []string{endpoint, EndpointAny}
+	if userID != "" {
+		keys = []string{endpoint + ":" + userID, EndpointAny + ":" + userID, endpoint, EndpointAny}
+	}
+	var f Fault
+	var ok bool
+	for _, k := range keys {
+		if f, ok = s.faults[k]; ok {
+			break
 		}
+	}
+	if !ok {
+		return 0, injectedFault{}
 	}
 	var out injectedFault
 	if f.Rate429 > 0 || f.Rate500 > 0 || f.Rate503 > 0 {

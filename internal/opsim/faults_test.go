@@ -103,9 +103,30 @@ func TestFaultsValidate(t *testing.T) {
 		"negative rate":    {"get": {Rate503: -0.1}},
 		"negative latency": {"get": {Latency: -1}},
 		"negative retry":   {"get": {RetryAfter: -1}},
+		"list narrowed":    {"list:U1": {}},
+		"empty user id":    {"suspend:": {}},
 	} {
 		if err := f.Validate(); err == nil {
 			t.Errorf("%s: no error", name)
 		}
+	}
+}
+
+// A fault narrowed to one user applies to that user's requests only, before
+// the endpoint's own entry and "*".
+func TestFaultNarrowedToAUser(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, opsim.Config{Seed: smallSeed()})
+	tok := e.defaultToken(t)
+	const one, other = "MEMBER1AAAAAAAAAAAAAAAAAAA", "EAMMEMBERAAAAAAAAAAAAAAAAA"
+	e.srv.SetFaults(opsim.Faults{"get:" + one: {Rate503: 1}, "*": {Rate500: 1}, "get": {}})
+	wantStatusBody(t, e.api(t, http.MethodGet, e.usersPath()+"/"+one, tok), 503, 14, "unavailable")
+	if res := e.api(t, http.MethodGet, e.usersPath()+"/"+other, tok); res.status != 200 {
+		t.Fatalf("get of another user: %d, want 200 (the endpoint's own entry)", res.status)
+	}
+	e.srv.SetFaults(opsim.Faults{"*:" + one: {Rate503: 1}})
+	wantStatusBody(t, e.api(t, http.MethodPost, e.usersPath()+"/"+one+":suspend", tok), 503, 14, "unavailable")
+	if res := e.api(t, http.MethodGet, e.usersPath(), tok); res.status != 200 {
+		t.Fatalf("list with a user's fault: %d", res.status)
 	}
 }

@@ -303,7 +303,7 @@ func (s *Server) serveAPI(w *statusWriter, r *http.Request) route {
 		return rt
 	}
 
-	latency, fault := s.rollFault(rt.endpoint)
+	latency, fault := s.rollFault(rt.endpoint, rt.userID)
 	if latency > 0 {
 		t := time.NewTimer(latency)
 		select {
