@@ -16,11 +16,13 @@ import (
 	"github.com/tripline-dev/tripline/internal/remediate"
 )
 
-// deadLetterOne runs the consumer while the simulator answers every
-// suspend with 503, so the risky sign-in of email is dead-lettered.
+// deadLetterOne runs the consumer, parking off, while the simulator
+// answers every suspend with 503, so the risky sign-in of email is
+// dead-lettered.
 func deadLetterOne(t *testing.T, email string) *e2e {
 	t.Helper()
 	e := newE2E(t, "signins", opsim.Seed{})
+	e.cfg.Kafka.RetryTopic = ""
 	e.cfg.Retry.MaxElapsed = time.Second
 	e.cfg.Retry.MaxAttempts = 3
 	e.sb.sim.SetFaults(opsim.Faults{"suspend": {Rate503: 1}})

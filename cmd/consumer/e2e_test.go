@@ -13,6 +13,7 @@ import (
 
 	"github.com/tripline-dev/tripline/internal/config"
 	"github.com/tripline-dev/tripline/internal/eventtest"
+	"github.com/tripline-dev/tripline/internal/kafkaio"
 	"github.com/tripline-dev/tripline/internal/opsim"
 	"github.com/tripline-dev/tripline/internal/pipeline"
 )
@@ -179,8 +180,12 @@ func TestEndToEndRateLimitThenSuccess(t *testing.T) {
 	}
 }
 
-func TestEndToEnd5xxStormIsDeadLetteredAsRetryable(t *testing.T) {
+// TestEndToEnd5xxStormIsDeadLetteredAsRetryableWithoutParking: with the
+// retry topic turned off, a decision whose retry budget runs out is
+// dead-lettered at once, marked retryable.
+func TestEndToEnd5xxStormIsDeadLetteredAsRetryableWithoutParking(t *testing.T) {
 	e := newE2E(t, "signins", opsim.Seed{})
+	e.cfg.Kafka.RetryTopic = ""
 	e.cfg.Retry.MaxElapsed = time.Second
 	e.cfg.Retry.MaxAttempts = 3
 	e.sb.sim.SetFaults(opsim.Faults{"suspend": {Rate503: 1}})
@@ -253,4 +258,80 @@ func TestEndToEndRestartSkipsNothing(t *testing.T) {
 	if n := len(e.suspendCalls()); n != 20 {
 		t.Errorf("%d suspend calls for 20 risky users over both runs, want exactly 20", n)
 	}
+}
+
+// TestEndToEndUsersAPIOutageHealsItself: the Users API answers 503 to
+// everything for ten retry budgets (a 10-minute outage against the default
+// one-minute budget, scaled down: a 0.5 s budget and a 5 s outage) while
+// 20 risky sign-ins arrive. Each decision is retried, parked on the retry
+// topic, re-driven with growing delays and parked again; the source offsets
+// are committed meanwhile and the instance stays ready. Once the API is
+// back, every risky user is suspended, once, and nothing is in the DLQ.
+func TestEndToEndUsersAPIOutageHealsItself(t *testing.T) {
+	e := newE2E(t, "signins", opsim.Seed{})
+	e.cfg.Retry.MaxElapsed, e.cfg.Retry.InitialInterval, e.cfg.Retry.MaxInterval = 500*time.Millisecond, 50*time.Millisecond, 200*time.Millisecond
+	e.cfg.Retry.ParkInitial, e.cfg.Retry.ParkIntervalMax = 250*time.Millisecond, time.Second
+	m, stop := e.run()
+	waitFor(t, "the directory loaded", m.dir.Ready)
+	e.sb.sim.SetFaults(opsim.Faults{opsim.EndpointAny: {Rate503: 1}})
+	outage := time.Now()
+	e.produce("signins", riskyMessages(1, 20)...)
+	waitFor(t, "every source offset committed with its decision parked", func() bool {
+		st := m.Stats()
+		return st.Parked >= 20 && committed(t, e, "signins") == 20
+	})
+	if _, err := m.ready(t.Context()); err != nil {
+		t.Errorf("not ready during the outage: %v", err)
+	}
+	time.Sleep(time.Until(outage.Add(5 * time.Second))) // the outage lasts its whole length
+	parkedDuring := m.Stats().Parked
+	e.sb.sim.SetFaults(opsim.Faults{})
+	waitFor(t, "every risky user suspended", func() bool {
+		for i := 1; i <= 20; i++ {
+			if e.state(fmt.Sprintf("user%05d@example.com", i)) != "SUSPENDED" {
+				return false
+			}
+		}
+		return true
+	})
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+	if parkedDuring < 40 {
+		t.Errorf("%d parks during the outage: want each decision re-driven and parked again", parkedDuring)
+	}
+	if n := topicSize(t, e, e.cfg.Kafka.DLQTopic); n != 0 {
+		t.Errorf("%d records in the DLQ, want 0", n)
+	}
+	ok := 0
+	for _, r := range e.suspendCalls() {
+		if r.Status == 200 {
+			ok++
+		}
+	}
+	if ok != 20 {
+		t.Errorf("%d successful suspend calls for 20 users, want 20", ok)
+	}
+}
+
+// committed is how many records of topic the consumer's group committed.
+func committed(t *testing.T, e *e2e, topic string) int64 {
+	return sumBounds(t, e, topic, func(b kafkaio.Bound) int64 { return b.Next })
+}
+
+// topicSize is how many records topic holds.
+func topicSize(t *testing.T, e *e2e, topic string) int64 {
+	return sumBounds(t, e, topic, func(b kafkaio.Bound) int64 { return b.End })
+}
+
+func sumBounds(t *testing.T, e *e2e, topic string, f func(kafkaio.Bound) int64) int64 {
+	bounds, err := e.sb.conn.PartitionBounds(t.Context(), topic, e.cfg.Kafka.GroupID)
+	if err != nil {
+		return -1
+	}
+	var n int64
+	for _, b := range bounds {
+		n += f(b)
+	}
+	return n
 }

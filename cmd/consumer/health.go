@@ -15,11 +15,15 @@ func (m *Main) serveHTTP(ctx context.Context) error {
 	mux.Handle("/metrics", m.tel.MetricsHandler())
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") })
 	mux.HandleFunc("/readyz", func(w http.ResponseWriter, r *http.Request) {
-		if err := m.ready(r.Context()); err != nil {
+		notes, err := m.ready(r.Context())
+		if err != nil {
 			http.Error(w, "not ready: "+err.Error(), http.StatusServiceUnavailable)
 			return
 		}
 		fmt.Fprintln(w, "ready")
+		for _, n := range notes {
+			fmt.Fprintln(w, n)
+		}
 		// An open breaker does not make the instance unready: it must
 		// keep consuming (and holding the decisions of that scope).
 		for _, scope := range m.decider.OpenScopes() {
@@ -45,14 +49,18 @@ func (m *Main) serveHTTP(ctx context.Context) error {
 }
 
 // ready reports whether the service can do its job: rules are loaded, the
-// action ledger is loaded, a token can be obtained, the user directory is
-// loaded, and this instance is a member of a stable consumer group. Results are cached for 5 seconds so
-// probes cannot hammer the broker or the token endpoint.
-func (m *Main) ready(ctx context.Context) error {
+// action ledger is loaded, the Users API accepts the credentials, the user
+// directory is loaded, and this instance is a member of a stable consumer
+// group. A Users API that is down (a token request failing for a reason
+// that may pass) is a note, not an error: decisions are retried, then
+// parked and re-driven, and the instance keeps consuming. Results are
+// cached for 5 seconds so probes cannot hammer the broker or the token
+// endpoint.
+func (m *Main) ready(ctx context.Context) (notes []string, err error) {
 	m.readyMu.Lock()
 	defer m.readyMu.Unlock()
 	if time.Since(m.readyAt) < 5*time.Second {
-		return m.readyError
+		return m.readyNotes, m.readyError
 	}
 	m.readyAt = time.Now()
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
@@ -65,7 +73,11 @@ func (m *Main) ready(ctx context.Context) error {
 		errs = append(errs, errors.New("action ledger not loaded"))
 	}
 	if err := m.op.Token(ctx); err != nil {
-		errs = append(errs, fmt.Errorf("users api token: %w", err))
+		if !isRetryable(err) {
+			errs = append(errs, fmt.Errorf("users api token: %w", err))
+		} else {
+			notes = append(notes, fmt.Sprintf("users api unavailable: %v (decisions are retried, then parked and re-driven)", err))
+		}
 	}
 	if !m.dir.Ready() {
 		errs = append(errs, errors.New("user directory not loaded yet"))
@@ -73,6 +85,6 @@ func (m *Main) ready(ctx context.Context) error {
 	if err := m.conn.GroupMember(ctx, m.cfg.Kafka.GroupID, m.clientID); err != nil {
 		errs = append(errs, err)
 	}
-	m.readyError = errors.Join(errs...)
-	return m.readyError
+	m.readyNotes, m.readyError = notes, errors.Join(errs...)
+	return m.readyNotes, m.readyError
 }

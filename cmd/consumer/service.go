@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"slices"
 	"sync"
 	"syscall"
 	"time"
@@ -55,6 +56,7 @@ type Main struct {
 	clientID string
 	group    *kafkaio.GroupSource
 	dlq      *kafkaio.TopicWriter
+	retry    *kafkaio.TopicWriter // the retry topic's, when parking is on
 	audit    *kafkaio.TopicWriter
 	op       *onepassword.Client
 	dir      *directory.Directory
@@ -70,6 +72,7 @@ type Main struct {
 	readyMu    sync.Mutex
 	readyAt    time.Time
 	readyError error
+	readyNotes []string
 }
 
 // NewMain checks the configuration against the outside world (rules compile
@@ -102,7 +105,8 @@ func NewMain(ctx context.Context, cfg config.Config, opts Options) (_ *Main, err
 		return nil, err
 	}
 	if cfg.Kafka.DLQSigningKey == "" {
-		m.log.Warn("no dead-letter signing key (TRIPLINE_DLQ_SIGNING_KEY): dead-letter records are unsigned, and dlq replay refuses them unless --accept-unsigned")
+		m.log.Warn("no dead-letter signing key (TRIPLINE_DLQ_SIGNING_KEY): dead-letter records are unsigned, dlq replay refuses them unless --accept-unsigned, " +
+			"and decisions that fail while the Users API is down are dead-lettered at once instead of parked on the retry topic and re-driven")
 	}
 	if m.decider, err = m.newDecider(m.auditor(opts.Auditor), cfg.DryRun); err != nil {
 		return nil, err
@@ -208,11 +212,30 @@ func (m *Main) newConsumer(dec *event.Decoder, formats map[string]event.Format, 
 		MaxEventAge:     cfg.Event.MaxAge,
 		MaxClockSkew:    cfg.Event.MaxClockSkew,
 		SigningKey:      []byte(cfg.Kafka.DLQSigningKey.Reveal()),
+		Retry:           m.parkingConfig(replay),
 	}, pipeline.Deps{
-		Source: src, DeadLetters: dead, Decoder: dec, Rules: currentRules{m.rules},
+		Source: src, DeadLetters: dead, Parked: m.parkedWriter(replay), Decoder: dec, Rules: currentRules{m.rules},
 		Decider: m.decider, Logger: m.log, Tracer: m.tel.Tracer("tripline"),
 		Propagator: m.tel.Propagator(), Metrics: metrics,
 	})
+}
+
+// parkingConfig is the consumer's parking (a replay parks nothing: what
+// fails again goes back to the DLQ).
+func (m *Main) parkingConfig(replay replayPipeline) pipeline.Parking {
+	if replay.topicHeader != "" || !m.parking() {
+		return pipeline.Parking{}
+	}
+	r := m.cfg.Retry
+	return pipeline.Parking{Topic: m.cfg.Kafka.RetryTopic, Max: r.ParkMax, Initial: r.ParkInitial, IntervalMax: r.ParkIntervalMax}
+}
+
+// parkedWriter writes to the retry topic when the consumer parks.
+func (m *Main) parkedWriter(replay replayPipeline) pipeline.DeadLetterWriter {
+	if replay.topicHeader != "" || m.retry == nil {
+		return nil
+	}
+	return m.retry
 }
 
 // currentRules evaluates with the watcher's current rule set, so a reload
@@ -345,22 +368,38 @@ func (m *Main) newKafka(ctx context.Context) error {
 	if k.AuditTopic != "" {
 		owned = append(owned, k.AuditTopic)
 	}
+	subscribed := sources
+	if m.parking() {
+		// The group reads back what it parked.
+		owned = append(owned, k.RetryTopic)
+		subscribed = append(slices.Clone(sources), k.RetryTopic)
+	}
 	checkCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	if err := m.conn.EnsureTopics(checkCtx, topicPlan(k, sources, owned)); err != nil {
 		return err
 	}
 	if m.group, err = m.conn.NewGroupSource(kafkaio.GroupConfig{
-		GroupID: k.GroupID, Topics: sources, MaxBytes: k.MaxBytes, MaxWait: k.MaxWait,
+		GroupID: k.GroupID, Topics: subscribed, MaxBytes: k.MaxBytes, MaxWait: k.MaxWait,
 		SessionTimeout: k.SessionTimeout, StartFromEarliest: k.StartFromEarliest, Logger: m.log,
 	}); err != nil {
 		return err
 	}
 	m.dlq = m.conn.NewTopicWriter(k.DLQTopic, k.MaxBytes)
+	if m.parking() {
+		m.retry = m.conn.NewTopicWriter(k.RetryTopic, k.MaxBytes)
+	}
 	if k.AuditTopic != "" {
 		m.audit = m.conn.NewTopicWriter(k.AuditTopic, k.MaxBytes)
 	}
 	return nil
+}
+
+// parking reports whether retryable failures are parked on the retry
+// topic: it needs the topic and the signing key, which tells tripline's
+// parked records from anyone else's.
+func (m *Main) parking() bool {
+	return m.cfg.Kafka.RetryTopic != "" && m.cfg.Kafka.DLQSigningKey != ""
 }
 
 // kafkaConfig is the connection part of the kafka configuration section.
@@ -455,7 +494,7 @@ func (m *Main) Close() error {
 	if m.group != nil {
 		errs = append(errs, m.group.Close())
 	}
-	for _, w := range []*kafkaio.TopicWriter{m.dlq, m.audit} {
+	for _, w := range []*kafkaio.TopicWriter{m.dlq, m.retry, m.audit} {
 		if w != nil {
 			errs = append(errs, w.Close())
 		}

@@ -43,6 +43,10 @@ type Kafka struct {
 	// StateTopic is the compacted topic of the action ledger and the
 	// breakers, shared by every instance of the group.
 	StateTopic string `yaml:"state_topic" json:"state_topic"`
+	// RetryTopic is where decisions that failed for a reason that may
+	// pass (the Users API down) wait to be re-driven (see retry.park_*);
+	// empty dead-letters them at once. Parking needs the signing key.
+	RetryTopic string `yaml:"retry_topic" json:"retry_topic"`
 	// DLQSigningKey signs every dead-letter record (HMAC-SHA256), so that
 	// `dlq replay` acts only on records tripline wrote. Every instance, and
 	// whoever replays, needs the same key.
@@ -125,6 +129,13 @@ type Retry struct {
 	MaxInterval     time.Duration `yaml:"max_interval" json:"max_interval"`
 	MaxElapsed      time.Duration `yaml:"max_elapsed" json:"max_elapsed"`
 	MaxAttempts     int           `yaml:"max_attempts" json:"max_attempts"`
+	// ParkMax is how long after its first failure a parked decision is
+	// still re-driven before it is dead-lettered; ParkInitial and
+	// ParkIntervalMax are the first and the longest delay between
+	// re-drives (each doubles the last).
+	ParkMax         time.Duration `yaml:"park_max" json:"park_max"`
+	ParkInitial     time.Duration `yaml:"park_initial" json:"park_initial"`
+	ParkIntervalMax time.Duration `yaml:"park_interval_max" json:"park_interval_max"`
 }
 
 // Event configures decoding limits and event-time limits.
@@ -164,6 +175,7 @@ func Default() Config {
 			ClientID:         "tripline",
 			DLQTopic:         "tripline.dlq",
 			StateTopic:       "tripline.state",
+			RetryTopic:       "tripline.retry",
 			CreateTopics:     true,
 			TopicPartitions:  3,
 			TopicReplication: -1,
@@ -184,6 +196,9 @@ func Default() Config {
 			MaxInterval:     10 * time.Second,
 			MaxElapsed:      60 * time.Second,
 			MaxAttempts:     8,
+			ParkMax:         24 * time.Hour,
+			ParkInitial:     30 * time.Second,
+			ParkIntervalMax: 10 * time.Minute,
 		},
 		Event:         Event{MaxBytes: 1 << 20, MaxDepth: 64, MaxAge: 24 * time.Hour, MaxClockSkew: 5 * time.Minute},
 		Breaker:       Breaker{Global: "20/10m"},

@@ -52,6 +52,9 @@ func (c Config) Validate() error {
 	if r.MaxAttempts < 1 {
 		add("retry.max_attempts", "must be at least 1")
 	}
+	if r.ParkMax <= 0 || r.ParkInitial <= 0 || r.ParkIntervalMax < r.ParkInitial {
+		add("retry.park_max", "retry.park_max and retry.park_initial must be positive, retry.park_interval_max at least retry.park_initial")
+	}
 	if c.Event.MaxBytes <= 0 || c.Event.MaxDepth <= 0 {
 		add("event.max_bytes", "event.max_bytes and event.max_depth must be positive")
 	}
@@ -123,6 +126,9 @@ func (c Config) validateKafka(add func(key, format string, args ...any)) {
 	}
 	if !topicName.MatchString(k.StateTopic) || sources[k.StateTopic] || k.StateTopic == k.DLQTopic || k.StateTopic == k.AuditTopic {
 		add("kafka.state_topic", "%q must be a valid topic name used for nothing else (the ledger needs its own compacted topic)", k.StateTopic)
+	}
+	if k.RetryTopic != "" && (!topicName.MatchString(k.RetryTopic) || sources[k.RetryTopic] || k.RetryTopic == k.DLQTopic || k.RetryTopic == k.AuditTopic || k.RetryTopic == k.StateTopic) {
+		add("kafka.retry_topic", "%q must be a valid topic name used for nothing else (empty turns parking off)", k.RetryTopic)
 	}
 	if k.BufferBytes < 1<<20 {
 		add("kafka.buffer_bytes", "must be at least 1 MiB (1048576), got %d", k.BufferBytes)

@@ -99,6 +99,9 @@ type Config struct {
 	// SigningKey signs every dead-letter record (HeaderSignature); empty,
 	// records are unsigned and a replay refuses them unless told otherwise.
 	SigningKey []byte
+	// Retry parks retryable failures on a retry topic and re-drives them
+	// (see Parking); its zero value dead-letters them at once.
+	Retry Parking
 	// Verify, when set, is asked about each message before it is decoded;
 	// a message it refuses is not decoded or acted on, and is handed to
 	// the dead-letter writer with class refused and the reason (the DLQ
@@ -113,6 +116,7 @@ func (c *Config) setDefaults() {
 	if c.CommitInterval <= 0 {
 		c.CommitInterval = time.Second
 	}
+	c.Retry.setDefaults()
 	if c.CommitBatch <= 0 {
 		c.CommitBatch = 1000
 	}
@@ -150,13 +154,16 @@ const (
 type Deps struct {
 	Source      Source
 	DeadLetters DeadLetterWriter
-	Decoder     Decoder
-	Rules       Evaluator
-	Decider     Decider
-	Logger      *slog.Logger
-	Tracer      trace.Tracer
-	Propagator  propagation.TextMapPropagator
-	Metrics     *Metrics
+	// Parked writes to the retry topic (Config.Retry); nil, nothing is
+	// parked.
+	Parked     DeadLetterWriter
+	Decoder    Decoder
+	Rules      Evaluator
+	Decider    Decider
+	Logger     *slog.Logger
+	Tracer     trace.Tracer
+	Propagator propagation.TextMapPropagator
+	Metrics    *Metrics
 }
 
 // Consumer runs the pipeline.
@@ -178,7 +185,9 @@ type Stats struct {
 	// (suspended, reactivated).
 	Actions      int64
 	DeadLettered int64
-	Committed    int64
+	// Parked counts the records parked on the retry topic.
+	Parked    int64
+	Committed int64
 }
 
 // New returns a Consumer.

@@ -84,9 +84,10 @@ type failure struct {
 
 // deadLetter writes the failures of msg to the DLQ: the message, unchanged,
 // with headers describing its first whole-message failure (and how many
-// there were), and each failed batch item alone, with its index. It
-// returns an error, which stops the consumer, if a write was not
-// acknowledged.
+// there were), and each failed batch item alone, with its index. Records
+// whose failures are all retryable are parked on the retry topic instead,
+// while parking lasts (Config.Retry). It returns an error, which stops the
+// consumer, if a write was not acknowledged.
 func (c *Consumer) deadLetter(ctx context.Context, msg kafka.Message, fails []failure) error {
 	var whole []failure
 	for _, f := range fails {
@@ -96,14 +97,26 @@ func (c *Consumer) deadLetter(ctx context.Context, msg kafka.Message, fails []fa
 		}
 		item := msg
 		item.Value = f.value
-		if err := c.deadLetterOne(ctx, msg, item, []failure{f}); err != nil {
+		if err := c.settle(ctx, msg, item, []failure{f}); err != nil {
 			return err
 		}
 	}
 	if len(whole) == 0 {
 		return nil
 	}
-	return c.deadLetterOne(ctx, msg, msg, whole)
+	return c.settle(ctx, msg, msg, whole)
+}
+
+// settle parks rec or dead-letters it.
+func (c *Consumer) settle(ctx context.Context, msg, rec kafka.Message, fails []failure) error {
+	if due, parks, ok := c.nextPark(msg, fails, time.Now()); ok {
+		err := c.park(ctx, msg, rec, fails, due, parks)
+		if !isTooLarge(err) {
+			return err
+		}
+		// Too large for the retry topic: the dead-letter topic keeps what fits.
+	}
+	return c.deadLetterOne(ctx, msg, rec, fails)
 }
 
 // deadLetterOne writes one dead-letter record: rec's key and value (msg's,

@@ -38,6 +38,12 @@
 // input (ErrEndOfInput: the DLQ replay's bounded source); Run then
 // finishes what it fetched, commits and returns.
 //
+// Parking (retry.go): a decision that failed for a reason that may pass is
+// written to the retry topic with a due time instead of the DLQ, and its
+// source offset committed; the group reads the retry topic back, waits for
+// each record's due time, verifies its signature and decides again, with
+// growing delays, until Config.Retry.Max, then dead-letters it.
+//
 // pipeline and internal/kafkaio import kafka-go; cmd/consumer does not.
 // pipeline does not read the configuration; kafkaio builds the connection
 // (TLS, SASL), the sources, readers and writers, and checks the topics. pipeline

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"time"
 
 	"github.com/segmentio/kafka-go"
 
@@ -243,3 +244,30 @@ var (
 	_ DeadLetterWriter = (*memDLQ)(nil)
 	_ Decider          = (*funcDecider)(nil)
 )
+
+// memTopic is a DeadLetterWriter that appends to a topic of a memSource
+// (partition 0), as the retry topic's writer does.
+type memTopic struct {
+	src   *memSource
+	topic string
+}
+
+func (w memTopic) WriteDeadLetter(_ context.Context, _, m kafka.Message) error {
+	s := w.src
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	tp := TopicPartition{w.topic, 0}
+	m.Topic, m.Partition, m.Offset, m.Time = w.topic, 0, int64(len(s.log[tp])), time.Now()
+	m.HighWaterMark = m.Offset + 1
+	s.log[tp] = append(s.log[tp], m)
+	close(s.more)
+	s.more = make(chan struct{})
+	return nil
+}
+
+// topic returns the messages of a topic's partition 0.
+func (s *memSource) topic(name string) []kafka.Message {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]kafka.Message(nil), s.log[TopicPartition{name, 0}]...)
+}

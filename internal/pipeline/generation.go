@@ -171,6 +171,9 @@ func (r *run) fetch(cl Claim, reader PartitionReader, ordered chan<- chan *messa
 			continue
 		}
 		b.Reset()
+		if c.parked(msg) && !r.waitDue(msg) {
+			return
+		}
 		c.count(func(s *Stats) { s.Consumed++ })
 		m.consumed.Add(r.stop, 1, topicAttr)
 		if msg.HighWaterMark > 0 {

@@ -18,6 +18,8 @@ type Metrics struct {
 	commits     metric.Int64Counter
 	fetchErrors metric.Int64Counter
 	lag         metric.Int64Gauge
+	parked      metric.Int64Counter
+	parkAge     metric.Float64Gauge
 }
 
 // NewMetrics creates the instruments on meter (a no-op meter when nil).
@@ -40,10 +42,15 @@ func NewMetrics(meter metric.Meter) (*Metrics, error) {
 	m.ruleErrors = counter("tripline_rule_errors", "Runtime errors of rules, by rule.")
 	m.commits = counter("tripline_offset_commits", "Offset commits sent to the broker.")
 	m.fetchErrors = counter("tripline_fetch_errors", "Failed fetches from the broker (each is retried with backoff).")
+	m.parked = counter("tripline_retry_parked", "Decisions parked on the retry topic after a retryable failure, by error class.")
 	if err != nil {
 		return nil, err
 	}
 	if m.lag, err = meter.Int64Gauge("tripline_consumer_lag", metric.WithDescription("Messages behind the partition's high-water mark, at the last fetch.")); err != nil {
+		return nil, err
+	}
+	if m.parkAge, err = meter.Float64Gauge("tripline_retry_park_age_seconds", metric.WithUnit("s"),
+		metric.WithDescription("Time since the first failure of the parked decision last read from the retry topic, by partition (how many wait: tripline_consumer_lag of the retry topic).")); err != nil {
 		return nil, err
 	}
 	return m, nil

@@ -74,10 +74,15 @@ func newHarness(t *testing.T, cfg Config, msgs ...kafka.Message) *harness {
 		cfg.CommitInterval = 10 * time.Millisecond
 	}
 	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(h.spans))
-	h.consumer, err = New(cfg, Deps{
+	deps := Deps{
 		Source: h.src, DeadLetters: h.dlq, Decoder: dec, Rules: set, Decider: h.dec,
 		Tracer: tp.Tracer("test"), Propagator: propagation.TraceContext{},
-	})
+	}
+	if cfg.Retry.Topic != "" {
+		h.src.log[TopicPartition{cfg.Retry.Topic, 0}] = nil // claimed from the start, empty
+		deps.Parked = memTopic{h.src, cfg.Retry.Topic}
+	}
+	h.consumer, err = New(cfg, deps)
 	if err != nil {
 		t.Fatal(err)
 	}

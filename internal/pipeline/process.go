@@ -75,19 +75,32 @@ func (c *Consumer) prepare(ctx context.Context, msg kafka.Message) (m *message) 
 // Config.TopicHeader), or auto-detection.
 func (c *Consumer) formatOf(msg kafka.Message) event.Format {
 	topic := msg.Topic
-	if c.cfg.TopicHeader != "" {
-		if t := HeaderValue(msg, c.cfg.TopicHeader); t != "" {
+	if h := c.topicHeader(msg); h != "" {
+		if t := HeaderValue(msg, h); t != "" {
 			topic = t
 		}
 	}
 	return c.cfg.Formats[topic]
 }
 
+// topicHeader names the header holding the topic msg came from originally:
+// Config.TopicHeader, or, for a parked record, tripline.source.topic.
+func (c *Consumer) topicHeader(msg kafka.Message) string {
+	if c.parked(msg) {
+		return HeaderSourceTopic
+	}
+	return c.cfg.TopicHeader
+}
+
 // handle decodes and evaluates one message. It returns the failures to
 // dead-letter and the decisions to hand over.
 func (c *Consumer) handle(ctx context.Context, msg kafka.Message) ([]failure, []handover) {
-	if c.cfg.Verify != nil {
-		if err := c.cfg.Verify(msg); err != nil {
+	verify := c.cfg.Verify
+	if c.parked(msg) {
+		verify = c.verifyParked
+	}
+	if verify != nil {
+		if err := verify(msg); err != nil {
 			return []failure{{class: ClassRefused, reason: refusalReason(err), message: err.Error(), attempts: 1, first: time.Now()}}, nil
 		}
 	}
@@ -243,11 +256,11 @@ type dated struct {
 }
 
 // times are the event's time and its Kafka record's timestamp: for a
-// replayed dead-letter record (Config.TopicHeader is set), the original
+// replayed dead-letter record (Config.TopicHeader is set) or a parked one, the original
 // record's, from its tripline.source.timestamp header.
 func (c *Consumer) times(msg kafka.Message, ev *event.Event) []dated {
 	record := msg.Time
-	if c.cfg.TopicHeader != "" {
+	if c.topicHeader(msg) != "" {
 		if t, err := time.Parse(time.RFC3339Nano, HeaderValue(msg, HeaderSourceTimestamp)); err == nil {
 			record = t
 		}
