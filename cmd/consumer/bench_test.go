@@ -308,6 +308,11 @@ func (n noActions) Decide(context.Context, remediate.Decision) (remediate.Outcom
 	return remediate.Outcome{}, nil
 }
 
+func (n noActions) Answer(context.Context, remediate.Answer) (remediate.Outcome, error) {
+	n.b.Error("an answer on the no-match path")
+	return remediate.Outcome{}, nil
+}
+
 func (n noActions) WriteDeadLetter(context.Context, kafka.Message, kafka.Message) error {
 	n.b.Error("a benign message was dead-lettered")
 	return nil

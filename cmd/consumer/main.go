@@ -1,6 +1,6 @@
 // Command consumer is tripline's main binary: it runs the Kafka consumer that
 // suspends 1Password users on risky sign-ins, and the tools rule authors and
-// operators use around it (normalize, rules, replay, demo, dlq, breaker).
+// operators use around it (normalize, rules, replay, demo, dlq, breaker, approvals).
 package main
 
 import (
@@ -38,6 +38,7 @@ func commands() []command {
 		{"replay", "evaluate events from a JSON-lines file and print the decisions, without acting", cmdReplay},
 		{"dlq", "re-read dead-lettered records and re-evaluate them (dlq replay)", cmdDLQ},
 		{"breaker", "show or re-arm the blast-radius breakers (breaker status, breaker reset)", cmdBreaker},
+		{"approvals", "list, approve or deny the pending actions of approve rules", cmdApprovals},
 	}
 }
 

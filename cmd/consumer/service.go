@@ -45,6 +45,12 @@ type Options struct {
 	SpanProcessor sdktrace.SpanProcessor
 	// Auditor, when set, also receives every audit record (the demo's summary).
 	Auditor remediate.Auditor
+	// Now is the decision service's and the approval clock's time
+	// (default time.Now; the demo moves it forward to show an expiry).
+	Now func() time.Time
+	// ApprovalTick is how often the approval clock looks for reminders
+	// and expiries (default 5s).
+	ApprovalTick time.Duration
 }
 
 // Main is the running service: every component wired from the configuration.
@@ -57,14 +63,20 @@ type Main struct {
 	group    *kafkaio.GroupSource
 	dlq      *kafkaio.TopicWriter
 	retry    *kafkaio.TopicWriter // the retry topic's, when parking is on
+	answers  *kafkaio.TopicWriter // the approvals topic's, when approvals are on
 	audit    *kafkaio.TopicWriter
-	op       *onepassword.Client
-	dir      *directory.Directory
-	rules    *rules.Watcher
-	table    *ledger.Table
-	ledger   *remediate.Ledger
-	decider  *remediate.Service
-	consumer *pipeline.Consumer
+	// notify receives the decision service's notices (nil: none).
+	notify func(ctx context.Context, n remediate.Notice)
+	// now and approvalTick: see Options.
+	now          func() time.Time
+	approvalTick time.Duration
+	op           *onepassword.Client
+	dir          *directory.Directory
+	rules        *rules.Watcher
+	table        *ledger.Table
+	ledger       *remediate.Ledger
+	decider      *remediate.Service
+	consumer     *pipeline.Consumer
 	// revocations counts token revocations on shutdown, by result (nil
 	// outside `consumer run`: not counted).
 	revocations metric.Int64Counter
@@ -88,7 +100,13 @@ func NewMain(ctx context.Context, cfg config.Config, opts Options) (_ *Main, err
 	if opts.Lookup == nil {
 		opts.Lookup = os.LookupEnv
 	}
-	m := &Main{cfg: cfg}
+	m := &Main{cfg: cfg, now: opts.Now, approvalTick: opts.ApprovalTick}
+	if m.now == nil {
+		m.now = time.Now
+	}
+	if m.approvalTick <= 0 {
+		m.approvalTick = approvalClockInterval
+	}
 	defer func() {
 		if err != nil {
 			m.Close()
@@ -213,6 +231,7 @@ func (m *Main) newConsumer(dec *event.Decoder, formats map[string]event.Format, 
 		MaxClockSkew:    cfg.Event.MaxClockSkew,
 		SigningKey:      []byte(cfg.Kafka.DLQSigningKey.Reveal()),
 		Retry:           m.parkingConfig(replay),
+		AnswersTopic:    m.answersTopic(replay),
 	}, pipeline.Deps{
 		Source: src, DeadLetters: dead, Parked: m.parkedWriter(replay), Decoder: dec, Rules: currentRules{m.rules},
 		Decider: m.decider, Logger: m.log, Tracer: m.tel.Tracer("tripline"),
@@ -228,6 +247,14 @@ func (m *Main) parkingConfig(replay replayPipeline) pipeline.Parking {
 	}
 	r := m.cfg.Retry
 	return pipeline.Parking{Topic: m.cfg.Kafka.RetryTopic, Max: r.ParkMax, Initial: r.ParkInitial, IntervalMax: r.ParkIntervalMax}
+}
+
+// answersTopic is the approvals topic the consumer reads answers from.
+func (m *Main) answersTopic(replay replayPipeline) string {
+	if replay.topicHeader != "" || !m.approvals() {
+		return ""
+	}
+	return m.cfg.Kafka.ApprovalsTopic
 }
 
 // parkedWriter writes to the retry topic when the consumer parks.
@@ -254,9 +281,10 @@ func (m *Main) newDecider(auditor remediate.Auditor, dryRun bool) (*remediate.Se
 		return nil, err
 	}
 	return remediate.New(remediate.Config{
-		DryRun:   dryRun,
-		Breaker:  remediate.Limit{Count: count, Window: window},
-		Instance: m.clientID,
+		DryRun:    dryRun,
+		Breaker:   remediate.Limit{Count: count, Window: window},
+		Instance:  m.clientID,
+		Approvals: m.approvals(),
 		Retry: remediate.RetryPolicy{
 			InitialInterval: cfg.Retry.InitialInterval, MaxInterval: cfg.Retry.MaxInterval,
 			MaxElapsed: cfg.Retry.MaxElapsed, MaxAttempts: cfg.Retry.MaxAttempts,
@@ -265,6 +293,7 @@ func (m *Main) newDecider(auditor remediate.Auditor, dryRun bool) (*remediate.Se
 		Directory: m.dir, API: m.op, Ledger: m.ledger,
 		Protected: func() *identity.Protected { return m.rules.Current().Protected() },
 		Auditor:   auditor, Logger: m.log, Tracer: m.tel.Tracer("tripline"), Meter: m.tel.Meter("tripline"),
+		Notify: m.notify, Now: m.now,
 	})
 }
 
@@ -368,11 +397,15 @@ func (m *Main) newKafka(ctx context.Context) error {
 	if k.AuditTopic != "" {
 		owned = append(owned, k.AuditTopic)
 	}
-	subscribed := sources
+	subscribed := slices.Clone(sources)
 	if m.parking() {
 		// The group reads back what it parked.
 		owned = append(owned, k.RetryTopic)
-		subscribed = append(slices.Clone(sources), k.RetryTopic)
+		subscribed = append(subscribed, k.RetryTopic)
+	}
+	if m.approvals() {
+		owned = append(owned, k.ApprovalsTopic)
+		subscribed = append(subscribed, k.ApprovalsTopic)
 	}
 	checkCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
@@ -389,10 +422,19 @@ func (m *Main) newKafka(ctx context.Context) error {
 	if m.parking() {
 		m.retry = m.conn.NewTopicWriter(k.RetryTopic, k.MaxBytes)
 	}
+	if m.approvals() {
+		m.answers = m.conn.NewTopicWriter(k.ApprovalsTopic, k.MaxBytes)
+	}
 	if k.AuditTopic != "" {
 		m.audit = m.conn.NewTopicWriter(k.AuditTopic, k.MaxBytes)
 	}
 	return nil
+}
+
+// approvals reports whether approve rules can ask for approval: answers
+// travel on the approvals topic, signed with the signing key.
+func (m *Main) approvals() bool {
+	return m.cfg.Kafka.ApprovalsTopic != "" && m.cfg.Kafka.DLQSigningKey != ""
 }
 
 // parking reports whether retryable failures are parked on the retry
@@ -442,6 +484,9 @@ func (m *Main) Run(ctx context.Context) error {
 		return err
 	})
 	g.Go(func() error { return ignoreCanceled(m.dir.Run(gctx)) })
+	if m.answers != nil {
+		g.Go(func() error { return m.runApprovalClock(gctx) })
+	}
 	if m.cfg.Rules.Watch {
 		g.Go(func() error { return ignoreCanceled(m.rules.Run(gctx)) })
 	}
@@ -494,7 +539,7 @@ func (m *Main) Close() error {
 	if m.group != nil {
 		errs = append(errs, m.group.Close())
 	}
-	for _, w := range []*kafkaio.TopicWriter{m.dlq, m.retry, m.audit} {
+	for _, w := range []*kafkaio.TopicWriter{m.dlq, m.retry, m.answers, m.audit} {
 		if w != nil {
 			errs = append(errs, w.Close())
 		}

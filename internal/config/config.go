@@ -47,6 +47,10 @@ type Kafka struct {
 	// pass (the Users API down) wait to be re-driven (see retry.park_*);
 	// empty dead-letters them at once. Parking needs the signing key.
 	RetryTopic string `yaml:"retry_topic" json:"retry_topic"`
+	// ApprovalsTopic carries the answers to pending approvals (approve,
+	// deny, and the clock's remind and expire), signed, keyed by approval
+	// id. Approvals need it and the signing key.
+	ApprovalsTopic string `yaml:"approvals_topic" json:"approvals_topic"`
 	// DLQSigningKey signs every dead-letter record (HMAC-SHA256), so that
 	// `dlq replay` acts only on records tripline wrote. Every instance, and
 	// whoever replays, needs the same key.
@@ -176,6 +180,7 @@ func Default() Config {
 			DLQTopic:         "tripline.dlq",
 			StateTopic:       "tripline.state",
 			RetryTopic:       "tripline.retry",
+			ApprovalsTopic:   "tripline.approvals",
 			CreateTopics:     true,
 			TopicPartitions:  3,
 			TopicReplication: -1,

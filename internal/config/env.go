@@ -30,6 +30,7 @@ func Env() []EnvVar {
 		{"TRIPLINE_DLQ_SIGNING_KEY", "kafka.dlq_signing_key", "key that signs dead-letter records, so dlq replay acts only on records tripline wrote (secret; at least 16 bytes)", func(c *Config, v string) error { c.Kafka.DLQSigningKey = Secret(v); return nil }},
 		{"TRIPLINE_DLQ_SIGNING_KEY_FILE", "kafka.dlq_signing_key_file", "file holding the dead-letter signing key", func(c *Config, v string) error { c.Kafka.DLQSigningKeyFile = v; return nil }},
 		{"TRIPLINE_KAFKA_RETRY_TOPIC", "kafka.retry_topic", "where retryable failures wait to be re-driven (empty: dead-letter them at once; needs the signing key)", func(c *Config, v string) error { c.Kafka.RetryTopic = v; return nil }},
+		{"TRIPLINE_KAFKA_APPROVALS_TOPIC", "kafka.approvals_topic", "answers to pending approvals (mode: approve rules; empty: approvals off; needs the signing key)", func(c *Config, v string) error { c.Kafka.ApprovalsTopic = v; return nil }},
 		{"TRIPLINE_KAFKA_STATE_TOPIC", "kafka.state_topic", "compacted topic of the action ledger and breakers, shared by every instance", func(c *Config, v string) error { c.Kafka.StateTopic = v; return nil }},
 		{"TRIPLINE_KAFKA_CREATE_TOPICS", "kafka.create_topics", "create the DLQ, audit and state topics when missing", boolSetter(func(c *Config) *bool { return &c.Kafka.CreateTopics })},
 		{"TRIPLINE_KAFKA_TOPIC_PARTITIONS", "kafka.topic_partitions", "partitions of topics tripline creates", intSetter(func(c *Config) *int { return &c.Kafka.TopicPartitions })},

@@ -130,6 +130,10 @@ func (c Config) validateKafka(add func(key, format string, args ...any)) {
 	if k.RetryTopic != "" && (!topicName.MatchString(k.RetryTopic) || sources[k.RetryTopic] || k.RetryTopic == k.DLQTopic || k.RetryTopic == k.AuditTopic || k.RetryTopic == k.StateTopic) {
 		add("kafka.retry_topic", "%q must be a valid topic name used for nothing else (empty turns parking off)", k.RetryTopic)
 	}
+	if k.ApprovalsTopic != "" && (!topicName.MatchString(k.ApprovalsTopic) || sources[k.ApprovalsTopic] || k.ApprovalsTopic == k.DLQTopic ||
+		k.ApprovalsTopic == k.AuditTopic || k.ApprovalsTopic == k.StateTopic || k.ApprovalsTopic == k.RetryTopic) {
+		add("kafka.approvals_topic", "%q must be a valid topic name used for nothing else (empty turns approvals off)", k.ApprovalsTopic)
+	}
 	if k.BufferBytes < 1<<20 {
 		add("kafka.buffer_bytes", "must be at least 1 MiB (1048576), got %d", k.BufferBytes)
 	}

@@ -45,9 +45,13 @@ type Evaluator interface {
 // Decider takes a rule's decision to its final outcome (*remediate.Service):
 // it returns nil for an outcome, a *remediate.Failure to dead-letter,
 // remediate.ErrInterrupted when shutdown came first (the message is left for
-// redelivery), and any other error when the consumer must stop.
+// redelivery), and any other error when the consumer must stop. Answer
+// applies an answer to a pending approval, with the same errors, and
+// remediate.ErrApprovalUnknown, ErrApprovalDecided or ErrApprovalExpired
+// when the answer changed nothing, for good.
 type Decider interface {
 	Decide(ctx context.Context, d remediate.Decision) (remediate.Outcome, error)
+	Answer(ctx context.Context, a remediate.Answer) (remediate.Outcome, error)
 }
 
 // Config configures a Consumer.
@@ -102,6 +106,10 @@ type Config struct {
 	// Retry parks retryable failures on a retry topic and re-drives them
 	// (see Parking); its zero value dead-letters them at once.
 	Retry Parking
+	// AnswersTopic is the topic of the answers to pending approvals
+	// (signed records with the tripline.approval header, see
+	// HeaderApproval); every record of it must be one.
+	AnswersTopic string
 	// Verify, when set, is asked about each message before it is decoded;
 	// a message it refuses is not decoded or acted on, and is handed to
 	// the dead-letter writer with class refused and the reason (the DLQ

@@ -166,6 +166,8 @@ func dlqHeaders(msg kafka.Message, fails []failure, keepSource bool) []kafka.Hea
 			if t, err := time.Parse(time.RFC3339Nano, string(h.Value)); err == nil {
 				first = t
 			}
+		case h.Key == HeaderApproval:
+			kept = append(kept, h) // an answer stays an answer, signed again below
 		case strings.HasPrefix(h.Key, "tripline."), h.Key == "traceparent", h.Key == "tracestate":
 			// tripline's own (including a replayed record's signature) are
 			// written afresh below.

@@ -212,6 +212,9 @@ type funcDecider struct {
 	calls []remediate.Decision
 	ctxs  []context.Context
 	fn    func(ctx context.Context, n int, d remediate.Decision) (remediate.Outcome, error)
+	// answers and answerFn: the same for Answer.
+	answers  []remediate.Answer
+	answerFn func(a remediate.Answer) (remediate.Outcome, error)
 }
 
 func (e *funcDecider) Decide(ctx context.Context, d remediate.Decision) (remediate.Outcome, error) {
@@ -224,6 +227,23 @@ func (e *funcDecider) Decide(ctx context.Context, d remediate.Decision) (remedia
 		return remediate.Outcome{Decision: d, Result: remediate.ResultSuspended}, nil
 	}
 	return e.fn(ctx, n, d)
+}
+
+func (e *funcDecider) Answer(ctx context.Context, a remediate.Answer) (remediate.Outcome, error) {
+	e.mu.Lock()
+	e.answers = append(e.answers, a)
+	fn := e.answerFn
+	e.mu.Unlock()
+	if fn == nil {
+		return remediate.Outcome{Result: remediate.ResultSuspended}, nil
+	}
+	return fn(a)
+}
+
+func (e *funcDecider) allAnswers() []remediate.Answer {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return append([]remediate.Answer(nil), e.answers...)
 }
 
 func (e *funcDecider) count() int {

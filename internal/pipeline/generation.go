@@ -13,8 +13,6 @@ import (
 	"github.com/segmentio/kafka-go"
 	"go.opentelemetry.io/otel/codes"
 	"golang.org/x/sync/semaphore"
-
-	"github.com/tripline-dev/tripline/internal/identity"
 )
 
 // run is the work of one generation: its partitions, the messages fetched
@@ -242,8 +240,7 @@ func (r *run) handOver(m *message, inFlight *sync.WaitGroup) {
 	m.pending = len(m.decisions)
 	c.count(func(s *Stats) { s.Decisions += int64(len(m.decisions)) })
 	for i, h := range m.decisions {
-		key := identity.Fold(h.d.Identity)
-		err := r.exec.submit(r.stop, key, func() { r.decided(m, h, done) })
+		err := r.exec.submit(r.stop, h.key(), func() { r.decided(m, h, done) })
 		if err != nil {
 			// Stopping: the decisions not handed over leave the message
 			// for redelivery.

@@ -14,6 +14,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/tripline-dev/tripline/internal/event"
+	"github.com/tripline-dev/tripline/internal/identity"
 	"github.com/tripline-dev/tripline/internal/remediate"
 	"github.com/tripline-dev/tripline/internal/rules"
 )
@@ -43,6 +44,18 @@ type handover struct {
 	d     remediate.Decision
 	item  int
 	value []byte
+	// answer, when set, is an answer to a pending approval to apply
+	// instead of a decision.
+	answer *remediate.Answer
+}
+
+// key is the keyed executor's key of the handover: one user's decisions
+// and answers run one at a time.
+func (h handover) key() string {
+	if h.answer != nil {
+		return "answer:" + h.answer.UserID
+	}
+	return identity.Fold(h.d.Identity)
 }
 
 // prepare decodes and evaluates msg: everything up to the decisions, which
@@ -103,6 +116,9 @@ func (c *Consumer) handle(ctx context.Context, msg kafka.Message) ([]failure, []
 		if err := verify(msg); err != nil {
 			return []failure{{class: ClassRefused, reason: refusalReason(err), message: err.Error(), attempts: 1, first: time.Now()}}, nil
 		}
+	}
+	if HeaderValue(msg, HeaderApproval) != "" || c.cfg.AnswersTopic != "" && msg.Topic == c.cfg.AnswersTopic {
+		return c.handleAnswer(msg)
 	}
 	if size := HeaderValue(msg, HeaderInflateTooLarge); size != "" && len(msg.Value) == 0 {
 		return []failure{{class: ClassDecode, reason: event.ReasonTooLarge, attempts: 1, first: time.Now(),
@@ -184,7 +200,17 @@ func (c *Consumer) handleEvent(ctx context.Context, msg kafka.Message, ev *event
 // error: errShutdown to leave the message for redelivery, anything else to
 // stop the consumer.
 func (c *Consumer) decide(ctx, stop context.Context, h handover) (*failure, error) {
-	out, err := c.deps.Decider.Decide(remediate.WithStop(ctx, stop), h.d)
+	var out remediate.Outcome
+	var err error
+	if h.answer != nil {
+		out, err = c.deps.Decider.Answer(remediate.WithStop(ctx, stop), *h.answer)
+		if errors.Is(err, remediate.ErrApprovalUnknown) || errors.Is(err, remediate.ErrApprovalDecided) || errors.Is(err, remediate.ErrApprovalExpired) {
+			c.log.InfoContext(ctx, "answer changed nothing", "approval_id", h.answer.ApprovalID, "kind", string(h.answer.Kind), "by", h.answer.By, "reason", err.Error())
+			return nil, nil
+		}
+	} else {
+		out, err = c.deps.Decider.Decide(remediate.WithStop(ctx, stop), h.d)
+	}
 	var f *remediate.Failure
 	switch {
 	case err == nil:

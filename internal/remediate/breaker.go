@@ -84,7 +84,11 @@ func (s *Service) trip(ctx context.Context, b BreakerEntry) error {
 	b.Instance = s.cfg.Instance
 	s.log.ErrorContext(ctx, "breaker tripped: suspensions in this scope are held until an operator re-arms it",
 		"scope", b.Scope, "count", b.Count, "cap", b.Cap, "window", b.Window.String())
-	return s.ledger.PutBreaker(ctx, b)
+	if err := s.ledger.PutBreaker(ctx, b); err != nil {
+		return err
+	}
+	s.notify(ctx, Notice{Type: NoticeBreakerOpen, Breaker: &b})
+	return nil
 }
 
 // reserve checks every scope and, when none is open or full, reserves one

@@ -11,6 +11,8 @@ type call struct {
 	d   Decision
 	now time.Time
 	out Outcome
+	// approval is set when the call carries out an approved action.
+	approval *Approval
 }
 
 // handler carries a call one step further. It returns nil when the call

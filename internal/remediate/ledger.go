@@ -17,8 +17,9 @@ import (
 // scope, so compaction keeps one record per user and per scope and the
 // state topic stays bounded by the number of users tripline ever acted on.
 const (
-	userKeyPrefix    = "user/"
-	breakerKeyPrefix = "breaker/"
+	userKeyPrefix     = "user/"
+	breakerKeyPrefix  = "breaker/"
+	approvalKeyPrefix = "approval/"
 )
 
 // Ledger bounds.
@@ -113,6 +114,7 @@ type Ledger struct {
 	mu          sync.Mutex
 	users       map[string]*UserEntry
 	breakers    map[string]BreakerEntry
+	approvals   map[string]*Approval
 	suspensions []suspension // sorted by time
 	seen        map[suspension]struct{}
 	reserved    map[string]int // breaker reservations in flight, by scope
@@ -130,10 +132,11 @@ func NewLedger(store Store, instance string, log *slog.Logger) *Ledger {
 	}
 	l := &Ledger{
 		store: store, instance: instance, log: log,
-		users:    map[string]*UserEntry{},
-		breakers: map[string]BreakerEntry{},
-		seen:     map[suspension]struct{}{},
-		reserved: map[string]int{},
+		users:     map[string]*UserEntry{},
+		breakers:  map[string]BreakerEntry{},
+		approvals: map[string]*Approval{},
+		seen:      map[suspension]struct{}{},
+		reserved:  map[string]int{},
 	}
 	l.changed = sync.NewCond(&l.mu)
 	return l
@@ -178,6 +181,18 @@ func (l *Ledger) Apply(key string, value []byte) {
 			return
 		}
 		l.breakers[scope] = b
+	case strings.HasPrefix(key, approvalKeyPrefix):
+		id := strings.TrimPrefix(key, approvalKeyPrefix)
+		if value == nil {
+			delete(l.approvals, id)
+			return
+		}
+		var a Approval
+		if err := json.Unmarshal(value, &a); err != nil || a.ID != id {
+			l.badRecord(key, err)
+			return
+		}
+		l.approvals[id] = &a
 	default:
 		l.badRecord(key, errors.New("unknown key"))
 	}

@@ -39,7 +39,13 @@ func newMetrics(meter metric.Meter, s *Service) (*metrics, error) {
 	if err != nil {
 		return nil, err
 	}
+	pending, err := meter.Int64ObservableGauge("tripline_approvals_pending",
+		metric.WithDescription("Pending actions of approve rules waiting for an answer."))
+	if err != nil {
+		return nil, err
+	}
 	_, err = meter.RegisterCallback(func(_ context.Context, o metric.Observer) error {
+		o.ObserveInt64(pending, int64(s.ledger.PendingApprovals()))
 		seenGlobal := false
 		for _, b := range s.ledger.Breakers() {
 			seenGlobal = seenGlobal || b.Scope == ScopeGlobal
@@ -49,7 +55,7 @@ func newMetrics(meter metric.Meter, s *Service) (*metrics, error) {
 			o.ObserveInt64(open, 0, metric.WithAttributes(attribute.String("scope", ScopeGlobal)))
 		}
 		return nil
-	}, open)
+	}, open, pending)
 	return m, err
 }
 

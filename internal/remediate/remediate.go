@@ -25,6 +25,11 @@ const (
 	// ModeShadow decisions never act; their outcome says what they would
 	// have done.
 	ModeShadow Mode = "shadow"
+	// ModeApprove decisions act once a person approves them: once every
+	// guard allows it, the decision becomes a pending approval in the
+	// ledger, and nothing is called until an approve answer arrives
+	// before it expires (see Service.Answer).
+	ModeApprove Mode = "approve"
 )
 
 // Result is the final outcome of a decision, as audited and counted.
@@ -62,6 +67,14 @@ const (
 	ResultBreakerOpen Result = "breaker_open"
 	// ResultFailed: the action failed; the decision is dead-lettered.
 	ResultFailed Result = "failed"
+	// ResultPendingApproval: the decision waits for a person's approval
+	// (mode approve); Detail names the approval.
+	ResultPendingApproval Result = "pending_approval"
+	// ResultApprovalDenied: a person denied the pending action.
+	ResultApprovalDenied Result = "approval_denied"
+	// ResultApprovalExpired: nobody answered in time; the action is
+	// denied and never carried out.
+	ResultApprovalExpired Result = "approval_expired"
 )
 
 // User states as the Users API reports them.
@@ -119,7 +132,10 @@ type Decision struct {
 	// An event that names an email and a 1Password user id belonging to
 	// two different users is refused (ClassIdentityMismatch).
 	EventOPUserID string
-	Source        Source
+	// ApprovalTimeout is how long the pending action of an approve rule
+	// waits for an answer.
+	ApprovalTimeout time.Duration
+	Source          Source
 	// Stale, when set, says why the event is too old to act on (its time,
 	// or its Kafka record's, is older than the maximum event age): the
 	// decision runs the read-only guards and ends as stale, like a shadow

@@ -30,6 +30,9 @@ type Config struct {
 	Retry   RetryPolicy
 	// Instance names this process in ledger and audit records.
 	Instance string
+	// Approvals turns approve rules on: their decisions become pending
+	// approvals. Off, such a decision fails (class invalid_decision).
+	Approvals bool
 }
 
 // Deps are the collaborators of a Service. Directory, API and Ledger are
@@ -48,6 +51,9 @@ type Deps struct {
 	Meter   metric.Meter
 	// Now is the clock (default time.Now).
 	Now func() time.Time
+	// Notify receives the notices of actions, breaker trips and
+	// approvals (nil: none). It must not block: the decision waits.
+	Notify func(ctx context.Context, n Notice)
 }
 
 // Service is the decision service. It is safe for concurrent use.
@@ -63,6 +69,7 @@ type Service struct {
 	now     func() time.Time
 	locks   userLocks
 	decide  handler
+	notice  func(ctx context.Context, n Notice)
 }
 
 // New returns a Service.
@@ -95,7 +102,7 @@ func New(cfg Config, deps Deps) (*Service, error) {
 	}
 	s := &Service{
 		cfg: cfg, dir: deps.Directory, api: deps.API, ledger: deps.Ledger, auditor: deps.Auditor,
-		log: deps.Logger, tracer: deps.Tracer, now: deps.Now,
+		log: deps.Logger, tracer: deps.Tracer, now: deps.Now, notice: deps.Notify,
 	}
 	var err error
 	if s.metrics, err = newMetrics(deps.Meter, s); err != nil {
@@ -103,7 +110,7 @@ func New(cfg Config, deps Deps) (*Service, error) {
 	}
 	mws := []middleware{
 		s.resolve, protectedGuard(deps.Protected), s.serialize, s.refusedGuard, s.duplicateGuard,
-		s.provenanceGuard, shadowStop, s.breaker,
+		s.provenanceGuard, shadowStop, s.breaker, s.approvalStop,
 	}
 	if cfg.DryRun {
 		mws = append(mws, dryRunStop)
@@ -126,7 +133,14 @@ func (s *Service) Decide(ctx context.Context, d Decision) (Outcome, error) {
 		attribute.String("tripline.rule_id", d.RuleID), attribute.String("tripline.event_id", d.EventID),
 		attribute.String("tripline.mode", string(d.Mode)), attribute.String("tripline.action", string(d.Action))))
 	defer span.End()
-	c := &call{d: d, now: s.now(), out: Outcome{Decision: d}}
+	return s.run(ctx, &call{d: d, now: s.now(), out: Outcome{Decision: d}})
+}
+
+// run carries a call through the chain, audits its outcome and notifies
+// an action.
+func (s *Service) run(ctx context.Context, c *call) (Outcome, error) {
+	span := trace.SpanFromContext(ctx)
+	d := c.d
 	var err error
 	if d.Action != ActionSuspend && d.Action != ActionReactivate {
 		err = &Failure{Class: ClassInvalid, Err: fmt.Errorf("decide: unknown action %q", d.Action)}
@@ -154,7 +168,20 @@ func (s *Service) Decide(ctx context.Context, d Decision) (Outcome, error) {
 			return c.out, fmt.Errorf("audit outcome of event %s: %w", d.EventID, aerr)
 		}
 	}
+	if c.out.Result == ResultSuspended || c.out.Result == ResultReactivated {
+		out := c.out
+		s.notify(ctx, Notice{Type: NoticeAction, Outcome: &out, Approval: c.approval})
+	}
 	return c.out, err
+}
+
+// notify hands a notice to Deps.Notify, stamped with the time and trace.
+func (s *Service) notify(ctx context.Context, n Notice) {
+	if s.notice == nil {
+		return
+	}
+	n.Time, n.TraceID = s.now(), traceID(ctx)
+	s.notice(ctx, n)
 }
 
 // Ledger returns the service's ledger.

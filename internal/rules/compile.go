@@ -32,12 +32,18 @@ const (
 	SeverityCritical = "critical"
 )
 
-// Modes of a rule. An enforce rule's decisions are acted on; a shadow rule's
-// decisions are only logged and counted.
+// Modes of a rule. An enforce rule's decisions are acted on; an approve
+// rule's decisions are acted on once a person approves them; a shadow
+// rule's decisions are only logged and counted.
 const (
 	ModeEnforce = "enforce"
+	ModeApprove = "approve"
 	ModeShadow  = "shadow"
 )
+
+// DefaultApprovalTimeout is how long an approve rule's pending action waits
+// for an answer when the rule sets no approval_timeout: then it is denied.
+const DefaultApprovalTimeout = 30 * time.Minute
 
 // Actions a rule can decide.
 const (
@@ -48,7 +54,7 @@ const (
 
 var (
 	severities = []string{SeverityInfo, SeverityLow, SeverityMedium, SeverityHigh, SeverityCritical}
-	modes      = []string{ModeEnforce, ModeShadow}
+	modes      = []string{ModeEnforce, ModeApprove, ModeShadow}
 	actions    = []string{ActionSuspend, ActionReactivate, ActionNone}
 )
 
@@ -243,6 +249,18 @@ func compileRule(p *problems, spec *ruleSpec, lists map[string]listSpec, cat *ca
 			p.add(file, line("grace"), id, "grace: %q is not a non-negative duration (e.g. 24h)", spec.grace)
 		}
 		r.info.Grace = d
+	}
+	if spec.approvalTimeout != "" {
+		d, err := time.ParseDuration(spec.approvalTimeout)
+		if err != nil || d < time.Minute || d > 7*24*time.Hour {
+			p.add(file, line("approval_timeout"), id, "approval_timeout: %q is not a duration between 1m and 168h (e.g. 30m)", spec.approvalTimeout)
+		}
+		if r.info.Mode != ModeApprove {
+			p.add(file, line("approval_timeout"), id, "approval_timeout is only for mode: approve")
+		}
+		r.info.ApprovalTimeout = d
+	} else if r.info.Mode == ModeApprove {
+		r.info.ApprovalTimeout = DefaultApprovalTimeout
 	}
 	if spec.hasLimit {
 		l, err := parseLimit(spec.maxActs)

@@ -35,22 +35,25 @@ type RuleInfo struct {
 	File        string // rule file, relative to the loaded directory
 	Line        int    // line of the rule's id key
 	Severity    string
-	Mode        string // ModeEnforce or ModeShadow
+	Mode        string // ModeEnforce, ModeApprove or ModeShadow
 	Action      string // ActionSuspend, ActionReactivate or ActionNone
 	Enabled     bool
 	Cooldown    time.Duration // see Decision.Cooldown; 0 when unset
 	Grace       time.Duration // see Decision.Grace; 0 when unset
 	MaxActions  Limit         // see Decision.MaxActions; zero when unset
-	Tags        []string
-	Tests       int // number of inline tests
+	// ApprovalTimeout is how long a pending action of an approve rule
+	// waits for an answer (0 for other modes).
+	ApprovalTimeout time.Duration
+	Tags            []string
+	Tests           int // number of inline tests
 }
 
 // Acts reports whether the rule's decisions are acted on: it is enabled, in
-// enforce mode, and suspends or reactivates. A rule that acts must prove it
-// at load: inline tests that match and that do not, and no match on the
-// benign corpus (see LoadChecked).
+// enforce or approve mode, and suspends or reactivates. A rule that acts
+// must prove it at load: inline tests that match and that do not, and no
+// match on the benign corpus (see LoadChecked).
 func (r RuleInfo) Acts() bool {
-	return r.Enabled && r.Mode == ModeEnforce && (r.Action == ActionSuspend || r.Action == ActionReactivate)
+	return r.Enabled && (r.Mode == ModeEnforce || r.Mode == ModeApprove) && (r.Action == ActionSuspend || r.Action == ActionReactivate)
 }
 
 // Decision is what one rule decided about one event. The rules package
@@ -58,7 +61,7 @@ func (r RuleInfo) Acts() bool {
 // Cooldown, Grace and MaxActions, and the protected identities, when it acts.
 type Decision struct {
 	RuleID   string
-	Mode     string // ModeEnforce: act on it; ModeShadow: log and count only
+	Mode     string // ModeEnforce: act on it; ModeApprove: once approved; ModeShadow: log and count only
 	Action   string // ActionSuspend, ActionReactivate or ActionNone
 	User     string // identity to act on: a 1Password user id or an email
 	Reason   string // the rule's rendered reason template
@@ -72,6 +75,9 @@ type Decision struct {
 	// MaxActions is the rule's own blast-radius cap (max_actions), zero
 	// when unset.
 	MaxActions Limit
+	// ApprovalTimeout is how long an approve rule's pending action waits
+	// for an answer; 0 for other modes.
+	ApprovalTimeout time.Duration
 }
 
 // RuleError is a runtime failure of one rule on one event. The other rules
@@ -205,7 +211,7 @@ func decide(e *evaluator, r *rule, ev *event.Event) (Decision, error) {
 	d := Decision{
 		RuleID: r.info.ID, Mode: r.info.Mode, Action: r.info.Action,
 		Severity: r.info.Severity, User: e.identity,
-		Cooldown: r.info.Cooldown, Grace: r.info.Grace, MaxActions: r.info.MaxActions,
+		Cooldown: r.info.Cooldown, Grace: r.info.Grace, MaxActions: r.info.MaxActions, ApprovalTimeout: r.info.ApprovalTimeout,
 	}
 	if r.user != nil {
 		out, err := e.vm.Run(r.user, map[string]any(e.env))

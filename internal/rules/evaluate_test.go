@@ -82,6 +82,15 @@ func TestEvaluateUserExpressionAndNoUser(t *testing.T) {
 	}
 }
 
+func TestApproveRuleCarriesItsTimeout(t *testing.T) {
+	t.Parallel()
+	s := mustLoad(t, "rules:\n  - id: a\n    severity: low\n    mode: approve\n    action: none\n    when: 'true'\n  - id: b\n    severity: low\n    mode: approve\n    approval_timeout: 2h\n    action: none\n    when: 'true'\n")
+	res := s.Evaluate(&event.Event{UserEmail: "a@x", EventID: "e1", Time: t0})
+	if len(res.Decisions) != 2 || res.Decisions[0].Mode != ModeApprove || res.Decisions[0].ApprovalTimeout != DefaultApprovalTimeout || res.Decisions[1].ApprovalTimeout != 2*time.Hour {
+		t.Errorf("decisions %+v", res.Decisions)
+	}
+}
+
 func TestDecisionCarriesCooldownGraceAndLimit(t *testing.T) {
 	t.Parallel()
 	s := mustLoad(t, "rules:\n  - id: c\n    severity: low\n    action: suspend\n    cooldown: 1h\n    grace: 24h\n    max_actions: 5/10m\n    when: 'true'\n")

@@ -241,12 +241,14 @@ type ruleSpec struct {
 	hasUser  bool
 	reason   string
 	cooldown string
-	grace    string // with hasGrace: written, possibly empty
-	maxActs  string // with hasLimit: written, possibly empty
-	hasGrace bool
-	hasLimit bool
-	tags     []string
-	tests    []testSpec
+	// approvalTimeout is approval_timeout as written.
+	approvalTimeout string
+	grace           string // with hasGrace: written, possibly empty
+	maxActs         string // with hasLimit: written, possibly empty
+	hasGrace        bool
+	hasLimit        bool
+	tags            []string
+	tests           []testSpec
 }
 
 // testSpec is one inline test as written.
@@ -263,7 +265,7 @@ type testSpec struct {
 }
 
 var (
-	ruleKeys   = []string{"id", "description", "severity", "enabled", "mode", "when", "action", "user", "reason", "cooldown", "grace", "max_actions", "tags", "tests"}
+	ruleKeys   = []string{"id", "description", "severity", "enabled", "mode", "when", "action", "user", "reason", "cooldown", "grace", "max_actions", "approval_timeout", "tags", "tests"}
 	testKeys   = []string{"name", "event", "events", "input", "fixture", "repeat", "every", "expect"}
 	expectKeys = []string{"match", "action", "user", "reason"}
 	fileKeys   = []string{"rules", "lists"}
@@ -418,6 +420,8 @@ func parseRule(p *problems, fsys fs.FS, file string, n *yaml.Node) *ruleSpec {
 			scalar(p, file, r.id, key, v, &r.reason)
 		case "cooldown":
 			scalar(p, file, r.id, key, v, &r.cooldown)
+		case "approval_timeout":
+			scalar(p, file, r.id, key, v, &r.approvalTimeout)
 		case "grace":
 			r.hasGrace = isString(v)
 			scalar(p, file, r.id, key, v, &r.grace)
