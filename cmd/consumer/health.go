@@ -21,6 +21,7 @@ func (m *Main) serveHTTP(ctx context.Context) error {
 			return
 		}
 		fmt.Fprintln(w, "ready")
+		fmt.Fprintln(w, m.permissionsLine())
 		for _, n := range notes {
 			fmt.Fprintln(w, n)
 		}

@@ -468,11 +468,14 @@ func topicPlan(k config.Kafka, sources, owned []string) kafkaio.TopicPlan {
 // Run runs the consumer, the directory refresh, the rules watcher, SIGHUP
 // reloads and the HTTP server until ctx is done or one of them fails.
 func (m *Main) Run(ctx context.Context) error {
+	m.log.Info(m.permissionsLine())
 	if err := m.dir.Refresh(ctx); err != nil {
 		if !isRetryable(err) {
 			return fmt.Errorf("list 1Password users (check onepassword.* settings and the OAuth app's permissions): %w", err)
 		}
 		m.log.Warn("cannot list 1Password users yet; will retry", "error", err)
+	} else if err := m.checkReadPermissions(ctx); err != nil {
+		return err
 	}
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return ignoreCanceled(m.table.Run(gctx)) })

@@ -200,6 +200,20 @@ func (d *Directory) Len() int {
 	return 0
 }
 
+// Sample returns one user of the current listing (false when it is empty),
+// for checks that need some user to read, such as the permission to get
+// one.
+func (d *Directory) Sample() (remediate.User, bool) {
+	s := d.snap.Load()
+	if s == nil {
+		return remediate.User{}, false
+	}
+	for _, u := range s.byID {
+		return *u, true
+	}
+	return remediate.User{}, false
+}
+
 // Lookup returns the user an identity names: an email (anything with an
 // "@"), compared after Normalize, or a 1Password user id, compared in upper
 // case (ids are upper-case base32). It implements remediate.Directory.

@@ -91,7 +91,29 @@ func (e *APIError) Error() string {
 		b.WriteString(": ")
 		b.WriteString(e.Message)
 	}
+	if perm := Permission(e.Op); perm != "" && e.Status == http.StatusForbidden && !e.cannotSuspend() {
+		b.WriteString(` (the OAuth application may lack the "`)
+		b.WriteString(perm)
+		b.WriteString(`" permission, or belong to another account: check it in the 1Password admin console, Integrations)`)
+	}
 	return b.String()
+}
+
+// Permission is the permission of the OAuth application that an operation
+// needs, as the 1Password admin console names it ("" for the token
+// operations, which need none).
+func Permission(op string) string {
+	switch op {
+	case OpListUsers:
+		return "list users"
+	case OpGetUser:
+		return "get user"
+	case OpSuspendUser:
+		return "suspend users"
+	case OpReactivateUser:
+		return "reactivate users"
+	}
+	return ""
 }
 
 // Retryable reports whether the same call may succeed later: 429, 500, 502,
