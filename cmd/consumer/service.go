@@ -67,6 +67,7 @@ type Main struct {
 	audit    *kafkaio.TopicWriter
 	// notify receives the decision service's notices (nil: none).
 	notify func(ctx context.Context, n remediate.Notice)
+	slack  *slackApprovals // nil without slack.approval_channel
 	// now and approvalTick: see Options.
 	now          func() time.Time
 	approvalTick time.Duration
@@ -125,6 +126,9 @@ func NewMain(ctx context.Context, cfg config.Config, opts Options) (_ *Main, err
 	if cfg.Kafka.DLQSigningKey == "" {
 		m.log.Warn("no dead-letter signing key (TRIPLINE_DLQ_SIGNING_KEY): dead-letter records are unsigned, dlq replay refuses them unless --accept-unsigned, " +
 			"and decisions that fail while the Users API is down are dead-lettered at once instead of parked on the retry topic and re-driven")
+	}
+	if err := m.newSlack(); err != nil {
+		return nil, err
 	}
 	if m.decider, err = m.newDecider(m.auditor(opts.Auditor), cfg.DryRun); err != nil {
 		return nil, err
@@ -477,6 +481,11 @@ func (m *Main) Run(ctx context.Context) error {
 	} else if err := m.checkReadPermissions(ctx); err != nil {
 		return err
 	}
+	if m.slack != nil {
+		if err := m.slack.check(ctx); err != nil {
+			return fmt.Errorf("slack (slack.* settings): %w", err)
+		}
+	}
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return ignoreCanceled(m.table.Run(gctx)) })
 	g.Go(func() error {
@@ -489,6 +498,9 @@ func (m *Main) Run(ctx context.Context) error {
 	g.Go(func() error { return ignoreCanceled(m.dir.Run(gctx)) })
 	if m.answers != nil {
 		g.Go(func() error { return m.runApprovalClock(gctx) })
+	}
+	if m.slack != nil {
+		g.Go(func() error { return m.slack.run(gctx) })
 	}
 	if m.cfg.Rules.Watch {
 		g.Go(func() error { return ignoreCanceled(m.rules.Run(gctx)) })

@@ -14,6 +14,11 @@ type Config struct {
 	Retry       Retry       `yaml:"retry" json:"retry"`
 	Event       Event       `yaml:"event" json:"event"`
 	Breaker     Breaker     `yaml:"breaker" json:"breaker"`
+	Slack       Slack       `yaml:"slack" json:"slack"`
+	// ApprovalAddr is where Slack's interactivity callbacks (the Approve
+	// and Deny buttons) are served; empty turns the listener off. It must
+	// sit behind the organisation's ingress (TLS, a public name).
+	ApprovalAddr string `yaml:"approval_addr" json:"approval_addr"`
 	// DryRun evaluates rules and records decisions but never calls suspend
 	// or reactivate.
 	DryRun bool `yaml:"dry_run" json:"dry_run"`
@@ -28,6 +33,26 @@ type Config struct {
 	// fetching waits when it is reached.
 	MaxInFlight int `yaml:"max_in_flight" json:"max_in_flight"`
 	Log         Log `yaml:"log" json:"log"`
+}
+
+// Slack configures the Slack app that posts approval requests and
+// receives the approvers' answers.
+type Slack struct {
+	// BotToken is the app's Bot User OAuth Token (xoxb-...).
+	BotToken     Secret `yaml:"bot_token" json:"bot_token"`
+	BotTokenFile string `yaml:"bot_token_file" json:"bot_token_file"`
+	// SigningSecret verifies every interactivity callback.
+	SigningSecret     Secret `yaml:"signing_secret" json:"signing_secret"`
+	SigningSecretFile string `yaml:"signing_secret_file" json:"signing_secret_file"`
+	// ApprovalChannel is the channel id where approval requests go; empty
+	// posts none (approvals through the CLI only).
+	ApprovalChannel string `yaml:"approval_channel" json:"approval_channel"`
+	// Approvers are the Slack user ids who may answer; ApproverGroup a
+	// Slack user group whose members may too.
+	Approvers     []string `yaml:"approvers" json:"approvers"`
+	ApproverGroup string   `yaml:"approver_group" json:"approver_group"`
+	// APIURL is the Web API base URL (tests point it at a fake).
+	APIURL string `yaml:"api_url" json:"api_url"`
 }
 
 // Kafka configures the consumer group, the dead-letter and audit topics and

@@ -70,6 +70,17 @@ func (c Config) Validate() error {
 	if c.ShutdownGrace <= 0 {
 		add("shutdown_grace", "must be positive")
 	}
+	if sl := c.Slack; sl.ApprovalChannel != "" || c.ApprovalAddr != "" {
+		if sl.BotToken == "" || sl.ApprovalChannel == "" {
+			add("slack.approval_channel", "approvals in Slack need slack.bot_token and slack.approval_channel")
+		}
+		if c.ApprovalAddr != "" && (sl.SigningSecret == "" || (len(sl.Approvers) == 0 && sl.ApproverGroup == "")) {
+			add("approval_addr", "the Slack listener needs slack.signing_secret and approvers (slack.approvers or slack.approver_group)")
+		}
+		if c.Kafka.DLQSigningKey == "" || c.Kafka.ApprovalsTopic == "" {
+			add("slack.approval_channel", "approvals need kafka.approvals_topic and the signing key (TRIPLINE_DLQ_SIGNING_KEY)")
+		}
+	}
 	if c.MaxInFlight < 1 || c.MaxInFlight > 100_000 {
 		add("max_in_flight", "must be between 1 and 100000, got %d", c.MaxInFlight)
 	}

@@ -280,6 +280,7 @@ func (s *Service) Answer(ctx context.Context, ans Answer) (Outcome, error) {
 		return Outcome{}, err
 	}
 	s.log.InfoContext(ctx, "approval approved", "approval_id", a.ID, "by", a.DecidedBy, "channel", a.Channel)
+	s.notify(ctx, Notice{Type: NoticeApprovalApproved, Approval: &a})
 	return s.carryOut(ctx, a)
 }
 
@@ -375,9 +376,39 @@ func (s *Service) ForgetApprovals(ctx context.Context, now time.Time) error {
 	for _, a := range s.ledger.Approvals() {
 		if a.State != ApprovalPending && now.Sub(a.DecidedAt) > forgetApprovalsAfter {
 			errs = append(errs, s.ledger.put(ctx, approvalKeyPrefix+a.ID, nil))
+			if _, ok := s.ledger.ApprovalMessage(a.ID); ok {
+				errs = append(errs, s.ledger.put(ctx, messageKeyPrefix+a.ID, nil))
+			}
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// ApprovalMessage is where the request for an approval was posted (a chat
+// channel and the message's id there), kept in the ledger (key
+// approval-message/<id>) so that any instance can update the message when
+// the approval is decided or expires.
+type ApprovalMessage struct {
+	ID      string `json:"id"`
+	Channel string `json:"channel"`
+	TS      string `json:"ts"`
+}
+
+// ApprovalMessage returns where an approval's request was posted.
+func (l *Ledger) ApprovalMessage(id string) (ApprovalMessage, bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	m, ok := l.messages[id]
+	return m, ok
+}
+
+// PutApprovalMessage records where an approval's request was posted.
+func (l *Ledger) PutApprovalMessage(ctx context.Context, m ApprovalMessage) error {
+	value, err := json.Marshal(m)
+	if err != nil {
+		return fmt.Errorf("ledger: encode approval message %s: %w", m.ID, err)
+	}
+	return l.put(ctx, messageKeyPrefix+m.ID, value)
 }
 
 // Approval returns an approval by id (false when the ledger has none).
@@ -451,6 +482,7 @@ const (
 	NoticeBreakerOpen       NoticeType = "breaker_open"
 	NoticeApprovalRequested NoticeType = "approval_requested"
 	NoticeApprovalReminder  NoticeType = "approval_reminder"
+	NoticeApprovalApproved  NoticeType = "approval_approved"
 	NoticeApprovalDenied    NoticeType = "approval_denied"
 	NoticeApprovalExpired   NoticeType = "approval_expired"
 )

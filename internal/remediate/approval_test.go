@@ -100,7 +100,7 @@ func TestApproveRuleWaitsForApprovalThenActs(t *testing.T) {
 	if last.Result != "suspended" || last.Mode != "approve" || last.Detail == "" {
 		t.Errorf("audit of the action %+v", last)
 	}
-	if got := fmt.Sprint(n.types()); got != "[approval_requested action]" {
+	if got := fmt.Sprint(n.types()); got != "[approval_requested approval_approved action]" {
 		t.Errorf("notices %s", got)
 	}
 }

@@ -20,6 +20,7 @@ const (
 	userKeyPrefix     = "user/"
 	breakerKeyPrefix  = "breaker/"
 	approvalKeyPrefix = "approval/"
+	messageKeyPrefix  = "approval-message/"
 )
 
 // Ledger bounds.
@@ -115,6 +116,7 @@ type Ledger struct {
 	users       map[string]*UserEntry
 	breakers    map[string]BreakerEntry
 	approvals   map[string]*Approval
+	messages    map[string]ApprovalMessage
 	suspensions []suspension // sorted by time
 	seen        map[suspension]struct{}
 	reserved    map[string]int // breaker reservations in flight, by scope
@@ -135,6 +137,7 @@ func NewLedger(store Store, instance string, log *slog.Logger) *Ledger {
 		users:     map[string]*UserEntry{},
 		breakers:  map[string]BreakerEntry{},
 		approvals: map[string]*Approval{},
+		messages:  map[string]ApprovalMessage{},
 		seen:      map[suspension]struct{}{},
 		reserved:  map[string]int{},
 	}
@@ -181,6 +184,18 @@ func (l *Ledger) Apply(key string, value []byte) {
 			return
 		}
 		l.breakers[scope] = b
+	case strings.HasPrefix(key, messageKeyPrefix):
+		id := strings.TrimPrefix(key, messageKeyPrefix)
+		if value == nil {
+			delete(l.messages, id)
+			return
+		}
+		var msg ApprovalMessage
+		if err := json.Unmarshal(value, &msg); err != nil || msg.ID != id {
+			l.badRecord(key, err)
+			return
+		}
+		l.messages[id] = msg
 	case strings.HasPrefix(key, approvalKeyPrefix):
 		id := strings.TrimPrefix(key, approvalKeyPrefix)
 		if value == nil {

@@ -1,0 +1,32 @@
+// Package slackapproval is the Slack side of tripline's approval flow. A rule
+// in "mode: approve" does not suspend anyone by itself: it produces a pending
+// action, and this package asks people in a Slack channel to approve or deny
+// it.
+//
+// It has two halves:
+//
+//   - Notifier speaks the Slack Web API with a bot token. Post sends the
+//     approval request (Block Kit: a summary of what, who, why, rule, expiry
+//     and trace id, then Approve and Deny buttons whose values carry the
+//     pending action id) with chat.postMessage and returns the message's
+//     channel and timestamp; Remind replies in the message's thread at half
+//     time; Decided and Expired rewrite the message with chat.update and
+//     remove the buttons.
+//   - Handler is the http.Handler for Slack's interactivity callbacks. It
+//     verifies each request with the app's signing secret (Slack's v0
+//     scheme, constant-time comparison, five-minute clock window, replay
+//     refusal, bounded body), lets only the configured approvers answer,
+//     hands the answer to a Decider and then updates the message.
+//
+// The pending-action store (not this package) owns the state: it implements
+// Decider, calls Post when an action is created, Remind at ReminderAt, and
+// Expired when nobody answered in time. The first answer recorded by the
+// Decider wins; later clicks are told who answered first.
+//
+// No log line or error of this package shows the bot token, the signing
+// secret or a response_url: both secrets are secret.Value, and error text
+// that comes from outside goes through secret.Redact.
+//
+// This package is an adapter at the edge of the system. It must not import
+// any tripline package except internal/secret.
+package slackapproval

@@ -1,0 +1,66 @@
+package slackapproval_test
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"github.com/tripline-dev/tripline/internal/slackapproval"
+)
+
+var _ slackapproval.Decider = (*fakeDecider)(nil)
+
+// fakeDecider is an in-memory Decider that keeps the documented contract:
+// unknown ids give ErrUnknown, answers at or after expiry give ErrExpired,
+// the first answer wins and later ones get *AlreadyDecidedError.
+type fakeDecider struct {
+	now func() time.Time
+
+	mu      sync.Mutex
+	expires map[string]time.Time
+	decided map[string]slackapproval.Outcome
+	calls   int
+}
+
+func newFakeDecider(now func() time.Time) *fakeDecider {
+	return &fakeDecider{now: now, expires: map[string]time.Time{}, decided: map[string]slackapproval.Outcome{}}
+}
+
+// add makes id a pending action that expires at exp.
+func (d *fakeDecider) add(id string, exp time.Time) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.expires[id] = exp
+}
+
+func (d *fakeDecider) Decide(_ context.Context, id string, approve bool, by, _, reason string) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.calls++
+	exp, ok := d.expires[id]
+	if !ok {
+		return slackapproval.ErrUnknown
+	}
+	if o, ok := d.decided[id]; ok {
+		return &slackapproval.AlreadyDecidedError{Outcome: o}
+	}
+	now := d.now()
+	if !now.Before(exp) {
+		return slackapproval.ErrExpired
+	}
+	d.decided[id] = slackapproval.Outcome{Approved: approve, By: by, At: now, Reason: reason}
+	return nil
+}
+
+func (d *fakeDecider) callCount() int {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.calls
+}
+
+func (d *fakeDecider) outcome(id string) (slackapproval.Outcome, bool) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	o, ok := d.decided[id]
+	return o, ok
+}
