@@ -172,7 +172,7 @@ func answerApproval(ctx context.Context, m *Main, ans remediate.Answer, wait tim
 	deadline := time.Now().Add(wait)
 	for time.Now().Before(deadline) && ctx.Err() == nil {
 		a, _ = m.ledger.Approval(ans.ApprovalID)
-		settled := a.State != remediate.ApprovalPending && (a.State != remediate.ApprovalApproved || a.Answer != ans.Nonce || a.Result != "")
+		settled := a.State != remediate.ApprovalPending && (a.State != remediate.ApprovalApproved || a.Answer != ans.Nonce || a.Result != "" || a.Failure != "")
 		if settled {
 			break
 		}
@@ -185,6 +185,9 @@ func answerApproval(ctx context.Context, m *Main, ans remediate.Answer, wait tim
 		return nil
 	case a.Answer != ans.Nonce:
 		return fmt.Errorf("%s was %s by %s via %s at %s before this answer: nothing changed", a.ID, a.State, a.DecidedBy, a.Channel, a.DecidedAt.UTC().Format(time.RFC3339))
+	case a.State == remediate.ApprovalApproved && a.Result == "" && a.Failure != "":
+		return fmt.Errorf("approved %s, but %s of %s (%s) was not carried out: %s; the answer waits in the retry or dead-letter topic, and is applied again once the cause is gone (consumer dlq replay --execute for a held one)",
+			a.ID, a.Action, a.UserEmail, a.UserID, a.Failure)
 	case a.State == remediate.ApprovalApproved && a.Result == "":
 		fmt.Fprintf(out, "approved %s: %s of %s (%s) by rule %s is being carried out (not finished within %s; consumer approvals list --all shows the result)\n",
 			a.ID, a.Action, a.UserEmail, a.UserID, a.RuleID, wait)
@@ -244,8 +247,11 @@ func printApprovals(w io.Writer, all []remediate.Approval, includeDecided, asJSO
 		state := string(a.State)
 		if a.State != remediate.ApprovalPending {
 			state = fmt.Sprintf("%s by %s via %s", a.State, a.DecidedBy, a.Channel)
-			if a.Result != "" {
+			switch {
+			case a.Result != "":
 				state += ": " + string(a.Result)
+			case a.Failure != "":
+				state += ": not carried out yet (" + a.Failure + ")"
 			}
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", a.ID, a.RuleID, a.UserEmail, a.UserID, a.Action,

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"io"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -38,34 +37,15 @@ rules:
         expect: {match: false}
 `
 
-// clock is a settable clock for the decision service and the approval
-// clock: the tests move it forward instead of waiting.
-type clock struct {
-	mu     sync.Mutex
-	offset time.Duration
-}
-
-func (c *clock) now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return time.Now().Add(c.offset)
-}
-
-func (c *clock) forward(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.offset += d
-}
-
 // approvalWorld is an end-to-end world with the approve rule and a running
 // consumer whose clock the test moves.
-func approvalWorld(t *testing.T) (*e2e, *Main, *clock, string) {
+func approvalWorld(t *testing.T) (*e2e, *Main, *offsetClock, string) {
 	t.Helper()
 	e := newE2E(t, "signins", opsim.Seed{})
 	if err := eventtest.WriteRulesDir(e.cfg.Rules.Dir, approveRule); err != nil {
 		t.Fatal(err)
 	}
-	clk := &clock{}
+	clk := &offsetClock{}
 	ctx, cancel := context.WithCancel(t.Context())
 	m, err := NewMain(ctx, e.cfg, Options{Log: io.Discard, Lookup: func(string) (string, bool) { return "", false }, Now: clk.now, ApprovalTick: 50 * time.Millisecond})
 	if err != nil {

@@ -96,12 +96,14 @@ func (d demoMessage) render(i int) ([]byte, error) {
 	now := time.Now().UTC()
 	s = isoTime.ReplaceAllString(s, now.Format("2006-01-02T15:04:05.000Z"))
 	s = epochMillis.ReplaceAllString(s, strconv.FormatInt(now.UnixMilli(), 10))
+	s = epochMicros.ReplaceAllString(s, strconv.FormatInt(now.UnixMicro(), 10))
 	return []byte(s), nil
 }
 
 var (
 	isoTime     = regexp.MustCompile(`\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})`)
 	epochMillis = regexp.MustCompile(`\b17604\d{8}\b`)
+	epochMicros = regexp.MustCompile(`\b17604\d{11}\b`)
 )
 
 // demoSeed is the simulated 1Password account: the demo's people, the only
@@ -206,35 +208,91 @@ func runDemo(ctx context.Context, s streams, rulesDir string, verbose bool, time
 	cfg.Kafka.DLQSigningKey = config.Secret(hex.EncodeToString(key)) // the replay acts only on records this run signed
 	runCtx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	m, err := NewMain(runCtx, cfg, Options{Log: logs, Auditor: audit})
+	clk := &offsetClock{}
+	m, err := NewMain(runCtx, cfg, Options{Log: logs, Auditor: audit, Now: clk.now, ApprovalTick: 100 * time.Millisecond})
 	if err != nil {
 		return err
 	}
 	done := make(chan error, 1)
 	go func() { done <- m.Run(runCtx) }()
-	waitErr := waitCommitted(runCtx, m, int64(len(stream)), done)
-	cancel()
-	runErr := <-done
-	m.Close()
-	if waitErr != nil {
-		return waitErr
+	stop := func() error {
+		cancel()
+		err := <-done
+		m.Close()
+		return err
 	}
-	if runErr != nil {
-		return runErr
+	if err := waitCommitted(runCtx, m, int64(len(stream)), done); err != nil {
+		stop()
+		return err
 	}
 	readCtx, cancelRead := context.WithTimeout(ctx, 20*time.Second)
 	defer cancelRead()
 	dlq, err := sb.conn.ReadN(readCtx, cfg.Kafka.DLQTopic, "tripline-demo-dlq", int(m.Stats().DeadLettered))
 	if err != nil {
+		stop()
 		return fmt.Errorf("read the dead-letter topic: %w", err)
 	}
 	calls := len(sb.sim.Requests())
 	printSummary(s.out, sb, audit, dlq, m.Stats(), traceIDs[0])
-	if err := rearmAndReplay(ctx, s, cfg, logs); err != nil {
+	err = rearmAndReplay(ctx, s, cfg, logs)
+	if err == nil {
+		err = demoApprovals(runCtx, s, cfg, m, clk, logs)
+	}
+	if serr := stop(); err == nil {
+		err = serr
+	}
+	if err != nil {
 		return err
 	}
 	fmt.Fprintf(s.out, "\nUsers API calls seen by the simulator: %d before the re-arm, %d in all. Logs: rerun with --verbose.\n", calls, len(sb.sim.Requests()))
 	return nil
+}
+
+// demoApprovals plays the approver while the consumer runs: list the
+// pending actions, approve one as `consumer approvals approve` does, and
+// let the clock expire the other.
+func demoApprovals(ctx context.Context, s streams, cfg config.Config, m *Main, clk *offsetClock, logs io.Writer) error {
+	out := &prefixWriter{w: s.out, prefix: "  "}
+	pending := m.ledger.Approvals()
+	// By user, so the demo reads the same on every run.
+	sort.Slice(pending, func(i, j int) bool { return pending[i].UserEmail < pending[j].UserEmail })
+	if len(pending) == 0 {
+		return errors.New("the demo expected pending approvals from siem_alert_high")
+	}
+	fmt.Fprintf(s.out, "\nWaiting for a person (siem_alert_high is in mode approve: nothing is called until someone approves):\n  $ consumer approvals list\n")
+	if err := printApprovals(out, pending, false, false); err != nil {
+		return err
+	}
+	first := pending[0]
+	fmt.Fprintf(s.out, "\nAn analyst checks the first alert and approves it; the running consumer carries it out, through the guards again:\n  $ consumer approvals approve %s --by demo-analyst\n", first.ID)
+	cli, err := openLedger(ctx, cfg, logs)
+	if err != nil {
+		return err
+	}
+	err = answerApproval(ctx, cli, remediate.Answer{ApprovalID: first.ID, Kind: remediate.AnswerApprove, By: "demo-analyst", Channel: "cli"}, 20*time.Second, out)
+	cli.Close()
+	if err != nil {
+		return err
+	}
+	if len(pending) < 2 {
+		return nil
+	}
+	second := pending[1]
+	fmt.Fprintf(s.out, "\nNobody answers the second request. 31 minutes later (the demo moves its clock) the approval clock expires it:\n")
+	clk.forward(31 * time.Minute)
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		a, _ := m.ledger.Approval(second.ID)
+		if a.State == remediate.ApprovalExpired {
+			fmt.Fprintf(out, "%s %s: %s of %s by rule %s denied at %s, never carried out (outcome approval_expired)\n",
+				a.ID, a.State, a.Action, a.UserEmail, a.RuleID, a.Expires.UTC().Format(time.RFC3339))
+			return nil
+		}
+		if time.Now().After(deadline) || ctx.Err() != nil {
+			return fmt.Errorf("approval %s did not expire", second.ID)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }
 
 // rearmAndReplay plays the operator after the breaker tripped: re-arm it,
@@ -355,6 +413,11 @@ func printSummary(w io.Writer, sb *sandbox, audit *auditLog, dlq []kafkaio.Recor
 		is(remediate.ResultBreakerOpen), func(r remediate.Record) string {
 			return fmt.Sprintf("%s\trule %s\tscope %s", r.UserEmail, r.RuleID, r.Detail)
 		})
+	section("\nWaiting for approval (mode approve: a person decides, within the rule's approval_timeout):", func(r remediate.Record) bool {
+		return r.Result == string(remediate.ResultPendingApproval)
+	}, func(r remediate.Record) string {
+		return fmt.Sprintf("%s\trule %s\t%s", r.UserEmail, r.RuleID, r.Detail)
+	})
 	fmt.Fprintln(w, "\nShadow decisions (recorded and counted, never acted on: these rules ship in shadow mode):")
 	shadow := map[string][]string{}
 	var ruleIDs []string

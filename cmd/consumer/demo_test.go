@@ -22,6 +22,9 @@ func TestDemoRunsEndToEnd(t *testing.T) {
 		"18 events consumed", "5 users suspended", "6 dead-lettered", "18 offsets committed",
 		"re-armed breaker global (by demo-operator: burst reviewed)",
 		"replayed 6: acted 3, still failing 3, nothing to do 0, refused 0",
+		"marco.bianchi@example.com  rule siem_alert_high  approval ap_", "$ consumer approvals list",
+		"by demo-analyst: suspend of marco.bianchi@example.com", "siem_alert_high: suspended",
+		"expired: suspend of priya.nair@example.com by rule siem_alert_high denied at", "never carried out (outcome approval_expired)",
 	} {
 		if !strings.Contains(got, want) {
 			t.Errorf("demo summary lacks %q:\n%s", want, got)

@@ -127,6 +127,13 @@ func NewMain(ctx context.Context, cfg config.Config, opts Options) (_ *Main, err
 		m.log.Warn("no dead-letter signing key (TRIPLINE_DLQ_SIGNING_KEY): dead-letter records are unsigned, dlq replay refuses them unless --accept-unsigned, " +
 			"and decisions that fail while the Users API is down are dead-lettered at once instead of parked on the retry topic and re-driven")
 	}
+	if !m.approvals() {
+		for _, r := range m.rules.Current().Rules() {
+			if r.Mode == rules.ModeApprove && r.Enabled {
+				m.log.Warn("rule in mode approve, but approvals are off (they need the signing key and kafka.approvals_topic): it acts as shadow", "rule_id", r.ID)
+			}
+		}
+	}
 	if err := m.newSlack(); err != nil {
 		return nil, err
 	}

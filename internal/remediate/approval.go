@@ -63,7 +63,11 @@ type Approval struct {
 	// Result is the outcome of the action once approved and carried out
 	// (suspended, already_suspended, blocked_protected, ...); empty while
 	// it has not been carried out.
-	Result   Result `json:"result,omitempty"`
+	Result Result `json:"result,omitempty"`
+	// Failure says why an approved action was not carried out yet (a
+	// breaker open, the Users API down): the answer is dead-lettered or
+	// parked, and applying it again tries again.
+	Failure  string `json:"failure,omitempty"`
 	Instance string `json:"instance,omitempty"`
 }
 
@@ -160,7 +164,9 @@ func (s *Service) approvalStop(next handler) handler {
 			return next(ctx, c)
 		}
 		if !s.cfg.Approvals {
-			return &Failure{Class: ClassInvalid, Err: errors.New("rule is in mode approve, but approvals are off (they need the signing key, TRIPLINE_DLQ_SIGNING_KEY, and the approvals topic)")}
+			// Nobody could answer: fail closed, as shadow.
+			c.out.Result, c.out.Detail = ResultShadow, "approvals are off (they need the signing key, TRIPLINE_DLQ_SIGNING_KEY, and kafka.approvals_topic): the approve rule acts as shadow"
+			return nil
 		}
 		if p, ok := s.ledger.pendingFor(c.d.RuleID, c.out.User.ID, c.now); ok {
 			c.out.Result, c.out.Detail = ResultPendingApproval, fmt.Sprintf("approval %s already pending, expires %s", p.ID, p.Expires.UTC().Format(time.RFC3339))
@@ -313,8 +319,8 @@ func (s *Service) carryOut(ctx context.Context, a Approval) (Outcome, error) {
 	d := a.decision()
 	out, err := s.run(ctx, &call{d: d, now: s.now(), out: Outcome{Decision: d}, approval: &a})
 	var f *Failure
-	if out.Result == "" || errors.As(err, &f) || isInterrupted(err) {
-		return out, err // not carried out: applying the answer again tries again
+	if isInterrupted(err) {
+		return out, err
 	}
 	unlock := s.locks.lock(a.UserID)
 	defer unlock()
@@ -322,7 +328,18 @@ func (s *Service) carryOut(ctx context.Context, a Approval) (Outcome, error) {
 	if !ok {
 		return out, err
 	}
-	cur.Result = out.Result
+	if out.Result == "" || errors.As(err, &f) {
+		// Not carried out: applying the answer again tries again.
+		cur.Failure = fmt.Sprintf("%s: %v", out.Result, err)
+		if f != nil {
+			cur.Failure = f.Class + ": " + f.Error()
+		}
+		if werr := s.ledger.PutApproval(ctx, cur); werr != nil {
+			return out, werr
+		}
+		return out, err
+	}
+	cur.Result, cur.Failure = out.Result, ""
 	if werr := s.ledger.PutApproval(ctx, cur); werr != nil && err == nil {
 		err = werr
 	}

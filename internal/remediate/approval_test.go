@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -216,20 +217,19 @@ func TestApprovedActionPassesTheBreakerAgain(t *testing.T) {
 	if !errors.As(err, &f) || f.Class != ClassBreakerOpen || out.Result != ResultBreakerOpen || api.count("suspend") != 0 {
 		t.Fatalf("approve with the breaker open: %+v, %v, calls %v", out, err, api.calls)
 	}
-	if a, _ := s.ledger.Approval(id); a.State != ApprovalApproved || a.Result != "" {
+	if a, _ := s.ledger.Approval(id); a.State != ApprovalApproved || a.Result != "" || !strings.Contains(a.Failure, ClassBreakerOpen) {
 		t.Errorf("approval %+v: want approved, not carried out", a)
 	}
 }
 
-// TestApprovalsOffFailTheDecision: an approve rule without approvals set up
-// is an invalid decision, never an action.
-func TestApprovalsOffFailTheDecision(t *testing.T) {
+// TestApprovalsOffActAsShadow: an approve rule without approvals set up
+// fails closed: its decisions end as shadow, never as an action.
+func TestApprovalsOffActAsShadow(t *testing.T) {
 	t.Parallel()
 	s, api, _, _ := testService(t, Config{}, ann)
-	_, err := s.Decide(t.Context(), approveOf("r1", "ANN", "ev-1"))
-	var f *Failure
-	if !errors.As(err, &f) || f.Class != ClassInvalid || len(api.calls) != 0 {
-		t.Fatalf("Decide = %v, calls %v", err, api.calls)
+	out, err := s.Decide(t.Context(), approveOf("r1", "ANN", "ev-1"))
+	if err != nil || out.Result != ResultShadow || len(api.calls) != 0 || len(s.ledger.Approvals()) != 0 {
+		t.Fatalf("Decide = %+v, %v, calls %v", out, err, api.calls)
 	}
 }
 
