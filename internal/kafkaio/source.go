@@ -223,7 +223,7 @@ func (s *BoundedSource) Next(ctx context.Context) (pipeline.Generation, error) {
 		if s.finished() {
 			return nil, pipeline.ErrEndOfInput
 		}
-		return nil, ErrReplayContended
+		return nil, fmt.Errorf("%w: %w", pipeline.ErrPermanent, ErrReplayContended)
 	}
 	gen, err := s.group.group.Next(ctx)
 	if err != nil {
@@ -231,7 +231,7 @@ func (s *BoundedSource) Next(ctx context.Context) (pipeline.Generation, error) {
 	}
 	g := &boundedGeneration{groupGeneration: groupGeneration{src: s.group, gen: gen}, s: s}
 	if n := len(g.Claims()); n != len(s.bounds) {
-		return nil, fmt.Errorf("%w: this replay got %d of the %d partitions of %s", ErrReplayContended, n, len(s.bounds), s.cfg.Topic)
+		return nil, fmt.Errorf("%w: %w: this replay got %d of the %d partitions of %s", pipeline.ErrPermanent, ErrReplayContended, n, len(s.bounds), s.cfg.Topic)
 	}
 	return g, nil
 }

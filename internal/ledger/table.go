@@ -46,8 +46,10 @@ const (
 	// setupTimeout bounds the waits of Load that do not depend on the
 	// table's size: metadata listing the topic, offsets answering.
 	setupTimeout = 30 * time.Second
-	// putAttempts bounds the produce attempts of one Put.
-	putAttempts = 3
+	// putBudget bounds how long one Put tries again after transient
+	// failures (a broker restart, a leader election): past it, the write
+	// fails and the consumer stops (fail-stop) rather than act unrecorded.
+	putBudget = 30 * time.Second
 )
 
 // Config configures a Table.
@@ -226,7 +228,7 @@ func (t *Table) Run(ctx context.Context) error {
 // The partition is the FNV-1a hash of the key modulo the partition count,
 // as kafka-go's kafka.Hash balancer computes it. A produce that fails with
 // a transient error (a stale connection after a broker restart, a leader
-// change) is tried again, at most three times in all, within ctx; a retried
+// change) is tried again for up to 30 seconds, within ctx; a retried
 // record may land twice, which the table absorbs (same key, same value).
 //
 // If a newer record of the key has already been applied (another instance
@@ -278,17 +280,18 @@ func (t *Table) Stats() Stats {
 // produce writes one record to partition p and returns its offset, trying
 // again after transient failures.
 func (t *Table) produce(ctx context.Context, p int, key string, value []byte) (int64, error) {
+	start := time.Now()
 	b := backoff.NewExponentialBackOff(
 		backoff.WithInitialInterval(50*time.Millisecond),
-		backoff.WithMaxInterval(500*time.Millisecond),
-		backoff.WithMaxElapsedTime(0), // bounded by attempts and ctx
+		backoff.WithMaxInterval(2*time.Second),
+		backoff.WithMaxElapsedTime(0), // bounded by putBudget and ctx
 	)
 	for attempt := 1; ; attempt++ {
 		offset, err := t.produceOnce(ctx, p, key, value)
 		if err == nil {
 			return offset, nil
 		}
-		if ctx.Err() != nil || attempt == putAttempts || !transient(err) {
+		if ctx.Err() != nil || time.Since(start) > putBudget || !transient(err) {
 			return 0, err
 		}
 		if werr := wait(ctx, b.NextBackOff()); werr != nil {

@@ -240,3 +240,14 @@ func TestARevokedPartitionFinishesWhatItCanWithinTheGrace(t *testing.T) {
 		t.Errorf("committed %d, want 2: both decisions finished within the grace", got)
 	}
 }
+
+// TestJoinFailuresAreTriedAgain: joining the group fails twice (a
+// rebalance in progress); the consumer joins again instead of stopping.
+func TestJoinFailuresAreTriedAgain(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, Config{}, msg("signins", 0, 0, oktaSignIn("e1", "ann@example.com", "HIGH")))
+	h.src.nextErrs = 2
+	if err := h.runUntil(t, func() bool { return h.src.committedOffset("signins", 0) == 1 }); err != nil {
+		t.Fatal(err)
+	}
+}

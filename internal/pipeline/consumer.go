@@ -4,11 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"runtime"
 	"sync"
 	"time"
 
+	"github.com/cenkalti/backoff/v4"
 	"github.com/segmentio/kafka-go"
 	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/trace"
@@ -164,14 +166,17 @@ type Deps struct {
 	DeadLetters DeadLetterWriter
 	// Parked writes to the retry topic (Config.Retry); nil, nothing is
 	// parked.
-	Parked     DeadLetterWriter
-	Decoder    Decoder
-	Rules      Evaluator
-	Decider    Decider
-	Logger     *slog.Logger
-	Tracer     trace.Tracer
-	Propagator propagation.TextMapPropagator
-	Metrics    *Metrics
+	Parked  DeadLetterWriter
+	Decoder Decoder
+	// OnDeadLetter, when set, hears of each record dead-lettered (after the
+	// write was acknowledged); it must not block.
+	OnDeadLetter func(ctx context.Context, d DeadLettered)
+	Rules        Evaluator
+	Decider      Decider
+	Logger       *slog.Logger
+	Tracer       trace.Tracer
+	Propagator   propagation.TextMapPropagator
+	Metrics      *Metrics
 }
 
 // Consumer runs the pipeline.
@@ -261,14 +266,33 @@ func (c *Consumer) Run(ctx context.Context) error {
 	defer exec.wait()
 	buffered := semaphore.NewWeighted(c.cfg.BufferBytes)
 	decoders := semaphore.NewWeighted(int64(c.cfg.Decoders))
+	joinRetry := backoff.NewExponentialBackOff(
+		backoff.WithInitialInterval(200*time.Millisecond),
+		backoff.WithMaxInterval(5*time.Second),
+		backoff.WithMaxElapsedTime(c.cfg.FetchRetry),
+	)
 	for {
 		gen, err := c.deps.Source.Next(ctx)
 		switch {
 		case ctx.Err() != nil, errors.Is(err, ErrEndOfInput):
 			return nil
 		case err != nil:
-			return fmt.Errorf("join the consumer group: %w", err)
+			// A rebalance in progress, a coordinator loading after a broker
+			// restart, a connection reset: join again, for as long as
+			// fetching may fail.
+			wait := joinRetry.NextBackOff()
+			if wait == backoff.Stop || !joinRetryable(err) {
+				return fmt.Errorf("join the consumer group: %w", err)
+			}
+			c.log.WarnContext(ctx, "joining the consumer group failed; trying again", "wait", wait.String(), "error", err.Error())
+			select {
+			case <-ctx.Done():
+				return nil
+			case <-time.After(wait):
+			}
+			continue
 		}
+		joinRetry.Reset()
 		r := &run{c: c, gen: gen, exec: exec, buffered: buffered, decoders: decoders}
 		done := make(chan error, 1)
 		gen.Start(func(genCtx context.Context) { done <- r.generation(ctx, genCtx) })
@@ -276,4 +300,10 @@ func (c *Consumer) Run(ctx context.Context) error {
 			return err
 		}
 	}
+}
+
+// joinRetryable reports whether joining the group may succeed if tried
+// again: anything but a source closed or failed for good (ErrPermanent).
+func joinRetryable(err error) bool {
+	return !errors.Is(err, ErrPermanent) && !errors.Is(err, kafka.ErrGroupClosed) && !errors.Is(err, io.ErrClosedPipe)
 }

@@ -80,6 +80,19 @@ type failure struct {
 	// dead-lettered alone, never with the rest of its batch.
 	item  int
 	value []byte
+	// userID is the 1Password user the failed decision was about, when it
+	// resolved.
+	userID string
+}
+
+// DeadLettered describes a record the pipeline dead-lettered, for
+// Deps.OnDeadLetter (notifications).
+type DeadLettered struct {
+	Class, Reason, RuleID, UserID, Message string
+	Attempts                               int
+	Topic                                  string
+	Partition                              int
+	Offset                                 int64
 }
 
 // deadLetter writes the failures of msg to the DLQ: the message, unchanged,
@@ -128,7 +141,13 @@ func (c *Consumer) deadLetterOne(ctx context.Context, msg, rec kafka.Message, fa
 	defer span.End()
 	out := kafka.Message{Key: rec.Key, Value: rec.Value, Headers: dlqHeaders(msg, fails, true)}
 	c.deps.Propagator.Inject(ctx, HeaderCarrier{&out.Headers})
-	signDeadLetter(&out, c.cfg.SigningKey)
+	key := c.cfg.SigningKey
+	if f.class == ClassRefused {
+		// Refused: tripline did not write it (a forged parked record or
+		// answer). Signing it would launder it for a replay.
+		key = nil
+	}
+	signDeadLetter(&out, key)
 	err := c.deps.DeadLetters.WriteDeadLetter(ctx, msg, out)
 	if isTooLarge(err) {
 		// The DLQ cannot hold the record: keep it without its value, key and
@@ -139,7 +158,7 @@ func (c *Consumer) deadLetterOne(ctx context.Context, msg, rec kafka.Message, fa
 			"topic", msg.Topic, "partition", msg.Partition, "offset", msg.Offset, "bytes", len(rec.Value))
 		out = kafka.Message{Headers: append(dlqHeaders(msg, fails, false), omittedValueHeaders(rec.Value)...)}
 		c.deps.Propagator.Inject(ctx, HeaderCarrier{&out.Headers})
-		signDeadLetter(&out, c.cfg.SigningKey)
+		signDeadLetter(&out, key)
 		err = c.deps.DeadLetters.WriteDeadLetter(ctx, msg, out)
 	}
 	if err != nil {
@@ -147,6 +166,10 @@ func (c *Consumer) deadLetterOne(ctx context.Context, msg, rec kafka.Message, fa
 		return fmt.Errorf("dead-letter %s/%d@%d: %w", msg.Topic, msg.Partition, msg.Offset, err)
 	}
 	c.deps.Metrics.add(ctx, c.deps.Metrics.dlq, "class", f.class)
+	if c.deps.OnDeadLetter != nil {
+		c.deps.OnDeadLetter(ctx, DeadLettered{Class: f.class, Reason: f.reason, RuleID: f.ruleID, UserID: f.userID,
+			Message: truncate(f.message, maxErrorMessage), Attempts: f.attempts, Topic: msg.Topic, Partition: msg.Partition, Offset: msg.Offset})
+	}
 	c.count(func(s *Stats) { s.DeadLettered++ })
 	c.log.WarnContext(ctx, "message dead-lettered", append([]any{"topic", msg.Topic, "partition", msg.Partition, "offset", msg.Offset, "item", f.item, "failures", len(fails)}, f.logAttrs()...)...)
 	return nil

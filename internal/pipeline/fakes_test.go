@@ -25,6 +25,7 @@ type memSource struct {
 	late      []string // commits attempted by a generation that was over
 	more      chan struct{}
 	fetchErrs int  // this many fetches fail first; negative: every fetch fails
+	nextErrs  int  // this many joins (Next) fail first
 	bounded   bool // after the log, ErrEndOfInput instead of blocking
 	gens      int
 	claims    [][]TopicPartition // scripted claims of the next generations
@@ -44,6 +45,11 @@ func newMemSource(msgs ...kafka.Message) *memSource {
 // or every partition of the log.
 func (s *memSource) Next(ctx context.Context) (Generation, error) {
 	s.mu.Lock()
+	if s.nextErrs > 0 {
+		s.nextErrs--
+		s.mu.Unlock()
+		return nil, errors.New("[27] Rebalance In Progress: the coordinator is rebalancing the group")
+	}
 	if s.bounded && s.gens > 0 {
 		s.mu.Unlock()
 		return nil, ErrEndOfInput

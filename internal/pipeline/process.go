@@ -224,7 +224,7 @@ func (c *Consumer) decide(ctx, stop context.Context, h handover) (*failure, erro
 		return nil, errShutdown
 	case errors.As(err, &f):
 		return &failure{class: f.Class, ruleID: h.d.RuleID, message: f.Error(), attempts: max(f.Attempts, 1), retryable: f.Retryable, first: time.Now(),
-			item: h.item, value: h.value}, nil
+			item: h.item, value: h.value, userID: out.User.ID}, nil
 	}
 	return nil, fmt.Errorf("decide on event %s (rule %s): %w", h.d.EventID, h.d.RuleID, err)
 }

@@ -161,6 +161,9 @@ func TestForgedParkedRecordsAreRefused(t *testing.T) {
 		if HeaderValue(r, HeaderErrorClass) != ClassRefused {
 			t.Errorf("class %q, want refused", HeaderValue(r, HeaderErrorClass))
 		}
+		if err := VerifyDeadLetter(r, retryKey); !errors.Is(err, ErrUnsigned) {
+			t.Errorf("a refused record was dead-lettered signed (%v): a replay would act on it", err)
+		}
 	}
 }
 

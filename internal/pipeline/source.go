@@ -56,6 +56,12 @@ type PartitionReader interface {
 	Close() error
 }
 
+// ErrPermanent marks a Source's Next error that trying again cannot cure
+// (a second DLQ replay of the same group): Run returns it at once. Other
+// errors of Next (a rebalance in progress, a coordinator loading, a
+// connection reset) are tried again for up to Config.FetchRetry.
+var ErrPermanent = errors.New("permanent")
+
 // ErrEndOfInput, from a Source's Next or a PartitionReader's FetchMessage,
 // says there is nothing more to read (a bounded source such as the DLQ
 // replay's): Run lets every message already fetched finish, commits and

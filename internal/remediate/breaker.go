@@ -56,7 +56,8 @@ func (s *Service) breaker(next handler) handler {
 		if len(scopes) == 0 {
 			return next(ctx, c)
 		}
-		release, denied, trip := s.ledger.reserve(scopes, s.now, s.cfg.DryRun)
+		src := fmt.Sprintf("%s/%d", c.d.Source.Topic, c.d.Source.Partition)
+		release, denied, trip := s.ledger.reserve(scopes, src, s.cfg.SourcePartitions, s.now, s.cfg.DryRun)
 		if denied != "" {
 			if trip != nil {
 				if err := s.trip(ctx, *trip); err != nil {
@@ -97,8 +98,12 @@ func (s *Service) trip(ctx context.Context, b BreakerEntry) error {
 // When only suspensions still in flight could fill a scope, reserve waits
 // for them to finish: whether they succeed decides whether this one may go.
 // The window is counted at the time of each look, so suspensions that
-// started after this decision are counted too.
-func (l *Ledger) reserve(scopes []capped, clock func() time.Time, checkOnly bool) (release func(), denied string, trip *BreakerEntry) {
+// started after this decision are counted too. With partitions known, the
+// source partition src may hold at most max(1, room/partitions)
+// reservations of a scope at once, room being what is left of its cap:
+// the instances, which do not see each other's reservations, together
+// overshoot a cap by at most one per partition.
+func (l *Ledger) reserve(scopes []capped, src string, partitions int, clock func() time.Time, checkOnly bool) (release func(), denied string, trip *BreakerEntry) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	for {
@@ -123,6 +128,9 @@ func (l *Ledger) reserve(scopes []capped, clock func() time.Time, checkOnly bool
 			if done+l.reserved[sc.scope] >= sc.limit.Count {
 				wait = true
 			}
+			if partitions > 0 && l.bySource[sc.scope][src] >= max(1, (sc.limit.Count-done)/partitions) {
+				wait = true // this partition's share of the room is in flight
+			}
 		}
 		if !wait {
 			break
@@ -133,12 +141,19 @@ func (l *Ledger) reserve(scopes []capped, clock func() time.Time, checkOnly bool
 	}
 	for _, sc := range scopes {
 		l.reserved[sc.scope]++
+		if l.bySource[sc.scope] == nil {
+			l.bySource[sc.scope] = map[string]int{}
+		}
+		l.bySource[sc.scope][src]++
 	}
 	return func() {
 		l.mu.Lock()
 		defer l.mu.Unlock()
 		for _, sc := range scopes {
 			l.reserved[sc.scope]--
+			if l.bySource[sc.scope][src]--; l.bySource[sc.scope][src] == 0 {
+				delete(l.bySource[sc.scope], src)
+			}
 		}
 		l.changed.Broadcast()
 	}, "", nil

@@ -276,3 +276,47 @@ func (l *Ledger) waitingNow() int {
 	defer l.mu.Unlock()
 	return l.waiting
 }
+
+// TestBreakerOvershootAcrossInstancesIsBoundedByPartitions: two instances
+// share one ledger but not their reservations; each decides on its own
+// partitions, many at once. Together they overshoot the cap by at most one
+// suspension per partition (without the per-partition share, each would
+// run up to the whole cap in flight).
+func TestBreakerOvershootAcrossInstancesIsBoundedByPartitions(t *testing.T) {
+	t.Parallel()
+	const capN, partitions = 10, 4
+	users := usersN(80)
+	dir := &fakeDir{users: map[string]User{}, loadedAt: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+	api := &fakeAPI{states: map[string]string{}, errs: map[string]error{}}
+	for _, u := range users {
+		dir.users[u.ID] = u
+		api.states[u.ID] = u.State
+	}
+	st := &memStore{}
+	var instances []*Service
+	for i := range 2 {
+		led := NewLedger(st, fmt.Sprint("instance-", i), nil)
+		st.join(led)
+		s, err := New(Config{Breaker: Limit{Count: capN, Window: time.Hour}, SourcePartitions: partitions,
+			Retry: RetryPolicy{InitialInterval: time.Millisecond, MaxInterval: time.Millisecond, MaxElapsed: time.Second, MaxAttempts: 2}},
+			Deps{Directory: dir, API: slowAPI{api, 20 * time.Millisecond}, Ledger: led})
+		if err != nil {
+			t.Fatal(err)
+		}
+		instances = append(instances, s)
+	}
+	var wg sync.WaitGroup
+	for i, u := range users {
+		part := i % partitions
+		s := instances[part%2] // partitions 0, 2 on one instance, 1, 3 on the other
+		wg.Go(func() {
+			d := suspendOf("r1", u.Email, fmt.Sprint("ev", i))
+			d.Source = Source{Topic: "signins", Partition: part}
+			s.Decide(t.Context(), d)
+		})
+	}
+	wg.Wait()
+	if n := api.count("suspend"); n < capN || n > capN+partitions {
+		t.Errorf("%d suspend calls across two instances, want between the cap %d and cap + partitions %d", n, capN, capN+partitions)
+	}
+}

@@ -119,10 +119,11 @@ type Ledger struct {
 	messages    map[string]ApprovalMessage
 	suspensions []suspension // sorted by time
 	seen        map[suspension]struct{}
-	reserved    map[string]int // breaker reservations in flight, by scope
-	changed     *sync.Cond     // signalled when reservations or records change
-	waiting     int            // decisions waiting in reserve
-	bad         int            // records that could not be decoded
+	reserved    map[string]int            // breaker reservations in flight, by scope
+	bySource    map[string]map[string]int // the same, by scope and source partition
+	changed     *sync.Cond                // signalled when reservations or records change
+	waiting     int                       // decisions waiting in reserve
+	bad         int                       // records that could not be decoded
 }
 
 // NewLedger returns an empty ledger that writes through store (nil: it
@@ -140,6 +141,7 @@ func NewLedger(store Store, instance string, log *slog.Logger) *Ledger {
 		messages:  map[string]ApprovalMessage{},
 		seen:      map[suspension]struct{}{},
 		reserved:  map[string]int{},
+		bySource:  map[string]map[string]int{},
 	}
 	l.changed = sync.NewCond(&l.mu)
 	return l

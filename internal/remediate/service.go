@@ -31,8 +31,15 @@ type Config struct {
 	// Instance names this process in ledger and audit records.
 	Instance string
 	// Approvals turns approve rules on: their decisions become pending
-	// approvals. Off, such a decision fails (class invalid_decision).
+	// approvals. Off, such a decision ends as shadow.
 	Approvals bool
+	// SourcePartitions is how many partitions the instances of the group
+	// read, all topics together (0: unknown). Suspensions run in parallel,
+	// but each source partition may have only its share of a breaker's
+	// remaining room in flight (at least one): since a partition belongs
+	// to one instance at a time, all instances together overshoot a cap by
+	// at most one suspension per partition, however many run at once.
+	SourcePartitions int
 }
 
 // Deps are the collaborators of a Service. Directory, API and Ledger are
