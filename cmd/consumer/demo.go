@@ -6,10 +6,13 @@ import (
 	"crypto/rand"
 	"embed"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"net"
+	"net/http"
 	"os"
 	"regexp"
 	"slices"
@@ -25,6 +28,7 @@ import (
 
 	"github.com/tripline-dev/tripline/internal/config"
 	"github.com/tripline-dev/tripline/internal/kafkaio"
+	"github.com/tripline-dev/tripline/internal/notify"
 	"github.com/tripline-dev/tripline/internal/opsim"
 	"github.com/tripline-dev/tripline/internal/pipeline"
 	"github.com/tripline-dev/tripline/internal/remediate"
@@ -203,6 +207,16 @@ func runDemo(ctx context.Context, s streams, rulesDir string, verbose bool, time
 	audit := &auditLog{}
 	cfg := sb.config("tripline-demo", rulesDir, demoTopic)
 	cfg.Breaker.Global = demoBreaker
+	// One decision at a time, so the story (which burst users the breaker
+	// holds, which duplicate is spared) reads the same on every run; the
+	// service runs 64 at once by default (max_in_flight).
+	cfg.MaxInFlight = 1
+	hook, err := startDemoReceiver()
+	if err != nil {
+		return err
+	}
+	defer hook.close()
+	cfg.Notify.WebhookURL, cfg.Notify.WebhookSecret, cfg.Notify.AllowInsecureLoopback = config.Secret(hook.url), config.Secret(hook.secret), true
 	key := make([]byte, 32)
 	rand.Read(key)
 	cfg.Kafka.DLQSigningKey = config.Secret(hex.EncodeToString(key)) // the replay acts only on records this run signed
@@ -244,6 +258,7 @@ func runDemo(ctx context.Context, s streams, rulesDir string, verbose bool, time
 	if err != nil {
 		return err
 	}
+	hook.print(s.out)
 	fmt.Fprintf(s.out, "\nUsers API calls seen by the simulator: %d before the re-arm, %d in all. Logs: rerun with --verbose.\n", calls, len(sb.sim.Requests()))
 	return nil
 }
@@ -466,4 +481,67 @@ func truncateText(s string, n int) string {
 		return s
 	}
 	return s[:n] + "…"
+}
+
+// demoReceiver is a local webhook that receives the demo's notifications
+// and checks each one's signature, as a team's receiver would.
+type demoReceiver struct {
+	url, secret string
+	srv         *http.Server
+	mu          sync.Mutex
+	got         []map[string]any
+	bad         int
+}
+
+func startDemoReceiver() (*demoReceiver, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	key := make([]byte, 16)
+	rand.Read(key)
+	r := &demoReceiver{url: "http://" + ln.Addr().String() + "/tripline", secret: hex.EncodeToString(key)}
+	r.srv = &http.Server{ReadHeaderTimeout: 5 * time.Second, Handler: http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		body, _ := io.ReadAll(io.LimitReader(req.Body, 1<<20))
+		var m map[string]any
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		if notify.VerifySignature(req.Header.Get(notify.SignatureHeader), body, []byte(r.secret), time.Now(), 5*time.Minute) != nil || json.Unmarshal(body, &m) != nil {
+			r.bad++
+			http.Error(w, "bad signature", http.StatusUnauthorized)
+			return
+		}
+		r.got = append(r.got, m)
+	})}
+	go r.srv.Serve(ln)
+	return r, nil
+}
+
+func (r *demoReceiver) close() { r.srv.Close() }
+
+// print lists what the receiver got, by type.
+func (r *demoReceiver) print(w io.Writer) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	fmt.Fprintf(w, "\nNotifications a local webhook received (%d, each signature checked; emails left out, the 1Password id and an email hash instead):\n", len(r.got))
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	for _, m := range r.got {
+		detail := fmt.Sprint(m["result"])
+		for _, k := range []string{"class", "scope", "approval_id"} {
+			if v, ok := m[k].(string); ok && v != "" {
+				detail += "  " + k + " " + v
+			}
+		}
+		field := func(k string) string {
+			if v, ok := m[k].(string); ok && v != "" {
+				return v
+			}
+			return "-"
+		}
+		fmt.Fprintf(tw, "  %s\trule %s\t%s\t%s\n", field("type"), field("rule_id"), field("op_user_id"), detail)
+	}
+	tw.Flush()
+	if r.bad > 0 {
+		fmt.Fprintf(w, "  %d refused: bad signature\n", r.bad)
+	}
 }

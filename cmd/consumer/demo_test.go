@@ -25,6 +25,7 @@ func TestDemoRunsEndToEnd(t *testing.T) {
 		"marco.bianchi@example.com  rule siem_alert_high  approval ap_", "$ consumer approvals list",
 		"by demo-analyst: suspend of marco.bianchi@example.com", "siem_alert_high: suspended",
 		"expired: suspend of priya.nair@example.com by rule siem_alert_high denied at", "never carried out (outcome approval_expired)",
+		"Notifications a local webhook received (11, each signature checked", "breaker_open        rule -", "class cannot_suspend",
 	} {
 		if !strings.Contains(got, want) {
 			t.Errorf("demo summary lacks %q:\n%s", want, got)

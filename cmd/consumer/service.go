@@ -27,6 +27,7 @@ import (
 	"github.com/tripline-dev/tripline/internal/identity"
 	"github.com/tripline-dev/tripline/internal/kafkaio"
 	"github.com/tripline-dev/tripline/internal/ledger"
+	"github.com/tripline-dev/tripline/internal/notify"
 	"github.com/tripline-dev/tripline/internal/onepassword"
 	"github.com/tripline-dev/tripline/internal/pipeline"
 	"github.com/tripline-dev/tripline/internal/remediate"
@@ -68,6 +69,11 @@ type Main struct {
 	// notify receives the decision service's notices (nil: none).
 	notify func(ctx context.Context, n remediate.Notice)
 	slack  *slackApprovals // nil without slack.approval_channel
+	// notifier sends notifications (nil without any sink).
+	notifier *notify.Notifier
+	// sourcePartitions is how many partitions the group reads (the
+	// breakers' per-partition share).
+	sourcePartitions int
 	// now and approvalTick: see Options.
 	now          func() time.Time
 	approvalTick time.Duration
@@ -135,6 +141,9 @@ func NewMain(ctx context.Context, cfg config.Config, opts Options) (_ *Main, err
 		}
 	}
 	if err := m.newSlack(); err != nil {
+		return nil, err
+	}
+	if err := m.newNotifier(); err != nil {
 		return nil, err
 	}
 	if m.decider, err = m.newDecider(m.auditor(opts.Auditor), cfg.DryRun); err != nil {
@@ -244,7 +253,7 @@ func (m *Main) newConsumer(dec *event.Decoder, formats map[string]event.Format, 
 		Retry:           m.parkingConfig(replay),
 		AnswersTopic:    m.answersTopic(replay),
 	}, pipeline.Deps{
-		Source: src, DeadLetters: dead, Parked: m.parkedWriter(replay), Decoder: dec, Rules: currentRules{m.rules},
+		Source: src, DeadLetters: dead, Parked: m.parkedWriter(replay), OnDeadLetter: m.deadLetterHook(replay), Decoder: dec, Rules: currentRules{m.rules},
 		Decider: m.decider, Logger: m.log, Tracer: m.tel.Tracer("tripline"),
 		Propagator: m.tel.Propagator(), Metrics: metrics,
 	})
@@ -266,6 +275,15 @@ func (m *Main) answersTopic(replay replayPipeline) string {
 		return ""
 	}
 	return m.cfg.Kafka.ApprovalsTopic
+}
+
+// deadLetterHook is the consumer's notification of dead-letters (a replay
+// notifies nothing: its operator reads its summary).
+func (m *Main) deadLetterHook(replay replayPipeline) func(context.Context, pipeline.DeadLettered) {
+	if replay.topicHeader != "" || m.notifier == nil {
+		return nil
+	}
+	return m.notifyDeadLetter
 }
 
 // parkedWriter writes to the retry topic when the consumer parks.
@@ -296,6 +314,8 @@ func (m *Main) newDecider(auditor remediate.Auditor, dryRun bool) (*remediate.Se
 		Breaker:   remediate.Limit{Count: count, Window: window},
 		Instance:  m.clientID,
 		Approvals: m.approvals(),
+		// The group's partitions bound the breakers' overshoot.
+		SourcePartitions: m.sourcePartitions,
 		Retry: remediate.RetryPolicy{
 			InitialInterval: cfg.Retry.InitialInterval, MaxInterval: cfg.Retry.MaxInterval,
 			MaxElapsed: cfg.Retry.MaxElapsed, MaxAttempts: cfg.Retry.MaxAttempts,
@@ -421,6 +441,9 @@ func (m *Main) newKafka(ctx context.Context) error {
 	checkCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	if err := m.conn.EnsureTopics(checkCtx, topicPlan(k, sources, owned)); err != nil {
+		return err
+	}
+	if m.sourcePartitions, err = m.conn.Partitions(checkCtx, subscribed...); err != nil {
 		return err
 	}
 	if m.group, err = m.conn.NewGroupSource(kafkaio.GroupConfig{
@@ -560,6 +583,12 @@ func (m *Main) Close() error {
 	var errs []error
 	if m.group != nil {
 		errs = append(errs, m.group.Close())
+	}
+	if m.notifier != nil {
+		// Drain what is queued; what cannot be sent is dead-lettered.
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		errs = append(errs, m.notifier.Close(ctx))
+		cancel()
 	}
 	for _, w := range []*kafkaio.TopicWriter{m.dlq, m.retry, m.answers, m.audit} {
 		if w != nil {

@@ -15,6 +15,7 @@ type Config struct {
 	Event       Event       `yaml:"event" json:"event"`
 	Breaker     Breaker     `yaml:"breaker" json:"breaker"`
 	Slack       Slack       `yaml:"slack" json:"slack"`
+	Notify      Notify      `yaml:"notify" json:"notify"`
 	// ApprovalAddr is where Slack's interactivity callbacks (the Approve
 	// and Deny buttons) are served; empty turns the listener off. It must
 	// sit behind the organisation's ingress (TLS, a public name).
@@ -53,6 +54,32 @@ type Slack struct {
 	ApproverGroup string   `yaml:"approver_group" json:"approver_group"`
 	// APIURL is the Web API base URL (tests point it at a fake).
 	APIURL string `yaml:"api_url" json:"api_url"`
+}
+
+// Notify configures the notification sinks: a Slack channel (with
+// slack.bot_token) or incoming webhook, a signed generic webhook, and
+// PagerDuty. Each is on when its credentials are set.
+type Notify struct {
+	SlackChannel        string `yaml:"slack_channel" json:"slack_channel"`
+	SlackWebhookURL     Secret `yaml:"slack_webhook_url" json:"slack_webhook_url"`
+	SlackWebhookURLFile string `yaml:"slack_webhook_url_file" json:"slack_webhook_url_file"`
+	WebhookURL          Secret `yaml:"webhook_url" json:"webhook_url"`
+	WebhookURLFile      string `yaml:"webhook_url_file" json:"webhook_url_file"`
+	WebhookSecret       Secret `yaml:"webhook_secret" json:"webhook_secret"`
+	WebhookSecretFile   string `yaml:"webhook_secret_file" json:"webhook_secret_file"`
+	PagerDutyKey        Secret `yaml:"pagerduty_routing_key" json:"pagerduty_routing_key"`
+	PagerDutyKeyFile    string `yaml:"pagerduty_routing_key_file" json:"pagerduty_routing_key_file"`
+	PagerDutyURL        string `yaml:"pagerduty_url" json:"pagerduty_url"`
+	// IncludeEmail sends users' emails to the sinks; otherwise only the
+	// 1Password user id and a hash of the email (keyed by EmailHashKey).
+	IncludeEmail     bool   `yaml:"include_email" json:"include_email"`
+	EmailHashKey     Secret `yaml:"email_hash_key" json:"email_hash_key"`
+	EmailHashKeyFile string `yaml:"email_hash_key_file" json:"email_hash_key_file"`
+	// Queue bounds each sink's queue; a notification that finds it full is
+	// dropped and counted.
+	Queue int `yaml:"queue" json:"queue"`
+	// AllowInsecureLoopback permits http:// sink URLs on loopback (tests).
+	AllowInsecureLoopback bool `yaml:"allow_insecure_loopback" json:"allow_insecure_loopback"`
 }
 
 // Kafka configures the consumer group, the dead-letter and audit topics and
@@ -235,6 +262,7 @@ func Default() Config {
 		HTTPAddr:      "127.0.0.1:9464",
 		ShutdownGrace: 30 * time.Second,
 		MaxInFlight:   64,
+		Notify:        Notify{Queue: 1000},
 		Log:           Log{Level: "info", Format: "json"},
 	}
 }

@@ -77,5 +77,10 @@ func readSecretFiles(cfg *Config) []error {
 	read("kafka.dlq_signing_key_file", cfg.Kafka.DLQSigningKeyFile, &cfg.Kafka.DLQSigningKey)
 	read("slack.bot_token_file", cfg.Slack.BotTokenFile, &cfg.Slack.BotToken)
 	read("slack.signing_secret_file", cfg.Slack.SigningSecretFile, &cfg.Slack.SigningSecret)
+	read("notify.slack_webhook_url_file", cfg.Notify.SlackWebhookURLFile, &cfg.Notify.SlackWebhookURL)
+	read("notify.webhook_url_file", cfg.Notify.WebhookURLFile, &cfg.Notify.WebhookURL)
+	read("notify.webhook_secret_file", cfg.Notify.WebhookSecretFile, &cfg.Notify.WebhookSecret)
+	read("notify.pagerduty_routing_key_file", cfg.Notify.PagerDutyKeyFile, &cfg.Notify.PagerDutyKey)
+	read("notify.email_hash_key_file", cfg.Notify.EmailHashKeyFile, &cfg.Notify.EmailHashKey)
 	return errs
 }

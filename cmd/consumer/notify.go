@@ -1,0 +1,138 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/segmentio/kafka-go"
+
+	"github.com/tripline-dev/tripline/internal/notify"
+	"github.com/tripline-dev/tripline/internal/pipeline"
+	"github.com/tripline-dev/tripline/internal/remediate"
+	"github.com/tripline-dev/tripline/internal/secret"
+)
+
+// classNotifyFailed is the dead-letter class of a notification a sink
+// refused or kept failing: the record holds the notification, for a person
+// to read (dlq replay refuses it: it is not a sign-in).
+const classNotifyFailed = "notify_failed"
+
+// newNotifier starts the notification sinks that have credentials, and
+// hooks them to the decision service's notices and the pipeline's
+// dead-letters. Without any sink it does nothing.
+func (m *Main) newNotifier() error {
+	nc := m.cfg.Notify
+	cfg := notify.Config{
+		QueueSize: nc.Queue, IncludeEmail: nc.IncludeEmail, EmailHashKey: secret.Value(nc.EmailHashKey.Reveal()),
+		AllowInsecureLoopback: nc.AllowInsecureLoopback,
+		Webhook:               notify.WebhookConfig{URL: secret.Value(nc.WebhookURL.Reveal()), Secret: secret.Value(nc.WebhookSecret.Reveal())},
+		PagerDuty:             notify.PagerDutyConfig{RoutingKey: secret.Value(nc.PagerDutyKey.Reveal()), URL: nc.PagerDutyURL},
+		OnFailed:              m.notifyFailed,
+	}
+	switch {
+	case nc.SlackWebhookURL != "":
+		cfg.Slack = notify.SlackConfig{WebhookURL: secret.Value(nc.SlackWebhookURL.Reveal())}
+	case nc.SlackChannel != "":
+		cfg.Slack = notify.SlackConfig{BotToken: secret.Value(m.cfg.Slack.BotToken.Reveal()), Channel: nc.SlackChannel, APIURL: m.cfg.Slack.APIURL}
+	}
+	if cfg.Webhook.URL == "" && cfg.PagerDuty.RoutingKey == "" && cfg.Slack == (notify.SlackConfig{}) {
+		return nil
+	}
+	n, err := notify.New(cfg, m.log, m.tel.Meter("tripline"), nil)
+	if err != nil {
+		return fmt.Errorf("notifications (notify.* settings): %w", err)
+	}
+	m.notifier = n
+	m.log.Info("notifications on", "sinks", n.Sinks(), "include_email", nc.IncludeEmail)
+	prev := m.notify
+	m.notify = func(ctx context.Context, nt remediate.Notice) {
+		if prev != nil {
+			prev(ctx, nt)
+		}
+		if out, ok := notificationOf(nt); ok {
+			n.Notify(ctx, out)
+		}
+	}
+	return nil
+}
+
+// notificationOf maps a decision-service notice to a notification; the
+// reminders and the approvals' own decisions are Slack message updates,
+// not notifications.
+func notificationOf(nt remediate.Notice) (notify.Notification, bool) {
+	out := notify.Notification{Time: nt.Time, TraceID: nt.TraceID}
+	switch nt.Type {
+	case remediate.NoticeAction:
+		out.Type = notify.TypeAction
+	case remediate.NoticeBreakerOpen:
+		out.Type = notify.TypeBreakerOpen
+	case remediate.NoticeApprovalRequested:
+		out.Type = notify.TypeApprovalRequested
+	case remediate.NoticeApprovalExpired:
+		out.Type = notify.TypeApprovalExpired
+	default:
+		return out, false
+	}
+	if o := nt.Outcome; o != nil {
+		out.RuleID, out.Action, out.UserID, out.Email = o.Decision.RuleID, string(o.Decision.Action), o.User.ID, o.User.Email
+		out.Result, out.Reason, out.EventID, out.Attempts = string(o.Result), o.Decision.Reason, o.Decision.EventID, o.Attempts
+		if out.Email == "" {
+			out.Email = o.Decision.UserEmail
+		}
+	}
+	if a := nt.Approval; a != nil {
+		out.ApprovalID, out.ExpiresAt = a.ID, a.Expires
+		if out.RuleID == "" {
+			out.RuleID, out.Action, out.UserID, out.Email, out.Reason, out.EventID = a.RuleID, string(a.Action), a.UserID, a.UserEmail, a.Reason, a.EventID
+		}
+		if out.Result == "" {
+			out.Result = string(remediate.ResultPendingApproval)
+			if a.State == remediate.ApprovalExpired {
+				out.Result = string(remediate.ResultApprovalExpired)
+			}
+		}
+	}
+	if b := nt.Breaker; b != nil {
+		out.Scope, out.Result = b.Scope, string(remediate.ResultBreakerOpen)
+		out.Reason = fmt.Sprintf("%d suspensions in %s reached the cap of %d", b.Count, b.Window, b.Cap)
+		if rule, ok := strings.CutPrefix(b.Scope, "rule:"); ok {
+			out.RuleID = rule
+		}
+	}
+	return out, true
+}
+
+// notifyDeadLetter tells the sinks of a dead-lettered decision of a class
+// that needs a person (the notifier keeps only those classes).
+func (m *Main) notifyDeadLetter(ctx context.Context, d pipeline.DeadLettered) {
+	if m.notifier == nil {
+		return
+	}
+	m.notifier.Notify(ctx, notify.Notification{Type: notify.TypeDLQ, Time: time.Now(), RuleID: d.RuleID, UserID: d.UserID,
+		Result: string(remediate.ResultFailed), Class: d.Class, Reason: d.Message, Attempts: d.Attempts})
+}
+
+// notifyFailed dead-letters a notification a sink dropped for good, so it
+// is never lost silently.
+func (m *Main) notifyFailed(n notify.Notification, sink string, cause error) {
+	if m.dlq == nil {
+		return
+	}
+	value, err := json.Marshal(n)
+	if err != nil {
+		return
+	}
+	rec := kafka.Message{Key: []byte(n.ID), Value: value, Headers: []kafka.Header{
+		{Key: pipeline.HeaderErrorClass, Value: []byte(classNotifyFailed)},
+		{Key: pipeline.HeaderErrorReason, Value: []byte(sink)},
+		{Key: pipeline.HeaderErrorMessage, Value: []byte(cause.Error())},
+	}}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := m.dlq.WriteDeadLetter(ctx, rec, rec); err != nil {
+		m.log.Error("notification lost: not delivered and not dead-lettered", "sink", sink, "type", string(n.Type), "error", err.Error())
+	}
+}
