@@ -13,11 +13,13 @@ help: ## list the targets
 build: ## build every binary into bin/
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN)/ ./cmd/...
 
-test: ## run the unit and integration tests (embedded broker, simulator) with -race
+test: ## run the unit and integration tests (embedded broker, simulator) with -race, and deploy/'s dashboard and alert checks
 	$(GO) test $(TEST_FLAGS) ./...
+	cd deploy && $(GO) test $(TEST_FLAGS) ./...
 
-lint: ## go vet and gofmt check
+lint: ## go vet and gofmt check (both modules)
 	$(GO) vet ./...
+	cd deploy && $(GO) vet ./...
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 
 fmt: ## format the code
@@ -80,7 +82,7 @@ devbroker: ## run an in-process Kafka broker on 127.0.0.1:9092 for manual runs
 # Docker Compose: Kafka, the Users API simulator, the consumer, OTel collector, Jaeger.
 COMPOSE ?= $(shell docker compose version >/dev/null 2>&1 && echo "docker compose" || echo docker-compose)
 
-up: ## start the docker-compose stack (Kafka, opsim, consumer, OTel collector, Jaeger UI on :16686)
+up: ## start the docker-compose stack (Kafka, opsim, consumer, OTel collector, Jaeger UI on :16686, Prometheus on :9090, Grafana on :3000)
 	$(COMPOSE) up -d --build
 
 down: ## stop the docker-compose stack and remove its volumes
