@@ -129,8 +129,16 @@ func TestReliabilitySecrets(t *testing.T) {
 		}
 	}
 	leaks("the DLQ records", dlqText.String())
-	report(t, "secrets", "log_bytes=%d sasl_run_log_bytes=%d metrics_bytes=%d otlp_bytes=%d dlq_records=%d token_statuses=%v leaks=%d",
-		len(out), len(saslOut), len(metrics), len(spans), len(dl), s.statusCounts("token"), btoi(t.Failed()))
+	leaked := t.Failed()
+	risky := []string{userEmail(1), userEmail(2)}
+	f := figures{events: 4, risky: len(risky), suspended: s.suspended(risky), dlq: len(dl)}
+	f.committedAtEnd = w.assertCommittedAtEnd(4)
+	c := s.calls()
+	assertOneCallEach(t, c, f.suspended)
+	f.callsPerRisky = c.perRisky(f.suspended)
+	f.wronglySuspended = w.assertNoneWronglySuspended(risky)
+	report(t, "secrets", f, "log_bytes=%d sasl_run_log_bytes=%d metrics_bytes=%d otlp_bytes=%d token_statuses=%v suspend_statuses=%v leaks=%d",
+		len(out), len(saslOut), len(metrics), len(spans), s.statusCounts("token"), s.statusCounts("suspend"), btoi(leaked))
 }
 
 func btoi(b bool) int {

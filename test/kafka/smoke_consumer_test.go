@@ -18,6 +18,8 @@ import (
 // suspended, a malformed one dead-lettered as decode/invalid_json, and
 // after a clean stop a restarted process resumes at the committed offsets
 // (the next risky user is suspended, the first one is not called again).
+// None of the simulator's other 18 users (one with a benign sign-in) may
+// end suspended.
 func TestSmokeConsumerProcess(t *testing.T) {
 	brokers := kafkatest.Brokers(t)
 	s := startSim(t, opsim.Seed{}, 20)
@@ -46,11 +48,19 @@ func TestSmokeConsumerProcess(t *testing.T) {
 	p = w.start("consumer#2")
 	relWait(t, 90*time.Second, "the second risky user suspended after the restart", w.drained([]string{userEmail(1), userEmail(3)}), p)
 	p.stop(t, 30*time.Second)
-	w.assertCommittedAtEnd(4)
+	risky := []string{userEmail(1), userEmail(3)}
+	f := figures{events: 4, risky: len(risky), suspended: s.suspended(risky)}
+	f.committedAtEnd = w.assertCommittedAtEnd(4)
 	if n := s.suspends.Load(); n != 2 {
 		t.Errorf("%d suspend calls, want 2: the restart re-read committed messages", n)
 	}
-	if dl := w.deadLetters(); len(dl) != 1 {
+	c := s.calls()
+	assertOneCallEach(t, c, f.suspended)
+	f.callsPerRisky = c.perRisky(f.suspended)
+	f.wronglySuspended = w.assertNoneWronglySuspended(risky)
+	dl = w.deadLetters()
+	if f.dlq = len(dl); f.dlq != 1 {
 		t.Errorf("DLQ holds %d records after the restart, want 1", len(dl))
 	}
+	report(t, "smoke", f, "users=%d benign_users=%d restarts=1 suspend_calls=%d", len(s.Users()), s.benignUsers(risky), c.received)
 }
