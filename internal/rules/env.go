@@ -28,6 +28,7 @@ var dataNamesArray = [...]string{
 	"user_email", "user_id", "user_name", "op_user_id", "outcome", "risk",
 	"risk_score", "has_risk_score", "risk_rank", "reasons", "src_ip",
 	"country", "city", "time", "event_id", "source", "kind", "raw", "identity",
+	"reasons_truncated",
 }
 
 // envFields is a set of data entries of an environment, one bit per name
@@ -58,6 +59,7 @@ const (
 	fKind
 	fRaw
 	fIdentity
+	fReasonsTruncated
 )
 
 // envFieldOf returns the bit of a data entry name, 0 for other names.
@@ -157,6 +159,9 @@ func (e env) fill(ev *event.Event, used envFields) string {
 	}
 	if used&fReasons != 0 {
 		e["reasons"] = ev.Reasons
+	}
+	if used&fReasonsTruncated != 0 {
+		e["reasons_truncated"] = ev.ReasonsTruncated
 	}
 	if used&fSrcIP != 0 {
 		e["src_ip"] = ev.SrcIP

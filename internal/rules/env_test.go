@@ -14,6 +14,7 @@ func TestEnvFields(t *testing.T) {
 		"outcome": fOutcome, "risk": fRisk, "risk_score": fRiskScore, "has_risk_score": fHasRiskScore,
 		"risk_rank": fRiskRank, "reasons": fReasons, "src_ip": fSrcIP, "country": fCountry, "city": fCity,
 		"time": fTime, "event_id": fEventID, "source": fSource, "kind": fKind, "raw": fRaw, "identity": fIdentity,
+		"reasons_truncated": fReasonsTruncated,
 	}
 	if len(bits) != len(dataNames) {
 		t.Fatalf("%d bits for %d names", len(bits), len(dataNames))

@@ -325,3 +325,16 @@ func TestStateBytesBound(t *testing.T) {
 		t.Errorf("%d counters, %d bytes after 1000 counters of 5 KiB keys", n, b)
 	}
 }
+
+// A rule can tell an event whose reasons were cut (too many, or too long)
+// from one whose reasons are whole.
+func TestRuleSeesTruncatedReasons(t *testing.T) {
+	t.Parallel()
+	s := mustLoad(t, "rules:\n  - id: cut\n    severity: low\n    action: none\n    when: reasons_truncated > 0\n")
+	if res := s.Evaluate(&event.Event{UserEmail: "a@x", EventID: "e1", ReasonsTruncated: 3}); len(res.Decisions) != 1 {
+		t.Errorf("truncated reasons: %+v", res)
+	}
+	if res := s.Evaluate(&event.Event{UserEmail: "a@x", EventID: "e2"}); len(res.Decisions) != 0 {
+		t.Errorf("whole reasons: %+v", res)
+	}
+}
