@@ -5,7 +5,7 @@ LDFLAGS   := -X github.com/tripline-dev/tripline/internal/version.Version=$(VERS
 BIN       := bin
 TEST_FLAGS ?= -race -shuffle=on -timeout 15m
 
-.PHONY: help build test lint fmt tidy bench bench-pipeline bench-burst bench-rss demo run up down clean rules-check
+.PHONY: help build test lint fmt tidy bench bench-pipeline bench-burst bench-rss bench-replay demo run up down clean rules-check
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -28,15 +28,18 @@ fmt: ## format the code
 tidy: ## tidy go.mod
 	$(GO) mod tidy
 
-bench: ## run the benchmarks (the pipeline throughput and RSS ones once, via their targets)
-	$(GO) test -run '^$$' -bench . -skip '^(BenchmarkPipelineThroughput|BenchmarkRSSUnderMaxSizeMessages|BenchmarkBurst)$$' -benchmem ./...
-	$(MAKE) bench-pipeline bench-burst bench-rss
+bench: ## run every benchmark, then the headline ones once each with a summary table of their figures
+	$(GO) test -run '^$$' -bench . -skip '^(BenchmarkPipelineThroughput|BenchmarkRSSUnderMaxSizeMessages|BenchmarkBurst|BenchmarkReplay|BenchmarkRunDryRun|BenchmarkListAll100k)$$' -benchmem ./...
+	GO=$(GO) bash scripts/bench-summary.sh
 
 bench-pipeline: ## pipeline vs bare kafka-go+json msgs/s over 50k messages on kfake, clocks to the last commit, ratio (goal >= 0.8)
 	$(GO) test -run '^$$' -bench '^BenchmarkPipelineThroughput$$' -benchtime=3x -benchmem ./cmd/consumer
 
 bench-burst: ## 1000 risky users on one partition at 50 ms per API call (goal <= 5 s); 100 users behind one failing user (goal <= 2 s)
 	$(GO) test -run '^$$' -bench '^BenchmarkBurst$$' -benchtime=1x ./cmd/consumer
+
+bench-replay: ## consumer replay over 200k generated mixed-format lines, and consumer run --dry-run over the same on kfake (events/s)
+	$(GO) test -run '^$$' -bench '^(BenchmarkReplay|BenchmarkRunDryRun)$$' -benchtime=1x ./cmd/consumer
 
 bench-rss: ## peak RSS of the consumer process under 400 one-MiB sign-ins for distinct users (goal <= 150 MB)
 	$(GO) test -run '^$$' -bench '^BenchmarkRSSUnderMaxSizeMessages$$' -benchtime=1x ./cmd/consumer

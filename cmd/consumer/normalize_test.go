@@ -4,10 +4,13 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/tripline-dev/tripline/internal/event/eventgen"
 )
 
 func runNormalize(t *testing.T, stdin string, args ...string) (int, string, string) {
@@ -110,5 +113,140 @@ func TestNormalizeHelp(t *testing.T) {
 		if !strings.Contains(out, want) {
 			t.Errorf("help lacks %q", want)
 		}
+	}
+}
+
+// documentEnd is the hand-written splitter stream used before it moved to
+// encoding/json's Decoder, kept here as the reference of
+// BenchmarkNormalizeSplit: the length of the JSON document at the start of
+// b, up to the bracket closing the first one (strings skipped), or up to
+// white space for a scalar.
+func documentEnd(b []byte) int {
+	if b[0] != '{' && b[0] != '[' {
+		if i := bytes.IndexAny(b, " \t\r\n"); i > 0 {
+			return i
+		}
+		return len(b)
+	}
+	depth := 0
+	for i := 0; i < len(b); i++ {
+		switch b[i] {
+		case '{', '[':
+			depth++
+		case '}', ']':
+			depth--
+			if depth == 0 {
+				return i + 1
+			}
+		case '"':
+			for i++; i < len(b) && b[i] != '"'; i++ {
+				if b[i] == '\\' {
+					i++
+				}
+			}
+		}
+	}
+	return len(b)
+}
+
+// BenchmarkNormalizeSplit compares splitting 5,000 generated lines of
+// about 1 KiB with the hand-written splitter and with json.Decoder, and
+// the whole `consumer normalize` of them (see the comment of stream).
+func BenchmarkNormalizeSplit(b *testing.B) {
+	var buf bytes.Buffer
+	if err := eventgen.WriteLines(&buf, 5000, eventgen.Config{Seed: 1}); err != nil {
+		b.Fatal(err)
+	}
+	data := buf.Bytes()
+	b.Run("split/documentEnd", func(b *testing.B) {
+		b.SetBytes(int64(len(data)))
+		for b.Loop() {
+			n := 0
+			for d := bytes.TrimLeft(data, " \t\r\n"); len(d) > 0; d = bytes.TrimLeft(d, " \t\r\n") {
+				d = d[documentEnd(d):]
+				n++
+			}
+			if n != 5000 {
+				b.Fatalf("%d documents", n)
+			}
+		}
+	})
+	b.Run("split/json.Decoder", func(b *testing.B) {
+		b.SetBytes(int64(len(data)))
+		for b.Loop() {
+			jd := json.NewDecoder(bytes.NewReader(data))
+			n := 0
+			for {
+				var raw json.RawMessage
+				if err := jd.Decode(&raw); err == io.EOF {
+					break
+				} else if err != nil {
+					b.Fatal(err)
+				}
+				n++
+			}
+			if n != 5000 {
+				b.Fatalf("%d documents", n)
+			}
+		}
+	})
+	b.Run("normalize", func(b *testing.B) {
+		b.SetBytes(int64(len(data)))
+		for b.Loop() {
+			var errb bytes.Buffer
+			if code := cmdNormalize(context.Background(), nil, streams{bytes.NewReader(data), io.Discard, &errb}); code != 0 {
+				b.Fatalf("exit %d: %.500s", code, errb.String())
+			}
+		}
+	})
+}
+
+// TestNormalizeStdinShapes mixes JSON lines, documents spread over lines
+// and several documents to a line, and checks which line each error is
+// reported on and that every good document is printed once, in order.
+func TestNormalizeStdinShapes(t *testing.T) {
+	good := func(id string) string {
+		return `{"uuid":"` + id + `","category":"success","target_user":{"uuid":"U` + id + `","email":"` + id + `@example.com"}}`
+	}
+	bad := `{"uuid":"N","category":"success","target_user":{}}` // no_user
+	in := strings.Join([]string{
+		good("a"),                               // 1
+		"",                                      // 2
+		good("b") + " " + good("c"),             // 3
+		bad,                                     // 4
+		"{",                                     // 5
+		`  "uuid": "d", "category": "success",`, // 6
+		`  "target_user": {"uuid": "Ud"}`,       // 7
+		"}  " + bad,                             // 8: ends d, then a no_user document
+		good("e") + bad,                         // 9: a good and a bad one, no space
+		`{"uuid":"broken",`,                     // 10
+		good("f"),                               // 11
+		"[1,2",                                  // 12
+		good("g"),                               // 13
+	}, "\n") + "\n"
+	code, out, errOut := runNormalize(t, in)
+	if code != 1 {
+		t.Errorf("exit %d, want 1", code)
+	}
+	var ids []string
+	for _, l := range strings.Split(strings.TrimSpace(out), "\n") {
+		var rec struct {
+			EventID string `json:"event_id"`
+		}
+		if err := json.Unmarshal([]byte(l), &rec); err != nil {
+			t.Fatalf("line %q: %v", l, err)
+		}
+		ids = append(ids, strings.TrimPrefix(rec.EventID, "1password:"))
+	}
+	if got := strings.Join(ids, ","); got != "a,b,c,d,e,f,g" {
+		t.Errorf("printed %s, want a,b,c,d,e,f,g", got)
+	}
+	for _, want := range []string{"stdin:4: no_user", "stdin:8: no_user", "stdin:9: no_user", "stdin:10: invalid_json", "stdin:12: invalid_json"} {
+		if !strings.Contains(errOut, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, errOut)
+		}
+	}
+	if n := strings.Count(errOut, "\n"); n != 5 {
+		t.Errorf("%d errors, want 5:\n%s", n, errOut)
 	}
 }

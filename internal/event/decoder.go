@@ -133,6 +133,11 @@ func (d *Decoder) Decode(value []byte, format Format) ([]Event, error) {
 		}
 		return nil, &Error{Reason: ReasonInvalidJSON, Format: format, Err: fmt.Errorf("invalid json: %w", err)}
 	}
+	return d.decodeDocument(doc, format)
+}
+
+// decodeDocument normalizes a parsed message.
+func (d *Decoder) decodeDocument(doc *document, format Format) ([]Event, error) {
 	m, ok := doc.value.(map[string]any)
 	if !ok {
 		return nil, newError(ReasonNotObject, format, "want a JSON object, got %s", typeName(doc.value))

@@ -63,7 +63,8 @@
 // only. outcome is success, failure, blocked, challenge or unknown; risk is
 // none, low, medium, high, critical or unknown (unknown when the source has
 // no signal, e.g. CloudTrail). risk_score is 0-100 (GuardDuty severity 1-10
-// is multiplied by 10); without a vendor level, risk is bucketed from it:
+// is multiplied by 10; a score outside 0-100 is clamped to it); without a
+// vendor level, risk is bucketed from it:
 // 0 none, 1-39 low, 40-69 medium, 70-89 high, 90-100 critical. A signal
 // that is over (closed Elastic alert, closed OCSF finding, dismissed or
 // remediated Entra risk, archived GuardDuty finding) has risk none.
@@ -95,6 +96,40 @@
 // source has none (for a Google activity without a uniqueQualifier, each
 // event after the first gets "-<index>" after the hash). Raw is the decoded
 // document; for a batch, the item; for an EventBridge envelope, its detail.
+//
+// # Vendor values
+//
+// Vendors do not always send what their documentation says, and an event
+// that tripline can evaluate must not become a dead letter because of a
+// value it could read anyway. So every field that does not say who the
+// user is is read liberally, and the vendor's value always stays in Raw:
+//
+//   - a number sent as a string ("85", "50126", "3002") is read as the
+//     number; a string field sent as a number, a boolean or a one-element
+//     list is read as its text;
+//   - a boolean may be true/false, "true"/"false", "yes"/"no", "on",
+//     "1"/"0" or a number (any other word is false);
+//   - a risk score outside 0-100 is clamped to it (GuardDuty severity
+//     above 10 too); a risk or outcome word tripline does not know maps
+//     to unknown;
+//   - a time may be RFC 3339 with or without a fraction or a zone, with a
+//     'T' or a space ("2006-01-02 15:04:05"), an offset with or without a
+//     colon, RFC 1123 and a few other layouts, or epoch seconds,
+//     milliseconds, microseconds or nanoseconds as a number or a string
+//     (told apart by size; a number that would be before 2000 in the unit
+//     a source documents is read by its size instead);
+//   - a value that cannot be read at all (an object where a time, an
+//     outcome or an address is expected, an unparseable time, a number
+//     word) reads as absent: the next field in line is tried, else the
+//     normalized field stays empty or unknown, and an event id falls back
+//     to the hash of the document.
+//
+// Only what is needed to evaluate the event is strict: the fields that
+// name the user (email, login, user ids, and the fields that choose among
+// them) accept a string or an integer, and any other type is bad_field
+// (reading it as absent could let another field choose the user); the
+// batch arrays that hold the items are bad_field when they are not
+// arrays; the caps below apply to every capped field.
 //
 // # Caps
 //
@@ -129,9 +164,10 @@
 //	unknown_format  no format recognised, or a record the format does not
 //	                handle (a non-login CloudTrail event, an Entra audit log)
 //	no_user         neither an email nor a vendor user id
-//	bad_field       a field of the wrong type, not parseable, past its cap,
-//	                or an identity field given two ways; the message names
-//	                the field
+//	bad_field       an identity field of a type that cannot name a user
+//	                (not a string or an integer), a batch array that is not
+//	                an array, a field past its cap, or an identity field
+//	                given two ways; the message names the field
 //	ambiguous_identity
 //	                an email that Unicode NFKC and case folding change
 //	                beyond ASCII lower-casing (a possible look-alike)

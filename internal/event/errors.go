@@ -18,11 +18,13 @@ const (
 	ReasonNotObject     = "not_object"     // null, number, string or array where an object is needed
 	ReasonUnknownFormat = "unknown_format" // no format recognised, or not a sign-in record of the pinned format
 	ReasonNoUser        = "no_user"        // neither an email nor a vendor user id
-	// ReasonBadField is a field of the wrong type, unparseable, longer
-	// than its cap (MaxIdentityLen, MaxIPLen, MaxGeoLen), or an identity
-	// field the sender could make resolve two ways (a repeated key, or a
-	// literal dotted key next to the nested path). The message names the
-	// field.
+	// ReasonBadField is an identity field of a type that cannot name a
+	// user (not a string or an integer), a batch array that is not an
+	// array, a field longer than its cap (MaxIdentityLen, MaxIPLen,
+	// MaxGeoLen), or an identity field the sender could make resolve two
+	// ways (a repeated key, or a literal dotted key next to the nested
+	// path). Other fields are read liberally (see the package doc). The
+	// message names the field.
 	ReasonBadField = "bad_field"
 	// ReasonAmbiguousIdentity is an email (user_email, or a user_name that
 	// folds to one) that Unicode NFKC normalization and case folding change
@@ -121,7 +123,7 @@ func newError(reason string, f Format, format string, args ...any) *Error {
 	return &Error{Reason: reason, Format: f, Err: fmt.Errorf(format, args...)}
 }
 
-// badField reports a field of the wrong type or with an unparseable value.
+// badField reports a field that cannot be read (see ReasonBadField).
 func badField(f Format, path, problem string) *Error {
 	return &Error{Reason: ReasonBadField, Format: f, Err: fmt.Errorf("field %q: %s", clip(path), problem)}
 }

@@ -114,8 +114,27 @@ func (d *fields) fail(path, problem string) {
 }
 
 func (d *fields) get(path string) any {
+	if d.doc != nil && !d.doc.dotted {
+		return lookupNested(d.m, path)
+	}
 	v, _ := lookup(d.m, path)
 	return v
+}
+
+// lookupNested is lookup for a document without literal dotted keys: the
+// path can only be nested objects.
+func lookupNested(m map[string]any, path string) any {
+	for {
+		i := strings.IndexByte(path, '.')
+		if i < 0 {
+			return m[path]
+		}
+		sub, ok := m[path[:i]].(map[string]any)
+		if !ok {
+			return nil
+		}
+		m, path = sub, path[i+1:]
+	}
 }
 
 // strict is get for the fields that choose the user: a path that resolves
@@ -129,19 +148,48 @@ func (d *fields) strict(path string) any {
 	return v
 }
 
-// str returns a string field, trimmed; other types are a bad_field.
-func (d *fields) str(path string) string { return d.asStr(path, d.get(path)) }
+// str reads a field that is not an identity as text (see text): a vendor
+// that sends a number or a boolean where a string is documented, or a
+// one-element list, is read anyway, and a value that cannot be read as text
+// (an object) reads as absent. It never fails: the value stays in Raw.
+func (d *fields) str(path string) string { return text(d.get(path)) }
 
-func (d *fields) asStr(path string, v any) string {
+// text returns a string trimmed, a number formatted (integers without a
+// fraction), a boolean as "true" or "false", the first non-empty scalar
+// of an array, and "" for null and objects.
+func text(v any) string {
 	switch v := v.(type) {
-	case nil:
-		return ""
-	case string:
-		return strings.TrimSpace(v)
-	default:
-		d.fail(path, "want a string, got "+typeName(v))
+	case []any:
+		for _, e := range v {
+			if s := scalar(e); s != "" {
+				return s
+			}
+		}
 		return ""
 	}
+	return scalar(v)
+}
+
+// scalar is text without the array case.
+func scalar(v any) string {
+	switch v := v.(type) {
+	case string:
+		return strings.TrimSpace(v)
+	case float64:
+		return formatNumber(v)
+	case bool:
+		return strconv.FormatBool(v)
+	}
+	return ""
+}
+
+// formatNumber formats a JSON number: an integer without a fraction or
+// exponent (up to 2^53), else the shortest representation.
+func formatNumber(v float64) string {
+	if v == math.Trunc(v) && math.Abs(v) < 1<<53 {
+		return strconv.FormatInt(int64(v), 10)
+	}
+	return strconv.FormatFloat(v, 'g', -1, 64)
 }
 
 // firstStr returns the first non-empty string among paths.
@@ -154,20 +202,26 @@ func (d *fields) firstStr(paths ...string) string {
 	return ""
 }
 
-// id returns an identifier that may be a string or an integer.
-func (d *fields) id(path string) string { return d.asID(path, d.get(path)) }
-
-func (d *fields) asID(path string, v any) string {
+// asIdentity reads the value v of an identity field at path: a string,
+// trimmed, or an integer, formatted. Any other type (a fractional
+// number, a boolean, an array, an object) cannot name a user: it is a
+// bad_field, since reading it as absent could let another field choose
+// the user.
+func (d *fields) asIdentity(path string, v any) string {
 	switch v := v.(type) {
+	case nil:
+		return ""
+	case string:
+		return strings.TrimSpace(v)
 	case float64:
 		if v == math.Trunc(v) && math.Abs(v) < 1<<53 {
 			return strconv.FormatInt(int64(v), 10)
 		}
-		d.fail(path, "want an identifier, got a fractional number")
-		return ""
+		d.fail(path, "want a string or an integer, got a fractional number")
 	default:
-		return d.asStr(path, v)
+		d.fail(path, "want a string or an integer, got "+typeName(v))
 	}
+	return ""
 }
 
 // capped returns s, or "" after a bad_field when s is longer than limit.
@@ -180,16 +234,12 @@ func (d *fields) capped(path, s string, limit int, what string) string {
 }
 
 // identity reads a field that names the user (an email, a login, a user
-// id): a trimmed string of at most MaxIdentityLen bytes, read strictly (a
-// repeated key or a literal dotted key next to the nested path is a
-// bad_field, so the sender cannot choose which value counts).
+// id): a trimmed string or an integer (see asIdentity) of at most
+// MaxIdentityLen bytes, read strictly (a repeated key or a literal dotted
+// key next to the nested path is a bad_field, so the sender cannot choose
+// which value counts).
 func (d *fields) identity(path string) string {
-	return d.capped(path, d.asStr(path, d.strict(path)), MaxIdentityLen, "an identity")
-}
-
-// identityID is identity for a user id that may also be an integer.
-func (d *fields) identityID(path string) string {
-	return d.capped(path, d.asID(path, d.strict(path)), MaxIdentityLen, "an identity")
+	return d.capped(path, d.asIdentity(path, d.strict(path)), MaxIdentityLen, "an identity")
 }
 
 // firstIdentity returns the first non-empty identity among paths.
@@ -202,10 +252,19 @@ func (d *fields) firstIdentity(paths ...string) string {
 	return ""
 }
 
-// eventID reads a native event id (a string or an integer) of at most
-// MaxIdentityLen bytes.
+// eventID reads a native event id (a string or a number) of at most
+// MaxIdentityLen bytes. Another type reads as absent: the event id is then
+// the hash of the document.
 func (d *fields) eventID(path string) string {
-	return d.capped(path, d.id(path), MaxIdentityLen, "an event id")
+	return d.capped(path, scalarID(d.get(path)), MaxIdentityLen, "an event id")
+}
+
+func scalarID(v any) string {
+	switch v.(type) {
+	case string, float64:
+		return scalar(v)
+	}
+	return ""
 }
 
 // firstEventID returns the first non-empty event id among paths.
@@ -250,63 +309,52 @@ func (d *fields) firstGeo(paths ...string) string {
 	return ""
 }
 
-// num returns a number field; a string holding a number (the Google and
-// Splunk convention) is accepted. ok is false when the field is absent.
-func (d *fields) num(path string) (float64, bool) {
-	switch v := d.get(path).(type) {
-	case nil:
-		return 0, false
+// num reads a number field: a number, or a string holding one (the Google
+// and Splunk convention, and vendors that quote numbers). ok is false when
+// the field is absent or holds no number; that is not an error (the value
+// stays in Raw).
+func (d *fields) num(path string) (float64, bool) { return number(d.get(path)) }
+
+func number(v any) (float64, bool) {
+	switch v := v.(type) {
 	case float64:
 		return v, true
 	case string:
-		s := strings.TrimSpace(v)
-		if s == "" {
-			return 0, false
-		}
-		f, err := strconv.ParseFloat(s, 64)
+		f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
 		if err != nil || math.IsInf(f, 0) || math.IsNaN(f) {
-			d.fail(path, "want a number, got "+quote(v))
 			return 0, false
 		}
 		return f, true
-	default:
-		d.fail(path, "want a number, got "+typeName(v))
-		return 0, false
 	}
+	return 0, false
 }
 
-// boolean returns a bool field; the strings "true" and "false" are accepted.
-func (d *fields) boolean(path string) bool {
-	switch v := d.get(path).(type) {
-	case nil:
-		return false
+// boolean reads a bool field: true, or the strings "true", "yes", "y",
+// "on", "1" (any case), or a non-zero number. Anything else, including
+// words it does not know, is false; never an error.
+func (d *fields) boolean(path string) bool { return truthy(d.get(path)) }
+
+func truthy(v any) bool {
+	switch v := v.(type) {
 	case bool:
 		return v
+	case float64:
+		return v != 0
 	case string:
-		switch strings.ToLower(strings.TrimSpace(v)) {
-		case "true":
-			return true
-		case "false", "":
-			return false
+		s := strings.TrimSpace(v)
+		for _, w := range [...]string{"true", "yes", "y", "on", "1"} {
+			if strings.EqualFold(s, w) {
+				return true
+			}
 		}
-		d.fail(path, "want a boolean, got "+quote(v))
-	default:
-		d.fail(path, "want a boolean, got "+typeName(v))
 	}
 	return false
 }
 
-// obj returns an object field.
+// obj returns an object field, nil when absent or not an object.
 func (d *fields) obj(path string) map[string]any {
-	switch v := d.get(path).(type) {
-	case nil:
-		return nil
-	case map[string]any:
-		return v
-	default:
-		d.fail(path, "want an object, got "+typeName(v))
-		return nil
-	}
+	m, _ := d.get(path).(map[string]any)
+	return m
 }
 
 // batch returns the array of a batch envelope, read strictly (see
@@ -326,9 +374,14 @@ func (d *fields) detail() map[string]any {
 	return detail
 }
 
-// arr returns an array field.
-func (d *fields) arr(path string) []any { return d.asArr(path, d.get(path)) }
+// arr returns an array field, nil when absent or not an array.
+func (d *fields) arr(path string) []any {
+	a, _ := d.get(path).([]any)
+	return a
+}
 
+// asArr returns v, the value of the array field at path that holds
+// identities (a batch, Okta's target list): another type is a bad_field.
 func (d *fields) asArr(path string, v any) []any {
 	switch v := v.(type) {
 	case nil:
@@ -341,40 +394,33 @@ func (d *fields) asArr(path string, v any) []any {
 	}
 }
 
-// strs adds to rs the strings of a field holding a string or an array of
-// strings.
+// strs adds to rs the strings and numbers of a field holding one or an
+// array of them. Other values (booleans, objects, null) are left out; it
+// never fails.
 func (d *fields) strs(rs *reasonSet, path string) {
 	switch v := d.get(path).(type) {
-	case nil:
-	case string:
-		rs.add(v)
+	case string, float64:
+		rs.add(scalar(v))
 	case []any:
 		for _, e := range v {
-			s, ok := e.(string)
-			if !ok && e != nil {
-				d.fail(path, "want an array of strings, got an element of type "+typeName(e))
-				return
+			switch e.(type) {
+			case string, float64:
+				rs.add(scalar(e))
 			}
-			rs.add(s)
 		}
-	default:
-		d.fail(path, "want a string or an array of strings, got "+typeName(v))
 	}
 }
 
-// score reads a risk score, multiplies it by scale to bring it to 0-100
-// and rounds it. Values outside 0-100 after scaling are a bad_field.
+// score reads a risk score (a number or a string holding one, see num),
+// multiplies it by scale to bring it to 0-100, clamps it to 0-100 and
+// rounds it. nil when absent or not a number; the vendor's value stays in
+// Raw.
 func (d *fields) score(path string, scale float64) *int {
 	v, ok := d.num(path)
 	if !ok {
 		return nil
 	}
-	v *= scale
-	if v < 0 || v > 100 {
-		d.fail(path, "risk score "+strconv.FormatFloat(v, 'g', -1, 64)+" out of range 0-100")
-		return nil
-	}
-	n := int(math.Round(v))
+	n := int(math.Round(min(max(v*scale, 0), 100)))
 	return &n
 }
 

@@ -163,11 +163,11 @@ func TestHugeValueMessagesStayShort(t *testing.T) {
 	t.Parallel()
 	huge := strings.Repeat("<", 900_000)
 	for name, in := range map[string]string{
-		"time":        oktaWith(map[string]string{"published": `"` + huge + `"`}),
-		"key":         `{"` + huge + `":1}`,
-		"category":    `{"records":[{"category":"` + huge + `"}]}`,
-		"event id":    oktaWith(map[string]string{"uuid": `"` + huge + `"`}),
-		"bad boolean": oktaWith(map[string]string{"securityContext": `{"isProxy":"` + huge + `"}`}),
+		"user":       oktaWith(map[string]string{"actor": `{"type":"User","alternateId":"` + huge + `"}`}),
+		"key":        `{"` + huge + `":1}`,
+		"category":   `{"records":[{"category":"` + huge + `"}]}`,
+		"event id":   oktaWith(map[string]string{"uuid": `"` + huge + `"`}),
+		"actor type": oktaWith(map[string]string{"actor": `{"type":"` + huge + `","alternateId":"a@example.com"}`}),
 	} {
 		_, err := newTestDecoder(t).Decode([]byte(in), FormatAuto)
 		if err == nil {
@@ -404,13 +404,13 @@ func TestBatchItemRaw(t *testing.T) {
 		noSingleCheck bool
 	}{
 		{"okta event hook", FormatOkta, `{"eventType":"com.okta.event_hook","data":{"events":[`, `]}}`,
-			oktaWith(nil), ` { "uuid" : "u2", "published":"yesterday",  "actor":{"alternateId":"b@example.com"}}`, FormatOkta, ReasonBadField, false},
+			oktaWith(nil), ` { "uuid" : "u2", "published":"yesterday",  "actor":{"alternateId":true}}`, FormatOkta, ReasonBadField, false},
 		{"cloudtrail records", FormatCloudTrail, `{"Records":[`, `]}`,
 			`{"eventSource":"signin.amazonaws.com","eventName":"ConsoleLogin","userIdentity":{"userName":"bob"}}`,
 			`{"eventSource":"s3.amazonaws.com","eventName":"GetObject","userIdentity":{"userName":"b\u00f6b"}}`, FormatCloudTrail, ReasonUnknownFormat, false},
 		{"entra records", FormatEntra, `{"records":[`, `]}`,
 			`{"category":"SignInLogs","properties":{"userPrincipalName":"a@example.com"}}`,
-			"{\"category\":\"SignInLogs\",\n\t\"properties\":{\"createdDateTime\":\"x\",\"userPrincipalName\":\"b@example.com\"}}", FormatEntra, ReasonBadField, false},
+			"{\"category\":\"SignInLogs\",\n\t\"properties\":{\"createdDateTime\":\"x\",\"userPrincipalName\":[\"b@example.com\"]}}", FormatEntra, ReasonBadField, false},
 		{"1password items", FormatOnePassword, `{"cursor":"c","has_more":false,"items":[`, `]}`,
 			`{"uuid":"A","category":"success","target_user":{"uuid":"U1"}}`,
 			`{"uuid":"B","category":"success","target_user":{"email":"\u212a@example.com"}}`, FormatOnePassword, ReasonAmbiguousIdentity, false},

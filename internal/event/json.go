@@ -11,6 +11,7 @@ import (
 	"sync"
 	"unicode/utf16"
 	"unicode/utf8"
+	"unsafe"
 )
 
 // errTooDeep is returned by parseJSON when nesting exceeds the limit.
@@ -40,6 +41,9 @@ type document struct {
 	spans  []span
 	// maxItems is the most items of a batch, 0 for no limit.
 	maxItems int
+	// dotted is true when some key of the document has a '.', so that a
+	// path may also be a literal dotted key (see fields.get).
+	dotted bool
 }
 
 // tooMany reports whether n items or events are past maxItems.
@@ -95,6 +99,65 @@ func (doc *document) itemRaw(items []any, i int) []byte {
 // parser validates it, and outside strings any byte that is not ASCII is a
 // syntax error. So a value parsed without error is valid UTF-8 and within
 // maxDepth. Repeated keys keep the last value, as in encoding/json.
+//
+// # Why a hand-written parser
+//
+// It is kept: with it the whole decode (Decoder.Decode: parse and
+// normalize) is about 1.6 times faster on one goroutine than with the best
+// alternative that keeps Decode's guarantees, no alternative keeps them
+// alone, and `consumer replay` is 1.4 times faster with it. On two
+// goroutines, and against the alternatives' bare trees, the margin is
+// smaller (below). json_compare_test.go builds the same normalization on
+// encoding/json, encoding/json/v2 (github.com/go-json-experiment/json),
+// github.com/bytedance/sonic and github.com/valyala/fastjson, each giving
+// the same generic tree, first bare (with only the UTF-8 and depth checks
+// it lacks), then, for the two fastest, with every guarantee of Decode: a
+// second, structural pass over the text for the depth limit, the item and
+// key caps, the repeated keys of identity fields and the byte spans of
+// batch items (ItemError.Raw, Event.ItemRaw), and utf8.Valid.
+// TestDecodeParsersTable (-parsers-table), best of 40 rounds, ns per decode
+// on one goroutine, 2-vCPU VM shared with other work, November 2026:
+//
+//	sample (format)              hand  enc/json  json/v2  sonic  fastjson  sonic+g  fastjson+g  bare  guaranteed
+//	okta-session-start-risky    14840     38099    40109  20661     21002    23563       25309  1.39  1.59
+//	gen-okta-1k (1 KiB)          9762     23541    26331  16372     15456    15822       17133  1.58  1.62
+//	entra-risky-signin          14921     43638    43293  26697     21299    27164       27671  1.43  1.82
+//	gen-entra-1k (1 KiB)         9614     20101    24128  14346     11472    15672       16920  1.19  1.63
+//	ocsf-auth-3002-failure      13810     38455    44826  22312     20558    27043       27544  1.49  1.96
+//	ocsf-2004-detection         11151     23465    27688  15388     12786    16990       18445  1.15  1.52
+//	ecs-auth-failure            15057     38039    42126  25083     21845    26152       27166  1.45  1.74
+//	elastic-alert               15642     40354    44997  24799     21053    30360       32657  1.35  1.94
+//	onepassword-signinattempt    4444     11334    13067   6780      6932     6917        7929  1.53  1.56
+//	gws-suspicious-login         6461     13405    15778   8268      8551     9347       10434  1.28  1.45
+//	cloudtrail-consolelogin      5307     16495    17543   9744      8607    10863       10783  1.62  2.03
+//	guardduty-finding            8228     22432    24395  14132     13159    14141       14300  1.60  1.72
+//	generic-splunk-webhook       5444     10154    10173   6662      6768     6779        7545  1.22  1.25
+//	corpus (23 documents)      234096    538954   598804 344180    316870   372473      399700  1.35  1.59
+//	corpus, 2 goroutines       177939    339328   365010 243212    224822   267622      268411  1.26  1.50
+//
+// "bare" is the best bare alternative's time over the hand-written one's,
+// "guaranteed" that of the best alternative with the guarantees. The best of 40
+// rounds leaves out most garbage collection; BenchmarkDecodeParsers
+// (median of 6, collection included) gave for the corpus 353 µs by hand,
+// 484 fastjson, 553 sonic, 597 sonic+g: 1.37 bare and 1.69 guaranteed on
+// one goroutine; with b.RunParallel, under the load of other jobs, only
+// 1.15 and 1.20. Were the bare trees drop-in replacements, that would
+// retire this parser. They are not: they lack what the normalizers read
+// (repeated keys, item spans) and what Decode promises (caps; fastjson
+// does not validate strings; sonic turns -0 into 0, which changes hashed
+// event ids), and to keep the guarantees an alternative needs its own
+// hand-written JSON scanner (the structural pass, 1.9-2.7 µs per KiB,
+// BenchmarkDecodeParts). A switch would trade this parser for that scanner
+// and a dependency (sonic brings a JIT and assembly, and falls back to
+// encoding/json from Go 1.28), and slow the consumer: `consumer replay`
+// of the 200,000 generated lines (BenchmarkReplay's) took 2.1-2.4 s (4.0-4.4
+// s of CPU) with a scratch build whose Decode used json_compare_test.go's
+// sonic+guarantees path, and 1.5-1.75 s (2.9-3.2 s) with this parser, the
+// same decisions either way.
+//
+// FuzzParserMatchesEncodingJSON keeps the parser honest: it accepts exactly
+// what encoding/json accepts (but invalid UTF-8 and nesting past the
+// limit) and decodes it to the same values.
 func parseJSON(b []byte, maxDepth int) (any, error) {
 	doc, err := parseDocument(b, maxDepth, 0)
 	if err != nil {
@@ -194,6 +257,58 @@ type parser struct {
 	scratch []byte
 	// chunk is the arena chunk strings are copied into.
 	chunk strings.Builder
+	// boxes holds the string and number values of the document, so that
+	// putting one in an interface does not allocate it alone (see box).
+	strBoxes []string
+	numBoxes []float64
+}
+
+// eface is the layout of an interface value. boxString and boxFloat build
+// interface values whose data points into a slab of the parser instead of
+// allocating each string header and number alone, as fast JSON decoders
+// do: a 1 KiB sign-in takes 30 allocations instead of 59, and the corpus
+// decodes 9% faster (TestDecodeParsersTable). The slab's element has the
+// interface's dynamic type, and the garbage collector keeps a slab alive
+// while any value points into it, so the values are ordinary interfaces
+// for every reader (== and type switches included;
+// FuzzParserMatchesEncodingJSON compares them with encoding/json's). A
+// slab holds boxChunk values in document order, whose strings sit in one
+// or two arena chunks, so keeping one item of a batch still keeps only a
+// few KiB of its neighbours alive.
+type eface struct {
+	typ, data unsafe.Pointer
+}
+
+var (
+	stringType  = func() unsafe.Pointer { var v any = ""; return (*eface)(unsafe.Pointer(&v)).typ }()
+	float64Type = func() unsafe.Pointer { var v any = 0.0; return (*eface)(unsafe.Pointer(&v)).typ }()
+)
+
+const boxChunk = 32
+
+// boxString returns s as an interface value whose data is a slot of the
+// parser's string slab: one allocation per boxChunk values instead of one
+// per value.
+func (p *parser) boxString(s string) any {
+	if len(p.strBoxes) == cap(p.strBoxes) {
+		p.strBoxes = make([]string, 0, boxChunk)
+	}
+	p.strBoxes = append(p.strBoxes, s)
+	var v any
+	e := (*eface)(unsafe.Pointer(&v))
+	e.typ, e.data = stringType, unsafe.Pointer(&p.strBoxes[len(p.strBoxes)-1])
+	return v
+}
+
+func (p *parser) boxFloat(f float64) any {
+	if len(p.numBoxes) == cap(p.numBoxes) {
+		p.numBoxes = make([]float64, 0, boxChunk)
+	}
+	p.numBoxes = append(p.numBoxes, f)
+	var v any
+	e := (*eface)(unsafe.Pointer(&v))
+	e.typ, e.data = float64Type, unsafe.Pointer(&p.numBoxes[len(p.numBoxes)-1])
+	return v
 }
 
 type member struct {
@@ -239,7 +354,11 @@ func (p *parser) value() (any, error) {
 	case c == '[':
 		return p.array()
 	case c == '"':
-		return p.str()
+		str, err := p.str()
+		if err != nil || str == "" {
+			return str, err
+		}
+		return p.boxString(str), nil
 	case c == 't':
 		return true, p.literal("true")
 	case c == 'f':
@@ -247,7 +366,11 @@ func (p *parser) value() (any, error) {
 	case c == 'n':
 		return nil, p.literal("null")
 	case c == '-' || (c >= '0' && c <= '9'):
-		return p.number()
+		f, err := p.number()
+		if err != nil {
+			return nil, err
+		}
+		return p.boxFloat(f), nil
 	default:
 		return nil, p.errorf("unexpected %q", c)
 	}
@@ -346,8 +469,14 @@ func (p *parser) recordRepeats(m map[string]any, ms []member) {
 	p.doc.dups[mapID(m)] = reps
 }
 
-// key reads an object key.
-func (p *parser) key() (string, error) { return p.str() }
+// key reads an object key, noting in the document a key with a '.'.
+func (p *parser) key() (string, error) {
+	k, err := p.str()
+	if !p.doc.dotted && strings.IndexByte(k, '.') >= 0 {
+		p.doc.dotted = true
+	}
+	return k, err
+}
 
 func (p *parser) array() (any, error) {
 	if err := p.enter(); err != nil {
@@ -597,24 +726,24 @@ func hex4(b []byte, i int) (rune, bool) {
 	return r, true
 }
 
-func (p *parser) number() (any, error) {
+func (p *parser) number() (float64, error) {
 	start := p.i
 	if p.b[p.i] == '-' {
 		p.i++
 	}
 	intStart := p.i
 	if !p.digits() {
-		return nil, p.errorf("invalid number")
+		return 0, p.errorf("invalid number")
 	}
 	if p.b[intStart] == '0' && p.i-intStart > 1 {
-		return nil, p.errorf("invalid number: leading zero")
+		return 0, p.errorf("invalid number: leading zero")
 	}
 	simple := p.i-intStart <= 15
 	if p.i < len(p.b) && p.b[p.i] == '.' {
 		p.i++
 		simple = false
 		if !p.digits() {
-			return nil, p.errorf("invalid number")
+			return 0, p.errorf("invalid number")
 		}
 	}
 	if p.i < len(p.b) && (p.b[p.i] == 'e' || p.b[p.i] == 'E') {
@@ -624,7 +753,7 @@ func (p *parser) number() (any, error) {
 			p.i++
 		}
 		if !p.digits() {
-			return nil, p.errorf("invalid number")
+			return 0, p.errorf("invalid number")
 		}
 	}
 	if simple {
@@ -640,7 +769,7 @@ func (p *parser) number() (any, error) {
 	}
 	f, err := strconv.ParseFloat(string(p.b[start:p.i]), 64)
 	if err != nil {
-		return nil, p.errorf("number %s out of range", clip(string(p.b[start:p.i])))
+		return 0, p.errorf("number %s out of range", clip(string(p.b[start:p.i])))
 	}
 	return f, nil
 }

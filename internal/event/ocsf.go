@@ -48,7 +48,7 @@ func ocsfAuth(d *fields) (Event, *Error) {
 // ocsfUser reads an OCSF user object: email_addr, else name when it is an
 // email; uid is the vendor id.
 func ocsfUser(e *Event, d *fields, prefix string) {
-	e.UserID = d.identityID(prefix + ".uid")
+	e.UserID = d.identity(prefix + ".uid")
 	if em := email(d.identity(prefix + ".email_addr")); em != "" {
 		e.UserEmail = em
 	}

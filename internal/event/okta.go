@@ -166,7 +166,8 @@ func oktaPairs(s string, emit func(k, v string)) {
 }
 
 // oktaLogOnly reads debugData.logOnlySecurityData, a JSON string holding
-// risk.level, risk.reasons and behaviors {name: value}.
+// risk.level, risk.reasons and behaviors {name: value}; a string that is not
+// a JSON object is left alone.
 func oktaLogOnly(d *fields, risk string, rs *reasonSet) string {
 	const path = "debugContext.debugData.logOnlySecurityData"
 	s := d.str(path)
@@ -176,7 +177,7 @@ func oktaLogOnly(d *fields, risk string, rs *reasonSet) string {
 	v, err := parseJSON([]byte(s), 16)
 	lo, ok := v.(map[string]any)
 	if err != nil || !ok {
-		d.fail(path, "want a JSON object in a string")
+		// Only evidence: a value that is not a JSON object stays in Raw.
 		return risk
 	}
 	w, _ := riskWord(strAt(lo, "risk.level"))

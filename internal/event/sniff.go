@@ -81,7 +81,7 @@ func sniffEventBridge(m map[string]any) (Format, bool) {
 }
 
 func isOCSF(m map[string]any) bool {
-	_, num := m["class_uid"].(float64)
+	_, num := number(m["class_uid"])
 	return num && has(m, "metadata.version")
 }
 

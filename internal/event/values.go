@@ -124,23 +124,30 @@ func asciiLower(s string) string {
 	return string(b)
 }
 
-// Layouts tried, in order, for string times without a time zone or in
-// locale formats; RFC 3339 (any fraction, Z or offset) is tried first.
+// Layouts tried, in order, for string times that parseISO does not read
+// (locale and mail formats); RFC 3339 and the other ISO 8601 forms
+// ("2006-01-02T15:04:05", "2006-01-02 15:04:05", with or without a
+// fraction and a zone) are read by parseISO first.
 var timeLayouts = [...]string{
-	"2006-01-02T15:04:05.999999999",
-	"2006-01-02 15:04:05.999999999Z07:00",
-	"2006-01-02 15:04:05.999999999",
 	"1/2/2006 3:04:05 PM",
 	"1/2/2006 15:04:05",
 	time.RFC1123Z,
 	time.RFC1123,
+	time.RFC850,
+	time.UnixDate,
+	time.ANSIC,
+	"2006-01-02 15:04:05 -0700 MST",
+	"2006-01-02 15:04:05 MST",
 }
 
 // parseTimeString parses the string times of the supported sources, in UTC.
 // Zone-less values are taken as UTC.
 func parseTimeString(s string) (time.Time, bool) {
-	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
-		return t.UTC(), true
+	if t, ok := parseISO(s); ok {
+		return t, true
+	}
+	if strings.IndexFunc(s, func(r rune) bool { return (r < '0' || r > '9') && r != '.' }) < 0 {
+		return time.Time{}, false // an epoch number: the caller reads it
 	}
 	for _, l := range timeLayouts {
 		if t, err := time.Parse(l, s); err == nil {
@@ -150,7 +157,98 @@ func parseTimeString(s string) (time.Time, bool) {
 	return time.Time{}, false
 }
 
-// epochUnit is the unit of a numeric timestamp.
+// parseISO reads the ISO 8601 date-times vendors send, without the
+// allocations of time.Parse's failures: YYYY-MM-DD, then 'T', 't' or a
+// space, hh:mm:ss, an optional fraction ('.' or ',' and 1-9 digits, more
+// are cut), and an optional zone (Z, z, UTC, ±hh:mm, ±hhmm or ±hh, maybe
+// after a space). Without a zone the time is UTC.
+func parseISO(s string) (time.Time, bool) {
+	if len(s) < 19 || s[4] != '-' || s[7] != '-' || s[13] != ':' || s[16] != ':' {
+		return time.Time{}, false
+	}
+	if c := s[10]; c != 'T' && c != 't' && c != ' ' {
+		return time.Time{}, false
+	}
+	year, ok1 := digitsAt(s, 0, 4)
+	month, ok2 := digitsAt(s, 5, 2)
+	day, ok3 := digitsAt(s, 8, 2)
+	hour, ok4 := digitsAt(s, 11, 2)
+	minute, ok5 := digitsAt(s, 14, 2)
+	sec, ok6 := digitsAt(s, 17, 2)
+	if !ok1 || !ok2 || !ok3 || !ok4 || !ok5 || !ok6 ||
+		month < 1 || month > 12 || day < 1 || day > daysIn(year, month) || hour > 23 || minute > 59 || sec > 59 {
+		return time.Time{}, false
+	}
+	rest := s[19:]
+	nsec := 0
+	if len(rest) > 0 && (rest[0] == '.' || rest[0] == ',') {
+		i := 1
+		scale := 100_000_000
+		for ; i < len(rest) && rest[i] >= '0' && rest[i] <= '9'; i++ {
+			nsec += int(rest[i]-'0') * scale
+			scale /= 10
+		}
+		if i == 1 {
+			return time.Time{}, false
+		}
+		rest = rest[i:]
+	}
+	if len(rest) > 0 && rest[0] == ' ' {
+		rest = rest[1:]
+	}
+	offset := 0
+	switch {
+	case rest == "", rest == "Z", rest == "z", rest == "UTC":
+	case rest[0] == '+' || rest[0] == '-':
+		var hh, mm int
+		var ok bool
+		switch len(rest) {
+		case 3: // ±hh
+			hh, ok = digitsAt(rest, 1, 2)
+		case 5: // ±hhmm
+			hh, ok = digitsAt(rest, 1, 2)
+			if ok {
+				mm, ok = digitsAt(rest, 3, 2)
+			}
+		case 6: // ±hh:mm
+			hh, ok = digitsAt(rest, 1, 2)
+			if ok && rest[3] == ':' {
+				mm, ok = digitsAt(rest, 4, 2)
+			} else {
+				ok = false
+			}
+		}
+		if !ok || hh > 23 || mm > 59 {
+			return time.Time{}, false
+		}
+		offset = hh*3600 + mm*60
+		if rest[0] == '-' {
+			offset = -offset
+		}
+	default:
+		return time.Time{}, false
+	}
+	t := time.Date(year, time.Month(month), day, hour, minute, sec, nsec, time.UTC)
+	return t.Add(-time.Duration(offset) * time.Second), true
+}
+
+// digitsAt reads n decimal digits of s at i.
+func digitsAt(s string, i, n int) (int, bool) {
+	v := 0
+	for _, c := range []byte(s[i : i+n]) {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		v = v*10 + int(c-'0')
+	}
+	return v, true
+}
+
+func daysIn(year, month int) int {
+	return time.Date(year, time.Month(month)+1, 0, 0, 0, 0, 0, time.UTC).Day()
+}
+
+// epochUnit is the unit a source documents for a numeric timestamp.
 type epochUnit int
 
 const (
@@ -159,36 +257,47 @@ const (
 	unitMicros
 )
 
-// epochTime converts a numeric timestamp to UTC.
+// minEpoch is the earliest time a numeric timestamp may give in the unit
+// its source documents (2000-01-01): a value that would be earlier is
+// read by its magnitude instead, since vendors send seconds where
+// milliseconds are documented and the reverse.
+var minEpoch = time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
+
+// epochTime converts a numeric timestamp to UTC: in unit when that gives
+// a time after minEpoch, else by magnitude (below 1e11 seconds, below
+// 1e14 milliseconds, below 1e17 microseconds, else nanoseconds).
 func epochTime(v float64, unit epochUnit) (time.Time, bool) {
-	if v <= 0 || math.IsInf(v, 0) || v > 9.3e18 {
+	if v <= 0 || math.IsInf(v, 0) || math.IsNaN(v) || v > 9.3e18 {
 		return time.Time{}, false
 	}
-	if unit == unitGuess {
-		switch {
-		case v < 1e11:
-			return time.Unix(0, int64(math.Round(v*1e3))*1e6).UTC(), true
-		case v < 1e14:
-			unit = unitMillis
-		case v < 1e17:
-			unit = unitMicros
-		default:
-			return time.Unix(0, int64(v)).UTC(), true
+	switch unit {
+	case unitMillis:
+		if t := time.UnixMilli(int64(v)).UTC(); t.After(minEpoch) {
+			return t, true
+		}
+	case unitMicros:
+		if t := time.UnixMicro(int64(v)).UTC(); t.After(minEpoch) {
+			return t, true
 		}
 	}
-	if unit == unitMillis {
+	switch {
+	case v < 1e11:
+		return time.Unix(0, int64(math.Round(v*1e3))*1e6).UTC(), true
+	case v < 1e14:
 		return time.UnixMilli(int64(v)).UTC(), true
+	case v < 1e17:
+		return time.UnixMicro(int64(v)).UTC(), true
 	}
-	return time.UnixMicro(int64(v)).UTC(), true
+	return time.Unix(0, int64(v)).UTC(), true
 }
 
 // time reads a timestamp field: a string (RFC 3339 and the other layouts
-// above, or digits) or a number in the given unit. ok is false when absent.
+// above, or an epoch number in a string) or an epoch number (see
+// epochTime). ok is false when the field is absent or cannot be read as a
+// time; an unreadable time is not an error (the event keeps it in Raw), so
+// the caller tries its next field.
 func (d *fields) time(path string, unit epochUnit) (time.Time, bool) {
-	v := d.get(path)
-	switch x := v.(type) {
-	case nil:
-		return time.Time{}, false
+	switch x := d.get(path).(type) {
 	case string:
 		s := strings.TrimSpace(x)
 		if s == "" {
@@ -198,23 +307,15 @@ func (d *fields) time(path string, unit epochUnit) (time.Time, bool) {
 			return t, true
 		}
 		if f, err := strconv.ParseFloat(s, 64); err == nil {
-			if t, ok := epochTime(f, unit); ok {
-				return t, true
-			}
+			return epochTime(f, unit)
 		}
-		d.fail(path, "cannot parse time "+quote(x))
 	case float64:
-		if t, ok := epochTime(x, unit); ok {
-			return t, true
-		}
-		d.fail(path, "epoch time "+strconv.FormatFloat(x, 'f', -1, 64)+" out of range")
-	default:
-		d.fail(path, "want a time, got "+typeName(v))
+		return epochTime(x, unit)
 	}
 	return time.Time{}, false
 }
 
-// firstTime returns the first present timestamp among paths.
+// firstTime returns the first readable timestamp among paths.
 func (d *fields) firstTime(unit epochUnit, paths ...string) time.Time {
 	for _, p := range paths {
 		if t, ok := d.time(p, unit); ok {
