@@ -7,10 +7,10 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 	"time"
 
+	"github.com/tripline-dev/tripline/internal/retryafter"
 	"github.com/tripline-dev/tripline/internal/secret"
 )
 
@@ -41,10 +41,6 @@ func (e *SendError) Retryable() bool { return e.retryable }
 
 // RetryAfterDelay is the wait the receiver asked for.
 func (e *SendError) RetryAfterDelay() time.Duration { return e.RetryAfter }
-
-// maxRetryAfter bounds the wait a receiver can ask for; the retry budget
-// (RetryConfig.MaxElapsed) usually ends the retries first.
-const maxRetryAfter = time.Hour
 
 // maxErrorBody bounds what is read of an error answer's body.
 const maxErrorBody = 512
@@ -79,7 +75,7 @@ func statusError(sink, where string, resp *http.Response, now time.Time, secrets
 	return &SendError{
 		Sink: sink, Status: code, msg: msg,
 		retryable:  code == http.StatusTooManyRequests || code >= 500,
-		RetryAfter: parseRetryAfter(resp.Header.Get("Retry-After"), now),
+		RetryAfter: retryafter.Parse(resp.Header.Get("Retry-After"), now),
 	}
 }
 
@@ -113,30 +109,4 @@ func urlSecrets(raw secret.Value) []secret.Value {
 		}
 	}
 	return out
-}
-
-// parseRetryAfter reads a Retry-After value given as delay seconds or as an
-// HTTP date (relative to now). It returns 0 for an absent, invalid or past
-// value and caps the result at maxRetryAfter.
-func parseRetryAfter(v string, now time.Time) time.Duration {
-	v = strings.TrimSpace(v)
-	if v == "" {
-		return 0
-	}
-	var d time.Duration
-	if secs, err := strconv.ParseInt(v, 10, 64); err == nil {
-		if secs <= 0 {
-			return 0
-		}
-		if secs > int64(maxRetryAfter/time.Second) {
-			return maxRetryAfter
-		}
-		d = time.Duration(secs) * time.Second
-	} else if t, err := http.ParseTime(v); err == nil {
-		d = t.Sub(now)
-	}
-	if d <= 0 {
-		return 0
-	}
-	return min(d, maxRetryAfter)
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/slack-go/slack"
 
+	"github.com/tripline-dev/tripline/internal/retryafter"
 	"github.com/tripline-dev/tripline/internal/secret"
 	"github.com/tripline-dev/tripline/internal/version"
 )
@@ -87,7 +88,7 @@ func (s *slackSink) classify(err error, where string) *SendError {
 	var ue *url.Error
 	switch {
 	case errors.As(err, &rl):
-		return &SendError{Sink: SinkSlack, Status: http.StatusTooManyRequests, RetryAfter: min(rl.RetryAfter, maxRetryAfter),
+		return &SendError{Sink: SinkSlack, Status: http.StatusTooManyRequests, RetryAfter: min(rl.RetryAfter, retryafter.Max),
 			retryable: true, msg: fmt.Sprintf("slack: post %s: rate limited, retry after %s", where, rl.RetryAfter)}
 	case errors.As(err, &sc):
 		return &SendError{Sink: SinkSlack, Status: sc.Code, retryable: sc.Retryable(),

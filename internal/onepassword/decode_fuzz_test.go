@@ -4,6 +4,8 @@ import (
 	"net/http"
 	"testing"
 	"time"
+
+	"github.com/tripline-dev/tripline/internal/retryafter"
 )
 
 func FuzzDecodeUsers(f *testing.F) {
@@ -42,7 +44,7 @@ func FuzzDecodeError(f *testing.F) {
 		if e.Status != status {
 			t.Fatalf("status %d kept as %d", status, e.Status)
 		}
-		if e.RetryAfter < 0 || e.RetryAfter > maxRetryAfter {
+		if e.RetryAfter < 0 || e.RetryAfter > retryafter.Max {
 			t.Fatalf("retry after %s out of range", e.RetryAfter)
 		}
 		if len(e.Message) > maxMessageLen {

@@ -11,6 +11,7 @@ import (
 	"unicode"
 
 	"github.com/tripline-dev/tripline/internal/remediate"
+	"github.com/tripline-dev/tripline/internal/retryafter"
 )
 
 // Operation names carried in APIError.Op and NetworkError.Op, and used as
@@ -189,7 +190,7 @@ type statusBody struct {
 // kept as is) before it is shortened, so no part of a credential the server
 // echoed back is stored.
 func newAPIError(op string, status int, header http.Header, body []byte, now time.Time, redact func(string) string) *APIError {
-	e := &APIError{Op: op, Status: status, RetryAfter: parseRetryAfter(header.Get("Retry-After"), now)}
+	e := &APIError{Op: op, Status: status, RetryAfter: retryafter.Parse(header.Get("Retry-After"), now)}
 	var sb statusBody
 	if json.Unmarshal(body, &sb) == nil {
 		if n, err := strconv.Atoi(string(sb.Code)); err == nil && n > 0 && n < 1<<16 {
@@ -218,35 +219,6 @@ func cleanMessage(s string) string {
 		}
 		return r
 	}, s)
-}
-
-// maxRetryAfter bounds the wait a server can ask for.
-const maxRetryAfter = time.Hour
-
-// parseRetryAfter reads a Retry-After value given as delay seconds or as an
-// HTTP date (relative to now). It returns 0 for an absent, invalid or past
-// value and caps the result at maxRetryAfter.
-func parseRetryAfter(v string, now time.Time) time.Duration {
-	v = strings.TrimSpace(v)
-	if v == "" {
-		return 0
-	}
-	var d time.Duration
-	if secs, err := strconv.ParseInt(v, 10, 64); err == nil {
-		if secs <= 0 {
-			return 0
-		}
-		if secs > int64(maxRetryAfter/time.Second) {
-			return maxRetryAfter
-		}
-		d = time.Duration(secs) * time.Second
-	} else if t, err := http.ParseTime(v); err == nil {
-		d = t.Sub(now)
-	}
-	if d <= 0 {
-		return 0
-	}
-	return min(d, maxRetryAfter)
 }
 
 // opError prefixes err with op unless err already names an operation of
