@@ -121,8 +121,16 @@ func BenchmarkPipelineThroughput(b *testing.B) {
 	var pipeRate, bareRate float64
 	b.ResetTimer()
 	for i := range b.N {
-		bare := func() { bareRate += benchBare(b, br.Addr(), fmt.Sprintf("bare-%d", i)) }
-		pipe := func() { pipeRate += benchPipeline(b, br.Addr(), fmt.Sprintf("pipeline-%d", i)) }
+		bare := func() {
+			r := benchBare(b, br.Addr(), fmt.Sprintf("bare-%d-%d", b.N, i))
+			b.Logf("run %d: bare %.0f msgs/s", i, r)
+			bareRate += r
+		}
+		pipe := func() {
+			r := benchPipeline(b, br.Addr(), fmt.Sprintf("pipeline-%d-%d", b.N, i))
+			b.Logf("run %d: pipeline %.0f msgs/s", i, r)
+			pipeRate += r
+		}
 		if i%2 == 0 {
 			bare()
 			pipe()

@@ -30,7 +30,7 @@ type GroupConfig struct {
 	MaxBytes int
 	MaxWait  time.Duration
 	// QueueCapacity is how many messages each partition's reader holds
-	// ahead (0: DefaultQueueCapacity).
+	// ahead (0: DefaultPartitionQueue).
 	QueueCapacity int
 	// Logger receives the group's errors at warn level (nil: discarded).
 	Logger *slog.Logger
@@ -124,6 +124,12 @@ func (g *groupGeneration) Commit(_ context.Context, offsets map[pipeline.TopicPa
 	return g.gen.CommitOffsets(byTopic)
 }
 
+// DefaultPartitionQueue is the read-ahead of one partition's reader, in
+// messages. A member reads each of its partitions with its own reader, so
+// with messages of up to a megabyte this is what each partition holds in
+// memory before the pipeline's own budget (kafka.buffer_bytes) applies.
+const DefaultPartitionQueue = 4
+
 // partitionReader reads one partition from cl.Offset (absolute, or
 // kafka.FirstOffset / kafka.LastOffset).
 func (c *Connection) partitionReader(cl pipeline.Claim, maxBytes int, maxWait time.Duration, queue int) *kafka.Reader {
@@ -131,7 +137,7 @@ func (c *Connection) partitionReader(cl pipeline.Claim, maxBytes int, maxWait ti
 		maxBytes = 1e6
 	}
 	if queue <= 0 {
-		queue = DefaultQueueCapacity
+		queue = DefaultPartitionQueue
 	}
 	if maxWait <= 0 {
 		maxWait = 500 * time.Millisecond

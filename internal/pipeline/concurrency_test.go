@@ -251,3 +251,24 @@ func TestJoinFailuresAreTriedAgain(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestTheTailOfABurstIsCommittedAtOnce: with a long commit interval and a
+// batch larger than the burst, the burst's last offsets are committed as
+// soon as the partition caught up, not at the next interval.
+func TestTheTailOfABurstIsCommittedAtOnce(t *testing.T) {
+	t.Parallel()
+	var msgs []kafka.Message
+	for i := range 5 {
+		msgs = append(msgs, msg("signins", 0, int64(i), oktaSignIn(fmt.Sprint("e", i), fmt.Sprintf("u%d@example.com", i), "LOW")))
+	}
+	h := newHarness(t, Config{CommitInterval: time.Minute, CommitBatch: 1000}, msgs...)
+	start := time.Now()
+	stop := h.start(t)
+	waitFor(t, "the burst committed", func() bool { return h.src.committedOffset("signins", 0) == 5 })
+	if took := time.Since(start); took > 10*time.Second {
+		t.Errorf("committed after %s", took)
+	}
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -29,14 +29,15 @@ type run struct {
 	work    context.Context // what in-flight decisions run under
 	endWork context.CancelFunc
 
-	mu       sync.Mutex
-	over     bool // the generation returned: late finishers change nothing
-	fatal    error
-	trackers map[TopicPartition]*tracker
-	sent     map[TopicPartition]int64 // last offset committed per partition
-	counted  map[TopicPartition]int64 // messages committed per partition
-	finished int                      // messages finished since the last commit
-	full     chan struct{}            // a batch of finished messages waits
+	mu         sync.Mutex
+	over       bool // the generation returned: late finishers change nothing
+	fatal      error
+	trackers   map[TopicPartition]*tracker
+	sent       map[TopicPartition]int64 // last offset committed per partition
+	counted    map[TopicPartition]int64 // messages committed per partition
+	finished   int                      // messages finished since the last commit
+	lastCommit time.Time                // when the last commit was sent
+	full       chan struct{}            // a batch of finished messages waits
 }
 
 // generation runs the generation until its partitions are revoked (genCtx),
@@ -307,10 +308,16 @@ func (r *run) finish(m *message) {
 			return
 		}
 	}
-	if _, moved := r.trackers[m.tp].finished(m.msg.Offset); moved {
+	track := r.trackers[m.tp]
+	if _, moved := track.finished(m.msg.Offset); moved {
 		r.mu.Lock()
 		r.finished++
-		full := r.finished >= c.cfg.CommitBatch
+		// Commit at once after a batch, and when the partition has caught
+		// up with everything fetched (the end of a burst) and the last
+		// commit is at least a twentieth of the commit interval old: a
+		// steady stream commits by batch and interval, a burst's tail
+		// does not wait for the interval.
+		full := r.finished >= c.cfg.CommitBatch || (track.inFlight() == 0 && time.Since(r.lastCommit) >= c.cfg.CommitInterval/20)
 		r.mu.Unlock()
 		if full {
 			select {
@@ -356,6 +363,7 @@ func (r *run) commit(ctx context.Context) error {
 		}
 	}
 	r.finished = 0
+	r.lastCommit = time.Now()
 	r.mu.Unlock()
 	if len(offsets) == 0 {
 		return nil

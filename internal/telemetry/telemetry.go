@@ -64,6 +64,12 @@ func Setup(ctx context.Context, cfg Config) (*Telemetry, error) {
 	if cfg.SpanProcessor != nil {
 		opts = append(opts, sdktrace.WithSpanProcessor(cfg.SpanProcessor))
 	}
+	if exp == nil && cfg.SpanProcessor == nil {
+		// Nothing would receive the spans: do not record them. Trace ids
+		// are still continued from the producer's context (or made) and
+		// logged, so a trace can be followed once an exporter is set.
+		opts = append(opts, sdktrace.WithSampler(sdktrace.NeverSample()))
+	}
 	t.tp = sdktrace.NewTracerProvider(opts...)
 	t.registry = promclient.NewRegistry()
 	reader, err := otelprom.New(otelprom.WithRegisterer(t.registry), otelprom.WithoutScopeInfo())
