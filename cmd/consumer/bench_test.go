@@ -145,7 +145,7 @@ func BenchmarkPipelineThroughput(b *testing.B) {
 	b.ReportMetric(bareRate, "bare-msgs/s")
 	b.ReportMetric(pipeRate/bareRate, "ratio")
 	b.ReportMetric(0, "ns/op")
-	fmt.Printf("pipeline: %.0f msgs/s, bare: %.0f msgs/s, ratio=%.2f (goal >= 0.8)\n", pipeRate, bareRate, pipeRate/bareRate)
+	b.Logf("pipeline: %.0f msgs/s, bare: %.0f msgs/s, ratio=%.2f (goal >= 0.8)", pipeRate, bareRate, pipeRate/bareRate)
 }
 
 // benchBare joins the group like the pipeline, reads each partition with
