@@ -252,7 +252,7 @@ func TestJoinFailuresAreTriedAgain(t *testing.T) {
 	}
 }
 
-// TestTheTailOfABurstIsCommittedAtOnce: with a long commit interval and a
+// TestTheTailOfABurstIsCommittedAtOnce: with a commit interval of 30 s and a
 // batch larger than the burst, the burst's last offsets are committed as
 // soon as the partition caught up, not at the next interval.
 func TestTheTailOfABurstIsCommittedAtOnce(t *testing.T) {
@@ -261,7 +261,7 @@ func TestTheTailOfABurstIsCommittedAtOnce(t *testing.T) {
 	for i := range 5 {
 		msgs = append(msgs, msg("signins", 0, int64(i), oktaSignIn(fmt.Sprint("e", i), fmt.Sprintf("u%d@example.com", i), "LOW")))
 	}
-	h := newHarness(t, Config{CommitInterval: time.Minute, CommitBatch: 1000}, msgs...)
+	h := newHarness(t, Config{CommitInterval: 30 * time.Second, CommitBatch: 1000}, msgs...)
 	start := time.Now()
 	stop := h.start(t)
 	waitFor(t, "the burst committed", func() bool { return h.src.committedOffset("signins", 0) == 5 })

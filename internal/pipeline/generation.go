@@ -47,6 +47,7 @@ type run struct {
 func (r *run) generation(ctx, genCtx context.Context) error {
 	c := r.c
 	r.trackers, r.sent, r.counted, r.full = map[TopicPartition]*tracker{}, map[TopicPartition]int64{}, map[TopicPartition]int64{}, make(chan struct{}, 1)
+	r.lastCommit = time.Now() // a caught-up partition commits a twentieth of the interval after the start at the soonest
 	r.stop, r.stopNow = context.WithCancel(context.WithoutCancel(ctx))
 	defer r.stopNow()
 	stopOnCtx := context.AfterFunc(ctx, r.stopNow)
@@ -312,12 +313,7 @@ func (r *run) finish(m *message) {
 	if _, moved := track.finished(m.msg.Offset); moved {
 		r.mu.Lock()
 		r.finished++
-		// Commit at once after a batch, and when the partition has caught
-		// up with everything fetched (the end of a burst) and the last
-		// commit is at least a twentieth of the commit interval old: a
-		// steady stream commits by batch and interval, a burst's tail
-		// does not wait for the interval.
-		full := r.finished >= c.cfg.CommitBatch || (track.inFlight() == 0 && time.Since(r.lastCommit) >= c.cfg.CommitInterval/20)
+		full := r.finished >= c.cfg.CommitBatch
 		r.mu.Unlock()
 		if full {
 			select {
@@ -334,22 +330,43 @@ func (r *run) abandon(m *message) {
 	m.span.End()
 }
 
-// commitLoop commits every CommitInterval, and whenever CommitBatch
-// messages finished, until ctx is done.
+// commitLoop commits every CommitInterval, whenever CommitBatch messages
+// finished, and, every twentieth of the interval, when a partition has
+// caught up with everything it fetched (the tail of a burst does not wait
+// for the interval), until ctx is done.
 func (r *run) commitLoop(ctx context.Context) {
-	t := time.NewTicker(r.c.cfg.CommitInterval)
+	t := time.NewTicker(max(r.c.cfg.CommitInterval/20, time.Millisecond))
 	defer t.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
+			r.mu.Lock()
+			due := time.Since(r.lastCommit) >= r.c.cfg.CommitInterval
+			r.mu.Unlock()
+			if !due && !r.caughtUp() {
+				continue
+			}
 		case <-r.full:
 		}
 		if err := r.commit(ctx); err != nil && ctx.Err() == nil {
 			r.c.log.Warn("offset commit failed; retrying at the next interval", "error", err.Error())
 		}
 	}
+}
+
+// caughtUp reports whether a partition has finished everything it fetched
+// and has a watermark not committed yet.
+func (r *run) caughtUp() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for tp, t := range r.trackers {
+		if w := t.watermark(); w >= 0 && w > r.sent[tp] && t.inFlight() == 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // commit commits the watermark of every partition that moved since the
