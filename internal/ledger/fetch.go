@@ -73,6 +73,7 @@ func (t *Table) tail(ctx context.Context, p int) error {
 		}
 		pos = next
 		t.next[p] = pos
+		t.applied[p].Store(pos)
 	}
 }
 

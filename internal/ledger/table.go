@@ -118,6 +118,8 @@ type Table struct {
 	// next is the next offset to fetch, by partition: written by Load,
 	// then each element by the one Run goroutine that tails its partition.
 	next []int64
+	// applied mirrors next for readers other than the tail (Sync).
+	applied []atomic.Int64
 }
 
 // New returns a Table over cfg.Topic that hands every record to apply. It
@@ -191,6 +193,10 @@ func (t *Table) Load(ctx context.Context) error {
 		return fmt.Errorf("ledger load %s: %w", t.cfg.Topic, err)
 	}
 	t.partitions, t.next = n, next
+	t.applied = make([]atomic.Int64, n)
+	for p, pos := range next {
+		t.applied[p].Store(pos)
+	}
 	t.loaded.Store(true)
 	return nil
 }
@@ -249,6 +255,37 @@ func (t *Table) Put(ctx context.Context, key string, value []byte) error {
 		return fmt.Errorf("ledger put %s to %s: %w", key, t.cfg.Topic, err)
 	}
 	t.state.offer(key, value, offset)
+	return nil
+}
+
+// Sync waits until the table has applied every record written to the
+// topic before the call, by any instance: a read after Sync sees what the
+// others wrote until then. It needs Run; ctx bounds the wait.
+func (t *Table) Sync(ctx context.Context) error {
+	if !t.loaded.Load() {
+		return ErrNotLoaded
+	}
+	reqs := make([]kafka.OffsetRequest, 0, t.partitions)
+	for p := range t.partitions {
+		reqs = append(reqs, kafka.LastOffsetOf(p))
+	}
+	res, err := t.client.ListOffsets(ctx, &kafka.ListOffsetsRequest{Topics: map[string][]kafka.OffsetRequest{t.cfg.Topic: reqs}})
+	if err != nil {
+		return fmt.Errorf("ledger sync %s: %w", t.cfg.Topic, err)
+	}
+	for _, po := range res.Topics[t.cfg.Topic] {
+		if po.Error != nil {
+			return fmt.Errorf("ledger sync %s/%d: %w", t.cfg.Topic, po.Partition, po.Error)
+		}
+		if po.Partition < 0 || po.Partition >= t.partitions {
+			continue
+		}
+		for t.applied[po.Partition].Load() < po.LastOffset {
+			if err := wait(ctx, 2*time.Millisecond); err != nil {
+				return fmt.Errorf("ledger sync %s: %w", t.cfg.Topic, err)
+			}
+		}
+	}
 	return nil
 }
 

@@ -521,3 +521,29 @@ func TestRunStopsWithContext(t *testing.T) {
 		t.Fatal("Run did not return within 2s of cancel")
 	}
 }
+
+// TestSyncSeesWhatOthersWroteBefore: after a writes, b's Sync returns only
+// once b has applied a's records, without waiting on anything else.
+func TestSyncSeesWhatOthersWroteBefore(t *testing.T) {
+	t.Parallel()
+	brokers := kafkatest.Brokers(t)
+	topic := topicName(t, brokers)
+	recB := newRecorder()
+	a := mustLoad(t, config(t, brokers, topic), newRecorder())
+	b := mustLoad(t, config(t, brokers, topic), recB)
+	run(t, b)
+	for i := range 20 {
+		mustPut(t, a, fmt.Sprint("u", i), []byte("suspended"))
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	if err := b.Sync(ctx); err != nil {
+		t.Fatal(err)
+	}
+	got := recB.table()
+	for i := range 20 {
+		if got[fmt.Sprint("u", i)] != "suspended" {
+			t.Fatalf("after Sync, b has not applied u%d: %v", i, got)
+		}
+	}
+}

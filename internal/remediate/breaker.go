@@ -56,6 +56,7 @@ func (s *Service) breaker(next handler) handler {
 		if len(scopes) == 0 {
 			return next(ctx, c)
 		}
+		s.syncNearCap(ctx, scopes)
 		src := fmt.Sprintf("%s/%d", c.d.Source.Topic, c.d.Source.Partition)
 		release, denied, trip := s.ledger.reserve(scopes, src, s.cfg.SourcePartitions, s.now, s.cfg.DryRun)
 		if denied != "" {
@@ -77,6 +78,38 @@ func (s *Service) breaker(next handler) handler {
 			}
 		}
 		return err
+	}
+}
+
+// syncTimeout bounds the wait for the other instances' records.
+const syncTimeout = 2 * time.Second
+
+// syncNearCap catches the ledger up with the other instances' records
+// before a suspension in a scope whose room is within one per source
+// partition of its cap: far from the cap it costs nothing, near it the
+// count is current, so all instances together overshoot by at most one
+// suspension in flight per partition. When the state topic cannot be read
+// in time the decision goes on with the count it has (the per-partition
+// share still bounds it), and says so.
+func (s *Service) syncNearCap(ctx context.Context, scopes []capped) {
+	syncer, ok := s.ledger.store.(Syncer)
+	if !ok || s.cfg.DryRun {
+		return
+	}
+	near := false
+	now := s.now()
+	for _, sc := range scopes {
+		if sc.limit.Count-s.ledger.Suspensions(sc.scope, sc.limit.Window, now) <= max(s.cfg.SourcePartitions, 1) {
+			near = true
+		}
+	}
+	if !near {
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, syncTimeout)
+	defer cancel()
+	if err := syncer.Sync(ctx); err != nil {
+		s.log.WarnContext(ctx, "breaker: cannot read the other instances' latest suspensions; counting what is known", "error", err.Error())
 	}
 }
 

@@ -212,6 +212,14 @@ type Store interface {
 	Put(ctx context.Context, key string, value []byte) error
 }
 
+// Syncer is a Store that can wait until the ledger has applied every
+// record the other instances wrote before the call (ledger.Table.Sync).
+// The breakers sync before a suspension near a cap, so they count what the
+// other instances did up to then, however fast the Users API answers.
+type Syncer interface {
+	Sync(ctx context.Context) error
+}
+
 // Auditor records the outcome of every decision. Audit returns once the
 // record is durable; an error stops the consumer before the offset of the
 // decision's message is committed.
