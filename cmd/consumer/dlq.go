@@ -243,7 +243,6 @@ func (r *replay) newKafka(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	m.sourcePartitions = len(bounds)
 	r.track = dlq.NewTracker(r.s.out, r.s.err, r.f.progress, !r.f.execute)
 	if r.src, err = m.conn.NewBoundedSource(bounds, kafkaio.BoundedConfig{
 		Topic: k.DLQTopic, GroupID: k.GroupID, Commit: r.f.execute, SessionTimeout: k.SessionTimeout,

@@ -71,9 +71,6 @@ type Main struct {
 	slack  *slackApprovals // nil without slack.approval_channel
 	// notifier sends notifications (nil without any sink).
 	notifier *notify.Notifier
-	// sourcePartitions is how many partitions the group reads (the
-	// breakers' per-partition share).
-	sourcePartitions int
 	// now and approvalTick: see Options.
 	now          func() time.Time
 	approvalTick time.Duration
@@ -314,8 +311,6 @@ func (m *Main) newDecider(auditor remediate.Auditor, dryRun bool) (*remediate.Se
 		Breaker:   remediate.Limit{Count: count, Window: window},
 		Instance:  m.clientID,
 		Approvals: m.approvals(),
-		// The group's partitions bound the breakers' overshoot.
-		SourcePartitions: m.sourcePartitions,
 		Retry: remediate.RetryPolicy{
 			InitialInterval: cfg.Retry.InitialInterval, MaxInterval: cfg.Retry.MaxInterval,
 			MaxElapsed: cfg.Retry.MaxElapsed, MaxAttempts: cfg.Retry.MaxAttempts,
@@ -441,9 +436,6 @@ func (m *Main) newKafka(ctx context.Context) error {
 	checkCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	if err := m.conn.EnsureTopics(checkCtx, topicPlan(k, sources, owned)); err != nil {
-		return err
-	}
-	if m.sourcePartitions, err = m.conn.Partitions(checkCtx, subscribed...); err != nil {
 		return err
 	}
 	if m.group, err = m.conn.NewGroupSource(kafkaio.GroupConfig{

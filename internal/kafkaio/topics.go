@@ -81,19 +81,3 @@ func (c *Connection) EnsureTopics(ctx context.Context, plan TopicPlan) error {
 	}
 	return errors.Join(errs...)
 }
-
-// Partitions counts the partitions of topics (a topic that does not exist
-// counts none).
-func (c *Connection) Partitions(ctx context.Context, topics ...string) (int, error) {
-	res, err := c.Client(15*time.Second).Metadata(ctx, &kafka.MetadataRequest{Topics: topics})
-	if err != nil {
-		return 0, fmt.Errorf("metadata of %v: %w", topics, err)
-	}
-	n := 0
-	for _, t := range res.Topics {
-		if t.Error == nil {
-			n += len(t.Partitions)
-		}
-	}
-	return n, nil
-}

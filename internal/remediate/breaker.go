@@ -2,6 +2,7 @@ package remediate
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -41,12 +42,35 @@ func (s *Service) scopesOf(d Decision) []capped {
 	return out
 }
 
+// holdTimeout is how long a hold counts as in flight: past it, a hold
+// neither confirmed nor released counts as a suspension made (its instance
+// may have died mid-call, after the API acted). It outlasts a suspension's
+// calls and their retries.
+const holdTimeout = 5 * time.Minute
+
+// syncTimeout bounds the wait for the other instances' records.
+const syncTimeout = 2 * time.Second
+
+// recheckEvery bounds a wait for holds in flight: the decision counts again
+// at least this often (a hold of a dead instance times out).
+const recheckEvery = time.Second
+
 // breaker caps suspensions per sliding window. A decision that would go
 // over a cap trips its scope: it and every later decision in that scope get
 // breaker_open (dead-lettered, so they can be replayed after review) until
-// an operator re-arms the scope. Within one instance the cap is exact: a
-// slot is reserved before the call and released after it, under one lock.
-// In a dry run it only checks whether a scope is open.
+// an operator re-arms the scope.
+//
+// Before the call, the decision takes a hold: under one lock per instance,
+// it syncs the ledger with the state topic (every record any instance wrote
+// until then applied), counts the suspensions made and the holds in flight
+// on every instance, and writes its own hold. So within one instance the
+// cap is exact, and across instances a decision misses only the holds that
+// other instances wrote while it was counting, at most one per other
+// instance: all together make at most cap + instances - 1 suspensions.
+// When only holds still in flight could fill a scope, the decision waits
+// for them: whether they succeed decides whether it may go. A hold whose
+// suspension did not happen is released. In a dry run the breaker only
+// checks whether a scope is open.
 func (s *Service) breaker(next handler) handler {
 	return func(ctx context.Context, c *call) error {
 		if c.d.Action != ActionSuspend {
@@ -56,20 +80,22 @@ func (s *Service) breaker(next handler) handler {
 		if len(scopes) == 0 {
 			return next(ctx, c)
 		}
-		s.syncNearCap(ctx, scopes)
-		src := fmt.Sprintf("%s/%d", c.d.Source.Topic, c.d.Source.Partition)
-		release, denied, trip := s.ledger.reserve(scopes, src, s.cfg.SourcePartitions, s.now, s.cfg.DryRun)
+		var denied string
+		var err error
+		if s.cfg.DryRun {
+			denied, _, _ = s.ledger.admit(scopes, c.out.User.ID, s.now(), true)
+		} else if denied, err = s.hold(ctx, c, scopes); err != nil {
+			return err
+		}
 		if denied != "" {
-			if trip != nil {
-				if err := s.trip(ctx, *trip); err != nil {
-					return err
-				}
-			}
 			c.out.Result, c.out.Detail = ResultBreakerOpen, denied
 			return &Failure{Class: ClassBreakerOpen, Err: fmt.Errorf("breaker %s is open: held for review (re-arm with consumer breaker reset)", denied)}
 		}
-		defer release()
-		err := next(ctx, c)
+		if s.cfg.DryRun {
+			return next(ctx, c)
+		}
+		err = next(ctx, c)
+		s.settle(ctx, c)
 		if c.out.Result == ResultSuspended {
 			for _, b := range s.ledger.reached(scopes, s.now()) {
 				if terr := s.trip(ctx, b); terr != nil && err == nil {
@@ -81,35 +107,74 @@ func (s *Service) breaker(next handler) handler {
 	}
 }
 
-// syncTimeout bounds the wait for the other instances' records.
-const syncTimeout = 2 * time.Second
-
-// syncNearCap catches the ledger up with the other instances' records
-// before a suspension in a scope whose room is within one per source
-// partition of its cap: far from the cap it costs nothing, near it the
-// count is current, so all instances together overshoot by at most one
-// suspension in flight per partition. When the state topic cannot be read
-// in time the decision goes on with the count it has (the per-partition
-// share still bounds it), and says so.
-func (s *Service) syncNearCap(ctx context.Context, scopes []capped) {
-	syncer, ok := s.ledger.store.(Syncer)
-	if !ok || s.cfg.DryRun {
-		return
-	}
-	near := false
-	now := s.now()
-	for _, sc := range scopes {
-		if sc.limit.Count-s.ledger.Suspensions(sc.scope, sc.limit.Window, now) <= max(s.cfg.SourcePartitions, 1) {
-			near = true
+// hold takes a breaker hold for the call (c.hold), or returns the scope
+// that denies it, tripping it when the decision would go over its cap. A
+// shutdown while it waits for holds in flight returns ErrInterrupted.
+func (s *Service) hold(ctx context.Context, c *call, scopes []capped) (denied string, err error) {
+	for {
+		s.grants.Lock()
+		s.syncLedger(ctx)
+		now := s.now()
+		denied, trip, wait := s.ledger.admit(scopes, c.out.User.ID, now, false)
+		if denied == "" && !wait {
+			err := s.putHold(ctx, c, now)
+			s.grants.Unlock()
+			return "", err
+		}
+		s.grants.Unlock()
+		switch {
+		case trip != nil:
+			return denied, s.trip(ctx, *trip)
+		case denied != "":
+			return denied, nil
+		}
+		if err := s.ledger.awaitChange(ctx, recheckEvery); err != nil {
+			if isInterrupted(err) {
+				return "", err
+			}
+			return "", errors.Join(ErrInterrupted, err)
 		}
 	}
-	if !near {
+}
+
+// putHold writes the call's hold, taken at now.
+func (s *Service) putHold(ctx context.Context, c *call, now time.Time) error {
+	h := Hold{UserID: c.out.User.ID, Rule: c.d.RuleID, At: now, Instance: s.cfg.Instance}
+	if err := s.ledger.PutHold(ctx, h); err != nil {
+		return fmt.Errorf("breaker hold for user %s: %w", h.UserID, err)
+	}
+	c.hold = now
+	return nil
+}
+
+// syncLedger catches the ledger up with the other instances' records. When
+// the state topic cannot be read in time the decision goes on with the
+// count it has, and says so.
+func (s *Service) syncLedger(ctx context.Context) {
+	syncer, ok := s.ledger.store.(Syncer)
+	if !ok || s.cfg.DryRun {
 		return
 	}
 	ctx, cancel := context.WithTimeout(ctx, syncTimeout)
 	defer cancel()
 	if err := syncer.Sync(ctx); err != nil {
 		s.log.WarnContext(ctx, "breaker: cannot read the other instances' latest suspensions; counting what is known", "error", err.Error())
+	}
+}
+
+// settle releases the call's hold unless the user's record confirms it
+// (the user was suspended from ACTIVE under it). A release that cannot be
+// written leaves the hold counted: the breaker errs on the side of caution.
+func (s *Service) settle(ctx context.Context, c *call) {
+	if e, _ := s.ledger.User(c.out.User.ID); e.SuspendedBy != nil && e.SuspendedBy.Hold.Equal(c.hold) {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), syncTimeout)
+	defer cancel()
+	h := Hold{UserID: c.out.User.ID, Rule: c.d.RuleID, At: c.hold, Instance: s.cfg.Instance, Released: true}
+	if err := s.ledger.PutHold(ctx, h); err != nil {
+		s.log.WarnContext(ctx, "breaker: cannot release the hold of a suspension that did not happen; it counts until it times out",
+			"user_id", h.UserID, "rule_id", h.Rule, "error", err.Error())
 	}
 }
 
@@ -125,71 +190,72 @@ func (s *Service) trip(ctx context.Context, b BreakerEntry) error {
 	return nil
 }
 
-// reserve checks every scope and, when none is open or full, reserves one
-// suspension in each; release gives the reservations back. denied names
-// the first scope that refused; trip is set when that scope must trip now.
-// When only suspensions still in flight could fill a scope, reserve waits
-// for them to finish: whether they succeed decides whether this one may go.
-// The window is counted at the time of each look, so suspensions that
-// started after this decision are counted too. With partitions known, the
-// source partition src may hold at most max(1, room/partitions)
-// reservations of a scope at once, room being what is left of its cap:
-// the instances, which do not see each other's reservations, together
-// overshoot a cap by at most one per partition.
-func (l *Ledger) reserve(scopes []capped, src string, partitions int, clock func() time.Time, checkOnly bool) (release func(), denied string, trip *BreakerEntry) {
+// admit checks every scope for a decision on user at now: denied names the
+// first scope that is open or full (trip is set when that scope must trip
+// now); wait is set when only holds still in flight fill a scope (the
+// user's own pending hold left out: this decision replaces it). checkOnly
+// (a dry run) looks only for open scopes.
+func (l *Ledger) admit(scopes []capped, user string, now time.Time, checkOnly bool) (denied string, trip *BreakerEntry, wait bool) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	for {
-		now := clock()
-		for _, sc := range scopes {
-			if b, ok := l.breakers[sc.scope]; ok && b.Open {
-				return nil, sc.scope, nil
-			}
+	for _, sc := range scopes {
+		if b, ok := l.breakers[sc.scope]; ok && b.Open {
+			return sc.scope, nil, false
 		}
-		if checkOnly {
-			return func() {}, "", nil
-		}
-		wait := false
-		for _, sc := range scopes {
-			done := l.countLocked(sc.scope, sc.limit.Window, now)
-			if done >= sc.limit.Count {
-				b := BreakerEntry{Scope: sc.scope, Open: true, At: now, Reason: "cap reached", Count: done, Cap: sc.limit.Count, Window: sc.limit.Window}
-				l.breakers[sc.scope] = b // open at once here; the write makes it durable and shared
-				l.changed.Broadcast()
-				return nil, sc.scope, &b
-			}
-			if done+l.reserved[sc.scope] >= sc.limit.Count {
-				wait = true
-			}
-			if partitions > 0 && l.bySource[sc.scope][src] >= max(1, (sc.limit.Count-done)/partitions) {
-				wait = true // this partition's share of the room is in flight
-			}
-		}
-		if !wait {
-			break
-		}
-		l.waiting++
-		l.changed.Wait()
-		l.waiting--
+	}
+	if checkOnly {
+		return "", nil, false
 	}
 	for _, sc := range scopes {
-		l.reserved[sc.scope]++
-		if l.bySource[sc.scope] == nil {
-			l.bySource[sc.scope] = map[string]int{}
+		settled, inFlight := l.countLocked(sc.scope, sc.limit.Window, now, user)
+		if settled >= sc.limit.Count {
+			b := BreakerEntry{Scope: sc.scope, Open: true, At: now, Reason: "cap reached", Count: settled, Cap: sc.limit.Count, Window: sc.limit.Window}
+			l.breakers[sc.scope] = b // open at once here; the write makes it durable and shared
+			return sc.scope, &b, false
 		}
-		l.bySource[sc.scope][src]++
+		if settled+inFlight >= sc.limit.Count {
+			wait = true
+		}
 	}
-	return func() {
+	return "", nil, wait
+}
+
+// awaitChange waits until a record is applied, ctx ends, the consumer
+// shuts down (WithStop) or d passes. It returns ctx's error, or
+// ErrInterrupted on shutdown.
+func (l *Ledger) awaitChange(ctx context.Context, d time.Duration) error {
+	stopped := false
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	gen, fired := l.gen, false
+	wake := func() {
 		l.mu.Lock()
-		defer l.mu.Unlock()
-		for _, sc := range scopes {
-			l.reserved[sc.scope]--
-			if l.bySource[sc.scope][src]--; l.bySource[sc.scope][src] == 0 {
-				delete(l.bySource[sc.scope], src)
-			}
-		}
+		fired = true
 		l.changed.Broadcast()
-	}, "", nil
+		l.mu.Unlock()
+	}
+	stopCtx := context.AfterFunc(ctx, wake)
+	defer stopCtx()
+	timer := time.AfterFunc(d, wake)
+	defer timer.Stop()
+	if stop, ok := ctx.Value(stopKey{}).(context.Context); ok {
+		stopWait := context.AfterFunc(stop, func() {
+			l.mu.Lock()
+			stopped, fired = true, true
+			l.changed.Broadcast()
+			l.mu.Unlock()
+		})
+		defer stopWait()
+	}
+	l.waiting++
+	for l.gen == gen && !fired {
+		l.changed.Wait()
+	}
+	l.waiting--
+	if stopped {
+		return ErrInterrupted
+	}
+	return ctx.Err()
 }
 
 // reached returns the scopes whose cap the suspensions now reach and that
@@ -202,7 +268,7 @@ func (l *Ledger) reached(scopes []capped, now time.Time) []BreakerEntry {
 		if b, ok := l.breakers[sc.scope]; ok && b.Open {
 			continue
 		}
-		if n := l.countLocked(sc.scope, sc.limit.Window, now); n >= sc.limit.Count {
+		if n, _ := l.countLocked(sc.scope, sc.limit.Window, now, ""); n >= sc.limit.Count {
 			b := BreakerEntry{Scope: sc.scope, Open: true, At: now, Reason: "cap reached", Count: n, Cap: sc.limit.Count, Window: sc.limit.Window}
 			l.breakers[sc.scope] = b
 			out = append(out, b)

@@ -91,6 +91,9 @@ func TestBreakerFailedActionFreesItsSlot(t *testing.T) {
 	if out, _ := s.Decide(t.Context(), suspendOf("r1", users[0].Email, "ev0")); out.Result != ResultFailed {
 		t.Fatalf("first = %s, want failed", out.Result)
 	}
+	if n := s.ledger.holdsInFlight(); n != 0 {
+		t.Fatalf("%d holds still in flight after the failed action, want its hold released", n)
+	}
 	delete(api.errs, "suspend")
 	if out, _ := s.Decide(t.Context(), suspendOf("r1", users[1].Email, "ev1")); out.Result != ResultSuspended {
 		t.Errorf("after a failed action the cap let nothing through: %s", out.Result)
@@ -158,6 +161,123 @@ func TestBreakerStaysOpenAcrossRestartAndRearms(t *testing.T) {
 	// The first instance sees the re-arm through the store too.
 	if got := s.OpenScopes(); len(got) != 0 {
 		t.Errorf("first instance still sees %v open", got)
+	}
+}
+
+// TestBreakerHoldAndItsSuspensionCountOnce: each suspension under a
+// breaker leaves a hold and a user record in the store; an instance that
+// reads the store afresh counts each suspension once.
+func TestBreakerHoldAndItsSuspensionCountOnce(t *testing.T) {
+	t.Parallel()
+	users := usersN(3)
+	s, _, st, now := testService(t, Config{Breaker: Limit{Count: 5, Window: time.Hour}}, users...)
+	for i, u := range users {
+		if out, _ := s.Decide(t.Context(), suspendOf("r1", u.Email, fmt.Sprint("ev", i))); out.Result != ResultSuspended {
+			t.Fatalf("decision %d = %s", i, out.Result)
+		}
+	}
+	l2 := NewLedger(st, "restarted", nil)
+	st.join(l2)
+	for name, l := range map[string]*Ledger{"running": s.ledger, "restarted": l2} {
+		if n := l.Suspensions(ScopeGlobal, time.Hour, *now); n != 3 {
+			t.Errorf("%s instance counts %d suspensions, want 3", name, n)
+		}
+		if n := l.holdsInFlight(); n != 0 {
+			t.Errorf("%s instance sees %d holds in flight, want 0", name, n)
+		}
+	}
+}
+
+// TestBreakerHoldOfADeadInstance: another instance took the last slot of a
+// cap of 1 and died mid-call (its hold is neither confirmed nor released).
+// A decision waits for it; once the hold is older than holdTimeout it counts
+// as a suspension made, and the decision trips the breaker.
+func TestBreakerHoldOfADeadInstance(t *testing.T) {
+	t.Parallel()
+	users := usersN(2)
+	var mu sync.Mutex
+	clock := time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC)
+	now := func() time.Time {
+		mu.Lock()
+		defer mu.Unlock()
+		return clock
+	}
+	base, api, _, _ := testService(t, Config{}, users...)
+	s, err := New(Config{Breaker: Limit{Count: 1, Window: time.Hour}, Retry: base.cfg.Retry},
+		Deps{Directory: base.dir, API: api, Ledger: base.ledger, Now: now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := base.ledger.PutHold(t.Context(), Hold{UserID: users[0].ID, Rule: "r1", At: now(), Instance: "dead"}); err != nil {
+		t.Fatal(err)
+	}
+	result := make(chan Result, 1)
+	go func() {
+		out, _ := s.Decide(t.Context(), suspendOf("r1", users[1].Email, "ev1"))
+		result <- out.Result
+	}()
+	waitUntil(t, func() bool { return base.ledger.waitingNow() == 1 })
+	select {
+	case r := <-result:
+		t.Fatalf("decided %s while the other instance's hold was in flight", r)
+	default:
+	}
+	mu.Lock()
+	clock = clock.Add(holdTimeout)
+	mu.Unlock()
+	if r := <-result; r != ResultBreakerOpen || api.count("suspend") != 0 {
+		t.Errorf("after the hold timed out: %s with %d suspend calls, want breaker_open and none", r, api.count("suspend"))
+	}
+}
+
+// TestBreakerRedecidedUserReplacesItsHold: an instance died mid-call on a
+// user, holding the last slot of a cap of 1. The user's message is
+// redelivered: its new decision replaces the dead hold instead of waiting
+// for it, and acts.
+func TestBreakerRedecidedUserReplacesItsHold(t *testing.T) {
+	t.Parallel()
+	users := usersN(1)
+	s, api, _, now := testService(t, Config{Breaker: Limit{Count: 1, Window: time.Hour}}, users...)
+	if err := s.ledger.PutHold(t.Context(), Hold{UserID: users[0].ID, Rule: "r1", At: now.Add(-time.Second), Instance: "dead"}); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan Result, 1)
+	go func() {
+		out, _ := s.Decide(t.Context(), suspendOf("r1", users[0].Email, "ev0"))
+		done <- out.Result
+	}()
+	select {
+	case r := <-done:
+		if r != ResultSuspended || api.count("suspend") != 1 {
+			t.Errorf("redecided user: %s with %d suspend calls, want suspended with 1", r, api.count("suspend"))
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the redecided user waited for its own dead hold")
+	}
+	if n := s.ledger.Suspensions(ScopeGlobal, time.Hour, *now); n != 1 {
+		t.Errorf("%d suspensions counted, want 1", n)
+	}
+}
+
+// TestBreakerWaitEndsOnShutdown: a decision waiting for holds in flight
+// returns ErrInterrupted when the consumer shuts down.
+func TestBreakerWaitEndsOnShutdown(t *testing.T) {
+	t.Parallel()
+	users := usersN(2)
+	s, _, _, now := testService(t, Config{Breaker: Limit{Count: 1, Window: time.Hour}}, users...)
+	if err := s.ledger.PutHold(t.Context(), Hold{UserID: users[0].ID, Rule: "r1", At: *now, Instance: "other"}); err != nil {
+		t.Fatal(err)
+	}
+	stop, shutdown := context.WithCancel(context.Background())
+	errc := make(chan error, 1)
+	go func() {
+		_, err := s.Decide(WithStop(t.Context(), stop), suspendOf("r1", users[1].Email, "ev1"))
+		errc <- err
+	}()
+	waitUntil(t, func() bool { return s.ledger.waitingNow() == 1 })
+	shutdown()
+	if err := <-errc; !errors.Is(err, ErrInterrupted) {
+		t.Errorf("Decide = %v, want ErrInterrupted", err)
 	}
 }
 
@@ -241,7 +361,7 @@ func TestBreakerCountsSuspensionsThatStartedLater(t *testing.T) {
 	<-entered
 	go decide(users[1], "y")
 	go decide(users[2], "z")
-	waitUntil(t, func() bool { return base.ledger.reservedNow(ScopeGlobal) == 2 })
+	waitUntil(t, func() bool { return base.ledger.holdsInFlight() == 2 })
 	close(lookup) // x reaches the breaker: both slots are taken, it waits
 	waitUntil(t, func() bool { return base.ledger.waitingNow() == 1 })
 	close(calls) // y and z succeed
@@ -265,10 +385,10 @@ func waitUntil(t *testing.T, cond func() bool) {
 	}
 }
 
-func (l *Ledger) reservedNow(scope string) int {
+func (l *Ledger) holdsInFlight() int {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return l.reserved[scope]
+	return len(l.pending)
 }
 
 func (l *Ledger) waitingNow() int {
@@ -277,14 +397,65 @@ func (l *Ledger) waitingNow() int {
 	return l.waiting
 }
 
-// TestBreakerOvershootAcrossInstancesIsBoundedByPartitions: two instances
-// share one ledger but not their reservations; each decides on its own
-// partitions, many at once. Together they overshoot the cap by at most one
-// suspension per partition (without the per-partition share, each would
-// run up to the whole cap in flight).
-func TestBreakerOvershootAcrossInstancesIsBoundedByPartitions(t *testing.T) {
+// laggyHub is a state topic whose records reach the other instances only
+// when they sync (as ledger.Table's tail may lag behind by any amount), and
+// the writer's own ledger at once (as ledger.Table.Put does).
+type laggyHub struct {
+	mu      sync.Mutex
+	log     []laggyRecord
+	ledgers []*Ledger
+	read    []int // per ledger, how far into log it has applied
+}
+
+type laggyRecord struct {
+	from  int
+	key   string
+	value []byte
+}
+
+// laggyView is one instance's store on the hub.
+type laggyView struct {
+	hub *laggyHub
+	idx int
+}
+
+func (h *laggyHub) join(l *Ledger) *laggyView {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.ledgers = append(h.ledgers, l)
+	h.read = append(h.read, 0)
+	return &laggyView{h, len(h.ledgers) - 1}
+}
+
+func (v *laggyView) Put(_ context.Context, key string, value []byte) error {
+	v.hub.mu.Lock()
+	v.hub.log = append(v.hub.log, laggyRecord{v.idx, key, value})
+	v.hub.mu.Unlock()
+	v.hub.ledgers[v.idx].Apply(key, value)
+	return nil
+}
+
+// Sync applies every record written so far by the other instances.
+func (v *laggyView) Sync(context.Context) error {
+	v.hub.mu.Lock()
+	defer v.hub.mu.Unlock()
+	for ; v.hub.read[v.idx] < len(v.hub.log); v.hub.read[v.idx]++ {
+		if r := v.hub.log[v.hub.read[v.idx]]; r.from != v.idx {
+			v.hub.ledgers[v.idx].Apply(r.key, r.value)
+		}
+	}
+	return nil
+}
+
+// TestBreakerOvershootAcrossInstancesIsBounded: three instances share a
+// state topic whose records reach the others only when they sync, and
+// decide on 80 users at once, each suspend call taking 20 ms. Together they
+// make at most cap + instances - 1 suspensions: each counts, before its
+// call, every hold the others wrote, and misses only those written while
+// it counted, one per other instance at most.
+func TestBreakerOvershootAcrossInstancesIsBounded(t *testing.T) {
 	t.Parallel()
-	const capN, partitions = 10, 4
+	const capN, instances = 10, 3
 	users := usersN(80)
 	dir := &fakeDir{users: map[string]User{}, loadedAt: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
 	api := &fakeAPI{states: map[string]string{}, errs: map[string]error{}}
@@ -292,31 +463,31 @@ func TestBreakerOvershootAcrossInstancesIsBoundedByPartitions(t *testing.T) {
 		dir.users[u.ID] = u
 		api.states[u.ID] = u.State
 	}
-	st := &memStore{}
-	var instances []*Service
-	for i := range 2 {
-		led := NewLedger(st, fmt.Sprint("instance-", i), nil)
-		st.join(led)
-		s, err := New(Config{Breaker: Limit{Count: capN, Window: time.Hour}, SourcePartitions: partitions,
+	hub := &laggyHub{}
+	var services []*Service
+	for i := range instances {
+		led := NewLedger(nil, fmt.Sprint("instance-", i), nil)
+		led.SetStore(hub.join(led))
+		s, err := New(Config{Breaker: Limit{Count: capN, Window: time.Hour},
 			Retry: RetryPolicy{InitialInterval: time.Millisecond, MaxInterval: time.Millisecond, MaxElapsed: time.Second, MaxAttempts: 2}},
 			Deps{Directory: dir, API: slowAPI{api, 20 * time.Millisecond}, Ledger: led})
 		if err != nil {
 			t.Fatal(err)
 		}
-		instances = append(instances, s)
+		services = append(services, s)
 	}
 	var wg sync.WaitGroup
 	for i, u := range users {
-		part := i % partitions
-		s := instances[part%2] // partitions 0, 2 on one instance, 1, 3 on the other
-		wg.Go(func() {
-			d := suspendOf("r1", u.Email, fmt.Sprint("ev", i))
-			d.Source = Source{Topic: "signins", Partition: part}
-			s.Decide(t.Context(), d)
-		})
+		s := services[i%instances]
+		wg.Go(func() { s.Decide(t.Context(), suspendOf("r1", u.Email, fmt.Sprint("ev", i))) })
 	}
 	wg.Wait()
-	if n := api.count("suspend"); n < capN || n > capN+partitions {
-		t.Errorf("%d suspend calls across two instances, want between the cap %d and cap + partitions %d", n, capN, capN+partitions)
+	if n := api.count("suspend"); n < capN || n > capN+instances-1 {
+		t.Errorf("%d suspend calls across %d instances, want between the cap %d and cap + instances - 1 = %d", n, instances, capN, capN+instances-1)
+	}
+	for i, s := range services {
+		if b, ok := s.ledger.Breaker(ScopeGlobal); !ok || !b.Open {
+			t.Errorf("instance %d: global breaker %+v, want open", i, b)
+		}
 	}
 }

@@ -13,6 +13,8 @@ type call struct {
 	out Outcome
 	// approval is set when the call carries out an approved action.
 	approval *Approval
+	// hold is the time of the breaker hold the call took (zero: none).
+	hold time.Time
 }
 
 // handler carries a call one step further. It returns nil when the call

@@ -19,6 +19,7 @@ import (
 const (
 	userKeyPrefix     = "user/"
 	breakerKeyPrefix  = "breaker/"
+	holdKeyPrefix     = "hold/"
 	approvalKeyPrefix = "approval/"
 	messageKeyPrefix  = "approval-message/"
 )
@@ -49,6 +50,24 @@ type Stamp struct {
 	Before   string    `json:"before,omitempty"`
 	At       time.Time `json:"at"`
 	Instance string    `json:"instance,omitempty"`
+	// Hold is the time of the breaker hold a suspension was made under
+	// (zero when no breaker capped it): the suspension and its hold count
+	// once.
+	Hold time.Time `json:"hold,omitzero"`
+}
+
+// Hold is a breaker slot, written to the ledger before a suspension in a
+// capped scope is carried out, so that every instance counts the
+// suspensions the others have in flight, not only those they finished. The
+// user's record (SuspendedBy.Hold) confirms it; a hold whose suspension did
+// not happen is released; one neither confirmed nor released within
+// holdTimeout (its instance died mid-call) counts as a suspension.
+type Hold struct {
+	UserID   string    `json:"user_id"`
+	Rule     string    `json:"rule"`
+	At       time.Time `json:"at"`
+	Instance string    `json:"instance,omitempty"`
+	Released bool      `json:"released,omitempty"`
 }
 
 // Refusal is the API's refusal to suspend a user.
@@ -94,7 +113,8 @@ type BreakerEntry struct {
 	Window time.Duration `json:"window,omitempty"`
 }
 
-// suspension is one suspension tripline made, for the breakers' windows.
+// suspension is one suspension tripline made or holds a slot for, for the
+// breakers' windows; at is its hold's time when it had one.
 type suspension struct {
 	at   time.Time
 	rule string
@@ -117,13 +137,14 @@ type Ledger struct {
 	breakers    map[string]BreakerEntry
 	approvals   map[string]*Approval
 	messages    map[string]ApprovalMessage
-	suspensions []suspension // sorted by time
+	suspensions []suspension // sorted by time, holds not yet confirmed included
 	seen        map[suspension]struct{}
-	reserved    map[string]int            // breaker reservations in flight, by scope
-	bySource    map[string]map[string]int // the same, by scope and source partition
-	changed     *sync.Cond                // signalled when reservations or records change
-	waiting     int                       // decisions waiting in reserve
-	bad         int                       // records that could not be decoded
+	pending     map[suspension]struct{} // holds neither confirmed nor released
+	holdOf      map[string]suspension   // the latest pending hold of each user
+	changed     *sync.Cond              // signalled when a record is applied
+	gen         uint64                  // records applied so far
+	waiting     int                     // decisions waiting for holds in flight
+	bad         int                     // records that could not be decoded
 }
 
 // NewLedger returns an empty ledger that writes through store (nil: it
@@ -140,8 +161,8 @@ func NewLedger(store Store, instance string, log *slog.Logger) *Ledger {
 		approvals: map[string]*Approval{},
 		messages:  map[string]ApprovalMessage{},
 		seen:      map[suspension]struct{}{},
-		reserved:  map[string]int{},
-		bySource:  map[string]map[string]int{},
+		pending:   map[suspension]struct{}{},
+		holdOf:    map[string]suspension{},
 	}
 	l.changed = sync.NewCond(&l.mu)
 	return l
@@ -158,6 +179,7 @@ func (l *Ledger) Apply(key string, value []byte) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	defer l.changed.Broadcast()
+	l.gen++
 	switch {
 	case strings.HasPrefix(key, userKeyPrefix):
 		id := strings.TrimPrefix(key, userKeyPrefix)
@@ -171,9 +193,25 @@ func (l *Ledger) Apply(key string, value []byte) {
 			return
 		}
 		l.users[id] = &e
-		if s := e.SuspendedBy; s != nil {
-			l.addSuspension(suspension{at: s.At, rule: s.Rule, user: id})
+		if st := e.SuspendedBy; st != nil {
+			s := suspension{at: st.At, rule: st.Rule, user: id}
+			if !st.Hold.IsZero() {
+				s.at = st.Hold
+			}
+			l.addSuspension(s)
+			l.settleHold(s)
 		}
+	case strings.HasPrefix(key, holdKeyPrefix):
+		id := strings.TrimPrefix(key, holdKeyPrefix)
+		if value == nil {
+			return
+		}
+		var h Hold
+		if err := json.Unmarshal(value, &h); err != nil || h.UserID != id {
+			l.badRecord(key, err)
+			return
+		}
+		l.applyHold(h)
 	case strings.HasPrefix(key, breakerKeyPrefix):
 		scope := strings.TrimPrefix(key, breakerKeyPrefix)
 		if value == nil {
@@ -224,6 +262,49 @@ func (l *Ledger) badRecord(key string, err error) {
 	l.log.Warn("ledger: ignoring a record it cannot read", "key", key, "error", msg)
 }
 
+// applyHold counts a hold as a suspension until its user's record
+// confirms it or it is released. A new hold of a user replaces the user's
+// hold still pending: that one's decision was interrupted (its instance
+// stopped or died mid-call) and is being decided again, and whether its
+// call went through, the new one's GET will tell. l.mu is held.
+func (l *Ledger) applyHold(h Hold) {
+	s := suspension{at: h.At, rule: h.Rule, user: h.UserID}
+	_, pending := l.pending[s]
+	switch _, seen := l.seen[s]; {
+	case h.Released && pending:
+		l.dropSuspension(s)
+	case !h.Released && !seen:
+		if old, ok := l.holdOf[h.UserID]; ok {
+			l.dropSuspension(old)
+		}
+		l.addSuspension(s)
+		l.pending[s] = struct{}{}
+		l.holdOf[h.UserID] = s
+	}
+}
+
+// settleHold marks a confirmed hold as no longer pending; l.mu is held.
+func (l *Ledger) settleHold(s suspension) {
+	delete(l.pending, s)
+	if l.holdOf[s.user] == s {
+		delete(l.holdOf, s.user)
+	}
+}
+
+// dropSuspension forgets a hold that was released or replaced; l.mu is
+// held.
+func (l *Ledger) dropSuspension(s suspension) {
+	delete(l.seen, s)
+	l.settleHold(s)
+	i := sort.Search(len(l.suspensions), func(i int) bool { return !l.suspensions[i].at.Before(s.at) })
+	for ; i < len(l.suspensions) && l.suspensions[i].at.Equal(s.at); i++ {
+		if l.suspensions[i] == s {
+			l.suspensions = slices.Delete(l.suspensions, i, i+1)
+			return
+		}
+	}
+}
+
 // addSuspension records a suspension once; l.mu is held.
 func (l *Ledger) addSuspension(s suspension) {
 	if _, ok := l.seen[s]; ok {
@@ -237,6 +318,7 @@ func (l *Ledger) addSuspension(s suspension) {
 	n := 0
 	for n < len(l.suspensions) && l.suspensions[n].at.Before(cut) {
 		delete(l.seen, l.suspensions[n])
+		l.settleHold(l.suspensions[n])
 		n++
 	}
 	l.suspensions = l.suspensions[n:]
@@ -279,6 +361,15 @@ func (l *Ledger) PutUser(ctx context.Context, e UserEntry) error {
 		return fmt.Errorf("ledger: encode user %s: %w", e.UserID, err)
 	}
 	return l.put(ctx, userKeyPrefix+e.UserID, value)
+}
+
+// PutHold writes a breaker hold (or its release), durably.
+func (l *Ledger) PutHold(ctx context.Context, h Hold) error {
+	value, err := json.Marshal(h)
+	if err != nil {
+		return fmt.Errorf("ledger: encode hold of %s: %w", h.UserID, err)
+	}
+	return l.put(ctx, holdKeyPrefix+h.UserID, value)
 }
 
 // PutBreaker writes a breaker scope's entry, durably.
@@ -354,21 +445,26 @@ func (l *Ledger) Breaker(scope string) (BreakerEntry, bool) {
 }
 
 // Suspensions counts the suspensions tripline made in scope in the window
-// ending at now, since the scope was last re-armed.
+// ending at now, since the scope was last re-armed, those still in flight
+// on any instance (holds) included.
 func (l *Ledger) Suspensions(scope string, window time.Duration, now time.Time) int {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return l.countLocked(scope, window, now)
+	settled, inFlight := l.countLocked(scope, window, now, "")
+	return settled + inFlight
 }
 
-// countLocked is Suspensions with l.mu held.
-func (l *Ledger) countLocked(scope string, window time.Duration, now time.Time) int {
+// countLocked is Suspensions with l.mu held, in two parts: settled counts
+// the suspensions made, and the holds older than holdTimeout (their
+// instance may have died mid-call: they may have happened); inFlight counts
+// the younger holds not yet confirmed. The pending hold of user (when not
+// "") is left out: a new decision on the user replaces it.
+func (l *Ledger) countLocked(scope string, window time.Duration, now time.Time, user string) (settled, inFlight int) {
 	since := now.Add(-window)
 	if b, ok := l.breakers[scope]; ok && !b.Open && b.At.After(since) {
 		since = b.At
 	}
 	rule, perRule := strings.CutPrefix(scope, ScopeRulePrefix)
-	n := 0
 	// Suspensions dated after now count too: another instance's clock may
 	// run a little ahead.
 	for i := len(l.suspensions) - 1; i >= 0; i-- {
@@ -376,9 +472,17 @@ func (l *Ledger) countLocked(scope string, window time.Duration, now time.Time) 
 		if !s.at.After(since) {
 			break
 		}
-		if !perRule || s.rule == rule {
-			n++
+		if perRule && s.rule != rule {
+			continue
+		}
+		if user != "" && s.user == user && l.holdOf[user] == s {
+			continue
+		}
+		if _, ok := l.pending[s]; ok && now.Sub(s.at) < holdTimeout {
+			inFlight++
+		} else {
+			settled++
 		}
 	}
-	return n
+	return settled, inFlight
 }

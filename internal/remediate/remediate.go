@@ -214,8 +214,9 @@ type Store interface {
 
 // Syncer is a Store that can wait until the ledger has applied every
 // record the other instances wrote before the call (ledger.Table.Sync).
-// The breakers sync before a suspension near a cap, so they count what the
-// other instances did up to then, however fast the Users API answers.
+// The breakers sync before each hold they take, so they count what the
+// other instances did and hold up to then, however fast the Users API
+// answers.
 type Syncer interface {
 	Sync(ctx context.Context) error
 }

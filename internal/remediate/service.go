@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"go.opentelemetry.io/otel/attribute"
@@ -33,13 +34,6 @@ type Config struct {
 	// Approvals turns approve rules on: their decisions become pending
 	// approvals. Off, such a decision ends as shadow.
 	Approvals bool
-	// SourcePartitions is how many partitions the instances of the group
-	// read, all topics together (0: unknown). Suspensions run in parallel,
-	// but each source partition may have only its share of a breaker's
-	// remaining room in flight (at least one): since a partition belongs
-	// to one instance at a time, all instances together overshoot a cap by
-	// at most one suspension per partition, however many run at once.
-	SourcePartitions int
 }
 
 // Deps are the collaborators of a Service. Directory, API and Ledger are
@@ -75,6 +69,7 @@ type Service struct {
 	metrics *metrics
 	now     func() time.Time
 	locks   userLocks
+	grants  sync.Mutex // one breaker hold taken at a time
 	decide  handler
 	notice  func(ctx context.Context, n Notice)
 }
