@@ -122,8 +122,9 @@ func TestMaxInFlightBoundsTheDecisionsAndTheFetching(t *testing.T) {
 	}
 	stop := h.start(t)
 	waitFor(t, "4 decisions in flight", func() bool { return now.Load() == 4 })
-	// Back-pressure: 4 handed over, 2 prepared waiting, 2 preparing, one
-	// fetched waiting for a decoder.
+	// Back-pressure: 4 handed over, one prepared waiting to be handed
+	// over, the partition buffer (2) full, one fetched waiting for room in
+	// it, and one spare: the decoders' queue is as long as the buffer.
 	time.Sleep(50 * time.Millisecond)
 	if n := h.consumer.Stats().Consumed; n > 4+2+2+1 {
 		t.Errorf("%d messages fetched while 4 decisions block", n)

@@ -265,7 +265,8 @@ func (c *Consumer) Run(ctx context.Context) error {
 	exec := newKeyed(c.cfg.MaxInFlight)
 	defer exec.wait()
 	buffered := semaphore.NewWeighted(c.cfg.BufferBytes)
-	decoders := semaphore.NewWeighted(int64(c.cfg.Decoders))
+	decoders := newDecoders(c, c.cfg.Decoders, c.cfg.PartitionBuffer)
+	defer decoders.close()
 	joinRetry := backoff.NewExponentialBackOff(
 		backoff.WithInitialInterval(200*time.Millisecond),
 		backoff.WithMaxInterval(5*time.Second),

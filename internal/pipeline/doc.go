@@ -10,9 +10,10 @@
 //
 // Concurrency. A Source hands out generations: the partitions this member
 // owns until the group rebalances. Each partition has its own reader. Its
-// messages are decoded and evaluated as they arrive, several at once (up to
-// Config.Decoders, all the cores by default), and handed over in offset
-// order. Their decisions go to workers keyed by user (keyed.go): one
+// messages are queued for the decoders (decoders.go: Config.Decoders
+// long-lived goroutines, all the cores by default) as they arrive, so
+// fetching goes on while they decode and evaluate, and handed over in
+// offset order. Their decisions go to workers keyed by user (keyed.go): one
 // user's decisions run in arrival order, different users' run in parallel,
 // up to Config.MaxInFlight in the process; when the limit is reached, the
 // hand-over waits and so does fetching, as it does when the fetched bytes

@@ -22,7 +22,7 @@ type run struct {
 	gen      Generation
 	exec     *keyed
 	buffered *semaphore.Weighted // bytes of messages in flight
-	decoders *semaphore.Weighted // messages being prepared
+	decoders *decoders           // prepare messages in fetch order
 
 	stop    context.Context // done when fetching must stop
 	stopNow context.CancelFunc
@@ -185,16 +185,14 @@ func (r *run) fetch(cl Claim, reader PartitionReader, ordered chan<- chan *messa
 		}
 		track.fetched(msg.Offset)
 		inFlight.Add(1)
+		// Queued for the decoders, the message is prepared while fetching
+		// goes on.
 		next := make(chan *message, 1)
-		if r.decoders.Acquire(r.stop, 1) != nil {
+		if !r.decoders.submit(r.stop, decodeJob{ctx: r.work, msg: msg, next: next}) {
 			r.buffered.Release(c.weight(msg))
 			inFlight.Done()
 			return
 		}
-		go func() {
-			defer r.decoders.Release(1)
-			next <- c.prepare(r.work, msg)
-		}()
 		select {
 		case ordered <- next:
 		case <-r.stop.Done():

@@ -127,9 +127,11 @@ func (c *Consumer) handle(ctx context.Context, msg kafka.Message) ([]failure, []
 	}
 	var fails []failure
 	var handovers []handover
-	_, span := c.deps.Tracer.Start(ctx, "normalize")
+	span := startChild(ctx, c.deps.Tracer, "normalize")
 	events, err := c.deps.Decoder.Decode(msg.Value, c.formatOf(msg))
-	span.SetAttributes(attribute.Int("tripline.events", len(events)))
+	if span.IsRecording() {
+		span.SetAttributes(attribute.Int("tripline.events", len(events)))
+	}
 	if err != nil {
 		span.SetStatus(codes.Error, event.Reason(err))
 		fails = append(fails, decodeFailures(err)...)
@@ -172,9 +174,11 @@ func (c *Consumer) handleEvent(ctx context.Context, msg kafka.Message, ev *event
 		return []failure{*f}, nil
 	}
 	stale := c.stale(msg, ev, now)
-	_, span := c.deps.Tracer.Start(ctx, "rules.evaluate", trace.WithAttributes(attribute.String("tripline.event_id", ev.EventID)))
+	span := startChild(ctx, c.deps.Tracer, "rules.evaluate")
 	res := c.deps.Rules.Evaluate(ev)
-	span.SetAttributes(attribute.Int("tripline.decisions", len(res.Decisions)))
+	if span.IsRecording() {
+		span.SetAttributes(attribute.String("tripline.event_id", ev.EventID), attribute.Int("tripline.decisions", len(res.Decisions)))
+	}
 	span.End()
 
 	var fails []failure
@@ -309,4 +313,19 @@ func decisionOf(msg kafka.Message, ev *event.Event, d rules.Decision) remediate.
 // logAttrs is the log view of a failure.
 func (f failure) logAttrs() []any {
 	return []any{slog.String("class", f.class), slog.String("reason", f.reason), slog.String("rule_id", f.ruleID), slog.Int("attempts", f.attempts), slog.String("error", f.message)}
+}
+
+// noSpan is a span that records nothing.
+var noSpan = trace.SpanFromContext(context.Background())
+
+// startChild starts a child of ctx's span, or returns noSpan when that
+// span is not recorded (no exporter, or the trace is not sampled): its
+// children would not be recorded either, and starting them costs ids and
+// allocations for every message. The trace id lives on in ctx's span.
+func startChild(ctx context.Context, t trace.Tracer, name string) trace.Span {
+	if !trace.SpanFromContext(ctx).IsRecording() {
+		return noSpan
+	}
+	_, span := t.Start(ctx, name)
+	return span
 }
