@@ -11,7 +11,9 @@ import (
 
 	"github.com/segmentio/kafka-go"
 
+	"github.com/tripline-dev/tripline/internal/event"
 	"github.com/tripline-dev/tripline/internal/remediate"
+	"github.com/tripline-dev/tripline/internal/rules"
 )
 
 func waitFor(t *testing.T, what string, cond func() bool) {
@@ -136,6 +138,39 @@ func TestMaxInFlightBoundsTheDecisionsAndTheFetching(t *testing.T) {
 	}
 	if p := peak.Load(); p != 4 {
 		t.Errorf("peak of %d decisions at once, want 4", p)
+	}
+}
+
+// gatedRules holds every evaluation until open is closed.
+type gatedRules struct {
+	Evaluator
+	open chan struct{}
+}
+
+func (g gatedRules) Evaluate(ev *event.Event) rules.Result {
+	<-g.open
+	return g.Evaluator.Evaluate(ev)
+}
+
+// TestFetchingGoesOnWhileTheDecodersAreBusy: with its only decoder held,
+// the partition goes on fetching into its buffer (the reader reads ahead)
+// instead of waiting for the decoder; once it is free, everything is
+// handed over in order and committed.
+func TestFetchingGoesOnWhileTheDecodersAreBusy(t *testing.T) {
+	t.Parallel()
+	var msgs []kafka.Message
+	for i := range 20 {
+		msgs = append(msgs, msg("signins", 0, int64(i), oktaSignIn(fmt.Sprint("e", i), fmt.Sprintf("u%d@example.com", i), "HIGH")))
+	}
+	h := newHarness(t, Config{Decoders: 1, PartitionBuffer: 8}, msgs...)
+	open := make(chan struct{})
+	h.consumer.deps.Rules = gatedRules{h.consumer.deps.Rules, open}
+	stop := h.start(t)
+	waitFor(t, "8 messages fetched while the decoder is held", func() bool { return h.consumer.Stats().Consumed >= 8 })
+	close(open)
+	waitFor(t, "everything committed", func() bool { return h.src.committedOffset("signins", 0) == 20 })
+	if err := stop(); err != nil {
+		t.Fatal(err)
 	}
 }
 
