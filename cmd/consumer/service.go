@@ -155,9 +155,9 @@ func NewMain(ctx context.Context, cfg config.Config, opts Options) (_ *Main, err
 	return m, nil
 }
 
-// observeComponents exports the state of the rules watcher and the user
-// directory as metrics: a rejected reload or an empty directory is worth an
-// alert.
+// observeComponents exports the state of the rules watcher, the user
+// directory and the Users API token as metrics: a rejected reload, an empty
+// directory or a refused token request is worth an alert.
 func (m *Main) observeComponents() error {
 	meter := m.tel.Meter("tripline")
 	reloads, err := meter.Int64ObservableCounter("tripline_rules_reloads", metric.WithDescription("Rule set loads, by result (loaded, rejected)."))
@@ -176,16 +176,28 @@ func (m *Main) observeComponents() error {
 	if m.revocations, err = meter.Int64Counter("tripline_token_revocations", metric.WithDescription("Users API token revocations on shutdown, by result (ok, error).")); err != nil {
 		return err
 	}
+	tokens, err := meter.Int64ObservableCounter("tripline_token_requests",
+		metric.WithDescription("Users API token requests to the OAuth token endpoint, by result (issued; refused: the credentials were refused; unavailable: no usable answer)."))
+	if err != nil {
+		return err
+	}
 	loadedAttr := metric.WithAttributes(attribute.String("result", "loaded"))
 	rejectedAttr := metric.WithAttributes(attribute.String("result", "rejected"))
+	issuedAttr := metric.WithAttributes(attribute.String("result", "issued"))
+	refusedAttr := metric.WithAttributes(attribute.String("result", "refused"))
+	unavailableAttr := metric.WithAttributes(attribute.String("result", "unavailable"))
 	_, err = meter.RegisterCallback(func(_ context.Context, o metric.Observer) error {
 		loaded, rejected := m.rules.Stats()
 		o.ObserveInt64(reloads, int64(loaded), loadedAttr)
 		o.ObserveInt64(reloads, int64(rejected), rejectedAttr)
 		o.ObserveInt64(users, int64(m.dir.Len()))
 		o.ObserveInt64(conflicts, int64(m.dir.Conflicts()))
+		st := m.op.TokenStats()
+		o.ObserveInt64(tokens, st.Issued, issuedAttr)
+		o.ObserveInt64(tokens, st.Refused, refusedAttr)
+		o.ObserveInt64(tokens, st.Unavailable, unavailableAttr)
 		return nil
-	}, reloads, users, conflicts)
+	}, reloads, users, conflicts, tokens)
 	return err
 }
 

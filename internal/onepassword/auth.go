@@ -46,6 +46,28 @@ type tokenSource struct {
 	credentials []Secret
 	mu          sync.Mutex
 	recent      []Secret // the latest issued tokens, newest last
+
+	stats tokenCounts
+}
+
+// tokenCounts counts token requests by result (see TokenStats).
+type tokenCounts struct {
+	issued, refused, unavailable atomic.Int64
+}
+
+// count records the result of one token request; a request cut short by
+// its own ctx (shutdown, a caller gone) is not a result of the endpoint.
+func (c *tokenCounts) count(ctx context.Context, err error) {
+	var apiErr *APIError
+	switch {
+	case err == nil:
+		c.issued.Add(1)
+	case ctx.Err() != nil:
+	case errors.As(err, &apiErr) && apiErr.Status >= 400 && apiErr.Status < 500 && apiErr.Status != http.StatusTooManyRequests:
+		c.refused.Add(1)
+	default:
+		c.unavailable.Add(1)
+	}
 }
 
 type cachedToken struct {
@@ -122,8 +144,11 @@ func (s *tokenSource) token(ctx context.Context) (Secret, error) {
 	issued := s.now()
 	tok, err := s.cc.Token(context.WithValue(ctx, oauth2.HTTPClient, s.hc))
 	if err != nil {
-		return "", s.fetchError(ctx, err)
+		err = s.fetchError(ctx, err)
+		s.stats.count(ctx, err)
+		return "", err
 	}
+	s.stats.count(ctx, nil)
 	t := &cachedToken{value: Secret(tok.AccessToken)}
 	s.remember(t.value)
 	if lifetime := tokenLifetime(tok); lifetime > 0 {

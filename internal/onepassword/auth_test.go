@@ -197,3 +197,38 @@ func TestSecretsNeverInErrorsOrLogs(t *testing.T) {
 		}
 	}
 }
+
+// TestTokenStatsCountEachResult: a token issued, a token request refused
+// for bad credentials, and one the endpoint could not answer (503) are each
+// counted under their result; a token served from the cache is not a
+// request.
+func TestTokenStatsCountEachResult(t *testing.T) {
+	t.Parallel()
+	env := newSimEnv(t, opsim.Config{Generate: 1}, nil)
+	ctx := t.Context()
+	for range 2 {
+		if err := env.client.Token(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := env.client.TokenStats(); got != (onepassword.TokenStats{Issued: 1}) {
+		t.Errorf("after one token and one cached: %+v, want 1 issued", got)
+	}
+
+	refused := clientFor(t, env.ts, env.sim.Account(), env.clock, func(c *onepassword.Config) { c.ClientSecret = "not-the-secret" })
+	if err := refused.Token(ctx); err == nil {
+		t.Fatal("a wrong client secret got a token")
+	}
+	if got := refused.TokenStats(); got != (onepassword.TokenStats{Refused: 1}) {
+		t.Errorf("after a wrong secret: %+v, want 1 refused", got)
+	}
+
+	down := clientFor(t, env.ts, env.sim.Account(), env.clock, nil)
+	env.sim.SetFaults(opsim.Faults{opsim.EndpointToken: {Rate503: 1}})
+	if err := down.Token(ctx); err == nil {
+		t.Fatal("got a token from an endpoint answering 503")
+	}
+	if got := down.TokenStats(); got != (onepassword.TokenStats{Unavailable: 1}) {
+		t.Errorf("after a 503: %+v, want 1 unavailable", got)
+	}
+}

@@ -232,6 +232,26 @@ func New(ctx context.Context, cfg Config, opts ...Option) (*Client, error) {
 	}, nil
 }
 
+// TokenStats counts the token requests a Client made to the OAuth token
+// endpoint, by result. Requests served from the cache are not counted.
+type TokenStats struct {
+	// Issued counts the tokens the endpoint issued.
+	Issued int64
+	// Refused counts the requests the endpoint refused (a 4xx answer but
+	// 429, such as invalid_client: the credentials need fixing).
+	Refused int64
+	// Unavailable counts the requests that got no usable answer: a 5xx, a
+	// 429, a network failure, a timeout or a malformed token response.
+	Unavailable int64
+}
+
+// TokenStats returns the client's token request counts so far. It is safe
+// to call at any time.
+func (c *Client) TokenStats() TokenStats {
+	st := &c.auth.stats
+	return TokenStats{Issued: st.issued.Load(), Refused: st.refused.Load(), Unavailable: st.unavailable.Load()}
+}
+
 // headerTransport sets User-Agent and Accept on every request.
 type headerTransport struct {
 	base      http.RoundTripper
