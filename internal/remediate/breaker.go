@@ -220,6 +220,14 @@ func (l *Ledger) admit(scopes []capped, user string, now time.Time, checkOnly bo
 	return "", nil, wait
 }
 
+// Waiting counts the decisions waiting for holds in flight (theirs or
+// other instances') to be confirmed or released before they count again.
+func (l *Ledger) Waiting() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.waiting
+}
+
 // awaitChange waits until a record is applied, ctx ends, the consumer
 // shuts down (WithStop) or d passes. It returns ctx's error, or
 // ErrInterrupted on shutdown.

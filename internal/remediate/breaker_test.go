@@ -216,7 +216,7 @@ func TestBreakerHoldOfADeadInstance(t *testing.T) {
 		out, _ := s.Decide(t.Context(), suspendOf("r1", users[1].Email, "ev1"))
 		result <- out.Result
 	}()
-	waitUntil(t, func() bool { return base.ledger.waitingNow() == 1 })
+	waitUntil(t, func() bool { return base.ledger.Waiting() == 1 })
 	select {
 	case r := <-result:
 		t.Fatalf("decided %s while the other instance's hold was in flight", r)
@@ -274,7 +274,7 @@ func TestBreakerWaitEndsOnShutdown(t *testing.T) {
 		_, err := s.Decide(WithStop(t.Context(), stop), suspendOf("r1", users[1].Email, "ev1"))
 		errc <- err
 	}()
-	waitUntil(t, func() bool { return s.ledger.waitingNow() == 1 })
+	waitUntil(t, func() bool { return s.ledger.Waiting() == 1 })
 	shutdown()
 	if err := <-errc; !errors.Is(err, ErrInterrupted) {
 		t.Errorf("Decide = %v, want ErrInterrupted", err)
@@ -363,7 +363,7 @@ func TestBreakerCountsSuspensionsThatStartedLater(t *testing.T) {
 	go decide(users[2], "z")
 	waitUntil(t, func() bool { return base.ledger.holdsInFlight() == 2 })
 	close(lookup) // x reaches the breaker: both slots are taken, it waits
-	waitUntil(t, func() bool { return base.ledger.waitingNow() == 1 })
+	waitUntil(t, func() bool { return base.ledger.Waiting() == 1 })
 	close(calls) // y and z succeed
 	got := map[Result]int{}
 	for range 3 {
@@ -389,12 +389,6 @@ func (l *Ledger) holdsInFlight() int {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return len(l.pending)
-}
-
-func (l *Ledger) waitingNow() int {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.waiting
 }
 
 // laggyHub is a state topic whose records reach the other instances only

@@ -44,8 +44,14 @@ func newMetrics(meter metric.Meter, s *Service) (*metrics, error) {
 	if err != nil {
 		return nil, err
 	}
+	waiting, err := meter.Int64ObservableGauge("tripline_breaker_waiting",
+		metric.WithDescription("Suspension decisions waiting for breaker holds in flight (on any instance) to be confirmed or released: near a cap, whether those succeed decides whether these may act."))
+	if err != nil {
+		return nil, err
+	}
 	_, err = meter.RegisterCallback(func(_ context.Context, o metric.Observer) error {
 		o.ObserveInt64(pending, int64(s.ledger.PendingApprovals()))
+		o.ObserveInt64(waiting, int64(s.ledger.Waiting()))
 		seenGlobal := false
 		for _, b := range s.ledger.Breakers() {
 			seenGlobal = seenGlobal || b.Scope == ScopeGlobal
@@ -55,7 +61,7 @@ func newMetrics(meter metric.Meter, s *Service) (*metrics, error) {
 			o.ObserveInt64(open, 0, metric.WithAttributes(attribute.String("scope", ScopeGlobal)))
 		}
 		return nil
-	}, open, pending)
+	}, open, pending, waiting)
 	return m, err
 }
 
