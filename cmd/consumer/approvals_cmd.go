@@ -61,19 +61,9 @@ type approvalsFlags struct {
 
 // cmdApprovals runs `consumer approvals list|approve|deny`.
 func cmdApprovals(ctx context.Context, args []string, s streams) int {
-	if len(args) == 0 {
-		fmt.Fprint(s.err, approvalsUsage)
-		return 2
-	}
-	sub, rest := args[0], args[1:]
-	switch sub {
-	case "-h", "-help", "--help", "help":
-		fmt.Fprint(s.out, approvalsUsage)
-		return 0
-	case "list", "approve", "deny":
-	default:
-		fmt.Fprintf(s.err, "consumer approvals: unknown subcommand %q\n\n%s", sub, approvalsUsage)
-		return 2
+	sub, rest, code, ok := subcommand(args, s, "approvals", approvalsUsage, "list", "approve", "deny")
+	if !ok {
+		return code
 	}
 	var f approvalsFlags
 	fs := flag.NewFlagSet("approvals "+sub, flag.ContinueOnError)

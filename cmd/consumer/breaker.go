@@ -52,19 +52,9 @@ written, or the scope is not open; 2 on usage errors.
 
 // cmdBreaker runs `consumer breaker status|reset`.
 func cmdBreaker(ctx context.Context, args []string, s streams) int {
-	if len(args) == 0 {
-		fmt.Fprint(s.err, breakerUsage)
-		return 2
-	}
-	sub, rest := args[0], args[1:]
-	switch sub {
-	case "-h", "-help", "--help", "help":
-		fmt.Fprint(s.out, breakerUsage)
-		return 0
-	case "status", "reset":
-	default:
-		fmt.Fprintf(s.err, "consumer breaker: unknown subcommand %q\n\n%s", sub, breakerUsage)
-		return 2
+	sub, rest, code, ok := subcommand(args, s, "breaker", breakerUsage, "status", "reset")
+	if !ok {
+		return code
 	}
 	fs := flag.NewFlagSet("breaker "+sub, flag.ContinueOnError)
 	fs.SetOutput(io.Discard)

@@ -104,13 +104,9 @@ type dlqFlags struct {
 
 // cmdDLQ runs `consumer dlq replay`.
 func cmdDLQ(ctx context.Context, args []string, s streams) int {
-	if len(args) == 0 || args[0] != "replay" {
-		if len(args) > 0 && (args[0] == "-h" || args[0] == "--help" || args[0] == "help") {
-			fmt.Fprint(s.out, dlqUsage)
-			return 0
-		}
-		fmt.Fprint(s.err, dlqUsage)
-		return 2
+	_, rest, code, ok := subcommand(args, s, "dlq", dlqUsage, "replay")
+	if !ok {
+		return code
 	}
 	fs := flag.NewFlagSet("dlq replay", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
@@ -123,7 +119,7 @@ func cmdDLQ(ctx context.Context, args []string, s streams) int {
 	fs.IntVar(&f.progress, "progress", 1000, "")
 	fs.DurationVar(&f.maxAge, "max-age", 0, "")
 	fs.BoolVar(&f.acceptUnsigned, "accept-unsigned", false, "")
-	if err := fs.Parse(args[1:]); err != nil {
+	if err := fs.Parse(rest); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			fmt.Fprint(s.out, dlqUsage)
 			return 0

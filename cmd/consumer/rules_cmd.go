@@ -38,19 +38,9 @@ failed, 2 on usage errors.
 
 // cmdRules runs `consumer rules lint|test [DIR]`.
 func cmdRules(ctx context.Context, args []string, s streams) int {
-	if len(args) == 0 {
-		fmt.Fprint(s.err, rulesUsage)
-		return 2
-	}
-	sub, rest := args[0], args[1:]
-	switch sub {
-	case "-h", "-help", "--help", "help":
-		fmt.Fprint(s.out, rulesUsage)
-		return 0
-	case "lint", "test":
-	default:
-		fmt.Fprintf(s.err, "consumer rules: unknown subcommand %q\n\n%s", sub, rulesUsage)
-		return 2
+	sub, rest, code, ok := subcommand(args, s, "rules", rulesUsage, "lint", "test")
+	if !ok {
+		return code
 	}
 	fs := flag.NewFlagSet("rules "+sub, flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
