@@ -443,22 +443,13 @@ func TestLoadSeesRecordsOfOtherProducers(t *testing.T) {
 
 func TestPutFailsWithoutHanging(t *testing.T) {
 	t.Parallel()
-	var tbl *ledger.Table
-	log, tr := testLogger(t), transport(t)
-	t.Run("broker up", func(t *testing.T) {
-		brokers := kafkatest.Start(t) // stops when this subtest ends
-		cfg := config(t, brokers, topicName(t, brokers))
-		cfg.Logger, cfg.Transport = log, tr
-		tbl = mustLoad(t, cfg, newRecorder())
+	tbl := loadedThenStopped(t, func(t *testing.T, tbl *ledger.Table) {
 		cancelled, cancel := context.WithCancel(t.Context())
 		cancel()
 		if err := tbl.Put(cancelled, "k", []byte("v")); !errors.Is(err, context.Canceled) {
 			t.Errorf("Put with a cancelled context: %v, want context.Canceled", err)
 		}
 	})
-	if t.Failed() {
-		t.FailNow()
-	}
 
 	// The broker is gone now.
 	start := time.Now()
@@ -476,17 +467,7 @@ func TestPutFailsWithoutHanging(t *testing.T) {
 
 func TestRunGivesUpAfterFailureBudget(t *testing.T) {
 	t.Parallel()
-	var tbl *ledger.Table
-	log, tr := testLogger(t), transport(t)
-	t.Run("broker up", func(t *testing.T) {
-		brokers := kafkatest.Start(t) // stops when this subtest ends
-		cfg := config(t, brokers, topicName(t, brokers))
-		cfg.Logger, cfg.Transport = log, tr
-		tbl = mustLoad(t, cfg, newRecorder())
-	})
-	if t.Failed() {
-		t.FailNow()
-	}
+	tbl := loadedThenStopped(t, nil)
 	ledger.SetMaxFailure(tbl, 500*time.Millisecond)
 	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
 	defer cancel()
@@ -546,4 +527,25 @@ func TestSyncSeesWhatOthersWroteBefore(t *testing.T) {
 			t.Fatalf("after Sync, b has not applied u%d: %v", i, got)
 		}
 	}
+}
+
+// loadedThenStopped returns a table loaded from a broker that is stopped
+// before it returns; up, if not nil, runs while the broker is still up.
+func loadedThenStopped(t *testing.T, up func(*testing.T, *ledger.Table)) *ledger.Table {
+	t.Helper()
+	var tbl *ledger.Table
+	log, tr := testLogger(t), transport(t)
+	t.Run("broker up", func(t *testing.T) {
+		brokers := kafkatest.Start(t) // stops when this subtest ends
+		cfg := config(t, brokers, topicName(t, brokers))
+		cfg.Logger, cfg.Transport = log, tr
+		tbl = mustLoad(t, cfg, newRecorder())
+		if up != nil {
+			up(t, tbl)
+		}
+	})
+	if t.Failed() {
+		t.FailNow()
+	}
+	return tbl
 }
