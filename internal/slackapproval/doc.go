@@ -14,9 +14,15 @@
 //     remove the buttons.
 //   - Handler is the http.Handler for Slack's interactivity callbacks. It
 //     verifies each request with the app's signing secret (Slack's v0
-//     scheme, constant-time comparison, five-minute clock window, replay
-//     refusal, bounded body), lets only the configured approvers answer,
-//     hands the answer to a Decider and then updates the message.
+//     scheme, constant-time comparison, five-minute clock window, bounded
+//     body), lets only the configured approvers answer, refuses replays,
+//     hands the answer to a Decider and then updates the message. The
+//     clicker is checked before the click is remembered for replay
+//     refusal, so clicks of non-approvers (any member of the workspace
+//     can click a button they see) take no room in the bounded replay
+//     cache; and each Slack user may have at most MaxReplayEntriesPerUser
+//     clicks remembered at once (more are refused with 429), so one
+//     approver's account cannot fill it for the others either.
 //
 // The pending-action store (not this package) owns the state: it implements
 // Decider, calls Post when an action is created, Remind at ReminderAt, and

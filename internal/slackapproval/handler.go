@@ -152,7 +152,8 @@ func WithClock(now func() time.Time) Option {
 }
 
 // Handler serves Slack interactivity callbacks: it verifies each request,
-// checks the clicker is an approver, hands the answer to the Decider and
+// checks the clicker is an approver, refuses replays and approvers over
+// their share of the replay cache, hands the answer to the Decider and
 // updates the message. Mount it on its own listener behind the
 // organisation's ingress. It is safe for concurrent use.
 type Handler struct {
@@ -199,7 +200,7 @@ func NewHandler(cfg HandlerConfig, d Decider, n *Notifier, logger *slog.Logger, 
 			users: users, group: cfg.ApproverGroup, refresh: cfg.GroupRefreshInterval,
 			list: n.groupMembers, now: o.now,
 		},
-		replay: newReplayCache(MaxReplayEntries, ReplayWindow),
+		replay: newReplayCache(MaxReplayEntries, MaxReplayEntriesPerUser, ReplayWindow),
 		now:    o.now,
 		logger: logger,
 	}, nil
@@ -263,10 +264,16 @@ func (p *payload) replayKey() string {
 // ServeHTTP implements http.Handler. It refuses, without calling the
 // Decider: a method other than POST (405), a body that is not
 // form-encoded (415), a body over MaxBodyBytes (413), a missing or bad
-// signature or a timestamp more than MaxClockSkew away (401), a malformed
-// payload (400), a payload already accepted in the last ReplayWindow (409)
-// and a full replay cache (503). Verified clicks are answered 200; a
-// clicker who is not an approver, or whose answer lost, is told so in an
+// signature or a timestamp more than MaxClockSkew away (401), and a
+// malformed payload (400). A verified click of someone who is not an
+// approver (or while the approver group cannot be read) is answered 200
+// with an ephemeral message, without calling the Decider, and is not
+// remembered, so such clicks take no room in the replay cache. An
+// approver's click is then refused, without calling the Decider, when it
+// repeats a payload accepted in the last ReplayWindow (409), when its
+// sender already has MaxReplayEntriesPerUser payloads accepted in that
+// window (429), and when the replay cache is full (503). Other approvers'
+// clicks are answered 200; a clicker whose answer lost is told so in an
 // ephemeral message.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodPost {
@@ -328,24 +335,23 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.refuse(w, r, http.StatusBadRequest, "payload lacks an action id, a user id or the message")
 		return
 	}
-	switch err := h.replay.add(key, now); {
-	case errors.Is(err, errReplay):
-		h.refuse(w, r, http.StatusConflict, "payload already accepted")
-		return
-	case err != nil:
-		h.refuse(w, r, http.StatusServiceUnavailable, "too many recent payloads")
-		return
-	}
 
 	// The work below must finish even if Slack stops waiting for the
 	// answer: once Decide records an answer, the message must show it.
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), h.cfg.Timeout)
 	defer cancel()
-	h.answer(ctx, w, &p, act.Value, act.ActionID == ActionApprove)
+	h.answer(ctx, w, r, &p, key)
 }
 
-// answer checks the clicker, records the answer and tells Slack.
-func (h *Handler) answer(ctx context.Context, w http.ResponseWriter, p *payload, id string, approve bool) {
+// answer checks the clicker, then the replay cache, records the answer and
+// tells Slack. The clicker is checked first: any member of the workspace
+// who sees the message can click, and remembering their clicks would let
+// them fill the cache and lock the approvers out. A non-approver's replayed
+// click is therefore not refused as a replay; it gets the same ephemeral
+// refusal again, which changes nothing.
+func (h *Handler) answer(ctx context.Context, w http.ResponseWriter, r *http.Request, p *payload, key string) {
+	act := p.Actions[0]
+	id, approve := act.Value, act.ActionID == ActionApprove
 	log := h.logger.With("approval_id", id, "slack_user", p.User.ID, "approve", approve)
 	ok, err := h.approvers.allowed(ctx, p.User.ID)
 	if err != nil {
@@ -356,6 +362,23 @@ func (h *Handler) answer(ctx context.Context, w http.ResponseWriter, p *payload,
 	if !ok {
 		log.Warn("slack approval refused: not an approver", "outcome", "refused")
 		h.ephemeral(ctx, w, p, log, "Only tripline approvers can answer this request; your click changed nothing.")
+		return
+	}
+
+	// The clock is read again rather than reusing the time the signature
+	// was checked at: the group listing may have taken a while, and a
+	// later stamp only keeps the id longer.
+	switch err := h.replay.add(key, p.User.ID, h.now()); {
+	case errors.Is(err, errReplay):
+		h.refuse(w, r, http.StatusConflict, "payload already accepted", "slack_user", p.User.ID)
+		return
+	case errors.Is(err, errReplayUserFull):
+		h.refuse(w, r, http.StatusTooManyRequests, fmt.Sprintf(
+			"too many answers from this Slack user: at most %d in %s; try again later", MaxReplayEntriesPerUser, ReplayWindow),
+			"slack_user", p.User.ID)
+		return
+	case err != nil:
+		h.refuse(w, r, http.StatusServiceUnavailable, "too many recent payloads", "slack_user", p.User.ID)
 		return
 	}
 
@@ -418,10 +441,12 @@ func (h *Handler) responseURLAllowed(u string) bool {
 	return false
 }
 
-// refuse answers a request that failed a check, and logs why. It never logs
+// refuse answers a request that failed a check, and logs why, with attrs
+// (key-value pairs, such as the clicker's slack_user) added. It never logs
 // the body, the signature or the response_url.
-func (h *Handler) refuse(w http.ResponseWriter, r *http.Request, status int, reason string) {
-	h.logger.Warn("slack callback refused", "status", status, "reason", reason, "remote_addr", r.RemoteAddr)
+func (h *Handler) refuse(w http.ResponseWriter, r *http.Request, status int, reason string, attrs ...any) {
+	h.logger.Warn("slack callback refused",
+		append([]any{"status", status, "reason", reason, "remote_addr", r.RemoteAddr}, attrs...)...)
 	http.Error(w, reason, status)
 }
 
