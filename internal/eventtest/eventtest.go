@@ -6,7 +6,9 @@
 package eventtest
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"time"
@@ -60,13 +62,26 @@ func BenignOkta() map[string][]byte {
 	}
 }
 
+// ProtectNobody is a protected.yaml that protects nobody on purpose
+// (allow_empty: true): the consumer refuses a rule directory without a
+// protected.yaml, or with an empty one that does not say so.
+const ProtectNobody = "# Nobody is protected in this test.\nallow_empty: true\n"
+
 // WriteRulesDir makes dir a rule directory the consumer accepts at start and
-// on reload (rules.LoadChecked): it writes rulesYAML to dir/rules.yaml and
-// the BenignOkta corpus to dir/testdata/benign/. dir must exist. The rules'
-// acting rules must not match the corpus; RiskyRule does not.
+// on reload (rules.NewWatcher): it writes rulesYAML to dir/rules.yaml, the
+// BenignOkta corpus to dir/testdata/benign/ and, unless dir already has
+// one, ProtectNobody to dir/protected.yaml (a test that protects someone
+// writes its own, before or after). dir must exist. The rules' acting rules
+// must not match the corpus; RiskyRule does not.
 func WriteRulesDir(dir, rulesYAML string) error {
 	if err := os.WriteFile(filepath.Join(dir, "rules.yaml"), []byte(rulesYAML), 0o644); err != nil {
 		return fmt.Errorf("write rules dir: %w", err)
+	}
+	protected := filepath.Join(dir, "protected.yaml")
+	if _, err := os.Stat(protected); errors.Is(err, fs.ErrNotExist) {
+		if err := os.WriteFile(protected, []byte(ProtectNobody), 0o644); err != nil {
+			return fmt.Errorf("write rules dir: %w", err)
+		}
 	}
 	benign := filepath.Join(dir, "testdata", "benign")
 	if err := os.MkdirAll(benign, 0o755); err != nil {

@@ -8,7 +8,9 @@
 // compare equal. Ambiguous flags addresses whose non-ASCII characters fold
 // onto other characters. ParseProtected reads the protected-identities YAML
 // file and reports every problem in it at once; Protected.Match answers
-// whether a user is protected and by which entry.
+// whether a user is protected and by which entry, Protected.Len counts the
+// entries and Protected.AllowEmpty tells whether the file says an empty list
+// is meant (allow_empty: true).
 //
 // It is a leaf package: it imports no other tripline package.
 package identity

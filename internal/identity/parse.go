@@ -12,7 +12,10 @@ import (
 )
 
 // allowedKeys lists the top-level keys of a protected-identities file.
-const allowedKeys = "emails, domains, globs, user_ids"
+const allowedKeys = "emails, domains, globs, user_ids, allow_empty"
+
+// allowEmptyKey is the top-level key that says an empty list is meant.
+const allowEmptyKey = "allow_empty"
 
 // ParseProtected parses a protected-identities file (YAML):
 //
@@ -20,9 +23,13 @@ const allowedKeys = "emails, domains, globs, user_ids"
 //	domains:  [admins.example.com]      # the domain and any subdomain of it
 //	globs:    ["svc-*@example.com"]     # path.Match against the folded email
 //	user_ids: [WVRQ4RGKJ5GNXGBWRXD5X3DLOI]
+//	allow_empty: false                  # true: protecting nobody is meant
 //
-// Every key is optional and holds a list of strings; an empty file protects
-// nobody. file is the name used in errors. ParseProtected reports every
+// Every key is optional; the four lists hold strings, allow_empty is true or
+// false (default false). An empty file protects nobody: ParseProtected
+// accepts it, and Protected.AllowEmpty tells whether the file says so on
+// purpose (callers that serve a decision service refuse an empty list
+// unless it does). file is the name used in errors. ParseProtected reports every
 // problem at once: the error joins one error per problem, each formatted
 // "file:line: message" (line of the offending key or item).
 func ParseProtected(file string, data []byte) (*Protected, error) {
@@ -114,6 +121,10 @@ func parseRoot(ps *problems, p *Protected, root *yaml.Node) {
 			continue
 		}
 		seen[k.Value] = true
+		if k.Value == allowEmptyKey {
+			parseAllowEmpty(ps, p, k, v)
+			continue
+		}
 		kind, ok := kindOf(k.Value)
 		if !ok {
 			ps.add(k.Line, "unknown key %q (allowed: %s)", k.Value, allowedKeys)
@@ -127,6 +138,20 @@ func parseRoot(ps *problems, p *Protected, root *yaml.Node) {
 			parseItem(ps, p, k.Value, kind, item)
 		}
 	}
+}
+
+// parseAllowEmpty reads the allow_empty flag into p.
+func parseAllowEmpty(ps *problems, p *Protected, k, v *yaml.Node) {
+	if v.Kind != yaml.ScalarNode || v.Tag != "!!bool" {
+		ps.add(k.Line, "%s: expected true or false, got %s", allowEmptyKey, describe(v))
+		return
+	}
+	var b bool
+	if err := v.Decode(&b); err != nil {
+		ps.add(k.Line, "%s: expected true or false, got %s", allowEmptyKey, describe(v))
+		return
+	}
+	p.allowEmpty = b
 }
 
 // parseItem checks one list item and adds it to p.

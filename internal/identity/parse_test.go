@@ -130,6 +130,38 @@ func TestParseProtectedEmpty(t *testing.T) {
 	}
 }
 
+func TestParseProtectedAllowEmpty(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name       string
+		data       string
+		wantLen    int
+		allowEmpty bool
+	}{
+		{"absent", "emails: []\n", 0, false},
+		{"empty file", "", 0, false},
+		{"true, nothing else", "allow_empty: true\n", 0, true},
+		{"true, empty lists", "emails: []\ndomains: []\nglobs: []\nuser_ids: []\nallow_empty: true\n", 0, true},
+		{"True", "allow_empty: True\n", 0, true},
+		{"false", "allow_empty: false\n", 0, false},
+		{"true with entries", "emails: [breakglass@example.com]\nallow_empty: true\n", 1, true},
+		{"false with entries", "allow_empty: false\nemails: [breakglass@example.com]\n", 1, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			p := mustParse(t, tt.data)
+			if p.Len() != tt.wantLen || p.AllowEmpty() != tt.allowEmpty {
+				t.Errorf("Len() = %d, AllowEmpty() = %t; want %d, %t", p.Len(), p.AllowEmpty(), tt.wantLen, tt.allowEmpty)
+			}
+		})
+	}
+	var nilList *identity.Protected
+	if nilList.AllowEmpty() {
+		t.Error("a nil *Protected allows empty")
+	}
+}
+
 func TestParseProtectedErrors(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
@@ -179,7 +211,7 @@ func TestParseProtectedErrors(t *testing.T) {
 			`protected.yaml:1: user_ids: empty user id`},
 		// structure
 		{"unknown key", "emails: []\nemail: [breakglass@example.com]",
-			`protected.yaml:2: unknown key "email" (allowed: emails, domains, globs, user_ids)`},
+			`protected.yaml:2: unknown key "email" (allowed: emails, domains, globs, user_ids, allow_empty)`},
 		{"duplicate key", "emails: []\ndomains: []\nemails: [ops@example.com]",
 			`protected.yaml:3: duplicate key "emails"`},
 		{"string instead of list", "emails: breakglass@example.com",
@@ -199,9 +231,9 @@ func TestParseProtectedErrors(t *testing.T) {
 		{"list item", "emails: [[ops@example.com]]",
 			`protected.yaml:1: emails: expected a string, got a list`},
 		{"top level list", "- ops@example.com",
-			`protected.yaml:1: expected a mapping with the keys emails, domains, globs, user_ids, got a list`},
+			`protected.yaml:1: expected a mapping with the keys emails, domains, globs, user_ids, allow_empty, got a list`},
 		{"top level string", "ops@example.com",
-			`protected.yaml:1: expected a mapping with the keys emails, domains, globs, user_ids, got "ops@example.com"`},
+			`protected.yaml:1: expected a mapping with the keys emails, domains, globs, user_ids, allow_empty, got "ops@example.com"`},
 		// yaml reports the line where the unclosed list starts.
 		{"yaml syntax error", "emails: [ops@example.com\ndomains: []\n",
 			`protected.yaml:1: parse yaml: did not find expected ',' or ']'`},
@@ -209,6 +241,21 @@ func TestParseProtectedErrors(t *testing.T) {
 			`protected.yaml:3: parse yaml: found character that cannot start any token`},
 		{"two documents", "emails: []\n---\ndomains: []\n",
 			`protected.yaml:3: only one YAML document is allowed`},
+		// allow_empty
+		{"allow_empty as a string", "allow_empty: \"true\"",
+			`protected.yaml:1: allow_empty: expected true or false, got "true"`},
+		{"allow_empty yes", "allow_empty: yes",
+			`protected.yaml:1: allow_empty: expected true or false, got "yes"`},
+		{"allow_empty as a number", "allow_empty: 1",
+			`protected.yaml:1: allow_empty: expected true or false, got !!int 1`},
+		{"allow_empty without value", "emails: []\nallow_empty:\n",
+			`protected.yaml:2: allow_empty: expected true or false, got nothing`},
+		{"allow_empty as a list", "allow_empty: [true]",
+			`protected.yaml:1: allow_empty: expected true or false, got a list`},
+		{"allow_empty twice", "allow_empty: false\nallow_empty: true\n",
+			`protected.yaml:2: duplicate key "allow_empty"`},
+		{"misspelled allow_empty", "allow-empty: true",
+			`protected.yaml:1: unknown key "allow-empty" (allowed: emails, domains, globs, user_ids, allow_empty)`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -242,7 +289,7 @@ user_ids:
 		`protected.yaml:4: emails: "breakglass" is not an email address (expected local@domain)`,
 		`protected.yaml:5: domains: "@admins.example.com" starts with @ (write the domain without @)`,
 		`protected.yaml:6: globs: "svc-*" does not contain @ (a glob matches whole email addresses, e.g. svc-*@example.com)`,
-		`protected.yaml:7: unknown key "admins" (allowed: emails, domains, globs, user_ids)`,
+		`protected.yaml:7: unknown key "admins" (allowed: emails, domains, globs, user_ids, allow_empty)`,
 		`protected.yaml:10: user_ids: expected a string, got !!int 42 (quote it)`,
 	}
 	if diff := cmp.Diff(want, problems(t, err)); diff != "" {

@@ -15,6 +15,8 @@ type Protected struct {
 	emails  map[string]string
 	domains map[string]string
 	globs   []globEntry // in file order, without duplicates
+	// allowEmpty is the file's allow_empty: an empty list is meant.
+	allowEmpty bool
 }
 
 // globEntry is one entry of the globs list.
@@ -87,3 +89,9 @@ func (p *Protected) Len() int {
 	}
 	return len(p.userIDs) + len(p.emails) + len(p.domains) + len(p.globs)
 }
+
+// AllowEmpty reports whether the file says `allow_empty: true`: protecting
+// nobody is meant, not an accident (a file saved empty). It says nothing
+// about Len; a list with entries may say it too. A nil *Protected returns
+// false.
+func (p *Protected) AllowEmpty() bool { return p != nil && p.allowEmpty }

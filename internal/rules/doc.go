@@ -20,7 +20,11 @@
 // grace periods, blast-radius caps (max_actions) and protected identities
 // are applied by the decision service when it acts: Decision carries the
 // rule's Cooldown, Grace and MaxActions, and Set.Protected the protected
-// identities parsed from protected.yaml in the rule directory.
+// identities parsed from protected.yaml in the rule directory. Load accepts
+// a directory without protected.yaml (rule authors lint and test without
+// one); a Watcher, which serves the decision service, refuses one whose
+// protected.yaml is missing or lists nobody unless it says
+// `allow_empty: true` (ErrNoProtected), at start and on every reload.
 //
 // A loaded Set is immutable and safe for concurrent use. The windowed counts
 // used by count() live in a State, which is internally synchronized and can

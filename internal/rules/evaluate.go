@@ -25,7 +25,10 @@ type Set struct {
 	cat       *catalog
 	files     []string
 	protected *identity.Protected
-	pool      sync.Pool // of *evaluator
+	// protectedFound is whether the directory has a ProtectedFile (see
+	// checkProtected).
+	protectedFound bool
+	pool           sync.Pool // of *evaluator
 }
 
 // RuleInfo describes one loaded rule.
@@ -117,9 +120,10 @@ func (s *Set) Files() []string { return append([]string(nil), s.files...) }
 // Protected returns the protected identities of the rule directory
 // (ProtectedFile), which the decision service never acts on whatever the
 // rules decide. The rules themselves do not consult it. It is never nil: an
-// empty list when the directory has no ProtectedFile. A reload that fails,
-// including because of a bad ProtectedFile, keeps the previous Set and so
-// the previous list.
+// empty list when the directory has no ProtectedFile (Load accepts that; a
+// Watcher does not, see NewWatcher). Its Len is the number of entries. A
+// reload that fails, including because of a bad, missing or empty
+// ProtectedFile, keeps the previous Set and so the previous list.
 func (s *Set) Protected() *identity.Protected { return s.protected }
 
 // State returns the State holding the Set's count() windows.

@@ -110,6 +110,9 @@ const ProtectedFile = "protected.yaml"
 // LoadChecked). It reports every problem it finds at once: the error joins
 // one *LoadError per problem (each matches ErrInvalidRule). Any problem,
 // including a bad ProtectedFile, fails the whole load; no Set is returned.
+// A missing or empty ProtectedFile is not a problem for Load, so that rule
+// authors can lint, test and replay rules without one; a Watcher, which
+// serves the decision service, refuses it (see NewWatcher).
 func Load(fsys fs.FS, opts ...Option) (*Set, error) {
 	cfg := loadConfig{}
 	for _, o := range opts {
@@ -137,7 +140,7 @@ func Load(fsys fs.FS, opts ...Option) (*Set, error) {
 	if len(files) == 0 {
 		return nil, &LoadError{File: ".", Msg: "no rule files (*.yaml, *.yml)"}
 	}
-	protected := loadProtected(p, fsys)
+	protected, protectedFound := loadProtected(p, fsys)
 	var specs []*ruleSpec
 	lists := map[string]listSpec{}
 	for _, f := range files {
@@ -163,19 +166,21 @@ func Load(fsys fs.FS, opts ...Option) (*Set, error) {
 	}
 	set.files = files
 	set.protected = protected
+	set.protectedFound = protectedFound
 	return set, nil
 }
 
 // loadProtected parses ProtectedFile when fsys has one, turning each
 // problem into a *LoadError; it returns an empty list when there is none.
-func loadProtected(p *problems, fsys fs.FS) *identity.Protected {
+// found reports whether fsys has the file.
+func loadProtected(p *problems, fsys fs.FS) (_ *identity.Protected, found bool) {
 	data, err := fs.ReadFile(fsys, ProtectedFile)
 	if errors.Is(err, fs.ErrNotExist) {
-		return &identity.Protected{}
+		return &identity.Protected{}, false
 	}
 	if err != nil {
 		p.add(ProtectedFile, 0, "", "read: %v", err)
-		return &identity.Protected{}
+		return &identity.Protected{}, true
 	}
 	prot, err := identity.ParseProtected(ProtectedFile, data)
 	if err != nil {
@@ -189,9 +194,9 @@ func loadProtected(p *problems, fsys fs.FS) *identity.Protected {
 			line, msg := splitPosition(ProtectedFile, e.Error())
 			p.add(ProtectedFile, line, "", "%s", msg)
 		}
-		return &identity.Protected{}
+		return &identity.Protected{}, true
 	}
-	return prot
+	return prot, true
 }
 
 // splitPosition splits an identity error, "file:line: message" or

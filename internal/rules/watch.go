@@ -42,12 +42,20 @@ type WatcherConfig struct {
 
 // Watcher keeps the current rule Set of a directory and replaces it when the
 // files change (Run) or when asked (Reload, e.g. on SIGHUP). A new Set
-// replaces the current one only if LoadChecked accepts it: the rules and
+// replaces the current one only if LoadChecked accepts it (the rules and
 // protected.yaml parse, the rules compile, all inline tests pass and no rule
-// that acts matches the benign corpus. Otherwise the current Set, with its
-// protected identities, stays and the reload error says why. Every Set the
-// Watcher loads shares one State, so windowed counts carry over reloads. A
-// Watcher is safe for concurrent use.
+// that acts matches the benign corpus) and it protects someone: the
+// directory has a ProtectedFile with at least one entry, or one that says
+// `allow_empty: true` (see ErrNoProtected). Otherwise the current Set, with
+// its protected identities, stays and the reload error says why. Every Set
+// the Watcher loads shares one State, so windowed counts carry over
+// reloads. A Watcher is safe for concurrent use.
+//
+// The protected-identities requirement lives here, not in Load or
+// LoadChecked: the Watcher serves the decision service that acts (`consumer
+// run`, `consumer dlq replay`), while `consumer rules lint|test` and
+// `consumer replay` act on nobody and load rule directories without a
+// ProtectedFile.
 type Watcher struct {
 	dir      string
 	log      *slog.Logger
@@ -61,7 +69,10 @@ type Watcher struct {
 
 // NewWatcher loads the rules in dir with LoadChecked and returns a Watcher
 // serving them. It fails when LoadChecked does, as a reload would be
-// rejected. A nil logger discards logs.
+// rejected, and with an error matching ErrNoProtected when dir has no
+// ProtectedFile or one that lists nobody without `allow_empty: true`; the
+// error names the file and how to fix it. It logs the accepted load ("rules
+// loaded", with protected_entries). A nil logger discards logs.
 func NewWatcher(dir string, logger *slog.Logger, cfg WatcherConfig) (*Watcher, error) {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
@@ -70,13 +81,39 @@ func NewWatcher(dir string, logger *slog.Logger, cfg WatcherConfig) (*Watcher, e
 		cfg.Debounce = DefaultDebounce
 	}
 	w := &Watcher{dir: dir, log: logger, cfg: cfg, state: NewState(cfg.MaxTracked)}
-	s, err := LoadChecked(dir, cfg.Decode, WithState(w.state))
+	s, err := w.load()
 	if err != nil {
 		return nil, err
 	}
 	w.cur.Store(s)
 	w.loaded.Add(1)
+	w.logLoaded("rules loaded", s)
 	return w, nil
+}
+
+// load loads the directory with LoadChecked and refuses a Set that protects
+// nobody by accident (checkProtected).
+func (w *Watcher) load() (*Set, error) {
+	s, err := LoadChecked(w.dir, w.cfg.Decode, WithState(w.state))
+	if err != nil {
+		return nil, err
+	}
+	if err := s.checkProtected(filepath.Join(w.dir, ProtectedFile)); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// logLoaded logs an accepted load with the number of rules and of
+// protected entries: at Info, or at Warn when nobody is protected (the file
+// says allow_empty: true).
+func (w *Watcher) logLoaded(msg string, s *Set) {
+	level := slog.LevelInfo
+	if s.Protected().Len() == 0 {
+		level = slog.LevelWarn
+	}
+	w.log.Log(context.Background(), level, msg, "dir", w.dir, "rules", len(s.rules),
+		"protected_entries", s.Protected().Len(), "protected_allow_empty", s.Protected().AllowEmpty())
 }
 
 // LoadChecked loads the rules in dir like LoadDir, runs their inline tests
@@ -123,19 +160,27 @@ func (w *Watcher) Stats() (loaded, rejected uint64) {
 	return w.loaded.Load(), w.rejected.Load()
 }
 
-// Reload loads the directory again and, if the rules compile and their
-// inline tests pass, makes the new Set current. Otherwise it keeps the
-// current Set and returns every problem found. Reload does not log; its
-// caller does.
+// Reload loads the directory again and, if the Watcher accepts it (see
+// Watcher), makes the new Set current. Otherwise it keeps the current Set,
+// with its protected identities, counts the rejection (Stats) and returns
+// every problem found; a ProtectedFile that was deleted or emptied without
+// `allow_empty: true` is refused with an error matching ErrNoProtected.
+// Reload logs the outcome: "rules reloaded" at Info (Warn when nobody is
+// protected) with protected_entries, or "rules reload rejected, keeping the
+// current rules" at Error with the error and the protected_entries still in
+// force.
 func (w *Watcher) Reload() error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	s, err := LoadChecked(w.dir, w.cfg.Decode, WithState(w.state))
+	s, err := w.load()
 	if err != nil {
 		w.rejected.Add(1)
+		w.log.Error("rules reload rejected, keeping the current rules", "dir", w.dir, "error", err,
+			"protected_entries", w.Current().Protected().Len())
 	} else {
 		w.cur.Store(s)
 		w.loaded.Add(1)
+		w.logLoaded("rules reloaded", s)
 	}
 	if w.cfg.OnReload != nil {
 		w.cfg.OnReload(s, err)
@@ -149,8 +194,9 @@ func (w *Watcher) Reload() error {
 // Run watches the directory and reloads after each burst of changes to rule
 // files and protected.yaml (*.yaml, *.yml), waiting Debounce after the last
 // change. Changes to fixtures and to the benign corpus, in subdirectories,
-// are not watched: they take effect at the next reload. A rejected
-// reload is logged and reported to OnReload; Run carries on. Run returns nil
+// are not watched: they take effect at the next reload. Each reload is
+// logged and reported to OnReload as Reload does; after a rejected one Run
+// carries on with the current Set. Run returns nil
 // when ctx is done, or an error if the directory cannot be watched.
 func (w *Watcher) Run(ctx context.Context) error {
 	fw, err := fsnotify.NewWatcher()
@@ -185,11 +231,7 @@ func (w *Watcher) Run(ctx context.Context) error {
 			}
 			w.log.Warn("rules watcher error", "dir", w.dir, "error", err)
 		case <-timer.C:
-			if err := w.Reload(); err != nil {
-				w.log.Error("rules reload rejected, keeping the current rules", "dir", w.dir, "error", err)
-			} else {
-				w.log.Info("rules reloaded", "dir", w.dir, "rules", len(w.Current().rules))
-			}
+			_ = w.Reload() // logged by Reload
 		}
 	}
 }

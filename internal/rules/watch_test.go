@@ -21,10 +21,15 @@ func ruleFile(id, when string) string {
 	return "rules:\n  - id: " + id + "\n    severity: low\n    action: none\n    when: '" + when + "'\n    tests:\n      - name: t\n        event: {outcome: success}\n        expect: {match: true}\n"
 }
 
+// protectNobody is a ProtectedFile that protects nobody on purpose, for
+// tests about something else: a Watcher refuses a directory without one.
+const protectNobody = "allow_empty: true\n"
+
 func TestWatcherReload(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
 	writeFile(t, dir, "a.yaml", ruleFile("first", "true"))
+	writeFile(t, dir, ProtectedFile, protectNobody)
 	w, err := NewWatcher(dir, nil, WatcherConfig{})
 	if err != nil {
 		t.Fatal(err)
@@ -55,6 +60,7 @@ func TestWatcherRun(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
 	writeFile(t, dir, "a.yaml", ruleFile("first", "true"))
+	writeFile(t, dir, ProtectedFile, protectNobody)
 	type reload struct {
 		s   *Set
 		err error
@@ -146,6 +152,7 @@ func TestWatcherReloadRefusesUnprovenRule(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
 	writeFile(t, dir, "a.yaml", ruleFile("first", "true"))
+	writeFile(t, dir, ProtectedFile, protectNobody)
 	w, err := NewWatcher(dir, nil, WatcherConfig{Decode: shippedDecoder(t)})
 	if err != nil {
 		t.Fatal(err)
