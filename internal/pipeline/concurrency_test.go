@@ -7,6 +7,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/segmentio/kafka-go"
@@ -25,6 +26,14 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 		}
 		time.Sleep(time.Millisecond)
 	}
+}
+
+// elapse moves the fake clock of the calling test's synctest bubble on by
+// d, firing every timer due meanwhile, and returns once every goroutine of
+// the bubble is blocked again: whatever those timers set off has happened.
+func elapse(d time.Duration) {
+	time.Sleep(d) // in a bubble: no wall-clock wait
+	synctest.Wait()
 }
 
 // start runs the harness's consumer until the test stops it.
@@ -107,38 +116,43 @@ func TestOneUsersDecisionsKeepTheirOrder(t *testing.T) {
 
 func TestMaxInFlightBoundsTheDecisionsAndTheFetching(t *testing.T) {
 	t.Parallel()
-	var msgs []kafka.Message
-	for i := range 100 {
-		msgs = append(msgs, msg("signins", 0, int64(i), oktaSignIn(fmt.Sprint("e", i), fmt.Sprintf("u%d@example.com", i), "HIGH")))
-	}
-	release := make(chan struct{})
-	var now, peak atomic.Int64
-	h := newHarness(t, Config{MaxInFlight: 4, PartitionBuffer: 2, Decoders: 2}, msgs...)
-	h.dec.fn = func(_ context.Context, _ int, d remediate.Decision) (remediate.Outcome, error) {
-		n := now.Add(1)
-		for p := peak.Load(); n > p && !peak.CompareAndSwap(p, n); p = peak.Load() {
+	synctest.Test(t, func(t *testing.T) {
+		var msgs []kafka.Message
+		for i := range 100 {
+			msgs = append(msgs, msg("signins", 0, int64(i), oktaSignIn(fmt.Sprint("e", i), fmt.Sprintf("u%d@example.com", i), "HIGH")))
 		}
-		<-release
-		now.Add(-1)
-		return remediate.Outcome{Decision: d, Result: remediate.ResultSuspended}, nil
-	}
-	stop := h.start(t)
-	waitFor(t, "4 decisions in flight", func() bool { return now.Load() == 4 })
-	// Back-pressure: 4 handed over, one prepared waiting to be handed
-	// over, the partition buffer (2) full, one fetched waiting for room in
-	// it, and one spare: the decoders' queue is as long as the buffer.
-	time.Sleep(50 * time.Millisecond)
-	if n := h.consumer.Stats().Consumed; n > 4+2+2+1 {
-		t.Errorf("%d messages fetched while 4 decisions block", n)
-	}
-	close(release)
-	waitFor(t, "everything committed", func() bool { return h.src.committedOffset("signins", 0) == 100 })
-	if err := stop(); err != nil {
-		t.Fatal(err)
-	}
-	if p := peak.Load(); p != 4 {
-		t.Errorf("peak of %d decisions at once, want 4", p)
-	}
+		release := make(chan struct{})
+		var now, peak atomic.Int64
+		h := newHarness(t, Config{MaxInFlight: 4, PartitionBuffer: 2, Decoders: 2}, msgs...)
+		h.dec.fn = func(_ context.Context, _ int, d remediate.Decision) (remediate.Outcome, error) {
+			n := now.Add(1)
+			for p := peak.Load(); n > p && !peak.CompareAndSwap(p, n); p = peak.Load() {
+			}
+			<-release
+			now.Add(-1)
+			return remediate.Outcome{Decision: d, Result: remediate.ResultSuspended}, nil
+		}
+		stop := h.start(t)
+		// Every goroutine of the consumer is blocked now, on release or on
+		// back-pressure: 4 handed over, one prepared waiting to be handed
+		// over, the partition buffer (2) full, one fetched waiting for room
+		// in it, and one spare: the decoders' queue is as long as the buffer.
+		synctest.Wait()
+		if n := now.Load(); n != 4 {
+			t.Errorf("%d decisions in flight, want 4", n)
+		}
+		if n := h.consumer.Stats().Consumed; n > 4+2+2+1 {
+			t.Errorf("%d messages fetched while 4 decisions block", n)
+		}
+		close(release)
+		waitFor(t, "everything committed", func() bool { return h.src.committedOffset("signins", 0) == 100 })
+		if err := stop(); err != nil {
+			t.Fatal(err)
+		}
+		if p := peak.Load(); p != 4 {
+			t.Errorf("peak of %d decisions at once, want 4", p)
+		}
+	})
 }
 
 // gatedRules holds every evaluation until open is closed.
@@ -176,29 +190,35 @@ func TestFetchingGoesOnWhileTheDecodersAreBusy(t *testing.T) {
 
 func TestABatchFinishesWhenAllItsEventsHave(t *testing.T) {
 	t.Parallel()
-	batch := []byte(`{"eventType":"com.okta.event_hook","data":{"events":[` + string(oktaSignIn("b1", "a@example.com", "HIGH")) + `,` +
-		string(oktaSignIn("b2", "slow@example.com", "HIGH")) + `,` + string(oktaSignIn("b3", "c@example.com", "HIGH")) + `]}}`)
-	release := make(chan struct{})
-	var decided atomic.Int64
-	h := newHarness(t, Config{}, msg("signins", 0, 0, batch), msg("signins", 0, 1, oktaSignIn("n", "d@example.com", "HIGH")))
-	h.dec.fn = func(_ context.Context, _ int, d remediate.Decision) (remediate.Outcome, error) {
-		if d.Identity == "slow@example.com" {
-			<-release
+	synctest.Test(t, func(t *testing.T) {
+		batch := []byte(`{"eventType":"com.okta.event_hook","data":{"events":[` + string(oktaSignIn("b1", "a@example.com", "HIGH")) + `,` +
+			string(oktaSignIn("b2", "slow@example.com", "HIGH")) + `,` + string(oktaSignIn("b3", "c@example.com", "HIGH")) + `]}}`)
+		release := make(chan struct{})
+		var decided atomic.Int64
+		h := newHarness(t, Config{}, msg("signins", 0, 0, batch), msg("signins", 0, 1, oktaSignIn("n", "d@example.com", "HIGH")))
+		h.dec.fn = func(_ context.Context, _ int, d remediate.Decision) (remediate.Outcome, error) {
+			if d.Identity == "slow@example.com" {
+				<-release
+			}
+			decided.Add(1)
+			return remediate.Outcome{Decision: d, Result: remediate.ResultSuspended}, nil
 		}
-		decided.Add(1)
-		return remediate.Outcome{Decision: d, Result: remediate.ResultSuspended}, nil
-	}
-	stop := h.start(t)
-	waitFor(t, "the three other decisions", func() bool { return decided.Load() == 3 })
-	time.Sleep(20 * time.Millisecond)
-	if got := h.src.committedOffset("signins", 0); got != 0 {
-		t.Errorf("committed %d while one event of the batch is undecided", got)
-	}
-	close(release)
-	waitFor(t, "everything committed", func() bool { return h.src.committedOffset("signins", 0) == 2 })
-	if err := stop(); err != nil {
-		t.Fatal(err)
-	}
+		stop := h.start(t)
+		synctest.Wait() // everything but b2 decided and finished
+		if n := decided.Load(); n != 3 {
+			t.Errorf("%d decisions made, want the three other than b2", n)
+		}
+		// The commit loop goes through three commit intervals meanwhile.
+		elapse(3 * h.consumer.cfg.CommitInterval)
+		if got := h.src.committedOffset("signins", 0); got != 0 {
+			t.Errorf("committed %d while one event of the batch is undecided", got)
+		}
+		close(release)
+		waitFor(t, "everything committed", func() bool { return h.src.committedOffset("signins", 0) == 2 })
+		if err := stop(); err != nil {
+			t.Fatal(err)
+		}
+	})
 }
 
 // TestARevokedPartitionIsNeverCommittedAfterwards: the partition is revoked
@@ -207,74 +227,93 @@ func TestABatchFinishesWhenAllItsEventsHave(t *testing.T) {
 // hung decision finally returns.
 func TestARevokedPartitionIsNeverCommittedAfterwards(t *testing.T) {
 	t.Parallel()
-	release := make(chan struct{})
-	h := newHarness(t, Config{ShutdownGrace: 50 * time.Millisecond},
-		msg("signins", 0, 0, oktaSignIn("e0", "a@example.com", "LOW")),
-		msg("signins", 0, 1, oktaSignIn("e1", "hung@example.com", "HIGH")),
-		msg("signins", 0, 2, oktaSignIn("e2", "c@example.com", "HIGH")),
-	)
-	h.src.claims = [][]TopicPartition{{{"signins", 0}}, {}} // the second generation owns nothing
-	h.dec.fn = func(ctx context.Context, _ int, d remediate.Decision) (remediate.Outcome, error) {
-		if d.Identity == "hung@example.com" {
-			<-release // ignores ctx: a call that outlives everything
+	synctest.Test(t, func(t *testing.T) {
+		release := make(chan struct{})
+		var returned atomic.Bool
+		h := newHarness(t, Config{ShutdownGrace: 50 * time.Millisecond},
+			msg("signins", 0, 0, oktaSignIn("e0", "a@example.com", "LOW")),
+			msg("signins", 0, 1, oktaSignIn("e1", "hung@example.com", "HIGH")),
+			msg("signins", 0, 2, oktaSignIn("e2", "c@example.com", "HIGH")),
+		)
+		h.src.claims = [][]TopicPartition{{{"signins", 0}}, {}} // the second generation owns nothing
+		h.dec.fn = func(ctx context.Context, _ int, d remediate.Decision) (remediate.Outcome, error) {
+			if d.Identity == "hung@example.com" {
+				<-release // ignores ctx: a call that outlives everything
+				returned.Store(true)
+			}
+			return remediate.Outcome{Decision: d, Result: remediate.ResultSuspended}, nil
 		}
-		return remediate.Outcome{Decision: d, Result: remediate.ResultSuspended}, nil
-	}
-	stop := h.start(t)
-	waitFor(t, "the first message committed and the others decided", func() bool {
-		return h.src.committedOffset("signins", 0) == 1 && h.dec.count() == 2
-	})
-	h.src.revoke()
-	waitFor(t, "the second generation", func() bool {
+		stop := h.start(t)
+		waitFor(t, "the first message committed and the others decided", func() bool {
+			return h.src.committedOffset("signins", 0) == 1 && h.dec.count() == 2
+		})
+		h.src.revoke()
+		waitFor(t, "the second generation", func() bool {
+			h.src.mu.Lock()
+			defer h.src.mu.Unlock()
+			return h.src.gens == 2
+		})
+		close(release)  // the hung decision returns after the generation is over
+		synctest.Wait() // and whatever its return sets off has happened
+		if !returned.Load() {
+			t.Error("the hung decision did not return")
+		}
+		if err := stop(); err != nil {
+			t.Fatal(err)
+		}
 		h.src.mu.Lock()
 		defer h.src.mu.Unlock()
-		return h.src.gens == 2
+		if len(h.src.late) > 0 {
+			t.Errorf("commits after the partition was revoked: %v", h.src.late)
+		}
+		if got := h.src.committed[TopicPartition{"signins", 0}]; got != 1 {
+			t.Errorf("committed %d, want 1: the abandoned message and the one after it are redelivered", got)
+		}
 	})
-	close(release) // the hung decision returns after the generation is over
-	time.Sleep(100 * time.Millisecond)
-	if err := stop(); err != nil {
-		t.Fatal(err)
-	}
-	h.src.mu.Lock()
-	defer h.src.mu.Unlock()
-	if len(h.src.late) > 0 {
-		t.Errorf("commits after the partition was revoked: %v", h.src.late)
-	}
-	if got := h.src.committed[TopicPartition{"signins", 0}]; got != 1 {
-		t.Errorf("committed %d, want 1: the abandoned message and the one after it are redelivered", got)
-	}
 }
 
 // TestARevokedPartitionFinishesWhatItCanWithinTheGrace: what finishes
 // within the grace is committed before the partition goes.
 func TestARevokedPartitionFinishesWhatItCanWithinTheGrace(t *testing.T) {
 	t.Parallel()
-	h := newHarness(t, Config{ShutdownGrace: 5 * time.Second},
-		msg("signins", 0, 0, oktaSignIn("e0", "a@example.com", "HIGH")),
-		msg("signins", 0, 1, oktaSignIn("e1", "b@example.com", "HIGH")),
-	)
-	h.src.claims = [][]TopicPartition{{{"signins", 0}}, {}}
-	entered := make(chan struct{}, 2)
-	h.dec.fn = func(_ context.Context, _ int, d remediate.Decision) (remediate.Outcome, error) {
-		entered <- struct{}{}
-		time.Sleep(100 * time.Millisecond)
-		return remediate.Outcome{Decision: d, Result: remediate.ResultSuspended}, nil
-	}
-	stop := h.start(t)
-	<-entered
-	<-entered
-	h.src.revoke()
-	waitFor(t, "the second generation", func() bool {
-		h.src.mu.Lock()
-		defer h.src.mu.Unlock()
-		return h.src.gens == 2
+	synctest.Test(t, func(t *testing.T) {
+		h := newHarness(t, Config{ShutdownGrace: 5 * time.Second},
+			msg("signins", 0, 0, oktaSignIn("e0", "a@example.com", "HIGH")),
+			msg("signins", 0, 1, oktaSignIn("e1", "b@example.com", "HIGH")),
+		)
+		h.src.claims = [][]TopicPartition{{{"signins", 0}}, {}}
+		release := make(chan struct{})
+		h.dec.fn = func(_ context.Context, _ int, d remediate.Decision) (remediate.Outcome, error) {
+			<-release
+			return remediate.Outcome{Decision: d, Result: remediate.ResultSuspended}, nil
+		}
+		gens := func() int {
+			h.src.mu.Lock()
+			defer h.src.mu.Unlock()
+			return h.src.gens
+		}
+		stop := h.start(t)
+		synctest.Wait()
+		if n := h.dec.count(); n != 2 {
+			t.Errorf("%d decisions in flight, want 2", n)
+		}
+		h.src.revoke()
+		synctest.Wait() // the generation stopped fetching and waits, within the grace, for the two
+		if n := gens(); n != 1 {
+			t.Errorf("generation %d began while two decisions were in flight within the grace", n)
+		}
+		close(release)
+		synctest.Wait()
+		if n := gens(); n != 2 {
+			t.Errorf("%d generations after the decisions in flight finished, want the second one", n)
+		}
+		if err := stop(); err != nil {
+			t.Fatal(err)
+		}
+		if got := h.src.committedOffset("signins", 0); got != 2 {
+			t.Errorf("committed %d, want 2: both decisions finished within the grace", got)
+		}
 	})
-	if err := stop(); err != nil {
-		t.Fatal(err)
-	}
-	if got := h.src.committedOffset("signins", 0); got != 2 {
-		t.Errorf("committed %d, want 2: both decisions finished within the grace", got)
-	}
 }
 
 // TestJoinFailuresAreTriedAgain: joining the group fails twice (a

@@ -275,9 +275,7 @@ func TestShutdownInterruptsRetries(t *testing.T) {
 		_, err := s2.Decide(WithStop(t.Context(), stop), suspendOf("r1", "ann@example.com", "ev-1"))
 		done <- err
 	}()
-	for api.count("get") == 0 {
-		time.Sleep(time.Millisecond)
-	}
+	waitFor(t, "the first GET (which fails and is retried an hour later)", func() bool { return api.count("get") > 0 })
 	stopNow()
 	if err := <-done; !errors.Is(err, ErrInterrupted) {
 		t.Errorf("Decide after shutdown = %v, want ErrInterrupted", err)
