@@ -32,7 +32,7 @@ func (m *Main) writeAnswer(ctx context.Context, ans remediate.Answer) (remediate
 			ans.At = m.now().UTC()
 		}
 	}
-	rec, err := pipeline.AnswerRecord(ans, []byte(m.cfg.Kafka.DLQSigningKey.Reveal()))
+	rec, err := pipeline.AnswerRecord(ans, m.keys)
 	if err != nil {
 		return ans, err
 	}

@@ -146,7 +146,7 @@ func answerApproval(ctx context.Context, m *Main, ans remediate.Answer, wait tim
 	case !time.Now().Before(a.Expires):
 		return fmt.Errorf("%s expired at %s: it is denied and is never carried out; nothing changed", a.ID, a.Expires.UTC().Format(time.RFC3339))
 	}
-	ans.UserID = a.UserID
+	ans = a.Bind(ans)
 	k := m.cfg.Kafka
 	if !m.approvals() {
 		return errors.New("approvals are off: they need kafka.approvals_topic and the signing key (TRIPLINE_DLQ_SIGNING_KEY)")

@@ -134,11 +134,11 @@ func TestEndToEndFirstAnswerWins(t *testing.T) {
 	e, m, _, _ := approvalWorld(t)
 	e.produce("signins", kafka.Message{Value: oktaSignIn("r1", "user00004@example.com", "HIGH")})
 	a := pendingFor(t, m, "user00004@example.com")
-	first, err := m.writeAnswer(t.Context(), remediate.Answer{ApprovalID: a.ID, Kind: remediate.AnswerApprove, UserID: a.UserID, By: "U_DANA", Channel: "slack"})
+	first, err := m.writeAnswer(t.Context(), a.Bind(remediate.Answer{Kind: remediate.AnswerApprove, By: "U_DANA", Channel: "slack"}))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := m.writeAnswer(t.Context(), remediate.Answer{ApprovalID: a.ID, Kind: remediate.AnswerDeny, UserID: a.UserID, By: "U_LEE", Channel: "slack", Reason: "no"}); err != nil {
+	if _, err := m.writeAnswer(t.Context(), a.Bind(remediate.Answer{Kind: remediate.AnswerDeny, By: "U_LEE", Channel: "slack", Reason: "no"})); err != nil {
 		t.Fatal(err)
 	}
 	waitFor(t, "the approved action carried out", func() bool {
@@ -170,6 +170,10 @@ func TestEndToEndUnansweredApprovalExpires(t *testing.T) {
 	if got.Channel != "timeout" || got.Result != "" {
 		t.Errorf("expired approval %+v", got)
 	}
+	// The consumer's clock now runs 31 minutes ahead of the CLI's: the CLI
+	// accepts its records only with a clock skew allowance that large (by
+	// default it refuses records dated more than 5 minutes ahead).
+	t.Setenv("TRIPLINE_MAX_CLOCK_SKEW", "1h")
 	if code, out := runCLI(t, "approve", a.ID, "--by", "dana", "--config", cfgPath); code != 1 || !strings.Contains(out, "already expired") {
 		t.Errorf("approve after expiry: exit %d\n%s", code, out)
 	}

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -75,8 +76,9 @@ func cmdBreaker(ctx context.Context, args []string, s streams) int {
 		fmt.Fprintf(s.err, "consumer breaker %s: unexpected arguments %q\n", sub, fs.Args())
 		return 2
 	}
-	if sub == "reset" && (!remediate.ValidScope(*scope) || *by == "" || *reason == "") {
-		fmt.Fprintf(s.err, "consumer breaker reset: --scope (global or rule:ID), --by and --reason are required\n\n%s", breakerUsage)
+	if missing := resetMissing(*scope, *by, *reason); sub == "reset" && len(missing) > 0 {
+		fmt.Fprintf(s.err, "consumer breaker reset: missing %s: --scope (global or rule:ID), --by and --reason are required\n\n%s",
+			strings.Join(missing, ", "), breakerUsage)
 		return 2
 	}
 	cfg, err := config.Load(*path, os.LookupEnv)
@@ -102,6 +104,22 @@ func cmdBreaker(ctx context.Context, args []string, s streams) int {
 		return 1
 	}
 	return 0
+}
+
+// resetMissing names the flags of `breaker reset` that are missing, blank
+// or (--scope) not a scope.
+func resetMissing(scope, by, reason string) []string {
+	var missing []string
+	if !remediate.ValidScope(scope) {
+		missing = append(missing, "--scope")
+	}
+	if strings.TrimSpace(by) == "" {
+		missing = append(missing, "--by")
+	}
+	if strings.TrimSpace(reason) == "" {
+		missing = append(missing, "--reason")
+	}
+	return missing
 }
 
 // openLedger reads the state topic with the configured Kafka settings,
@@ -200,6 +218,10 @@ func resetBreaker(ctx context.Context, led *remediate.Ledger, scope, by, reason 
 	b, ok := led.Breaker(scope)
 	if !ok || !b.Open {
 		return fmt.Errorf("breaker %s is not open; nothing to re-arm (consumer breaker status lists the scopes)", scope)
+	}
+	if !led.Authenticated() && led.SignedSeen() > 0 {
+		return fmt.Errorf("the state topic holds signed records but no signing key is configured here: every instance would refuse " +
+			"this re-arm; set TRIPLINE_DLQ_SIGNING_KEY (or _FILE) to the instances' key")
 	}
 	if err := led.Rearm(ctx, scope, by, reason, time.Now()); err != nil {
 		return err

@@ -209,7 +209,7 @@ func newReplay(ctx context.Context, cfg config.Config, f dlqFlags, opts Options,
 	// it (its signature).
 	m.consumer, err = m.newConsumer(dec, formats, r.src, r.track.DeadLetters(writer), replayPipeline{
 		topicHeader: pipeline.HeaderSourceTopic,
-		verify:      pipeline.SignatureCheck([]byte(cfg.Kafka.DLQSigningKey.Reveal()), f.acceptUnsigned),
+		verify:      pipeline.SignatureCheck(m.keys, f.acceptUnsigned),
 	})
 	return r, err
 }

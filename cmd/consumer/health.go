@@ -30,6 +30,14 @@ func (m *Main) serveHTTP(ctx context.Context) error {
 		for _, scope := range m.decider.OpenScopes() {
 			fmt.Fprintf(w, "breaker open: %s (suspensions in this scope are held in the dead-letter topic; re-arm with: consumer breaker reset --scope %s --by NAME --reason TEXT)\n", scope, scope)
 		}
+		// Neither makes the instance unready: refused records count for
+		// nothing, and a wait ends when the holds settle or time out.
+		for _, wait := range m.ledger.LongWaits(m.now()) {
+			fmt.Fprintf(w, "breaker wait over a minute: %s\n", wait)
+		}
+		for _, r := range m.ledger.Refused() {
+			fmt.Fprintf(w, "state record refused: key %s, %s at %s: %s\n", r.Key, r.Reason, r.At.UTC().Format(time.RFC3339), r.Detail)
+		}
 	})
 	ln, err := net.Listen("tcp", m.cfg.HTTPAddr)
 	if err != nil {

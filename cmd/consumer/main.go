@@ -1,6 +1,7 @@
 // Command consumer is tripline's main binary: it runs the Kafka consumer that
 // suspends 1Password users on risky sign-ins, and the tools rule authors and
-// operators use around it (normalize, rules, replay, demo, dlq, breaker, approvals).
+// operators use around it (normalize, rules, replay, demo, dlq, breaker, approvals,
+// state).
 package main
 
 import (
@@ -39,6 +40,7 @@ func commands() []command {
 		{"dlq", "re-read dead-lettered records and re-evaluate them (dlq replay)", cmdDLQ},
 		{"breaker", "show or re-arm the blast-radius breakers (breaker status, breaker reset)", cmdBreaker},
 		{"approvals", "list, approve or deny the pending actions of approve rules", cmdApprovals},
+		{"state", "sign the records of the state topic under the signing key (state resign)", cmdState},
 	}
 }
 

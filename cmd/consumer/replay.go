@@ -14,16 +14,19 @@ import (
 	"sort"
 	"strconv"
 	"sync"
+	"time"
 	"unicode/utf8"
 
 	"golang.org/x/sync/errgroup"
 
+	"github.com/tripline-dev/tripline/internal/config"
 	"github.com/tripline-dev/tripline/internal/event"
 	"github.com/tripline-dev/tripline/internal/ordered"
+	"github.com/tripline-dev/tripline/internal/pipeline"
 	"github.com/tripline-dev/tripline/internal/rules"
 )
 
-const replayUsage = `Usage: consumer replay --rules DIR [--format F] [--workers N] FILE.jsonl|-
+const replayUsage = `Usage: consumer replay --rules DIR [--config FILE] [--format F] [--workers N] FILE.jsonl|-
 
 Decodes each line of FILE (one Kafka message value per line; - reads stdin),
 evaluates it against the rules in DIR and prints every decision as a JSON
@@ -37,11 +40,15 @@ consumer would do: cooldowns, protected identities (protected.yaml) and
 breakers (a rule's max_actions, the global caps) are applied only when
 acting, by the decision service, so an enforce decision printed here may
 not be acted on. Windowed counts (count()) run in event time, as in the
-consumer. Lines that fail to decode and rule runtime errors are
-reported on stderr with the line number; a summary (events, decisions by
-rule, errors) is printed on stderr at the end. Blank lines are skipped.
-Exit status: 0 when every line decoded and evaluated, 1 otherwise, 2 on
-usage errors.
+consumer. As in the consumer, an event dated more than event.max_clock_skew
+(TRIPLINE_MAX_CLOCK_SKEW, default 5m; 0: off) ahead of the clock when the
+replay starts is not evaluated, so it cannot feed count(): it is reported
+as a decode error (future_time), as the consumer dead-letters it. Lines
+that fail to decode and rule runtime errors are reported on stderr with
+the line number; a summary (events evaluated, decisions by rule, errors)
+is printed on stderr at the end. Blank lines are skipped. Exit status: 0
+when every line decoded and evaluated, 1 otherwise, 2 on usage or
+configuration errors.
 
 Lines are decoded and evaluated on every core (--workers, default
 GOMAXPROCS) and everything is printed in input order: the same bytes as
@@ -55,6 +62,9 @@ runs the garbage collector less often (GOGC=800): faster, for about
 
 Flags:
   --rules DIR   rule directory (default rules/)
+  --config FILE YAML configuration file (default $TRIPLINE_CONFIG), read,
+                with the TRIPLINE_* environment, for event.max_clock_skew
+                only: no Kafka or 1Password settings are needed
   --format F    pin the input format instead of auto-detecting it
   --workers N   decode and evaluate on N goroutines (default GOMAXPROCS)
 `
@@ -76,6 +86,7 @@ func cmdReplay(ctx context.Context, args []string, s streams) int {
 	fs := flag.NewFlagSet("replay", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	dir := fs.String("rules", "rules", "")
+	path := fs.String("config", os.Getenv("TRIPLINE_CONFIG"), "")
 	formatName := fs.String("format", "", "")
 	workers := fs.Int("workers", 0, "")
 	if err := fs.Parse(args); err != nil {
@@ -97,6 +108,11 @@ func cmdReplay(ctx context.Context, args []string, s streams) int {
 	format, err := event.ParseFormat(*formatName)
 	if err != nil {
 		fmt.Fprintf(s.err, "consumer replay: %v\n", err)
+		return 2
+	}
+	cfg, err := config.LoadOffline(*path, os.LookupEnv)
+	if err != nil {
+		fmt.Fprintf(s.err, "consumer replay: configuration problems:\n%v\n", indent(err))
 		return 2
 	}
 	set, err := rules.LoadDir(*dir)
@@ -132,6 +148,7 @@ func cmdReplay(ctx context.Context, args []string, s streams) int {
 		defer debug.SetGCPercent(debug.SetGCPercent(replayGCPercent))
 	}
 	r := replayer{dec: dec, set: set, format: format, workers: *workers, seed: maphash.MakeSeed(), free: make(chan []byte, 8*(*workers)),
+		maxSkew: cfg.Event.MaxClockSkew, now: time.Now(),
 		out: bufio.NewWriterSize(s.out, 64<<10), errOut: s.err, byRule: map[string]int{}}
 	return r.run(ctx, in)
 }
@@ -174,8 +191,12 @@ type chunk struct {
 // replayLine is what one input line gave.
 type replayLine struct {
 	line int
-	evs  []event.Event
-	err  error // the decode error, if any
+	evs  []event.Event // the events to evaluate
+	err  error         // the decode error, if any
+	// future holds the reports of its events dated too far ahead, which
+	// are not in evs, and futures how many there were.
+	future  []byte
+	futures int
 	// res holds what each event gave, filled by evaluate.
 	res []replayResult
 }
@@ -194,12 +215,18 @@ type replayer struct {
 	format  event.Format
 	workers int
 	seed    maphash.Seed
+	// maxSkew is the consumer's event.max_clock_skew (0: off) and now the
+	// clock it is measured from: the wall clock when the replay started,
+	// not the replayed events' times.
+	maxSkew time.Duration
+	now     time.Time
 	// free holds chunk buffers for the reader to use again.
 	free chan []byte
 
 	out    *bufio.Writer
 	errOut io.Writer
-	// The emitter's totals.
+	// The emitter's totals. A future-dated event counts as a decode
+	// error, not as an event.
 	lines, events, decodeErrs, ruleErrs int
 	byRule                              map[string]int
 }
@@ -333,8 +360,40 @@ func (r *replayer) decode(_ context.Context, c chunk) []replayLine {
 			continue
 		}
 		lines[i].evs, lines[i].err = r.dec.Decode(value, r.format)
+		r.dropFuture(&lines[i])
 	}
 	return lines
+}
+
+// dropFuture takes out of l the events dated more than maxSkew ahead of
+// the clock and reports each as the consumer dead-letters it,
+// decode/future_time: evaluated, such an event could fill a count()
+// window so that real events no longer count. The replay has no Kafka
+// record, so only the event's time is checked.
+func (r *replayer) dropFuture(l *replayLine) {
+	if r.maxSkew <= 0 {
+		return
+	}
+	limit := r.now.Add(r.maxSkew)
+	n := 0
+	for i := range l.evs {
+		ev := &l.evs[i]
+		if !ev.Time.After(limit) {
+			if n != i {
+				l.evs[n] = *ev
+			}
+			n++
+			continue
+		}
+		l.futures++
+		l.future = fmt.Appendf(l.future, "line %d: decode (%s): ", l.line, pipeline.ReasonFutureTime)
+		if ev.EventID != "" {
+			l.future = fmt.Appendf(l.future, "event %s: ", ev.EventID)
+		}
+		l.future = fmt.Appendf(l.future, "event time %s is more than %s (event.max_clock_skew) ahead of the clock\n", ev.Time.UTC().Format(time.RFC3339), r.maxSkew)
+	}
+	clear(l.evs[n:])
+	l.evs = l.evs[:n]
 }
 
 // evaluate evaluates the events of a chunk on r.workers goroutines: worker
@@ -413,6 +472,8 @@ func (r *replayer) emit(lines []replayLine) error {
 			r.decodeErrs++
 			errs = fmt.Appendf(errs, "line %d: decode (%s): %v\n", l.line, event.Reason(l.err), l.err)
 		}
+		r.decodeErrs += l.futures
+		errs = append(errs, l.future...)
 		r.events += len(l.evs)
 		for _, res := range l.res {
 			r.ruleErrs += res.ruleErrs

@@ -144,7 +144,7 @@ rules:
 // user, whose count() decisions depend on the order each user's events
 // are evaluated in, with one worker and with several, and wants the same
 // bytes on stdout and stderr. It also covers lines that fail to decode
-// and batch lines with several users.
+// (not JSON, or dated too far ahead) and batch lines with several users.
 func TestReplayParallelMatchesSequential(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
@@ -161,6 +161,10 @@ func TestReplayParallelMatchesSequential(t *testing.T) {
 		switch {
 		case i%997 == 0:
 			in.WriteString("not json\n")
+		case i%733 == 0:
+			// Dated a year ahead of the clock: not evaluated (future_time).
+			in.WriteString(`{"records":[{"category":"SignInLogs","time":"` + time.Now().AddDate(1, 0, 0).UTC().Format(time.RFC3339) +
+				`","properties":{"id":"f` + fmt.Sprint(i) + `","userPrincipalName":"dana.reyes0@example.com"}}]}` + "\n")
 		case i%501 == 0:
 			// A batch of two users, one of them shared with other lines.
 			in.WriteString(`{"records":[{"category":"SignInLogs","time":"2026-02-28T10:00:00Z","properties":{"id":"b` + fmt.Sprint(i) +
@@ -176,7 +180,7 @@ func TestReplayParallelMatchesSequential(t *testing.T) {
 		t.Fatal(err)
 	}
 	code1, out1, errs1 := runCmd(t, cmdReplay, "", "--rules", dir, "--workers", "1", file)
-	if code1 != 1 || !strings.Contains(errs1, "decode errors") {
+	if code1 != 1 || !strings.Contains(errs1, "decode errors") || !strings.Contains(errs1, "(future_time)") {
 		t.Fatalf("one worker: exit %d (want 1: some lines are not JSON)\n%.2000s", code1, errs1)
 	}
 	burst, fail := strings.Count(out1, `"rule_id":"burst"`), strings.Count(out1, `"rule_id":"failure_burst"`)
@@ -239,5 +243,92 @@ func TestReplayReadErrorAndInterrupt(t *testing.T) {
 	}
 	if code, _, errs := runCmd(t, cmdReplay, "", "--rules", "../../rules", "--workers", "-1", "-"); code != 2 {
 		t.Errorf("--workers -1: exit %d\n%s", code, errs)
+	}
+}
+
+// futureRules fire on a user's second sign-in within ten minutes: a
+// future-dated event, evaluated, takes a place in the user's counter that
+// no real event can take back, so the second real sign-in is not seen.
+const futureRules = `
+rules:
+  - id: second_signin
+    description: the second sign-in of a user within ten minutes
+    severity: low
+    mode: shadow
+    action: none
+    when: count("any", "10m") >= 2
+    reason: "{{ .event_id }}"
+`
+
+// oktaSignin is a sign-in of dana.reyes@example.com with event id id at t.
+func oktaSignin(id string, t time.Time) string {
+	return strings.NewReplacer(`"uuid":"u1"`, `"uuid":"`+id+`"`, `"published":"2025-10-14T08:41:17.512Z"`,
+		`"published":"`+t.UTC().Format(time.RFC3339Nano)+`"`).Replace(replayOkta)
+}
+
+// TestReplayFutureLine: a line dated a year ahead, between two real
+// sign-ins of the same user, is reported as decode (future_time) with its
+// line number and not evaluated: the count() rule decides over the other
+// lines as if it were not there (a blank line in its place), with one
+// worker and several. With event.max_clock_skew 0 the check is off, and
+// the future line does blind count(), as the consumer's would.
+func TestReplayFutureLine(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	rulesDir := filepath.Join(dir, "rules")
+	if err := os.Mkdir(rulesDir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(rulesDir, "second.yaml"), []byte(futureRules), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	write := func(name, content string) string {
+		t.Helper()
+		file := filepath.Join(dir, name)
+		if err := os.WriteFile(file, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return file
+	}
+	t0 := time.Date(2025, 10, 14, 8, 41, 17, 0, time.UTC)
+	future := time.Now().AddDate(1, 0, 0)
+	first, second := oktaSignin("real-1", t0), oktaSignin("real-3", t0.Add(time.Minute))
+	withFuture := write("future.jsonl", first+"\n"+oktaSignin("ahead-2", future)+"\n"+second+"\n")
+	without := write("without.jsonl", first+"\n\n"+second+"\n")
+	skew5m := write("skew5m.yaml", "event:\n  max_clock_skew: 5m\n")
+	skewOff := write("skewoff.yaml", "event:\n  max_clock_skew: 0s\n")
+
+	code, want, _ := runCmd(t, cmdReplay, "", "--rules", rulesDir, "--config", skew5m, "--workers", "1", without)
+	if code != 0 || !strings.Contains(want, `"line":3,"event_id":"okta:real-3","rule_id":"second_signin"`) {
+		t.Fatalf("without the future line: exit %d, want 0 and a second_signin decision on line 3:\n%s", code, want)
+	}
+	var errs1 string
+	for _, workers := range []string{"1", "3"} {
+		code, out, errs := runCmd(t, cmdReplay, "", "--rules", rulesDir, "--config", skew5m, "--workers", workers, withFuture)
+		if code != 1 {
+			t.Errorf("%s workers: exit %d, want 1 (a line was not evaluated)", workers, code)
+		}
+		wantErr := "line 2: decode (future_time): event okta:ahead-2: event time " + future.UTC().Format(time.RFC3339) + " is more than 5m0s (event.max_clock_skew) ahead of the clock\n"
+		if !strings.HasPrefix(errs, wantErr) || !strings.Contains(errs, "replay: 3 lines, 2 events, 1 decisions, 1 decode errors, 0 rule errors") {
+			t.Errorf("%s workers: stderr\n%s\nwant it to start with\n%s", workers, errs, wantErr)
+		}
+		if out != want {
+			t.Errorf("%s workers: the future line changed the decisions:\n got %s\nwant %s", workers, out, want)
+		}
+		if errs1 == "" {
+			errs1 = errs
+		} else if errs != errs1 {
+			t.Errorf("%s workers: stderr differs from one worker's:\n%s\n%s", workers, errs, errs1)
+		}
+	}
+
+	// With the check off the future line is evaluated: it is no error, and
+	// it blinds count() (which is why the consumer refuses it).
+	code, out, errs := runCmd(t, cmdReplay, "", "--rules", rulesDir, "--config", skewOff, withFuture)
+	if code != 0 || strings.Contains(errs, "future_time") {
+		t.Errorf("max_clock_skew 0: exit %d, stderr\n%s", code, errs)
+	}
+	if out == want {
+		t.Errorf("max_clock_skew 0: the future line did not change the decisions, so this test shows nothing:\n%s", out)
 	}
 }

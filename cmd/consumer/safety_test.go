@@ -99,6 +99,14 @@ func TestEndToEndBreakerHoldsAcrossInstancesUntilReset(t *testing.T) {
 	if code := run("reset", "--scope", "rule:risky_success", "--by", "alice", "--reason", "x"); code != 1 || !strings.Contains(out.String(), "not open") {
 		t.Errorf("reset of a scope that is not open: exit %d:\n%s", code, out.String())
 	}
+	// Without the instances' signing key, the CLI refuses to write a
+	// re-arm every instance would refuse.
+	key := os.Getenv("TRIPLINE_DLQ_SIGNING_KEY")
+	t.Setenv("TRIPLINE_DLQ_SIGNING_KEY", "")
+	if code := run("reset", "--scope", "global", "--by", "alice", "--reason", "reviewed the burst"); code != 1 || !strings.Contains(out.String(), "no signing key") {
+		t.Errorf("reset without the signing key: exit %d:\n%s", code, out.String())
+	}
+	t.Setenv("TRIPLINE_DLQ_SIGNING_KEY", key)
 	if code := run("reset", "--scope", "global", "--by", "alice", "--reason", "reviewed the burst"); code != 0 {
 		t.Fatalf("breaker reset = %d:\n%s", code, out.String())
 	}
@@ -135,6 +143,7 @@ func writeCLIConfig(t *testing.T, dir string, cfg config.Config) string {
 		t.Fatal(err)
 	}
 	t.Setenv("TRIPLINE_OP_CLIENT_SECRET", o.ClientSecret.Reveal())
+	t.Setenv("TRIPLINE_DLQ_SIGNING_KEY", k.DLQSigningKey.Reveal())
 	return path
 }
 

@@ -32,6 +32,7 @@ import (
 	"github.com/tripline-dev/tripline/internal/pipeline"
 	"github.com/tripline-dev/tripline/internal/remediate"
 	"github.com/tripline-dev/tripline/internal/rules"
+	"github.com/tripline-dev/tripline/internal/signing"
 	"github.com/tripline-dev/tripline/internal/telemetry"
 	"github.com/tripline-dev/tripline/internal/version"
 )
@@ -79,8 +80,10 @@ type Main struct {
 	rules        *rules.Watcher
 	table        *ledger.Table
 	ledger       *remediate.Ledger
-	decider      *remediate.Service
-	consumer     *pipeline.Consumer
+	// keys sign and verify tripline's own records (set by loadLedger).
+	keys     *signing.Keyring
+	decider  *remediate.Service
+	consumer *pipeline.Consumer
 	// revocations counts token revocations on shutdown, by result (nil
 	// outside `consumer run`: not counted).
 	revocations metric.Int64Counter
@@ -130,6 +133,9 @@ func NewMain(ctx context.Context, cfg config.Config, opts Options) (_ *Main, err
 		m.log.Warn("no dead-letter signing key (TRIPLINE_DLQ_SIGNING_KEY): dead-letter records are unsigned, dlq replay refuses them unless --accept-unsigned, " +
 			"and decisions that fail while the Users API is down are dead-lettered at once instead of parked on the retry topic and re-driven")
 	}
+	for _, w := range cfg.Warnings() {
+		m.log.Warn(w)
+	}
 	if !m.approvals() {
 		for _, r := range m.rules.Current().Rules() {
 			if r.Mode == rules.ModeApprove && r.Enabled {
@@ -156,11 +162,17 @@ func NewMain(ctx context.Context, cfg config.Config, opts Options) (_ *Main, err
 }
 
 // observeComponents exports the state of the rules watcher, the user
-// directory and the Users API token as metrics: a rejected reload, an empty
-// directory or a refused token request is worth an alert.
+// directory and the Users API token as metrics: a rejected reload, a
+// protected-identities list that shrinks, an empty directory or a refused
+// token request is worth an alert.
 func (m *Main) observeComponents() error {
 	meter := m.tel.Meter("tripline")
 	reloads, err := meter.Int64ObservableCounter("tripline_rules_reloads", metric.WithDescription("Rule set loads, by result (loaded, rejected)."))
+	if err != nil {
+		return err
+	}
+	protected, err := meter.Int64ObservableGauge("tripline_protected_entries",
+		metric.WithDescription("Entries of the protected-identities list in force (rules/protected.yaml: emails, domains, globs, user_ids), which the decision service never acts on."))
 	if err != nil {
 		return err
 	}
@@ -190,6 +202,7 @@ func (m *Main) observeComponents() error {
 		loaded, rejected := m.rules.Stats()
 		o.ObserveInt64(reloads, int64(loaded), loadedAttr)
 		o.ObserveInt64(reloads, int64(rejected), rejectedAttr)
+		o.ObserveInt64(protected, int64(m.rules.Current().Protected().Len()))
 		o.ObserveInt64(users, int64(m.dir.Len()))
 		o.ObserveInt64(conflicts, int64(m.dir.Conflicts()))
 		st := m.op.TokenStats()
@@ -197,7 +210,7 @@ func (m *Main) observeComponents() error {
 		o.ObserveInt64(tokens, st.Refused, refusedAttr)
 		o.ObserveInt64(tokens, st.Unavailable, unavailableAttr)
 		return nil
-	}, reloads, users, conflicts, tokens)
+	}, reloads, protected, users, conflicts, tokens)
 	return err
 }
 
@@ -258,7 +271,7 @@ func (m *Main) newConsumer(dec *event.Decoder, formats map[string]event.Format, 
 		FetchRetry:      cfg.Kafka.FetchRetry,
 		MaxEventAge:     cfg.Event.MaxAge,
 		MaxClockSkew:    cfg.Event.MaxClockSkew,
-		SigningKey:      []byte(cfg.Kafka.DLQSigningKey.Reveal()),
+		Keys:            m.keys,
 		Retry:           m.parkingConfig(replay),
 		AnswersTopic:    m.answersTopic(replay),
 	}, pipeline.Deps{
@@ -352,8 +365,17 @@ func (m *Main) auditor(extra remediate.Auditor) remediate.Auditor {
 // refusing it when it is not compacted) and reads it in full.
 func (m *Main) loadLedger(ctx context.Context) error {
 	k := m.cfg.Kafka
-	m.ledger = remediate.NewLedger(nil, m.clientID, m.log)
 	var err error
+	if m.keys, err = k.SigningKeys(); err != nil {
+		return err
+	}
+	now := m.now
+	if now == nil {
+		now = time.Now
+	}
+	m.ledger = remediate.NewLedger(nil, remediate.LedgerConfig{
+		Instance: m.clientID, Keys: m.keys, MaxClockSkew: m.cfg.Event.MaxClockSkew, Now: now, Logger: m.log,
+	})
 	m.table, err = ledger.New(ledger.Config{
 		Brokers: m.conn.Brokers, Transport: m.conn.Transport, Topic: k.StateTopic,
 		Create: k.CreateTopics, Partitions: 1, Replication: k.TopicReplication, Logger: m.log,
@@ -369,7 +391,12 @@ func (m *Main) loadLedger(ctx context.Context) error {
 		return fmt.Errorf("state topic %s (kafka.state_topic, TRIPLINE_KAFKA_STATE_TOPIC): %w", k.StateTopic, err)
 	}
 	m.log.Info("action ledger loaded", "topic", k.StateTopic, "users", m.ledger.Users(), "open_breakers", m.ledger.OpenScopes(),
+		"refused_records", m.ledger.RefusedCounts(), "signed_under_previous_key", m.ledger.UnderPreviousKey(),
 		"took", time.Since(start).Round(time.Millisecond).String())
+	if !m.ledger.Authenticated() {
+		m.log.Warn("the state topic is not authenticated: without a signing key (TRIPLINE_DLQ_SIGNING_KEY) its records are neither signed nor checked, "+
+			"so whoever can write to it can re-arm breakers, lift cooldowns and approve actions", "topic", k.StateTopic)
+	}
 	return nil
 }
 
@@ -522,6 +549,7 @@ func (m *Main) Run(ctx context.Context) error {
 	}
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return ignoreCanceled(m.table.Run(gctx)) })
+	g.Go(func() error { return m.ledger.Run(gctx) })
 	g.Go(func() error {
 		err := m.consumer.Run(gctx)
 		if err == nil {
@@ -569,11 +597,7 @@ func (m *Main) reloadOnHangup(ctx context.Context) error {
 		case <-ctx.Done():
 			return nil
 		case <-hup:
-			if err := m.rules.Reload(); err != nil {
-				m.log.Error("rules reload rejected; keeping the current rules", "error", err)
-			} else {
-				m.log.Info("rules reloaded", "rules", len(m.rules.Current().Rules()))
-			}
+			m.rules.Reload() // logs and counts its outcome itself
 		}
 	}
 }

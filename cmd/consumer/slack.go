@@ -186,7 +186,7 @@ func (d slackDecider) Decide(ctx context.Context, id string, approve bool, by, c
 	if approve {
 		kind = remediate.AnswerApprove
 	}
-	ans, err := m.writeAnswer(ctx, remediate.Answer{ApprovalID: id, Kind: kind, UserID: a.UserID, By: by, Channel: channel, Reason: reason})
+	ans, err := m.writeAnswer(ctx, a.Bind(remediate.Answer{Kind: kind, By: by, Channel: channel, Reason: reason}))
 	if err != nil {
 		return err
 	}

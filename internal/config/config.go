@@ -1,7 +1,10 @@
 package config
 
 import (
+	"fmt"
 	"time"
+
+	"github.com/tripline-dev/tripline/internal/signing"
 )
 
 // Config is tripline's whole configuration. Every key can be set in the YAML
@@ -103,11 +106,17 @@ type Kafka struct {
 	// deny, and the clock's remind and expire), signed, keyed by approval
 	// id. Approvals need it and the signing key.
 	ApprovalsTopic string `yaml:"approvals_topic" json:"approvals_topic"`
-	// DLQSigningKey signs every dead-letter record (HMAC-SHA256), so that
-	// `dlq replay` acts only on records tripline wrote. Every instance, and
-	// whoever replays, needs the same key.
+	// DLQSigningKey signs (HMAC-SHA256) every record tripline writes and
+	// reads back: dead-letter, parked and answer records and the state
+	// topic's records, so that tripline acts only on records it wrote.
+	// Every instance, and whoever replays, needs the same key.
 	DLQSigningKey     Secret `yaml:"dlq_signing_key" json:"dlq_signing_key"`
 	DLQSigningKeyFile string `yaml:"dlq_signing_key_file" json:"dlq_signing_key_file"`
+	// DLQSigningKeyPrevious only verifies: after a rotation it holds the
+	// old key, so records signed before it stay valid (they are signed
+	// again under the current key when tripline rewrites them).
+	DLQSigningKeyPrevious     Secret `yaml:"dlq_signing_key_previous" json:"dlq_signing_key_previous"`
+	DLQSigningKeyPreviousFile string `yaml:"dlq_signing_key_previous_file" json:"dlq_signing_key_previous_file"`
 	// CreateTopics creates the DLQ, audit and state topics when they are
 	// missing.
 	CreateTopics     bool          `yaml:"create_topics" json:"create_topics"`
@@ -253,7 +262,7 @@ func Default() Config {
 			MaxInterval:     10 * time.Second,
 			MaxElapsed:      60 * time.Second,
 			MaxAttempts:     8,
-			ParkMax:         24 * time.Hour,
+			ParkMax:         12 * time.Hour,
 			ParkInitial:     30 * time.Second,
 			ParkIntervalMax: 10 * time.Minute,
 		},
@@ -265,4 +274,15 @@ func Default() Config {
 		Notify:        Notify{Queue: 1000},
 		Log:           Log{Level: "info", Format: "json"},
 	}
+}
+
+// SigningKeys is the key ring of kafka.dlq_signing_key (signs and
+// verifies) and kafka.dlq_signing_key_previous (verifies only). Without a
+// signing key it signs nothing.
+func (k Kafka) SigningKeys() (*signing.Keyring, error) {
+	keys, err := signing.NewKeyring([]byte(k.DLQSigningKey.Reveal()), []byte(k.DLQSigningKeyPrevious.Reveal()))
+	if err != nil {
+		return nil, fmt.Errorf("kafka.dlq_signing_key: %w", err)
+	}
+	return keys, nil
 }

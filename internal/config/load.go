@@ -75,6 +75,7 @@ func readSecretFiles(cfg *Config) []error {
 	read("onepassword.client_secret_file", cfg.OnePassword.ClientSecretFile, &cfg.OnePassword.ClientSecret)
 	read("kafka.sasl.password_file", cfg.Kafka.SASL.PasswordFile, &cfg.Kafka.SASL.Password)
 	read("kafka.dlq_signing_key_file", cfg.Kafka.DLQSigningKeyFile, &cfg.Kafka.DLQSigningKey)
+	read("kafka.dlq_signing_key_previous_file", cfg.Kafka.DLQSigningKeyPreviousFile, &cfg.Kafka.DLQSigningKeyPrevious)
 	read("slack.bot_token_file", cfg.Slack.BotTokenFile, &cfg.Slack.BotToken)
 	read("slack.signing_secret_file", cfg.Slack.SigningSecretFile, &cfg.Slack.SigningSecret)
 	read("notify.slack_webhook_url_file", cfg.Notify.SlackWebhookURLFile, &cfg.Notify.SlackWebhookURL)

@@ -61,6 +61,11 @@ func (c Config) Validate() error {
 	if c.Event.MaxAge < 0 || c.Event.MaxClockSkew < 0 {
 		add("event.max_age", "event.max_age and event.max_clock_skew must not be negative (0 turns a check off)")
 	}
+	if c.Kafka.RetryTopic != "" && c.Event.MaxAge > 0 && r.ParkMax >= c.Event.MaxAge {
+		add("retry.park_max", "retry.park_max (TRIPLINE_RETRY_PARK_MAX, %s) must be shorter than event.max_age (TRIPLINE_MAX_EVENT_AGE, %s): "+
+			"a parked decision is aged from its first failure, and one older than event.max_age would end as stale (shadow only) "+
+			"instead of being dead-lettered and notified when it runs out; lower retry.park_max or raise event.max_age", r.ParkMax, c.Event.MaxAge)
+	}
 	if c.Directory.RefreshInterval <= 0 || c.Directory.MinMissRefreshInterval < 0 {
 		add("directory.refresh_interval", "must be positive")
 	}
@@ -134,6 +139,15 @@ func (c Config) validateKafka(add func(key, format string, args ...any)) {
 	}
 	if n := len(k.DLQSigningKey); n > 0 && n < 16 {
 		add("kafka.dlq_signing_key", "is %d bytes; use at least 16 random bytes (e.g. openssl rand -hex 32)", n)
+	}
+	switch n := len(k.DLQSigningKeyPrevious); {
+	case n == 0:
+	case k.DLQSigningKey == "":
+		add("kafka.dlq_signing_key_previous", "needs kafka.dlq_signing_key (TRIPLINE_DLQ_SIGNING_KEY): the previous key only verifies, the current one signs")
+	case n < 16:
+		add("kafka.dlq_signing_key_previous", "is %d bytes; use at least 16 random bytes", n)
+	case k.DLQSigningKeyPrevious == k.DLQSigningKey:
+		add("kafka.dlq_signing_key_previous", "is the same as kafka.dlq_signing_key: after a rotation it holds the old key")
 	}
 	if !topicName.MatchString(k.StateTopic) || sources[k.StateTopic] || k.StateTopic == k.DLQTopic || k.StateTopic == k.AuditTopic {
 		add("kafka.state_topic", "%q must be a valid topic name used for nothing else (the ledger needs its own compacted topic)", k.StateTopic)

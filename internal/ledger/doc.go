@@ -41,6 +41,8 @@
 // ledger imports kafka-go and no other tripline package; only its tests use
 // internal/kafkatest. It must not import pipeline, remediate or any domain
 // package: those depend on it through their own one-method port,
-// interface{ Put(ctx, key string, value []byte) error }, which both Table and
-// Memory satisfy.
+// interface{ Put(ctx, key string, value []byte, signature string) error },
+// which both Table and Memory satisfy. A record's signature is the caller's
+// business: the table carries it in a header (so tombstones can be signed
+// too) and hands it back to the ApplyFunc, unchecked.
 package ledger

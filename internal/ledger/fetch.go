@@ -205,6 +205,11 @@ func (t *Table) consume(rr kafka.RecordReader, pos int64) (next int64, err error
 			if err != nil {
 				return pos, err
 			}
+			signature := headerValue(rec.Headers, HeaderSignature)
+			if value == nil && headerValue(rec.Headers, HeaderCutOff) != "" {
+				// Not a tombstone: a value cut off while inflating.
+				value = []byte{}
+			}
 			if rec.Offset < pos {
 				continue // batches may start before the offset asked for
 			}
@@ -213,7 +218,7 @@ func (t *Table) consume(rr kafka.RecordReader, pos int64) (next int64, err error
 				t.log.Warn("skipping a record without a key", "offset", rec.Offset)
 				continue
 			}
-			t.state.offer(string(key), value, rec.Offset)
+			t.state.offer(string(key), value, signature, rec.Offset)
 		}
 	}
 	return pos, nil
@@ -235,4 +240,16 @@ func readRecord(rec *kafka.Record) (key, value []byte, err error) {
 		return nil, nil, err
 	}
 	return key, value, nil
+}
+
+// headerValue returns the value of the last header named name ("" when
+// there is none).
+func headerValue(headers []kafka.Header, name string) string {
+	v := ""
+	for _, h := range headers {
+		if h.Key == name {
+			v = string(h.Value)
+		}
+	}
+	return v
 }

@@ -15,7 +15,7 @@ func TestConsume(t *testing.T) {
 		Value *string
 	}
 	var got []applied
-	tbl, err := New(Config{Brokers: []string{"127.0.0.1:1"}, Topic: "t"}, func(k string, v []byte) {
+	tbl, err := New(Config{Brokers: []string{"127.0.0.1:1"}, Topic: "t"}, func(k string, v []byte, _ string) {
 		a := applied{Key: k}
 		if v != nil {
 			s := string(v)

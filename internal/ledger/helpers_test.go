@@ -22,8 +22,9 @@ const waitTimeout = 5 * time.Second
 
 // call is one ApplyFunc call.
 type call struct {
-	key   string
-	value []byte
+	key       string
+	value     []byte
+	signature string
 }
 
 // recorder is an ApplyFunc that keeps the table and every call, and wakes
@@ -39,10 +40,10 @@ func newRecorder() *recorder {
 	return &recorder{values: map[string][]byte{}, changed: make(chan struct{})}
 }
 
-func (r *recorder) apply(key string, value []byte) {
+func (r *recorder) apply(key string, value []byte, signature string) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.calls = append(r.calls, call{key, value})
+	r.calls = append(r.calls, call{key, value, signature})
 	if value == nil {
 		delete(r.values, key)
 	} else {
@@ -195,10 +196,10 @@ func run(t *testing.T, tbl *ledger.Table) {
 
 // mustPut puts key=value, failing the test on error.
 func mustPut(t *testing.T, tbl interface {
-	Put(context.Context, string, []byte) error
+	Put(context.Context, string, []byte, string) error
 }, key string, value []byte) {
 	t.Helper()
-	if err := tbl.Put(t.Context(), key, value); err != nil {
+	if err := tbl.Put(t.Context(), key, value, ""); err != nil {
 		t.Fatalf("Put(%q): %v", key, err)
 	}
 }

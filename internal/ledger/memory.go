@@ -23,15 +23,15 @@ type Memory struct {
 // apply discards the records.
 func NewMemory(apply ApplyFunc) *Memory {
 	if apply == nil {
-		apply = func(string, []byte) {}
+		apply = func(string, []byte, string) {}
 	}
 	return &Memory{apply: apply}
 }
 
-// Put applies key=value (a nil value is a tombstone) before it returns. It
-// fails, applying nothing, if key is empty or ctx is already done, as
-// Table.Put would.
-func (m *Memory) Put(ctx context.Context, key string, value []byte) error {
+// Put applies key=value (a nil value is a tombstone), signed with
+// signature, before it returns. It fails, applying nothing, if key is empty
+// or ctx is already done, as Table.Put would.
+func (m *Memory) Put(ctx context.Context, key string, value []byte, signature string) error {
 	if key == "" {
 		return errEmptyKey
 	}
@@ -41,6 +41,6 @@ func (m *Memory) Put(ctx context.Context, key string, value []byte) error {
 	value = bytes.Clone(value) // nil stays nil: a tombstone
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	m.apply(key, value)
+	m.apply(key, value, signature)
 	return nil
 }

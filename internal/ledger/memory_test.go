@@ -27,12 +27,12 @@ func TestMemoryPutAppliesSynchronously(t *testing.T) {
 		t.Errorf("applies (-want +got):\n%s", diff)
 	}
 
-	if err := m.Put(t.Context(), "", []byte("v")); err == nil {
+	if err := m.Put(t.Context(), "", []byte("v"), ""); err == nil {
 		t.Error("Put with an empty key succeeded")
 	}
 	cancelled, cancel := context.WithCancel(t.Context())
 	cancel()
-	if err := m.Put(cancelled, "u2", []byte("v")); !errors.Is(err, context.Canceled) {
+	if err := m.Put(cancelled, "u2", []byte("v"), ""); !errors.Is(err, context.Canceled) {
 		t.Errorf("Put with a cancelled context: %v", err)
 	}
 	if _, ok := rec.table()["u2"]; ok {
@@ -44,12 +44,12 @@ func TestMemoryConcurrentPuts(t *testing.T) {
 	t.Parallel()
 	// apply touches unguarded state: -race reports overlapping calls.
 	seen := map[string]int{}
-	m := ledger.NewMemory(func(k string, _ []byte) { seen[k]++ })
+	m := ledger.NewMemory(func(k string, _ []byte, _ string) { seen[k]++ })
 	var wg sync.WaitGroup
 	for range 8 {
 		wg.Go(func() {
 			for range 100 {
-				if err := m.Put(t.Context(), "k", []byte("v")); err != nil {
+				if err := m.Put(t.Context(), "k", []byte("v"), ""); err != nil {
 					t.Error(err)
 					return
 				}
@@ -60,7 +60,7 @@ func TestMemoryConcurrentPuts(t *testing.T) {
 	if seen["k"] != 800 {
 		t.Errorf("applied %d times, want 800", seen["k"])
 	}
-	if err := ledger.NewMemory(nil).Put(t.Context(), "k", nil); err != nil {
+	if err := ledger.NewMemory(nil).Put(t.Context(), "k", nil, ""); err != nil {
 		t.Errorf("Memory with a nil apply: %v", err)
 	}
 }

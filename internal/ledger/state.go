@@ -18,9 +18,10 @@ func newState(apply ApplyFunc) *state {
 	return &state{apply: apply, last: make(map[string]int64)}
 }
 
-// offer applies key=value, written at offset, unless the key already has a
-// record at that offset or a later one. It reports whether it applied.
-func (s *state) offer(key string, value []byte, offset int64) bool {
+// offer applies key=value (signed with signature), written at offset,
+// unless the key already has a record at that offset or a later one. It
+// reports whether it applied.
+func (s *state) offer(key string, value []byte, signature string, offset int64) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if last, ok := s.last[key]; ok && offset <= last {
@@ -29,7 +30,7 @@ func (s *state) offer(key string, value []byte, offset int64) bool {
 	}
 	s.last[key] = offset
 	s.applied++
-	s.apply(key, value)
+	s.apply(key, value, signature)
 	return true
 }
 

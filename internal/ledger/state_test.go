@@ -13,7 +13,7 @@ func TestStateAppliesByOffsetPerKey(t *testing.T) {
 		Nil        bool
 	}
 	var got []applied
-	s := newState(func(k string, v []byte) { got = append(got, applied{k, string(v), v == nil}) })
+	s := newState(func(k string, v []byte, _ string) { got = append(got, applied{k, string(v), v == nil}) })
 
 	steps := []struct {
 		key    string
@@ -31,7 +31,7 @@ func TestStateAppliesByOffsetPerKey(t *testing.T) {
 		{"u1", []byte("c"), 9, true},
 	}
 	for _, st := range steps {
-		if ok := s.offer(st.key, st.value, st.offset); ok != st.want {
+		if ok := s.offer(st.key, st.value, "", st.offset); ok != st.want {
 			t.Errorf("offer(%q, %q, %d) = %v, want %v", st.key, st.value, st.offset, ok, st.want)
 		}
 	}

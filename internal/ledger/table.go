@@ -21,9 +21,23 @@ import (
 // ApplyFunc receives every record of the table, in offset order per key: at
 // Load for what is already in the topic, from Run for what other instances
 // write, and from Put for this instance's own writes. value is nil for a
-// tombstone (deletion). It is called from one goroutine at a time and must
-// not call back into the Table.
-type ApplyFunc func(key string, value []byte)
+// tombstone (deletion); signature is the record's signature header ("" when
+// it has none), which the table carries but never checks. It is called from
+// one goroutine at a time and must not call back into the Table.
+type ApplyFunc func(key string, value []byte, signature string)
+
+// HeaderSignature is the record header that carries a record's signature:
+// an opaque string the caller computes over the key and value (see Put),
+// so that a tombstone can be signed too.
+const HeaderSignature = "tripline.signature"
+
+// HeaderCutOff marks a record whose value was cut off while its batch was
+// decompressed, because it would inflate past the process's bound
+// (kafkaio.BoundDecompression, which names it pipeline.HeaderInflateTooLarge).
+// Such a record comes without a value, yet it is not a tombstone: the table
+// hands it to the ApplyFunc with an empty, non-nil value, which no caller
+// writes and every caller refuses.
+const HeaderCutOff = "tripline.inflate.too_large"
 
 // ErrNotLoaded is returned by Put and Run when Load has not completed.
 var ErrNotLoaded = errors.New("ledger: table not loaded")
@@ -225,7 +239,8 @@ func (t *Table) Run(ctx context.Context) error {
 	return nil
 }
 
-// Put writes key=value (nil value: tombstone) to the key's partition with
+// Put writes key=value (nil value: tombstone), with signature in the
+// HeaderSignature header when it is not empty, to the key's partition with
 // acks=all and, once acknowledged, applies it locally before returning, so
 // a Get-after-Put on this instance sees it. An error means the record may
 // not be durable; it may also have been written, in which case Run applies
@@ -242,7 +257,7 @@ func (t *Table) Run(ctx context.Context) error {
 // returns nil: the write is durable, just superseded. Put returns
 // ErrNotLoaded before Load. It is safe for concurrent use; value should stay
 // under a few hundred KiB (the broker's max.message.bytes bounds it).
-func (t *Table) Put(ctx context.Context, key string, value []byte) error {
+func (t *Table) Put(ctx context.Context, key string, value []byte, signature string) error {
 	if key == "" {
 		return errEmptyKey
 	}
@@ -250,11 +265,11 @@ func (t *Table) Put(ctx context.Context, key string, value []byte) error {
 		return ErrNotLoaded
 	}
 	value = bytes.Clone(value) // nil stays nil: a tombstone
-	offset, err := t.produce(ctx, partitionFor(key, t.partitions), key, value)
+	offset, err := t.produce(ctx, partitionFor(key, t.partitions), key, value, signature)
 	if err != nil {
 		return fmt.Errorf("ledger put %s to %s: %w", key, t.cfg.Topic, err)
 	}
-	t.state.offer(key, value, offset)
+	t.state.offer(key, value, signature, offset)
 	return nil
 }
 
@@ -316,7 +331,7 @@ func (t *Table) Stats() Stats {
 
 // produce writes one record to partition p and returns its offset, trying
 // again after transient failures.
-func (t *Table) produce(ctx context.Context, p int, key string, value []byte) (int64, error) {
+func (t *Table) produce(ctx context.Context, p int, key string, value []byte, signature string) (int64, error) {
 	start := time.Now()
 	b := backoff.NewExponentialBackOff(
 		backoff.WithInitialInterval(50*time.Millisecond),
@@ -324,7 +339,7 @@ func (t *Table) produce(ctx context.Context, p int, key string, value []byte) (i
 		backoff.WithMaxElapsedTime(0), // bounded by putBudget and ctx
 	)
 	for attempt := 1; ; attempt++ {
-		offset, err := t.produceOnce(ctx, p, key, value)
+		offset, err := t.produceOnce(ctx, p, key, value, signature)
 		if err == nil {
 			return offset, nil
 		}
@@ -337,15 +352,19 @@ func (t *Table) produce(ctx context.Context, p int, key string, value []byte) (i
 	}
 }
 
-func (t *Table) produceOnce(ctx context.Context, p int, key string, value []byte) (int64, error) {
+func (t *Table) produceOnce(ctx context.Context, p int, key string, value []byte, signature string) (int64, error) {
 	if err := ctx.Err(); err != nil {
 		return 0, err
+	}
+	rec := kafka.Record{Key: kafka.NewBytes([]byte(key)), Value: kafka.NewBytes(value)}
+	if signature != "" {
+		rec.Headers = []kafka.Header{{Key: HeaderSignature, Value: []byte(signature)}}
 	}
 	res, err := t.client.Produce(ctx, &kafka.ProduceRequest{
 		Topic:        t.cfg.Topic,
 		Partition:    p,
 		RequiredAcks: kafka.RequireAll,
-		Records:      kafka.NewRecordReader(kafka.Record{Key: kafka.NewBytes([]byte(key)), Value: kafka.NewBytes(value)}),
+		Records:      kafka.NewRecordReader(rec),
 	})
 	if err != nil {
 		return 0, err

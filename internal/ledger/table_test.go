@@ -19,10 +19,10 @@ import (
 // The port other packages declare; both tables must satisfy it.
 var (
 	_ interface {
-		Put(ctx context.Context, key string, value []byte) error
+		Put(ctx context.Context, key string, value []byte, signature string) error
 	} = (*ledger.Table)(nil)
 	_ interface {
-		Put(ctx context.Context, key string, value []byte) error
+		Put(ctx context.Context, key string, value []byte, signature string) error
 	} = (*ledger.Memory)(nil)
 )
 
@@ -37,21 +37,21 @@ func TestNewReportsEveryProblem(t *testing.T) {
 			t.Errorf("error %q does not mention %q", err, want)
 		}
 	}
-	if _, err := ledger.New(ledger.Config{Topic: "t"}, func(string, []byte) {}); err == nil || !strings.Contains(err.Error(), "no brokers") {
+	if _, err := ledger.New(ledger.Config{Topic: "t"}, func(string, []byte, string) {}); err == nil || !strings.Contains(err.Error(), "no brokers") {
 		t.Errorf("New without brokers: %v", err)
 	}
 }
 
 func TestPutAndRunBeforeLoad(t *testing.T) {
 	t.Parallel()
-	tbl, err := ledger.New(ledger.Config{Brokers: []string{"127.0.0.1:1"}, Topic: "t"}, func(string, []byte) {})
+	tbl, err := ledger.New(ledger.Config{Brokers: []string{"127.0.0.1:1"}, Topic: "t"}, func(string, []byte, string) {})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if tbl.Ready() {
 		t.Error("Ready before Load")
 	}
-	if err := tbl.Put(t.Context(), "k", []byte("v")); !errors.Is(err, ledger.ErrNotLoaded) {
+	if err := tbl.Put(t.Context(), "k", []byte("v"), ""); !errors.Is(err, ledger.ErrNotLoaded) {
 		t.Errorf("Put before Load: %v, want ErrNotLoaded", err)
 	}
 	if err := tbl.Run(t.Context()); !errors.Is(err, ledger.ErrNotLoaded) {
@@ -297,7 +297,7 @@ func TestWritersRacingOnAKeyConverge(t *testing.T) {
 		wg.Go(func() {
 			for i := range rounds {
 				for _, k := range keys {
-					if err := tbl.Put(t.Context(), k, fmt.Appendf(nil, "%s-%d", name, i)); err != nil {
+					if err := tbl.Put(t.Context(), k, fmt.Appendf(nil, "%s-%d", name, i), ""); err != nil {
 						t.Errorf("%s: Put(%q): %v", name, k, err)
 						return
 					}
@@ -329,7 +329,7 @@ func TestConcurrentPutsApplyOneAtATime(t *testing.T) {
 	// apply touches unguarded state: -race reports overlapping calls,
 	// whether they come from Put or from the tail.
 	seen := map[string]int{}
-	tbl, err := ledger.New(cfg, func(k string, _ []byte) { seen[k]++ })
+	tbl, err := ledger.New(cfg, func(k string, _ []byte, _ string) { seen[k]++ })
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -349,7 +349,7 @@ func TestConcurrentPutsApplyOneAtATime(t *testing.T) {
 				if i%5 == 0 {
 					src = other // some records reach tbl through its tail
 				}
-				if err := src.Put(t.Context(), fmt.Sprintf("w%d-%d", w, i), []byte("v")); err != nil {
+				if err := src.Put(t.Context(), fmt.Sprintf("w%d-%d", w, i), []byte("v"), ""); err != nil {
 					t.Error(err)
 					return
 				}
@@ -446,7 +446,7 @@ func TestPutFailsWithoutHanging(t *testing.T) {
 	tbl := loadedThenStopped(t, func(t *testing.T, tbl *ledger.Table) {
 		cancelled, cancel := context.WithCancel(t.Context())
 		cancel()
-		if err := tbl.Put(cancelled, "k", []byte("v")); !errors.Is(err, context.Canceled) {
+		if err := tbl.Put(cancelled, "k", []byte("v"), ""); !errors.Is(err, context.Canceled) {
 			t.Errorf("Put with a cancelled context: %v, want context.Canceled", err)
 		}
 	})
@@ -455,7 +455,7 @@ func TestPutFailsWithoutHanging(t *testing.T) {
 	start := time.Now()
 	ctx, cancel := context.WithTimeout(t.Context(), 3*time.Second)
 	defer cancel()
-	if err := tbl.Put(ctx, "k", []byte("v")); err == nil {
+	if err := tbl.Put(ctx, "k", []byte("v"), ""); err == nil {
 		t.Fatal("Put to a stopped broker succeeded")
 	} else {
 		t.Logf("Put to a stopped broker after %s: %v", time.Since(start).Round(time.Millisecond), err)

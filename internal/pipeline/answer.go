@@ -10,6 +10,7 @@ import (
 	"github.com/segmentio/kafka-go"
 
 	"github.com/tripline-dev/tripline/internal/remediate"
+	"github.com/tripline-dev/tripline/internal/signing"
 )
 
 // HeaderApproval marks a record that holds an answer to a pending approval
@@ -28,8 +29,8 @@ var ErrNotAnAnswer = errors.New("not an answer to a pending approval (no triplin
 
 // AnswerRecord builds the signed record of an answer, keyed by approval id
 // so that the answers to one approval stay in order.
-func AnswerRecord(a remediate.Answer, key []byte) (kafka.Message, error) {
-	if len(key) == 0 {
+func AnswerRecord(a remediate.Answer, keys *signing.Keyring) (kafka.Message, error) {
+	if !keys.Signs() {
 		return kafka.Message{}, errors.New("answers need the signing key (TRIPLINE_DLQ_SIGNING_KEY)")
 	}
 	if err := a.Validate(); err != nil {
@@ -43,7 +44,7 @@ func AnswerRecord(a remediate.Answer, key []byte) (kafka.Message, error) {
 		{Key: HeaderApproval, Value: []byte("answer")},
 		{Key: HeaderSourceTimestamp, Value: []byte(a.At.UTC().Format(time.RFC3339Nano))},
 	}}
-	signDeadLetter(&m, key)
+	signDeadLetter(&m, keys)
 	return m, nil
 }
 
@@ -56,7 +57,7 @@ func (c *Consumer) handleAnswer(msg kafka.Message) ([]failure, []handover) {
 	if HeaderValue(msg, HeaderApproval) == "" {
 		return refuse(ErrNotAnAnswer)
 	}
-	if err := VerifyDeadLetter(msg, c.cfg.SigningKey); err != nil {
+	if err := VerifyDeadLetter(msg, c.cfg.Keys); err != nil {
 		return refuse(err)
 	}
 	if len(msg.Value) > maxAnswerBytes {
@@ -71,5 +72,6 @@ func (c *Consumer) handleAnswer(msg kafka.Message) ([]failure, []handover) {
 	if err := a.Validate(); err != nil {
 		return refuse(err)
 	}
+	a.Source = remediate.Source{Topic: msg.Topic, Partition: msg.Partition, Offset: msg.Offset}
 	return nil, []handover{{answer: &a, d: remediate.Decision{RuleID: "approval", EventID: a.ApprovalID}}}
 }

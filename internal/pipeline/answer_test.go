@@ -8,15 +8,17 @@ import (
 	"github.com/segmentio/kafka-go"
 
 	"github.com/tripline-dev/tripline/internal/remediate"
+	"github.com/tripline-dev/tripline/internal/signing"
 )
 
 const answersTopic = "tripline.approvals"
 
 func approveAnswer(id string) remediate.Answer {
-	return remediate.Answer{ApprovalID: id, Kind: remediate.AnswerApprove, UserID: "ANN", By: "dana", Channel: "cli", At: time.Now(), Nonce: "n-" + id}
+	return remediate.Answer{ApprovalID: id, Kind: remediate.AnswerApprove, UserID: "ANN", RuleID: "r1", Action: remediate.ActionSuspend,
+		Created: time.Now().Add(-time.Minute), By: "dana", Channel: "cli", At: time.Now(), Nonce: "n-" + id}
 }
 
-func answerMsg(t *testing.T, topic string, offset int64, a remediate.Answer, key []byte) kafka.Message {
+func answerMsg(t *testing.T, topic string, offset int64, a remediate.Answer, key *signing.Keyring) kafka.Message {
 	t.Helper()
 	m, err := AnswerRecord(a, key)
 	if err != nil {
@@ -34,13 +36,13 @@ func answerMsg(t *testing.T, topic string, offset int64, a remediate.Answer, key
 func TestSignedAnswersAreAppliedAndForgedOnesRefused(t *testing.T) {
 	t.Parallel()
 	good := answerMsg(t, answersTopic, 0, approveAnswer("ap_good"), retryKey)
-	forged := answerMsg(t, answersTopic, 1, approveAnswer("ap_forged"), []byte("someone-elses-key"))
+	forged := answerMsg(t, answersTopic, 1, approveAnswer("ap_forged"), keysOf([]byte("someone-elses-key-0123"), nil))
 	unsigned := answerMsg(t, answersTopic, 2, approveAnswer("ap_unsigned"), retryKey)
 	unsigned.Headers = unsigned.Headers[:len(unsigned.Headers)-1] // the signature dropped
 	notAnswer := msg(answersTopic, 0, 3, oktaSignIn("e1", "ann@example.com", "HIGH"))
 	late := answerMsg(t, answersTopic, 4, approveAnswer("ap_late"), retryKey)
-	inSource := answerMsg(t, "signins", 0, approveAnswer("ap_source"), []byte("attacker-key"))
-	cfg := Config{SigningKey: retryKey, AnswersTopic: answersTopic}
+	inSource := answerMsg(t, "signins", 0, approveAnswer("ap_source"), keysOf([]byte("attacker-key-0123456789"), nil))
+	cfg := Config{Keys: retryKey, AnswersTopic: answersTopic}
 	h := newHarness(t, cfg, good, forged, unsigned, notAnswer, late, inSource)
 	h.dec.answerFn = func(a remediate.Answer) (remediate.Outcome, error) {
 		if a.ApprovalID == "ap_late" {

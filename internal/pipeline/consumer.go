@@ -20,6 +20,7 @@ import (
 	"github.com/tripline-dev/tripline/internal/event"
 	"github.com/tripline-dev/tripline/internal/remediate"
 	"github.com/tripline-dev/tripline/internal/rules"
+	"github.com/tripline-dev/tripline/internal/signing"
 )
 
 // DeadLetterWriter writes dead-letter records. WriteDeadLetter gets the
@@ -102,9 +103,11 @@ type Config struct {
 	MaxClockSkew time.Duration
 	// Now is the clock of the event-time checks (default time.Now).
 	Now func() time.Time
-	// SigningKey signs every dead-letter record (HeaderSignature); empty,
-	// records are unsigned and a replay refuses them unless told otherwise.
-	SigningKey []byte
+	// Keys sign every dead-letter, parked and answer record
+	// (HeaderSignature) and verify those read back (the current key or
+	// the previous one); without a current key, records are unsigned, a
+	// replay refuses them unless told otherwise, and nothing is parked.
+	Keys *signing.Keyring
 	// Retry parks retryable failures on a retry topic and re-drives them
 	// (see Parking); its zero value dead-letters them at once.
 	Retry Parking

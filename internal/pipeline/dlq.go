@@ -141,13 +141,13 @@ func (c *Consumer) deadLetterOne(ctx context.Context, msg, rec kafka.Message, fa
 	defer span.End()
 	out := kafka.Message{Key: rec.Key, Value: rec.Value, Headers: dlqHeaders(msg, fails, true)}
 	c.deps.Propagator.Inject(ctx, HeaderCarrier{&out.Headers})
-	key := c.cfg.SigningKey
+	keys := c.cfg.Keys
 	if f.class == ClassRefused {
 		// Refused: tripline did not write it (a forged parked record or
 		// answer). Signing it would launder it for a replay.
-		key = nil
+		keys = nil
 	}
-	signDeadLetter(&out, key)
+	signDeadLetter(&out, keys)
 	err := c.deps.DeadLetters.WriteDeadLetter(ctx, msg, out)
 	if isTooLarge(err) {
 		// The DLQ cannot hold the record: keep it without its value, key and
@@ -158,7 +158,7 @@ func (c *Consumer) deadLetterOne(ctx context.Context, msg, rec kafka.Message, fa
 			"topic", msg.Topic, "partition", msg.Partition, "offset", msg.Offset, "bytes", len(rec.Value))
 		out = kafka.Message{Headers: append(dlqHeaders(msg, fails, false), omittedValueHeaders(rec.Value)...)}
 		c.deps.Propagator.Inject(ctx, HeaderCarrier{&out.Headers})
-		signDeadLetter(&out, key)
+		signDeadLetter(&out, keys)
 		err = c.deps.DeadLetters.WriteDeadLetter(ctx, msg, out)
 	}
 	if err != nil {

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 	"testing/fstest"
+	"testing/synctest"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
@@ -22,6 +23,7 @@ import (
 	"github.com/tripline-dev/tripline/internal/eventtest"
 	"github.com/tripline-dev/tripline/internal/remediate"
 	"github.com/tripline-dev/tripline/internal/rules"
+	"github.com/tripline-dev/tripline/internal/signing"
 )
 
 // testRules is the risky_success enforce rule plus a shadow rule.
@@ -328,9 +330,7 @@ func TestShutdownLeavesUnfinishedMessagesUncommitted(t *testing.T) {
 	ctx, cancel := context.WithCancel(t.Context())
 	done := make(chan error, 1)
 	go func() { done <- h.consumer.Run(ctx) }()
-	for h.dec.count() == 0 {
-		time.Sleep(time.Millisecond)
-	}
+	waitFor(t, "the hung decision to start", func() bool { return h.dec.count() > 0 })
 	cancel()
 	select {
 	case <-done:
@@ -562,10 +562,10 @@ func TestReplayChecksTheOriginalRecordTimestamp(t *testing.T) {
 
 func TestDeadLettersAreSignedAndVerified(t *testing.T) {
 	t.Parallel()
-	key := []byte("0123456789abcdef0123456789abcdef")
+	key := keysOf([]byte("0123456789abcdef0123456789abcdef"), nil)
 	bad := msg("signins", 0, 0, []byte("not json"))
 	bad.Key = []byte("k")
-	h := newHarness(t, Config{SigningKey: key}, bad)
+	h := newHarness(t, Config{Keys: key}, bad)
 	if err := h.runUntil(t, func() bool { return h.src.committedOffset("signins", 0) == 1 }); err != nil {
 		t.Fatal(err)
 	}
@@ -573,8 +573,8 @@ func TestDeadLettersAreSignedAndVerified(t *testing.T) {
 	if err := VerifyDeadLetter(rec, key); err != nil {
 		t.Fatalf("VerifyDeadLetter = %v", err)
 	}
-	if err := VerifyDeadLetter(rec, []byte("another key")); !errors.Is(err, ErrBadSignature) {
-		t.Errorf("another key: %v", err)
+	if err := VerifyDeadLetter(rec, keysOf([]byte("another key, 16 bytes or more"), nil)); !errors.Is(err, signing.ErrOtherKey) {
+		t.Errorf("another key: %v, want ErrOtherKey", err)
 	}
 	for name, change := range map[string]func(*kafka.Message){
 		"value":           func(m *kafka.Message) { m.Value = []byte(`{"forged":true}`) },
@@ -584,11 +584,11 @@ func TestDeadLettersAreSignedAndVerified(t *testing.T) {
 		m := rec
 		m.Headers = append([]kafka.Header(nil), rec.Headers...)
 		change(&m)
-		if err := VerifyDeadLetter(m, key); !errors.Is(err, ErrBadSignature) {
+		if err := VerifyDeadLetter(m, key); !errors.Is(err, signing.ErrBadSignature) {
 			t.Errorf("changed %s: %v, want ErrBadSignature", name, err)
 		}
 	}
-	if err := VerifyDeadLetter(msg("x", 0, 0, []byte("{}")), key); !errors.Is(err, ErrUnsigned) {
+	if err := VerifyDeadLetter(msg("x", 0, 0, []byte("{}")), key); !errors.Is(err, signing.ErrUnsigned) {
 		t.Errorf("unsigned: %v", err)
 	}
 }
@@ -596,7 +596,7 @@ func TestDeadLettersAreSignedAndVerified(t *testing.T) {
 func TestVerifyRefusesBeforeDecoding(t *testing.T) {
 	t.Parallel()
 	forged := msg("tripline.dlq", 0, 0, oktaSignIn("e1", "admin@example.com", "HIGH"))
-	h := newHarness(t, Config{Verify: func(m kafka.Message) error { return VerifyDeadLetter(m, []byte("k")) }}, forged)
+	h := newHarness(t, Config{Verify: func(m kafka.Message) error { return VerifyDeadLetter(m, keysOf([]byte("0123456789abcdef"), nil)) }}, forged)
 	if err := h.runUntil(t, func() bool { return h.src.committedOffset("tripline.dlq", 0) == 1 }); err != nil {
 		t.Fatal(err)
 	}
@@ -611,43 +611,38 @@ func TestVerifyRefusesBeforeDecoding(t *testing.T) {
 
 func TestBufferBytesBoundsWhatIsFetchedAhead(t *testing.T) {
 	t.Parallel()
-	var msgs []kafka.Message
-	for i := range 20 {
-		msgs = append(msgs, msg("signins", 0, int64(i), oktaSignIn(fmt.Sprint("e", i), fmt.Sprintf("u%d@example.com", i), "HIGH")))
-	}
-	size := len(msgs[0].Value) + 64
-	release := make(chan struct{})
-	h := newHarness(t, Config{BufferBytes: int64(3 * size)}, msgs...)
-	h.dec.fn = func(ctx context.Context, _ int, d remediate.Decision) (remediate.Outcome, error) {
-		select {
-		case <-release:
-		case <-ctx.Done():
+	synctest.Test(t, func(t *testing.T) {
+		var msgs []kafka.Message
+		for i := range 20 {
+			msgs = append(msgs, msg("signins", 0, int64(i), oktaSignIn(fmt.Sprint("e", i), fmt.Sprintf("u%d@example.com", i), "HIGH")))
 		}
-		return remediate.Outcome{Decision: d, Result: remediate.ResultSuspended}, nil
-	}
-	ctx, cancel := context.WithCancel(t.Context())
-	done := make(chan error, 1)
-	go func() { done <- h.consumer.Run(ctx) }()
-	for h.dec.count() == 0 {
-		time.Sleep(time.Millisecond)
-	}
-	// The first message is stuck in the decider: with room for 3, at most
-	// 3 are held and one more fetched, waiting for room.
-	deadline := time.Now().Add(200 * time.Millisecond)
-	for time.Now().Before(deadline) {
+		size := len(msgs[0].Value) + 64
+		release := make(chan struct{})
+		h := newHarness(t, Config{BufferBytes: int64(3 * size)}, msgs...)
+		h.dec.fn = func(ctx context.Context, _ int, d remediate.Decision) (remediate.Outcome, error) {
+			select {
+			case <-release:
+			case <-ctx.Done():
+			}
+			return remediate.Outcome{Decision: d, Result: remediate.ResultSuspended}, nil
+		}
+		stop := h.start(t)
+		// Every goroutine of the consumer is blocked now: the decisions on
+		// release, fetching on the budget. With room for 3, at most 3 are
+		// held and one more fetched, waiting for room.
+		synctest.Wait()
+		if h.dec.count() == 0 {
+			t.Error("no decision started")
+		}
 		if n := h.consumer.Stats().Consumed; n > 4 {
-			t.Fatalf("%d messages fetched while the budget holds 3", n)
+			t.Errorf("%d messages fetched while the budget holds 3", n)
 		}
-		time.Sleep(5 * time.Millisecond)
-	}
-	close(release)
-	for h.src.committedOffset("signins", 0) != 20 {
-		time.Sleep(time.Millisecond)
-	}
-	cancel()
-	if err := <-done; err != nil {
-		t.Fatal(err)
-	}
+		close(release)
+		waitFor(t, "everything committed", func() bool { return h.src.committedOffset("signins", 0) == 20 })
+		if err := stop(); err != nil {
+			t.Fatal(err)
+		}
+	})
 }
 
 func TestBatchFailuresAreDeadLetteredItemByItem(t *testing.T) {

@@ -17,6 +17,7 @@ import (
 	"github.com/tripline-dev/tripline/internal/identity"
 	"github.com/tripline-dev/tripline/internal/remediate"
 	"github.com/tripline-dev/tripline/internal/rules"
+	"github.com/tripline-dev/tripline/internal/signing"
 )
 
 // message is one fetched message on its way to a final outcome: what its
@@ -117,6 +118,11 @@ func (c *Consumer) handle(ctx context.Context, msg kafka.Message) ([]failure, []
 			return []failure{{class: ClassRefused, reason: refusalReason(err), message: err.Error(), attempts: 1, first: time.Now()}}, nil
 		}
 	}
+	if c.parked(msg) {
+		if f := c.exhausted(msg, c.cfg.Now()); f != nil {
+			return []failure{*f}, nil
+		}
+	}
 	if HeaderValue(msg, HeaderApproval) != "" || c.cfg.AnswersTopic != "" && msg.Topic == c.cfg.AnswersTopic {
 		return c.handleAnswer(msg)
 	}
@@ -208,7 +214,8 @@ func (c *Consumer) decide(ctx, stop context.Context, h handover) (*failure, erro
 	var err error
 	if h.answer != nil {
 		out, err = c.deps.Decider.Answer(remediate.WithStop(ctx, stop), *h.answer)
-		if errors.Is(err, remediate.ErrApprovalUnknown) || errors.Is(err, remediate.ErrApprovalDecided) || errors.Is(err, remediate.ErrApprovalExpired) {
+		if errors.Is(err, remediate.ErrApprovalUnknown) || errors.Is(err, remediate.ErrApprovalDecided) ||
+			errors.Is(err, remediate.ErrApprovalExpired) || errors.Is(err, remediate.ErrAnswerRefused) {
 			c.log.InfoContext(ctx, "answer changed nothing", "approval_id", h.answer.ApprovalID, "kind", string(h.answer.Kind), "by", h.answer.By, "reason", err.Error())
 			return nil, nil
 		}
@@ -236,10 +243,11 @@ func (c *Consumer) decide(ctx, stop context.Context, h handover) (*failure, erro
 // refusalReason is the reason code of a refusal by Config.Verify.
 func refusalReason(err error) string {
 	switch {
-	case errors.Is(err, ErrUnsigned):
-		return "unsigned"
-	case errors.Is(err, ErrBadSignature):
-		return "bad_signature"
+	case errors.Is(err, signing.ErrUnsigned), errors.Is(err, signing.ErrOtherKey),
+		errors.Is(err, signing.ErrNoKey), errors.Is(err, signing.ErrBadSignature):
+		return signing.Reason(err)
+	case errors.Is(err, errFutureTime):
+		return ReasonFutureTime
 	}
 	return "refused"
 }
@@ -265,13 +273,20 @@ func (c *Consumer) future(msg kafka.Message, ev *event.Event, now time.Time) *fa
 }
 
 // stale says why an event, or the record it came in, is older than
-// MaxEventAge ("" when it is not): its decisions act in shadow only.
+// MaxEventAge ("" when it is not): its decisions act in shadow only. A
+// parked decision is aged from its first failure instead (it was fresh
+// enough when it first failed; Retry.Max, shorter than MaxEventAge, ends
+// it with a dead-letter first).
 func (c *Consumer) stale(msg kafka.Message, ev *event.Event, now time.Time) string {
 	if c.cfg.MaxEventAge <= 0 {
 		return ""
 	}
 	limit := now.Add(-c.cfg.MaxEventAge)
-	for _, t := range c.times(msg, ev) {
+	times := c.times(msg, ev)
+	if c.parked(msg) {
+		times = []dated{{"first failure", parkedSince(msg)}}
+	}
+	for _, t := range times {
 		if !t.at.IsZero() && t.at.Before(limit) {
 			return fmt.Sprintf("%s %s is older than %s (max event age)", t.what, t.at.UTC().Format(time.RFC3339), c.cfg.MaxEventAge)
 		}
@@ -298,14 +313,16 @@ func (c *Consumer) times(msg kafka.Message, ev *event.Event) []dated {
 	return []dated{{"event time", ev.Time}, {"kafka record timestamp", record}}
 }
 
-// decisionOf is the decision service's view of a rule's decision.
+// decisionOf is the decision service's view of a rule's decision. Every
+// field of rules.Decision must reach it (TestDecisionOfCopiesEveryField).
 func decisionOf(msg kafka.Message, ev *event.Event, d rules.Decision) remediate.Decision {
 	return remediate.Decision{
 		RuleID: d.RuleID, Mode: remediate.Mode(d.Mode), Action: remediate.Action(d.Action),
 		Identity: d.User, Reason: d.Reason, Severity: d.Severity,
 		Cooldown: d.Cooldown, Grace: d.Grace,
-		MaxActions: remediate.Limit{Count: d.MaxActions.Count, Window: d.MaxActions.Window},
-		EventID:    ev.EventID, EventTime: ev.Time, UserEmail: ev.UserEmail, EventOPUserID: ev.OPUserID,
+		MaxActions:      remediate.Limit{Count: d.MaxActions.Count, Window: d.MaxActions.Window},
+		ApprovalTimeout: d.ApprovalTimeout,
+		EventID:         ev.EventID, EventTime: ev.Time, UserEmail: ev.UserEmail, EventOPUserID: ev.OPUserID,
 		Source: remediate.Source{Topic: msg.Topic, Partition: msg.Partition, Offset: msg.Offset},
 	}
 }

@@ -104,7 +104,7 @@ func TestProtectedUsersAreNeverActedOn(t *testing.T) {
 		t.Fatalf("%v\n%s", err, yaml.String())
 	}
 
-	led := remediate.NewLedger(nil, "property", nil)
+	led := remediate.NewLedger(nil, remediate.LedgerConfig{Instance: "property"})
 	led.SetStore(ledger.NewMemory(led.Apply))
 	svc, err := remediate.New(remediate.Config{Retry: remediate.RetryPolicy{MaxAttempts: 1}}, remediate.Deps{
 		Directory: dir, API: client, Ledger: led, Protected: func() *identity.Protected { return list },

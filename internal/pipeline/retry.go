@@ -11,6 +11,8 @@ import (
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/trace"
+
+	"github.com/tripline-dev/tripline/internal/remediate"
 )
 
 // Headers of a parked record (on the retry topic), besides the dead-letter
@@ -36,7 +38,7 @@ const (
 // dead-lettered, class and headers as without parking.
 //
 // Records of Topic are read in order, so one waits at most IntervalMax for
-// the record ahead of it. Parking needs Config.SigningKey: without it, a
+// the record ahead of it. Parking needs a signing key (Config.Keys): without it, a
 // record anyone wrote to Topic could not be told from tripline's, and
 // retryable failures are dead-lettered at once.
 type Parking struct {
@@ -65,7 +67,7 @@ func (p *Parking) setDefaults() {
 
 // parking reports whether retryable failures are parked.
 func (c *Consumer) parking() bool {
-	return c.cfg.Retry.Topic != "" && len(c.cfg.SigningKey) > 0 && c.deps.Parked != nil
+	return c.cfg.Retry.Topic != "" && c.cfg.Keys.Signs() && c.deps.Parked != nil
 }
 
 // parked reports whether msg was read from the retry topic.
@@ -75,15 +77,60 @@ func (c *Consumer) parked(msg kafka.Message) bool {
 
 // verifyParked admits a record of the retry topic only if tripline wrote
 // it: signed under the signing key, with a due time (a dead-letter record
-// copied there has none, and adding one breaks its signature).
+// copied there has none, and adding one breaks its signature) and a first
+// failure, neither of them further ahead of this instance's clock than a
+// parked record can be (MaxClockSkew, plus Retry.IntervalMax for the due
+// time): an instance whose clock runs ahead cannot make a decision wait
+// longer, or never run out.
 func (c *Consumer) verifyParked(msg kafka.Message) error {
-	if err := VerifyDeadLetter(msg, c.cfg.SigningKey); err != nil {
+	if err := VerifyDeadLetter(msg, c.cfg.Keys); err != nil {
 		return err
 	}
-	if _, err := time.Parse(time.RFC3339Nano, HeaderValue(msg, HeaderRetryDue)); err != nil {
+	due, err := time.Parse(time.RFC3339Nano, HeaderValue(msg, HeaderRetryDue))
+	if err != nil {
 		return errors.New("not a parked record: no valid tripline.retry.due header")
 	}
+	first, err := time.Parse(time.RFC3339Nano, HeaderValue(msg, HeaderFirstFailure))
+	if err != nil {
+		return errors.New("not a parked record: no valid tripline.first.failure header")
+	}
+	if c.cfg.MaxClockSkew <= 0 {
+		return nil
+	}
+	now := c.cfg.Now()
+	switch {
+	case first.After(now.Add(c.cfg.MaxClockSkew)):
+		return fmt.Errorf("%w: parked record's first failure %s is more than %s ahead of the clock", errFutureTime, first.UTC().Format(time.RFC3339), c.cfg.MaxClockSkew)
+	case due.After(now.Add(c.cfg.MaxClockSkew + c.cfg.Retry.IntervalMax)):
+		return fmt.Errorf("%w: parked record's due time %s is more than %s ahead of the clock", errFutureTime, due.UTC().Format(time.RFC3339), c.cfg.MaxClockSkew+c.cfg.Retry.IntervalMax)
+	}
 	return nil
+}
+
+// errFutureTime marks a record of tripline's own refused for a time ahead
+// of the clock.
+var errFutureTime = errors.New("dated ahead of the clock")
+
+// parkedSince is when a verified parked record's decision first failed.
+func parkedSince(msg kafka.Message) time.Time {
+	first, _ := time.Parse(time.RFC3339Nano, HeaderValue(msg, HeaderFirstFailure))
+	return first
+}
+
+// exhausted returns the failure of a parked record whose time ran out
+// (Retry.Max since its first failure) while it waited, however long
+// tripline was down: it is dead-lettered as retries_exhausted, and
+// notified, without being decided again. Nil when it may be decided.
+func (c *Consumer) exhausted(msg kafka.Message, now time.Time) *failure {
+	first := parkedSince(msg)
+	if now.Sub(first) < c.cfg.Retry.Max {
+		return nil
+	}
+	parks, _ := strconv.Atoi(HeaderValue(msg, HeaderRetryParks))
+	return &failure{class: remediate.ClassRetriesExhausted, reason: "park_max", ruleID: HeaderValue(msg, HeaderRuleID), attempts: 1, first: first, retryable: true,
+		message: fmt.Sprintf("parked %d times since its first failure at %s, past retry.park_max (%s): dead-lettered without deciding it again; "+
+			"replay it from the dead-letter topic if it still applies (the last failure: %s)", parks, first.UTC().Format(time.RFC3339), c.cfg.Retry.Max,
+			HeaderValue(msg, HeaderErrorMessage))}
 }
 
 // nextPark returns when to re-drive the failures of msg and the park count,
@@ -102,9 +149,7 @@ func (c *Consumer) nextPark(msg kafka.Message, fails []failure, now time.Time) (
 	if c.parked(msg) {
 		// Only a verified parked record gets here with its own counts.
 		parks, _ = strconv.Atoi(HeaderValue(msg, HeaderRetryParks))
-		if t, err := time.Parse(time.RFC3339Nano, HeaderValue(msg, HeaderFirstFailure)); err == nil {
-			first = t
-		}
+		first = parkedSince(msg)
 	}
 	if now.Sub(first) >= c.cfg.Retry.Max {
 		return time.Time{}, 0, false
@@ -126,7 +171,7 @@ func (c *Consumer) park(ctx context.Context, msg, rec kafka.Message, fails []fai
 		kafka.Header{Key: HeaderRetryDue, Value: []byte(due.UTC().Format(time.RFC3339Nano))},
 		kafka.Header{Key: HeaderRetryParks, Value: []byte(strconv.Itoa(parks))})}
 	c.deps.Propagator.Inject(ctx, HeaderCarrier{&out.Headers})
-	signDeadLetter(&out, c.cfg.SigningKey)
+	signDeadLetter(&out, c.cfg.Keys)
 	if err := c.deps.Parked.WriteDeadLetter(ctx, msg, out); err != nil {
 		span.SetStatus(codes.Error, err.Error())
 		return fmt.Errorf("park %s/%d@%d on %s: %w", msg.Topic, msg.Partition, msg.Offset, c.cfg.Retry.Topic, err)

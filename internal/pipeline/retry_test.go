@@ -12,11 +12,12 @@ import (
 	"github.com/segmentio/kafka-go"
 
 	"github.com/tripline-dev/tripline/internal/remediate"
+	"github.com/tripline-dev/tripline/internal/signing"
 )
 
 const retryTopic = "tripline.retry"
 
-var retryKey = []byte("retry-test-signing-key")
+var retryKey = keysOf([]byte("retry-test-signing-key"), nil)
 
 // unavailable is the decision service's answer once its retry budget is
 // spent on a Users API that keeps answering 503.
@@ -25,7 +26,7 @@ func unavailable(d remediate.Decision) (remediate.Outcome, error) {
 }
 
 func parking(initial, intervalMax, maxPark time.Duration) Config {
-	return Config{SigningKey: retryKey, Retry: Parking{Topic: retryTopic, Initial: initial, IntervalMax: intervalMax, Max: maxPark}}
+	return Config{Keys: retryKey, Retry: Parking{Topic: retryTopic, Initial: initial, IntervalMax: intervalMax, Max: maxPark}}
 }
 
 // TestRetryableFailureIsParkedThenActedOn: a user whose Users API calls
@@ -167,7 +168,7 @@ func TestForgedParkedRecordsAreRefused(t *testing.T) {
 		if HeaderValue(r, HeaderErrorClass) != ClassRefused {
 			t.Errorf("class %q, want refused", HeaderValue(r, HeaderErrorClass))
 		}
-		if err := VerifyDeadLetter(r, retryKey); !errors.Is(err, ErrUnsigned) {
+		if err := VerifyDeadLetter(r, retryKey); !errors.Is(err, signing.ErrUnsigned) {
 			t.Errorf("a refused record was dead-lettered signed (%v): a replay would act on it", err)
 		}
 	}
@@ -178,7 +179,7 @@ func TestForgedParkedRecordsAreRefused(t *testing.T) {
 func TestWithoutSigningKeyNothingIsParked(t *testing.T) {
 	t.Parallel()
 	cfg := parking(time.Millisecond, time.Millisecond, time.Hour)
-	cfg.SigningKey = nil
+	cfg.Keys = nil
 	h := newHarness(t, cfg, msg("signins", 0, 0, oktaSignIn("e1", "down@example.com", "HIGH")))
 	h.dec.fn = func(_ context.Context, _ int, d remediate.Decision) (remediate.Outcome, error) { return unavailable(d) }
 	if err := h.runUntil(t, func() bool { return h.src.committedOffset("signins", 0) == 1 }); err != nil {

@@ -48,7 +48,7 @@ func (s *Service) act(ctx context.Context, c *call) error {
 // record writes an action that succeeded to the ledger.
 func (s *Service) record(ctx context.Context, c *call) error {
 	e, _ := s.ledger.User(c.out.User.ID)
-	st := Stamp{Rule: c.d.RuleID, Event: c.d.EventID, Action: string(c.d.Action), Result: string(c.out.Result), Before: c.out.Before, At: c.now, Instance: s.cfg.Instance, Hold: c.hold}
+	st := Stamp{Rule: c.d.RuleID, Event: clip(c.d.EventID), Action: string(c.d.Action), Result: string(c.out.Result), Before: c.out.Before, At: c.now, Instance: s.cfg.Instance, Hold: c.hold}
 	e.noteAction(st)
 	switch c.out.Result {
 	case ResultSuspended:

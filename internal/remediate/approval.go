@@ -4,10 +4,11 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
+	"strings"
 	"time"
 
 	"go.opentelemetry.io/otel/attribute"
@@ -25,6 +26,10 @@ const (
 	ApprovalDenied   ApprovalState = "denied"
 	ApprovalExpired  ApprovalState = "expired"
 )
+
+// DefaultApprovalTimeout is how long a pending approval waits when the
+// decision names no timeout.
+const DefaultApprovalTimeout = 30 * time.Minute
 
 // forgetApprovalsAfter is how long a decided approval stays in the ledger.
 const forgetApprovalsAfter = 7 * 24 * time.Hour
@@ -55,7 +60,14 @@ type Approval struct {
 	// Answer is the nonce of the answer that decided it; DecidedBy,
 	// Channel (cli, slack, timeout), DecidedAt and DenyReason say who,
 	// how, when and why.
-	Answer     string    `json:"answer,omitempty"`
+	Answer string `json:"answer,omitempty"`
+	// AnswerSource is where the deciding answer was read (topic,
+	// partition, offset): that record delivered again changes nothing
+	// silently, the same answer from elsewhere is a replay.
+	AnswerSource string `json:"answer_source,omitempty"`
+	// Nonces are the nonces of the other answers applied (a reminder's):
+	// none is applied twice.
+	Nonces     []string  `json:"nonces,omitempty"`
 	DecidedBy  string    `json:"decided_by,omitempty"`
 	Channel    string    `json:"channel,omitempty"`
 	DecidedAt  time.Time `json:"decided_at,omitzero"`
@@ -104,13 +116,23 @@ const (
 // topic partitioned by approval id, so the instance that owns the
 // partition applies them one at a time, in the order they were written:
 // the first one to reach a pending approval decides it.
+//
+// An answer is bound to what it answers (see Approval.Bind): it names the
+// approval's id, user, rule, action and creation time, and is applied only
+// if all of them match the pending approval, so a signed answer cannot be
+// moved to another approval (one created again under the same id, or a
+// forged one). Its nonce is applied once.
 type Answer struct {
 	ApprovalID string     `json:"approval_id"`
 	Kind       AnswerKind `json:"kind"`
 	// UserID is the approval's 1Password user id, so the consumer keeps one
 	// user's decisions and answers in order.
-	UserID string `json:"op_user_id,omitempty"`
-	By     string `json:"by"`
+	UserID string `json:"op_user_id"`
+	// RuleID, Action and Created are the approval's.
+	RuleID  string    `json:"rule_id"`
+	Action  Action    `json:"action"`
+	Created time.Time `json:"created"`
+	By      string    `json:"by"`
 	// Channel is how the answer came: cli, slack or timeout.
 	Channel string    `json:"channel"`
 	Reason  string    `json:"reason,omitempty"`
@@ -118,13 +140,60 @@ type Answer struct {
 	// Nonce tells this answer from every other, so its writer can see
 	// whether it was the one that decided.
 	Nonce string `json:"nonce"`
+	// Source is where the answer was read (not part of the record).
+	Source Source `json:"-"`
 }
+
+// Bind returns ans bound to a: naming a's id, user, rule, action and
+// creation time, which Service.Answer checks.
+func (a Approval) Bind(ans Answer) Answer {
+	ans.ApprovalID, ans.UserID, ans.RuleID, ans.Action, ans.Created = a.ID, a.UserID, a.RuleID, a.Action, a.Created
+	return ans
+}
+
+// mismatch says which of what ans names differs from a ("" when none).
+func (a Approval) mismatch(ans Answer) string {
+	var diff []string
+	if ans.UserID != a.UserID {
+		diff = append(diff, "user")
+	}
+	if ans.RuleID != a.RuleID {
+		diff = append(diff, "rule")
+	}
+	if ans.Action != a.Action {
+		diff = append(diff, "action")
+	}
+	if !ans.Created.Equal(a.Created) {
+		diff = append(diff, "creation time")
+	}
+	return strings.Join(diff, ", ")
+}
+
+// applied reports whether an answer with nonce was applied to a already.
+func (a Approval) applied(nonce string) bool {
+	return nonce == a.Answer || slices.Contains(a.Nonces, nonce)
+}
+
+// Reasons an answer is refused, as counted in
+// tripline_answers_refused_total{reason}.
+const (
+	AnswerRefusedMismatch = "mismatch" // names another approval than the pending one
+	AnswerRefusedReplayed = "replayed" // its nonce was applied before, from another record
+	AnswerRefusedExpired  = "expired"  // came after the approval expired
+	AnswerRefusedFuture   = "future"   // dated more than the clock skew ahead
+)
+
+// maxNonces bounds Approval.Nonces.
+const maxNonces = 4
 
 // Errors of Answer: the answer changed nothing.
 var (
 	ErrApprovalUnknown = errors.New("no such pending action")
 	ErrApprovalDecided = errors.New("the pending action was already decided")
 	ErrApprovalExpired = errors.New("the pending action expired")
+	// ErrAnswerRefused: the answer does not match the pending action, or
+	// repeats one applied before; it is counted and logged.
+	ErrAnswerRefused = errors.New("answer refused")
 )
 
 // maxAnswerField bounds the free-text fields of an answer.
@@ -146,6 +215,9 @@ func (a Answer) Validate() error {
 	}
 	if a.Nonce == "" || len(a.Nonce) > 64 {
 		errs = append(errs, errors.New("answer nonce missing or too long"))
+	}
+	if a.UserID == "" || a.RuleID == "" || a.Action == "" || a.Created.IsZero() || len(a.UserID)+len(a.RuleID)+len(a.Action) > maxAnswerField {
+		errs = append(errs, errors.New("answer must name the approval's user, rule, action and creation time (an answer written before they were required: answer again)"))
 	}
 	return errors.Join(errs...)
 }
@@ -179,8 +251,9 @@ func (s *Service) approvalStop(next handler) handler {
 		}
 		timeout := c.d.ApprovalTimeout
 		if timeout <= 0 {
-			timeout = 30 * time.Minute
+			timeout = DefaultApprovalTimeout
 		}
+		timeout = min(timeout, MaxApprovalTimeout)
 		a := Approval{
 			ID: id, State: ApprovalPending, RuleID: c.d.RuleID, Action: c.d.Action, UserID: c.out.User.ID,
 			UserEmail: c.out.User.Email, Reason: c.d.Reason, Severity: c.d.Severity, EventID: clip(c.d.EventID), EventTime: c.d.EventTime,
@@ -235,18 +308,31 @@ func (s *Service) Answer(ctx context.Context, ans Answer) (Outcome, error) {
 	unlock := s.locks.lock(a.UserID)
 	a, _ = s.ledger.Approval(ans.ApprovalID)
 	now := s.now()
+	if ans.At.After(now.Add(s.ledger.skew)) {
+		unlock()
+		return s.refuseAnswer(ctx, a, ans, AnswerRefusedFuture, fmt.Sprintf("dated %s, more than %s ahead of the clock", ans.At.UTC().Format(time.RFC3339), s.ledger.skew))
+	}
 	at := now
-	if !ans.At.IsZero() && ans.At.Before(now.Add(time.Minute)) {
+	if !ans.At.IsZero() && ans.At.Before(now) {
 		at = ans.At // when the person answered, not when the answer was applied
 	}
-	switch {
-	case a.State == ApprovalApproved && a.Answer == ans.Nonce && a.Result == "":
+	if diff := a.mismatch(ans); diff != "" {
 		unlock()
-		return s.carryOut(ctx, a)
-	case a.State != ApprovalPending && a.Answer == ans.Nonce:
+		return s.refuseAnswer(ctx, a, ans, AnswerRefusedMismatch, "it names another "+diff+" than the pending action")
+	}
+	if a.applied(ans.Nonce) {
 		unlock()
-		return s.approvalOutcome(a), nil // this answer decided it already: applied again, it changes nothing
-	case a.State != ApprovalPending:
+		switch {
+		case ans.Kind == AnswerApprove && a.State == ApprovalApproved && a.Answer == ans.Nonce && a.Result == "":
+			// Approved by this very answer, not carried out yet (it failed,
+			// or the process stopped): applied again, it tries again.
+			return s.carryOut(ctx, a)
+		case ans.Source != (Source{}) && ans.Source.String() == a.AnswerSource:
+			return s.approvalOutcome(a), nil // the same record delivered again: it changes nothing
+		}
+		return s.refuseAnswer(ctx, a, ans, AnswerRefusedReplayed, "its nonce was applied before")
+	}
+	if a.State != ApprovalPending {
 		unlock()
 		return s.approvalOutcome(a), fmt.Errorf("approval %s was %s by %s at %s: %w", a.ID, a.State, a.DecidedBy, a.DecidedAt.UTC().Format(time.RFC3339), ErrApprovalDecided)
 	}
@@ -257,6 +343,10 @@ func (s *Service) Answer(ctx context.Context, ans Answer) (Outcome, error) {
 			return s.approvalOutcome(a), nil
 		}
 		a.Reminded = true
+		a.Nonces = append(a.Nonces, ans.Nonce)
+		if over := len(a.Nonces) - maxNonces; over > 0 {
+			a.Nonces = slices.Delete(a.Nonces, 0, over)
+		}
 		if err := s.ledger.PutApproval(ctx, a); err != nil {
 			return Outcome{}, err
 		}
@@ -267,19 +357,20 @@ func (s *Service) Answer(ctx context.Context, ans Answer) (Outcome, error) {
 			unlock()
 			return s.approvalOutcome(a), nil // not yet
 		}
-		return s.closeApproval(ctx, unlock, a, ApprovalExpired, Answer{Nonce: ans.Nonce, By: "tripline", Channel: "timeout"}, a.Expires)
+		return s.closeApproval(ctx, unlock, a, ApprovalExpired, Answer{Nonce: ans.Nonce, By: "tripline", Channel: "timeout", Source: ans.Source}, a.Expires)
 	}
 	if !at.Before(a.Expires) {
-		out, err := s.closeApproval(ctx, unlock, a, ApprovalExpired, Answer{Nonce: ans.Nonce, By: "tripline", Channel: "timeout"}, a.Expires)
+		out, err := s.closeApproval(ctx, unlock, a, ApprovalExpired, Answer{Nonce: ans.Nonce, By: "tripline", Channel: "timeout", Source: ans.Source}, a.Expires)
 		if err != nil {
 			return out, err
 		}
+		s.metrics.answersRefused.Add(ctx, 1, attrs("reason", AnswerRefusedExpired))
 		return out, fmt.Errorf("approval %s expired at %s: %w", a.ID, a.Expires.UTC().Format(time.RFC3339), ErrApprovalExpired)
 	}
 	if ans.Kind == AnswerDeny {
 		return s.closeApproval(ctx, unlock, a, ApprovalDenied, ans, at)
 	}
-	a.State, a.Answer, a.DecidedBy, a.Channel, a.DecidedAt = ApprovalApproved, ans.Nonce, ans.By, ans.Channel, at
+	a.State, a.Answer, a.AnswerSource, a.DecidedBy, a.Channel, a.DecidedAt = ApprovalApproved, ans.Nonce, ans.Source.String(), ans.By, ans.Channel, at
 	err := s.ledger.PutApproval(ctx, a)
 	unlock()
 	if err != nil {
@@ -290,10 +381,19 @@ func (s *Service) Answer(ctx context.Context, ans Answer) (Outcome, error) {
 	return s.carryOut(ctx, a)
 }
 
+// refuseAnswer counts and logs an answer that is refused, and returns
+// ErrAnswerRefused: nothing changed.
+func (s *Service) refuseAnswer(ctx context.Context, a Approval, ans Answer, reason, why string) (Outcome, error) {
+	s.metrics.answersRefused.Add(ctx, 1, attrs("reason", reason))
+	s.log.WarnContext(ctx, "answer to a pending action refused; nothing changed", "approval_id", a.ID, "kind", string(ans.Kind),
+		"by", ans.By, "channel", ans.Channel, "reason", reason, "why", why, "source", ans.Source.String())
+	return s.approvalOutcome(a), fmt.Errorf("approval %s: %s answer by %s refused (%s): %w", a.ID, ans.Kind, ans.By, why, ErrAnswerRefused)
+}
+
 // closeApproval denies or expires a pending approval (held under unlock),
 // audits the outcome and notifies.
 func (s *Service) closeApproval(ctx context.Context, unlock func(), a Approval, state ApprovalState, ans Answer, at time.Time) (Outcome, error) {
-	a.State, a.Answer, a.DecidedBy, a.Channel, a.DecidedAt, a.DenyReason = state, ans.Nonce, ans.By, ans.Channel, at, ans.Reason
+	a.State, a.Answer, a.AnswerSource, a.DecidedBy, a.Channel, a.DecidedAt, a.DenyReason = state, ans.Nonce, ans.Source.String(), ans.By, ans.Channel, at, ans.Reason
 	err := s.ledger.PutApproval(ctx, a)
 	unlock()
 	if err != nil {
@@ -302,7 +402,7 @@ func (s *Service) closeApproval(ctx context.Context, unlock func(), a Approval, 
 	out := s.approvalOutcome(a)
 	s.log.InfoContext(ctx, "approval closed", "approval_id", a.ID, "state", string(state), "by", a.DecidedBy, "channel", a.Channel)
 	s.metrics.decisions.Add(ctx, 1, attrs("rule", a.RuleID, "mode", string(ModeApprove), "action", string(a.Action), "outcome", string(out.Result)))
-	if err := s.auditor.Audit(ctx, s.newRecord(out, nil, traceID(ctx))); err != nil {
+	if err := s.auditor.Audit(ctx, s.newRecord(out, nil, &a, traceID(ctx))); err != nil {
 		return out, fmt.Errorf("audit approval %s: %w", a.ID, err)
 	}
 	typ := NoticeApprovalDenied
@@ -372,7 +472,7 @@ func (s *Service) DueAnswers(now time.Time) []Answer {
 		if a.State != ApprovalPending {
 			continue
 		}
-		ans := Answer{ApprovalID: a.ID, UserID: a.UserID, By: "tripline", Channel: "timeout", At: now}
+		ans := a.Bind(Answer{By: "tripline", Channel: "timeout", At: now})
 		switch {
 		case !now.Before(a.Expires):
 			ans.Kind = AnswerExpire
@@ -421,7 +521,7 @@ func (l *Ledger) ApprovalMessage(id string) (ApprovalMessage, bool) {
 
 // PutApprovalMessage records where an approval's request was posted.
 func (l *Ledger) PutApprovalMessage(ctx context.Context, m ApprovalMessage) error {
-	value, err := json.Marshal(m)
+	value, err := encode(m, nil)
 	if err != nil {
 		return fmt.Errorf("ledger: encode approval message %s: %w", m.ID, err)
 	}
@@ -481,9 +581,10 @@ func (l *Ledger) pendingFor(rule, user string, now time.Time) (Approval, bool) {
 	return Approval{}, false
 }
 
-// PutApproval writes an approval, durably.
+// PutApproval writes an approval, durably, its texts clipped to fit
+// MaxStateRecordBytes.
 func (l *Ledger) PutApproval(ctx context.Context, a Approval) error {
-	value, err := json.Marshal(a)
+	value, err := encode(&a, a.shrink)
 	if err != nil {
 		return fmt.Errorf("ledger: encode approval %s: %w", a.ID, err)
 	}

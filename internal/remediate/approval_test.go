@@ -14,8 +14,14 @@ func approveOf(rule, identity, event string) Decision {
 	return Decision{RuleID: rule, Mode: ModeApprove, Action: ActionSuspend, Identity: identity, EventID: event, ApprovalTimeout: 30 * time.Minute}
 }
 
-func answer(id string, kind AnswerKind, by string, at time.Time) Answer {
-	return Answer{ApprovalID: id, Kind: kind, By: by, Channel: "cli", At: at, Nonce: fmt.Sprintf("%s-%s-%d", kind, by, at.UnixNano())}
+// answer is an answer to the approval id that s holds, bound to it as the
+// CLI binds one (an unknown id gives an unbound answer).
+func answer(s *Service, id string, kind AnswerKind, by string, at time.Time) Answer {
+	ans := Answer{ApprovalID: id, Kind: kind, By: by, Channel: "cli", At: at, Nonce: fmt.Sprintf("%s-%s-%d", kind, by, at.UnixNano())}
+	if a, ok := s.ledger.Approval(id); ok {
+		ans = a.Bind(ans)
+	}
+	return ans
 }
 
 // notices collects the service's notices.
@@ -76,7 +82,8 @@ func TestApproveRuleWaitsForApprovalThenActs(t *testing.T) {
 		t.Errorf("another event while one is pending: %+v, %d approvals, want the pending one", out, len(s.ledger.Approvals()))
 	}
 	*now = now.Add(10 * time.Minute)
-	first := answer(id, AnswerApprove, "dana", *now)
+	first := answer(s, id, AnswerApprove, "dana", *now)
+	first.Source = Source{Topic: "tripline.approvals", Partition: 0, Offset: 7}
 	out, err = s.Answer(t.Context(), first)
 	if err != nil || out.Result != ResultSuspended {
 		t.Fatalf("Answer = %+v, %v; want suspended", out, err)
@@ -88,18 +95,23 @@ func TestApproveRuleWaitsForApprovalThenActs(t *testing.T) {
 	if a.State != ApprovalApproved || a.DecidedBy != "dana" || a.Result != ResultSuspended || a.Answer != first.Nonce {
 		t.Errorf("approval after approve %+v", a)
 	}
-	if _, err := s.Answer(t.Context(), answer(id, AnswerDeny, "lee", *now)); !errors.Is(err, ErrApprovalDecided) {
+	if _, err := s.Answer(t.Context(), answer(s, id, AnswerDeny, "lee", *now)); !errors.Is(err, ErrApprovalDecided) {
 		t.Errorf("second answer: %v, want ErrApprovalDecided", err)
 	}
 	if _, err := s.Answer(t.Context(), first); err != nil || api.count("suspend") != 1 {
-		t.Errorf("the deciding answer applied again: %v, %d suspend calls; want no second call", err, api.count("suspend"))
+		t.Errorf("the deciding record delivered again: %v, %d suspend calls; want nothing and no second call", err, api.count("suspend"))
+	}
+	copied := first
+	copied.Source.Offset = 9
+	if _, err := s.Answer(t.Context(), copied); !errors.Is(err, ErrAnswerRefused) || api.count("suspend") != 1 {
+		t.Errorf("the deciding answer copied to another record: %v, %d suspend calls; want ErrAnswerRefused and no second call", err, api.count("suspend"))
 	}
 	var last Record
 	for _, r := range audit.recs {
 		last = r
 	}
-	if last.Result != "suspended" || last.Mode != "approve" || last.Detail == "" {
-		t.Errorf("audit of the action %+v", last)
+	if last.Result != "suspended" || last.Mode != "approve" || last.Detail == "" || last.AnsweredBy != "dana" || last.AnswerChannel != "cli" {
+		t.Errorf("audit of the action %+v, want answered by dana via cli", last)
 	}
 	if got := fmt.Sprint(n.types()); got != "[approval_requested approval_approved action]" {
 		t.Errorf("notices %s", got)
@@ -141,7 +153,7 @@ func TestExpiredApprovalIsNeverCarriedOut(t *testing.T) {
 	if err != nil || out.Result != ResultApprovalExpired {
 		t.Fatalf("expire: %+v, %v", out, err)
 	}
-	if _, err := s.Answer(t.Context(), answer(id, AnswerApprove, "dana", *now)); !errors.Is(err, ErrApprovalDecided) {
+	if _, err := s.Answer(t.Context(), answer(s, id, AnswerApprove, "dana", *now)); !errors.Is(err, ErrApprovalDecided) {
 		t.Errorf("approve after expiry: %v, want ErrApprovalDecided", err)
 	}
 	if len(api.calls) != 0 {
@@ -166,7 +178,7 @@ func TestApproveAfterExpiryBeforeTheClockExpiresIt(t *testing.T) {
 	}
 	*now = now.Add(31 * time.Minute)
 	id := ApprovalID("r1", "ANN", "ev-1")
-	if _, err := s.Answer(t.Context(), answer(id, AnswerApprove, "dana", *now)); !errors.Is(err, ErrApprovalExpired) {
+	if _, err := s.Answer(t.Context(), answer(s, id, AnswerApprove, "dana", *now)); !errors.Is(err, ErrApprovalExpired) {
 		t.Fatalf("late approve: %v, want ErrApprovalExpired", err)
 	}
 	if a, _ := s.ledger.Approval(id); a.State != ApprovalExpired || len(api.calls) != 0 {
@@ -182,7 +194,7 @@ func TestDeniedApprovalCallsNothing(t *testing.T) {
 		t.Fatal(err)
 	}
 	id := ApprovalID("r1", "ANN", "ev-1")
-	deny := answer(id, AnswerDeny, "lee", *now)
+	deny := answer(s, id, AnswerDeny, "lee", *now)
 	deny.Reason = "travelling, confirmed by phone"
 	out, err := s.Answer(t.Context(), deny)
 	if err != nil || out.Result != ResultApprovalDenied {
@@ -212,7 +224,7 @@ func TestApprovedActionPassesTheBreakerAgain(t *testing.T) {
 	}
 	s.cfg.Breaker = Limit{Count: 5, Window: time.Hour}
 	id := ApprovalID("r1", "ANN", "ev-1")
-	out, err := s.Answer(t.Context(), answer(id, AnswerApprove, "dana", *now))
+	out, err := s.Answer(t.Context(), answer(s, id, AnswerApprove, "dana", *now))
 	var f *Failure
 	if !errors.As(err, &f) || f.Class != ClassBreakerOpen || out.Result != ResultBreakerOpen || api.count("suspend") != 0 {
 		t.Fatalf("approve with the breaker open: %+v, %v, calls %v", out, err, api.calls)
@@ -242,7 +254,7 @@ func TestForgetApprovals(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if _, err := s.Answer(t.Context(), answer(ApprovalID("r1", "ANN", "ev-ANN"), AnswerDeny, "lee", *now)); err != nil {
+	if _, err := s.Answer(t.Context(), answer(s, ApprovalID("r1", "ANN", "ev-ANN"), AnswerDeny, "lee", *now)); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.ForgetApprovals(t.Context(), now.Add(8*24*time.Hour)); err != nil {

@@ -34,6 +34,10 @@ type Record struct {
 	Topic     string    `json:"topic"`
 	Partition int       `json:"partition"`
 	Offset    int64     `json:"offset"`
+	// AnsweredBy and AnswerChannel say who answered the approval an
+	// approve rule's outcome comes from, and how (cli, slack, timeout).
+	AnsweredBy    string `json:"answered_by,omitempty"`
+	AnswerChannel string `json:"answer_channel,omitempty"`
 	// Truncated says a text field was longer than MaxAuditField and was
 	// cut, so that no event can make its audit record too large to write.
 	Truncated bool `json:"truncated,omitempty"`
@@ -47,7 +51,7 @@ const MaxAuditField = 4 << 10
 // bound cuts every free-text field to MaxAuditField bytes (on a UTF-8
 // boundary) and notes whether it cut any.
 func (r *Record) bound() {
-	for _, f := range []*string{&r.EventID, &r.Identity, &r.UserEmail, &r.Reason, &r.Detail, &r.Error, &r.RuleID, &r.TraceID, &r.Topic} {
+	for _, f := range []*string{&r.EventID, &r.Identity, &r.UserEmail, &r.Reason, &r.Detail, &r.Error, &r.RuleID, &r.TraceID, &r.Topic, &r.AnsweredBy, &r.AnswerChannel} {
 		if len(*f) > MaxAuditField {
 			*f = strings.ToValidUTF8((*f)[:MaxAuditField], "") + "…"
 			r.Truncated = true
@@ -55,8 +59,9 @@ func (r *Record) bound() {
 	}
 }
 
-// newRecord builds the audit record of an outcome.
-func (s *Service) newRecord(out Outcome, f *Failure, traceID string) Record {
+// newRecord builds the audit record of an outcome, and of the approval it
+// comes from (nil: none).
+func (s *Service) newRecord(out Outcome, f *Failure, a *Approval, traceID string) Record {
 	d := out.Decision
 	rec := Record{
 		Time: s.now().UTC(), EventID: d.EventID, RuleID: d.RuleID, Mode: string(d.Mode), Action: string(d.Action),
@@ -69,6 +74,9 @@ func (s *Service) newRecord(out Outcome, f *Failure, traceID string) Record {
 	}
 	if f != nil {
 		rec.Error, rec.Class = f.Error(), f.Class
+	}
+	if a != nil {
+		rec.AnsweredBy, rec.AnswerChannel = a.DecidedBy, a.Channel
 	}
 	rec.bound()
 	return rec

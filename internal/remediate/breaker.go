@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 )
@@ -109,14 +110,17 @@ func (s *Service) breaker(next handler) handler {
 
 // hold takes a breaker hold for the call (c.hold), or returns the scope
 // that denies it, tripping it when the decision would go over its cap. A
-// shutdown while it waits for holds in flight returns ErrInterrupted.
+// shutdown while it waits for holds in flight returns ErrInterrupted. A
+// wait longer than slowWait is logged once, at warn, with what it waits
+// for.
 func (s *Service) hold(ctx context.Context, c *call, scopes []capped) (denied string, err error) {
+	w := &waiter{user: c.out.User.ID, rule: c.d.RuleID, since: s.now()}
 	for {
 		s.grants.Lock()
 		s.syncLedger(ctx)
 		now := s.now()
-		denied, trip, wait := s.ledger.admit(scopes, c.out.User.ID, now, false)
-		if denied == "" && !wait {
+		denied, trip, waitFor := s.ledger.admit(scopes, c.out.User.ID, now, false)
+		if denied == "" && waitFor == "" {
 			err := s.putHold(ctx, c, now)
 			s.grants.Unlock()
 			return "", err
@@ -128,7 +132,13 @@ func (s *Service) hold(ctx context.Context, c *call, scopes []capped) (denied st
 		case denied != "":
 			return denied, nil
 		}
-		if err := s.ledger.awaitChange(ctx, recheckEvery); err != nil {
+		s.ledger.noteWait(w, waitFor, now)
+		if !w.warned && now.Sub(w.since) >= slowWait {
+			w.warned = true
+			s.log.WarnContext(ctx, "breaker: a suspension decision has waited for holds in flight for a long time",
+				"rule_id", w.rule, "op_user_id", w.user, "waited", now.Sub(w.since).Round(time.Second).String(), "waits_for", waitFor)
+		}
+		if err := s.ledger.awaitChange(ctx, recheckEvery, w); err != nil {
 			if isInterrupted(err) {
 				return "", err
 			}
@@ -192,32 +202,57 @@ func (s *Service) trip(ctx context.Context, b BreakerEntry) error {
 
 // admit checks every scope for a decision on user at now: denied names the
 // first scope that is open or full (trip is set when that scope must trip
-// now); wait is set when only holds still in flight fill a scope (the
-// user's own pending hold left out: this decision replaces it). checkOnly
-// (a dry run) looks only for open scopes.
-func (l *Ledger) admit(scopes []capped, user string, now time.Time, checkOnly bool) (denied string, trip *BreakerEntry, wait bool) {
+// now); waitFor says what the decision waits for when only holds still in
+// flight fill a scope (the user's own pending hold left out: this decision
+// replaces it), "" when it need not wait. checkOnly (a dry run) looks only
+// for open scopes.
+func (l *Ledger) admit(scopes []capped, user string, now time.Time, checkOnly bool) (denied string, trip *BreakerEntry, waitFor string) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	for _, sc := range scopes {
 		if b, ok := l.breakers[sc.scope]; ok && b.Open {
-			return sc.scope, nil, false
+			return sc.scope, nil, ""
 		}
 	}
 	if checkOnly {
-		return "", nil, false
+		return "", nil, ""
 	}
+	var waits []string
 	for _, sc := range scopes {
 		settled, inFlight := l.countLocked(sc.scope, sc.limit.Window, now, user)
 		if settled >= sc.limit.Count {
 			b := BreakerEntry{Scope: sc.scope, Open: true, At: now, Reason: "cap reached", Count: settled, Cap: sc.limit.Count, Window: sc.limit.Window}
 			l.breakers[sc.scope] = b // open at once here; the write makes it durable and shared
-			return sc.scope, &b, false
+			return sc.scope, &b, ""
 		}
 		if settled+inFlight >= sc.limit.Count {
-			wait = true
+			waits = append(waits, fmt.Sprintf("%s: %d holds in flight, %d suspensions made, cap %d per %s",
+				sc.scope, inFlight, settled, sc.limit.Count, sc.limit.Window))
 		}
 	}
-	return "", nil, wait
+	return "", nil, strings.Join(waits, "; ")
+}
+
+// slowWait is how long a decision waits for holds in flight before it is
+// logged; /readyz lists the waits longer than longWait.
+const (
+	slowWait = 30 * time.Second
+	longWait = time.Minute
+)
+
+// waiter is one suspension decision waiting for breaker holds in flight.
+type waiter struct {
+	user, rule string
+	since      time.Time
+	waitsFor   string
+	warned     bool
+}
+
+// noteWait records what w waits for, at now.
+func (l *Ledger) noteWait(w *waiter, waitsFor string, _ time.Time) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	w.waitsFor = waitsFor
 }
 
 // Waiting counts the decisions waiting for holds in flight (theirs or
@@ -225,13 +260,33 @@ func (l *Ledger) admit(scopes []capped, user string, now time.Time, checkOnly bo
 func (l *Ledger) Waiting() int {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return l.waiting
+	return len(l.waiting)
+}
+
+// LongWaits describes the decisions that have waited for holds in flight
+// longer than a minute at now, longest first, for /readyz.
+func (l *Ledger) LongWaits(now time.Time) []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var ws []*waiter
+	for w := range l.waiting {
+		if now.Sub(w.since) >= longWait {
+			ws = append(ws, w)
+		}
+	}
+	slices.SortFunc(ws, func(a, b *waiter) int { return a.since.Compare(b.since) })
+	out := make([]string, 0, len(ws))
+	for _, w := range ws {
+		out = append(out, fmt.Sprintf("rule %s, user %s, waiting %s for %s", w.rule, w.user, now.Sub(w.since).Round(time.Second), w.waitsFor))
+	}
+	return out
 }
 
 // awaitChange waits until a record is applied, ctx ends, the consumer
-// shuts down (WithStop) or d passes. It returns ctx's error, or
-// ErrInterrupted on shutdown.
-func (l *Ledger) awaitChange(ctx context.Context, d time.Duration) error {
+// shuts down (WithStop) or d passes, counting w among the waiting
+// decisions meanwhile. It returns ctx's error, or ErrInterrupted on
+// shutdown.
+func (l *Ledger) awaitChange(ctx context.Context, d time.Duration, w *waiter) error {
 	stopped := false
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -255,11 +310,11 @@ func (l *Ledger) awaitChange(ctx context.Context, d time.Duration) error {
 		})
 		defer stopWait()
 	}
-	l.waiting++
+	l.waiting[w] = struct{}{}
 	for l.gen == gen && !fired {
 		l.changed.Wait()
 	}
-	l.waiting--
+	delete(l.waiting, w)
 	if stopped {
 		return ErrInterrupted
 	}

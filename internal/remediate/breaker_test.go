@@ -133,7 +133,7 @@ func TestBreakerStaysOpenAcrossRestartAndRearms(t *testing.T) {
 		s.Decide(t.Context(), suspendOf("r1", users[i].Email, fmt.Sprint("ev", i)))
 	}
 	// A restarted instance (or a second one) reads the same store.
-	l2 := NewLedger(st, "second", nil)
+	l2 := NewLedger(st, LedgerConfig{Instance: "second", Now: func() time.Time { return *now }})
 	st.join(l2)
 	s2, err := New(s.cfg, Deps{Directory: s.dir, API: s.api, Ledger: l2, Now: func() time.Time { return *now }})
 	if err != nil {
@@ -176,7 +176,7 @@ func TestBreakerHoldAndItsSuspensionCountOnce(t *testing.T) {
 			t.Fatalf("decision %d = %s", i, out.Result)
 		}
 	}
-	l2 := NewLedger(st, "restarted", nil)
+	l2 := NewLedger(st, LedgerConfig{Instance: "restarted", Now: func() time.Time { return *now }})
 	st.join(l2)
 	for name, l := range map[string]*Ledger{"running": s.ledger, "restarted": l2} {
 		if n := l.Suspensions(ScopeGlobal, time.Hour, *now); n != 3 {
@@ -402,9 +402,10 @@ type laggyHub struct {
 }
 
 type laggyRecord struct {
-	from  int
-	key   string
-	value []byte
+	from      int
+	key       string
+	value     []byte
+	signature string
 }
 
 // laggyView is one instance's store on the hub.
@@ -421,11 +422,11 @@ func (h *laggyHub) join(l *Ledger) *laggyView {
 	return &laggyView{h, len(h.ledgers) - 1}
 }
 
-func (v *laggyView) Put(_ context.Context, key string, value []byte) error {
+func (v *laggyView) Put(_ context.Context, key string, value []byte, signature string) error {
 	v.hub.mu.Lock()
-	v.hub.log = append(v.hub.log, laggyRecord{v.idx, key, value})
+	v.hub.log = append(v.hub.log, laggyRecord{v.idx, key, value, signature})
 	v.hub.mu.Unlock()
-	v.hub.ledgers[v.idx].Apply(key, value)
+	v.hub.ledgers[v.idx].Apply(key, value, signature)
 	return nil
 }
 
@@ -435,7 +436,7 @@ func (v *laggyView) Sync(context.Context) error {
 	defer v.hub.mu.Unlock()
 	for ; v.hub.read[v.idx] < len(v.hub.log); v.hub.read[v.idx]++ {
 		if r := v.hub.log[v.hub.read[v.idx]]; r.from != v.idx {
-			v.hub.ledgers[v.idx].Apply(r.key, r.value)
+			v.hub.ledgers[v.idx].Apply(r.key, r.value, r.signature)
 		}
 	}
 	return nil
@@ -460,7 +461,7 @@ func TestBreakerOvershootAcrossInstancesIsBounded(t *testing.T) {
 	hub := &laggyHub{}
 	var services []*Service
 	for i := range instances {
-		led := NewLedger(nil, fmt.Sprint("instance-", i), nil)
+		led := NewLedger(nil, LedgerConfig{Instance: fmt.Sprint("instance-", i)})
 		led.SetStore(hub.join(led))
 		s, err := New(Config{Breaker: Limit{Count: capN, Window: time.Hour},
 			Retry: RetryPolicy{InitialInterval: time.Millisecond, MaxInterval: time.Millisecond, MaxElapsed: time.Second, MaxAttempts: 2}},

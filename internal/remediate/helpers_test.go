@@ -7,6 +7,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/tripline-dev/tripline/internal/signing"
 )
 
 // memStore is an in-process Store feeding its ledgers synchronously (the
@@ -14,13 +16,19 @@ import (
 // with a switch to make writes fail.
 type memStore struct {
 	mu     sync.Mutex
-	apply  []func(key string, value []byte)
+	apply  []func(key string, value []byte, signature string)
 	fail   error
 	writes []string
-	log    map[string][]byte
+	log    map[string]storedRecord
 }
 
-func (m *memStore) Put(_ context.Context, key string, value []byte) error {
+// storedRecord is the last record of a key.
+type storedRecord struct {
+	value     []byte
+	signature string
+}
+
+func (m *memStore) Put(_ context.Context, key string, value []byte, signature string) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.fail != nil {
@@ -28,11 +36,11 @@ func (m *memStore) Put(_ context.Context, key string, value []byte) error {
 	}
 	m.writes = append(m.writes, key)
 	if m.log == nil {
-		m.log = map[string][]byte{}
+		m.log = map[string]storedRecord{}
 	}
-	m.log[key] = value
+	m.log[key] = storedRecord{value, signature}
 	for _, apply := range m.apply {
-		apply(key, value)
+		apply(key, value, signature)
 	}
 	return nil
 }
@@ -42,15 +50,21 @@ func (m *memStore) Put(_ context.Context, key string, value []byte) error {
 func (m *memStore) join(l *Ledger) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	for k, v := range m.log {
-		l.Apply(k, v)
+	for k, r := range m.log {
+		l.Apply(k, r.value, r.signature)
 	}
 	m.apply = append(m.apply, l.Apply)
 }
 
+// newTestLedger returns a ledger over a memStore, on the real clock.
 func newTestLedger() (*Ledger, *memStore) {
+	return newLedgerAt(time.Now)
+}
+
+// newLedgerAt returns a ledger over a memStore whose clock is now.
+func newLedgerAt(now func() time.Time) (*Ledger, *memStore) {
 	st := &memStore{}
-	l := NewLedger(st, "test-instance", nil)
+	l := NewLedger(st, LedgerConfig{Instance: "test-instance", Now: now})
 	st.join(l)
 	return l, st
 }
@@ -131,14 +145,23 @@ func (r *recorder) next(_ context.Context, c *call) error {
 // testService builds a Service over fakes with a fixed clock.
 func testService(t *testing.T, cfg Config, users ...User) (*Service, *fakeAPI, *memStore, *time.Time) {
 	t.Helper()
+	return signedService(t, cfg, nil, users...)
+}
+
+// signedService is testService with a ledger that signs and verifies its
+// records under keys (nil: none).
+func signedService(t *testing.T, cfg Config, keys *signing.Keyring, users ...User) (*Service, *fakeAPI, *memStore, *time.Time) {
+	t.Helper()
 	dir := &fakeDir{users: map[string]User{}, loadedAt: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
 	api := &fakeAPI{states: map[string]string{}, errs: map[string]error{}}
 	for _, u := range users {
 		dir.users[u.ID] = u
 		api.states[u.ID] = u.State
 	}
-	led, st := newTestLedger()
 	now := time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC)
+	st := &memStore{}
+	led := NewLedger(st, LedgerConfig{Instance: "test-instance", Keys: keys, Now: func() time.Time { return now }})
+	st.join(led)
 	cfg.Retry = RetryPolicy{InitialInterval: time.Millisecond, MaxInterval: time.Millisecond, MaxElapsed: time.Second, MaxAttempts: 3}
 	s, err := New(cfg, Deps{Directory: dir, API: api, Ledger: led, Now: func() time.Time { return now }})
 	if err != nil {

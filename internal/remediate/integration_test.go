@@ -39,7 +39,7 @@ func TestProvenanceAgainstTheUsersAPI(t *testing.T) {
 		t.Fatal(err)
 	}
 	dir, _ := directory.New(directory.Config{}, client)
-	led := remediate.NewLedger(nil, "it", nil)
+	led := remediate.NewLedger(nil, remediate.LedgerConfig{Instance: "it"})
 	led.SetStore(ledger.NewMemory(led.Apply))
 	svc, err := remediate.New(remediate.Config{}, remediate.Deps{Directory: dir, API: client, Ledger: led})
 	if err != nil {

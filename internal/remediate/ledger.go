@@ -2,15 +2,16 @@ package remediate
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"slices"
 	"sort"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/tripline-dev/tripline/internal/signing"
 )
 
 // Keys of the ledger's records. Records are keyed per user and per breaker
@@ -125,12 +126,16 @@ type suspension struct {
 // through its Store: per user, the last action, its rule and event and the
 // state before it, the refusals of the API; per breaker scope, its trips
 // and re-arms. Apply feeds it every record of the store (at load, from
-// other instances, and this instance's own writes). It is safe for
-// concurrent use.
+// other instances, and this instance's own writes), and judges each one
+// first (see MaxStateRecordBytes): a record it refuses counts for nothing.
+// It is safe for concurrent use.
 type Ledger struct {
 	store    Store
 	log      *slog.Logger
 	instance string
+	keys     *signing.Keyring
+	skew     time.Duration
+	now      func() time.Time
 
 	mu          sync.Mutex
 	users       map[string]*UserEntry
@@ -139,30 +144,62 @@ type Ledger struct {
 	messages    map[string]ApprovalMessage
 	suspensions []suspension // sorted by time, holds not yet confirmed included
 	seen        map[suspension]struct{}
-	pending     map[suspension]struct{} // holds neither confirmed nor released
-	holdOf      map[string]suspension   // the latest pending hold of each user
-	changed     *sync.Cond              // signalled when a record is applied
-	gen         uint64                  // records applied so far
-	waiting     int                     // decisions waiting for holds in flight
-	bad         int                     // records that could not be decoded
+	pending     map[suspension]time.Time // holds neither confirmed nor released, and when this instance applied them
+	holdOf      map[string]suspension    // the latest pending hold of each user
+	changed     *sync.Cond               // signalled when a record is applied
+	gen         uint64                   // records applied so far
+	waiting     map[*waiter]struct{}     // decisions waiting for holds in flight
+	refusals    map[string]int64         // refused records by reason
+	recent      []RefusedRecord          // the latest refused records, oldest first
+	previous    map[string]struct{}      // keys whose record is signed under the previous key
+	reassert    map[string]struct{}      // keys whose valid entry a refused record tried to replace
+	signedSeen  int                      // records applied with a signature the ledger did not check (no key)
+	kick        chan struct{}            // wakes Run when reassert is not empty
+}
+
+// LedgerConfig configures a Ledger.
+type LedgerConfig struct {
+	// Instance names this process in the records it writes.
+	Instance string
+	// Keys sign every record the ledger writes and verify every record it
+	// reads: with a current key, a record that is unsigned or signed under
+	// another key is refused. Without one, records are neither signed nor
+	// checked (the state topic is not authenticated).
+	Keys *signing.Keyring
+	// MaxClockSkew: a record carrying a time further ahead of Now is
+	// refused (0: DefaultMaxClockSkew).
+	MaxClockSkew time.Duration
+	// Now is this instance's clock (default time.Now).
+	Now    func() time.Time
+	Logger *slog.Logger
 }
 
 // NewLedger returns an empty ledger that writes through store (nil: it
-// cannot write until SetStore). instance names this process in the records
-// it writes.
-func NewLedger(store Store, instance string, log *slog.Logger) *Ledger {
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
+// cannot write until SetStore).
+func NewLedger(store Store, cfg LedgerConfig) *Ledger {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.MaxClockSkew <= 0 {
+		cfg.MaxClockSkew = DefaultMaxClockSkew
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
 	}
 	l := &Ledger{
-		store: store, instance: instance, log: log,
+		store: store, instance: cfg.Instance, log: cfg.Logger, keys: cfg.Keys, skew: cfg.MaxClockSkew, now: cfg.Now,
 		users:     map[string]*UserEntry{},
 		breakers:  map[string]BreakerEntry{},
 		approvals: map[string]*Approval{},
 		messages:  map[string]ApprovalMessage{},
 		seen:      map[suspension]struct{}{},
-		pending:   map[suspension]struct{}{},
+		pending:   map[suspension]time.Time{},
 		holdOf:    map[string]suspension{},
+		waiting:   map[*waiter]struct{}{},
+		refusals:  map[string]int64{},
+		previous:  map[string]struct{}{},
+		reassert:  map[string]struct{}{},
+		kick:      make(chan struct{}, 1),
 	}
 	l.changed = sync.NewCond(&l.mu)
 	return l
@@ -172,25 +209,62 @@ func NewLedger(store Store, instance string, log *slog.Logger) *Ledger {
 // built after the ledger because they feed it (see ledger.Table).
 func (l *Ledger) SetStore(s Store) { l.store = s }
 
-// Apply takes one record of the store. A record it cannot decode is
-// counted and logged, never fatal: the store may hold records of a newer
-// version.
-func (l *Ledger) Apply(key string, value []byte) {
+// Authenticated reports whether the ledger signs its records and refuses
+// those that are not signed under its keys.
+func (l *Ledger) Authenticated() bool { return l.keys.Signs() }
+
+// Apply takes one record of the store, signed with signature ("" for
+// none). It judges the record first (see MaxStateRecordBytes); a record it
+// refuses is ignored, counted and logged, never fatal, and the entry it
+// would have replaced stays in force.
+func (l *Ledger) Apply(key string, value []byte, signature string) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	defer l.changed.Broadcast()
 	l.gen++
-	switch {
-	case strings.HasPrefix(key, userKeyPrefix):
-		id := strings.TrimPrefix(key, userKeyPrefix)
-		if value == nil {
-			delete(l.users, id)
-			return
-		}
+	previous, err := l.verify(key, value, signature)
+	if err == nil {
+		err = l.applyLocked(key, value)
+	}
+	if err != nil {
+		l.refuseLocked(key, err)
+		return
+	}
+	if signature != "" && !l.keys.Signs() {
+		l.signedSeen++
+	}
+	if previous {
+		l.previous[key] = struct{}{}
+	} else {
+		delete(l.previous, key)
+	}
+}
+
+// SignedSeen counts the records applied with a signature while the ledger
+// has no key to check it: instances that sign write this topic, and would
+// refuse what this ledger writes unsigned.
+func (l *Ledger) SignedSeen() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.signedSeen
+}
+
+// applyLocked decodes one verified record and applies it; l.mu is held.
+func (l *Ledger) applyLocked(key string, value []byte) *refusal {
+	now := l.now()
+	prefix, id := splitKey(key)
+	if value == nil {
+		l.forget(prefix, id)
+		return nil
+	}
+	switch prefix {
+	case userKeyPrefix:
 		var e UserEntry
-		if err := json.Unmarshal(value, &e); err != nil || e.UserID != id {
-			l.badRecord(key, err)
-			return
+		if err := decodeInto(value, &e, func() bool { return e.UserID == id }); err != nil {
+			return err
+		}
+		if err := l.notAhead(now, e.times()...); err != nil {
+			return err
 		}
 		l.users[id] = &e
 		if st := e.SuspendedBy; st != nil {
@@ -201,73 +275,222 @@ func (l *Ledger) Apply(key string, value []byte) {
 			l.addSuspension(s)
 			l.settleHold(s)
 		}
-	case strings.HasPrefix(key, holdKeyPrefix):
-		id := strings.TrimPrefix(key, holdKeyPrefix)
-		if value == nil {
-			return
-		}
+	case holdKeyPrefix:
 		var h Hold
-		if err := json.Unmarshal(value, &h); err != nil || h.UserID != id {
-			l.badRecord(key, err)
-			return
+		if err := decodeInto(value, &h, func() bool { return h.UserID == id }); err != nil {
+			return err
 		}
-		l.applyHold(h)
-	case strings.HasPrefix(key, breakerKeyPrefix):
-		scope := strings.TrimPrefix(key, breakerKeyPrefix)
-		if value == nil {
-			delete(l.breakers, scope)
-			return
+		if err := l.notAhead(now, namedTime{"hold time", h.At}); err != nil {
+			return err
 		}
+		l.applyHold(h, now)
+	case breakerKeyPrefix:
 		var b BreakerEntry
-		if err := json.Unmarshal(value, &b); err != nil || b.Scope != scope {
-			l.badRecord(key, err)
-			return
+		if err := decodeInto(value, &b, func() bool { return b.Scope == id }); err != nil {
+			return err
 		}
-		l.breakers[scope] = b
-	case strings.HasPrefix(key, messageKeyPrefix):
-		id := strings.TrimPrefix(key, messageKeyPrefix)
-		if value == nil {
-			delete(l.messages, id)
-			return
+		if err := l.notAhead(now, namedTime{"breaker time", b.At}); err != nil {
+			return err
 		}
+		if !b.Open && b.At.After(now) {
+			// A re-arm counts from this instance's clock, never from a
+			// writer's clock that runs ahead.
+			b.At = now
+		}
+		l.breakers[id] = b
+	case messageKeyPrefix:
 		var msg ApprovalMessage
-		if err := json.Unmarshal(value, &msg); err != nil || msg.ID != id {
-			l.badRecord(key, err)
-			return
+		if err := decodeInto(value, &msg, func() bool { return msg.ID == id }); err != nil {
+			return err
 		}
 		l.messages[id] = msg
-	case strings.HasPrefix(key, approvalKeyPrefix):
-		id := strings.TrimPrefix(key, approvalKeyPrefix)
-		if value == nil {
-			delete(l.approvals, id)
-			return
-		}
+	case approvalKeyPrefix:
 		var a Approval
-		if err := json.Unmarshal(value, &a); err != nil || a.ID != id {
-			l.badRecord(key, err)
-			return
+		if err := decodeInto(value, &a, func() bool { return a.ID == id }); err != nil {
+			return err
+		}
+		if err := l.notAhead(now, a.times()...); err != nil {
+			return err
 		}
 		l.approvals[id] = &a
 	default:
-		l.badRecord(key, errors.New("unknown key"))
+		return refuse(RefusedUndecodable, "unknown key prefix")
+	}
+	return nil
+}
+
+// decodeInto decodes value into v and checks that it matches its key.
+func decodeInto(value []byte, v any, matches func() bool) *refusal {
+	if err := decodeStrict(value, v); err != nil {
+		return err
+	}
+	if !matches() {
+		return refuse(RefusedUndecodable, "record does not match its key")
+	}
+	return nil
+}
+
+// forget applies a verified tombstone; l.mu is held.
+func (l *Ledger) forget(prefix, id string) {
+	switch prefix {
+	case userKeyPrefix:
+		delete(l.users, id)
+	case breakerKeyPrefix:
+		delete(l.breakers, id)
+	case messageKeyPrefix:
+		delete(l.messages, id)
+	case approvalKeyPrefix:
+		delete(l.approvals, id)
 	}
 }
 
-func (l *Ledger) badRecord(key string, err error) {
-	l.bad++
-	msg := "record does not match its key"
-	if err != nil {
-		msg = err.Error()
+// splitKey splits a record key into its prefix and id ("" prefix when it
+// has none the ledger knows).
+func splitKey(key string) (prefix, id string) {
+	for _, p := range []string{userKeyPrefix, holdKeyPrefix, breakerKeyPrefix, messageKeyPrefix, approvalKeyPrefix} {
+		if rest, ok := strings.CutPrefix(key, p); ok {
+			return p, rest
+		}
 	}
-	l.log.Warn("ledger: ignoring a record it cannot read", "key", key, "error", msg)
+	return "", key
+}
+
+// refuseLocked counts, logs and lists a refused record, and asks Run to
+// write again the entry it tried to replace when it was refused for what
+// it is (its signature, its size, its contents) rather than for the clock
+// of its writer; l.mu is held.
+func (l *Ledger) refuseLocked(key string, r *refusal) {
+	l.refusals[r.reason]++
+	l.recent = append(l.recent, RefusedRecord{Key: clipName(key), Reason: r.reason, Detail: r.detail, At: l.now()})
+	if over := len(l.recent) - recentRefusals; over > 0 {
+		l.recent = slices.Delete(l.recent, 0, over)
+	}
+	l.log.Error("state topic: refusing a record; it counts for nothing", "key", clipName(key), "reason", r.reason, "error", r.detail)
+	if r.reason != RefusedFutureTime && l.hasEntry(key) {
+		l.reassert[key] = struct{}{}
+		select {
+		case l.kick <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// hasEntry reports whether the ledger holds an entry under key that Run
+// can write again; l.mu is held.
+func (l *Ledger) hasEntry(key string) bool {
+	prefix, id := splitKey(key)
+	switch prefix {
+	case userKeyPrefix:
+		_, ok := l.users[id]
+		return ok
+	case breakerKeyPrefix:
+		_, ok := l.breakers[id]
+		return ok
+	case approvalKeyPrefix:
+		_, ok := l.approvals[id]
+		return ok
+	case messageKeyPrefix:
+		_, ok := l.messages[id]
+		return ok
+	}
+	return false
+}
+
+// RefusedCounts returns the refused records by reason, every reason
+// included.
+func (l *Ledger) RefusedCounts() map[string]int64 {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	out := make(map[string]int64, len(RefusedRecords))
+	for _, r := range RefusedRecords {
+		out[r] = l.refusals[r]
+	}
+	return out
+}
+
+// Refused returns the latest refused records, oldest first.
+func (l *Ledger) Refused() []RefusedRecord {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return slices.Clone(l.recent)
+}
+
+// UnderPreviousKey counts the records in force that are signed under the
+// previous key: once it is 0, the previous key can be dropped.
+func (l *Ledger) UnderPreviousKey() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return len(l.previous)
+}
+
+// Run writes again, signed under the current key, each entry that a
+// refused record tried to replace, so that what compaction keeps of its key
+// is the valid entry, not the refused record. It returns when ctx is done.
+func (l *Ledger) Run(ctx context.Context) error {
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-l.kick:
+		}
+		for _, key := range l.takeReasserts() {
+			if err := l.rewrite(ctx, key); err != nil && ctx.Err() == nil {
+				l.log.Warn("state topic: cannot write back the entry a refused record tried to replace", "key", clipName(key), "error", err.Error())
+			}
+		}
+	}
+}
+
+func (l *Ledger) takeReasserts() []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	keys := slices.Sorted(maps.Keys(l.reassert))
+	clear(l.reassert)
+	return keys
+}
+
+// rewrite writes the entry held under key again.
+func (l *Ledger) rewrite(ctx context.Context, key string) error {
+	prefix, id := splitKey(key)
+	l.mu.Lock()
+	var write func() error
+	switch prefix {
+	case userKeyPrefix:
+		if e, ok := l.users[id]; ok {
+			c := e.clone()
+			write = func() error { return l.PutUser(ctx, c) }
+		}
+	case breakerKeyPrefix:
+		if b, ok := l.breakers[id]; ok {
+			write = func() error { return l.PutBreaker(ctx, b) }
+		}
+	case approvalKeyPrefix:
+		if a, ok := l.approvals[id]; ok {
+			c := *a
+			write = func() error { return l.PutApproval(ctx, c) }
+		}
+	case messageKeyPrefix:
+		if m, ok := l.messages[id]; ok {
+			write = func() error { return l.PutApprovalMessage(ctx, m) }
+		}
+	}
+	l.mu.Unlock()
+	if write == nil {
+		return nil
+	}
+	l.log.Warn("state topic: writing back the entry a refused record tried to replace", "key", clipName(key))
+	return write()
 }
 
 // applyHold counts a hold as a suspension until its user's record
 // confirms it or it is released. A new hold of a user replaces the user's
 // hold still pending: that one's decision was interrupted (its instance
 // stopped or died mid-call) and is being decided again, and whether its
-// call went through, the new one's GET will tell. l.mu is held.
-func (l *Ledger) applyHold(h Hold) {
+// call went through, the new one's GET will tell. A hold's timeout runs
+// from its time or from when this instance applied it (now), whichever is
+// earlier: a writer's clock running ahead cannot keep it in flight longer.
+// l.mu is held.
+func (l *Ledger) applyHold(h Hold, now time.Time) {
 	s := suspension{at: h.At, rule: h.Rule, user: h.UserID}
 	_, pending := l.pending[s]
 	switch _, seen := l.seen[s]; {
@@ -278,7 +501,7 @@ func (l *Ledger) applyHold(h Hold) {
 			l.dropSuspension(old)
 		}
 		l.addSuspension(s)
-		l.pending[s] = struct{}{}
+		l.pending[s] = minTime(h.At, now)
 		l.holdOf[h.UserID] = s
 	}
 }
@@ -337,6 +560,7 @@ func (l *Ledger) User(id string) (UserEntry, bool) {
 
 func (e *UserEntry) clone() UserEntry {
 	c := *e
+	c.Last, c.SuspendedBy, c.Refused = clonePtr(e.Last), clonePtr(e.SuspendedBy), clonePtr(e.Refused)
 	c.Events = slices.Clone(e.Events)
 	if e.Cooldowns != nil {
 		c.Cooldowns = make(map[string]time.Time, len(e.Cooldowns))
@@ -354,9 +578,11 @@ func (l *Ledger) Users() int {
 	return len(l.users)
 }
 
-// PutUser writes a user's entry, durably.
+// PutUser writes a user's entry, durably, clipped to fit
+// MaxStateRecordBytes (the oldest events and cooldowns go first).
 func (l *Ledger) PutUser(ctx context.Context, e UserEntry) error {
-	value, err := json.Marshal(e)
+	e = e.clone()
+	value, err := encode(&e, e.shrink)
 	if err != nil {
 		return fmt.Errorf("ledger: encode user %s: %w", e.UserID, err)
 	}
@@ -365,27 +591,30 @@ func (l *Ledger) PutUser(ctx context.Context, e UserEntry) error {
 
 // PutHold writes a breaker hold (or its release), durably.
 func (l *Ledger) PutHold(ctx context.Context, h Hold) error {
-	value, err := json.Marshal(h)
+	value, err := encode(h, nil)
 	if err != nil {
 		return fmt.Errorf("ledger: encode hold of %s: %w", h.UserID, err)
 	}
 	return l.put(ctx, holdKeyPrefix+h.UserID, value)
 }
 
-// PutBreaker writes a breaker scope's entry, durably.
+// PutBreaker writes a breaker scope's entry, durably, its texts clipped to
+// fit MaxStateRecordBytes.
 func (l *Ledger) PutBreaker(ctx context.Context, b BreakerEntry) error {
-	value, err := json.Marshal(b)
+	value, err := encode(&b, b.shrink)
 	if err != nil {
 		return fmt.Errorf("ledger: encode breaker %s: %w", b.Scope, err)
 	}
 	return l.put(ctx, breakerKeyPrefix+b.Scope, value)
 }
 
+// put writes one record (nil value: a tombstone), signed under the current
+// key when there is one.
 func (l *Ledger) put(ctx context.Context, key string, value []byte) error {
 	if l.store == nil {
-		return errors.New("ledger: no store")
+		return errNoStore
 	}
-	if err := l.store.Put(ctx, key, value); err != nil {
+	if err := l.store.Put(ctx, key, value, l.keys.Sign(stateFields(key, value)...)); err != nil {
 		return fmt.Errorf("ledger: write %s: %w", key, err)
 	}
 	return nil
@@ -478,11 +707,26 @@ func (l *Ledger) countLocked(scope string, window time.Duration, now time.Time, 
 		if user != "" && s.user == user && l.holdOf[user] == s {
 			continue
 		}
-		if _, ok := l.pending[s]; ok && now.Sub(s.at) < holdTimeout {
+		if since, ok := l.pending[s]; ok && now.Sub(since) < holdTimeout {
 			inFlight++
 		} else {
 			settled++
 		}
 	}
 	return settled, inFlight
+}
+
+func minTime(a, b time.Time) time.Time {
+	if b.Before(a) {
+		return b
+	}
+	return a
+}
+
+func clonePtr[T any](p *T) *T {
+	if p == nil {
+		return nil
+	}
+	c := *p
+	return &c
 }

@@ -11,9 +11,10 @@ import (
 // metrics are the decision service's instruments. Labels never carry
 // emails or user ids: rule ids, modes, actions, outcomes and scopes only.
 type metrics struct {
-	decisions  metric.Int64Counter
-	retries    metric.Int64Counter
-	apiLatency metric.Float64Histogram
+	decisions      metric.Int64Counter
+	retries        metric.Int64Counter
+	apiLatency     metric.Float64Histogram
+	answersRefused metric.Int64Counter
 }
 
 func newMetrics(meter metric.Meter, s *Service) (*metrics, error) {
@@ -28,6 +29,13 @@ func newMetrics(meter metric.Meter, s *Service) (*metrics, error) {
 	}
 	if m.retries, err = meter.Int64Counter("tripline_retries", metric.WithDescription("Retries of transient Users API failures, by operation.")); err != nil {
 		return nil, err
+	}
+	if m.answersRefused, err = meter.Int64Counter("tripline_answers_refused",
+		metric.WithDescription("Signed answers to pending approvals refused, by reason (mismatch: they name another approval; replayed: their nonce was applied before; expired; future: dated ahead of the clock).")); err != nil {
+		return nil, err
+	}
+	for _, reason := range []string{AnswerRefusedMismatch, AnswerRefusedReplayed, AnswerRefusedExpired, AnswerRefusedFuture} {
+		m.answersRefused.Add(context.Background(), 0, attrs("reason", reason)) // exported from the start, so rates and alerts see 0
 	}
 	if m.apiLatency, err = meter.Float64Histogram("tripline_api_latency", metric.WithUnit("s"),
 		metric.WithDescription("Latency of one Users API attempt (lookup, get, suspend, reactivate)."),
@@ -44,6 +52,11 @@ func newMetrics(meter metric.Meter, s *Service) (*metrics, error) {
 	if err != nil {
 		return nil, err
 	}
+	refused, err := meter.Int64ObservableCounter("tripline_state_records_refused",
+		metric.WithDescription("State topic records refused, by reason (unsigned, other_key, bad_signature, oversized, undecodable, future_time): each is ignored for every decision."))
+	if err != nil {
+		return nil, err
+	}
 	waiting, err := meter.Int64ObservableGauge("tripline_breaker_waiting",
 		metric.WithDescription("Suspension decisions waiting for breaker holds in flight (on any instance) to be confirmed or released: near a cap, whether those succeed decides whether these may act."))
 	if err != nil {
@@ -52,6 +65,9 @@ func newMetrics(meter metric.Meter, s *Service) (*metrics, error) {
 	_, err = meter.RegisterCallback(func(_ context.Context, o metric.Observer) error {
 		o.ObserveInt64(pending, int64(s.ledger.PendingApprovals()))
 		o.ObserveInt64(waiting, int64(s.ledger.Waiting()))
+		for reason, n := range s.ledger.RefusedCounts() {
+			o.ObserveInt64(refused, n, metric.WithAttributes(attribute.String("reason", reason)))
+		}
 		seenGlobal := false
 		for _, b := range s.ledger.Breakers() {
 			seenGlobal = seenGlobal || b.Scope == ScopeGlobal
@@ -61,7 +77,7 @@ func newMetrics(meter metric.Meter, s *Service) (*metrics, error) {
 			o.ObserveInt64(open, 0, metric.WithAttributes(attribute.String("scope", ScopeGlobal)))
 		}
 		return nil
-	}, open, pending, waiting)
+	}, open, pending, waiting, refused)
 	return m, err
 }
 

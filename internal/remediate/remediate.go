@@ -3,6 +3,7 @@ package remediate
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 )
 
@@ -107,6 +108,14 @@ type Source struct {
 	Offset    int64
 }
 
+// String is "topic/partition@offset", or "" for the zero Source.
+func (s Source) String() string {
+	if s == (Source{}) {
+		return ""
+	}
+	return fmt.Sprintf("%s/%d@%d", s.Topic, s.Partition, s.Offset)
+}
+
 // Decision is what one rule decided about one event.
 type Decision struct {
 	RuleID string
@@ -205,11 +214,12 @@ type API interface {
 }
 
 // Store is the durable table the ledger lives in (ledger.Table: a compacted
-// Kafka topic every instance reads and tails). Put returns once the record
-// is durable, after the store has handed it to the ledger's Apply. It is
-// safe for concurrent use.
+// Kafka topic every instance reads and tails). Put writes key=value (nil
+// value: a tombstone) with its signature ("" for none) and returns once the
+// record is durable, after the store has handed it to the ledger's Apply.
+// It is safe for concurrent use.
 type Store interface {
-	Put(ctx context.Context, key string, value []byte) error
+	Put(ctx context.Context, key string, value []byte, signature string) error
 }
 
 // Syncer is a Store that can wait until the ledger has applied every

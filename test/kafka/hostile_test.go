@@ -24,6 +24,7 @@ import (
 	"github.com/tripline-dev/tripline/internal/opsim"
 	"github.com/tripline-dev/tripline/internal/pipeline"
 	"github.com/tripline-dev/tripline/internal/remediate"
+	"github.com/tripline-dev/tripline/internal/signing"
 )
 
 // hostileCase is one message produced to the source topic and the outcome
@@ -569,11 +570,15 @@ func TestReliabilityHostileInput(t *testing.T) {
 	f.dlq = len(dl)
 	byKey := map[string]kafka.Message{}
 	refusedDL := 0 // forged parked records: dead-lettered unsigned, so no replay trusts them
+	keys, kerr := signing.NewKeyring([]byte(dlqSigningKey), nil)
+	if kerr != nil {
+		t.Fatal(kerr)
+	}
 	for _, m := range dl {
-		err := pipeline.VerifyDeadLetter(m, []byte(dlqSigningKey))
+		err := pipeline.VerifyDeadLetter(m, keys)
 		if pipeline.HeaderValue(m, pipeline.HeaderErrorClass) == pipeline.ClassRefused {
 			refusedDL++
-			if !errors.Is(err, pipeline.ErrUnsigned) {
+			if !errors.Is(err, signing.ErrUnsigned) {
 				t.Errorf("refused record %s dead-lettered signed (%v): a replay would trust it", m.Key, err)
 			}
 			continue // a forged parked record, checked above
