@@ -171,8 +171,18 @@ func TestReliabilityForgedState(t *testing.T) {
 		t.Errorf("/readyz %d does not list the refused records:\n%s", st, body)
 	}
 
-	// The process restarts over the forged state: no exit, same refusals.
+	// A restart with the emptied protected.yaml is refused with the fix;
+	// once the list is back, the process starts over the forged state: no
+	// exit, the same refusals.
+	rejectedReloads := rejected()
 	a.stop(t, 30*time.Second)
+	refusedStart := w.start("consumer-refused")
+	if err := refusedStart.waitExit(t, time.Minute); err == nil || !strings.Contains(refusedStart.stderr.String(), "allow_empty: true") {
+		t.Errorf("start with an empty protected.yaml: %v, want a refusal naming allow_empty", err)
+	}
+	if err := os.WriteFile(protectedFile, []byte("emails:\n  - "+protectedUser+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	b := w.start("consumer-b")
 	b.waitHealthy(t, time.Minute)
 	relWait(t, time.Minute, "the restarted consumer ready", readyzLists("ready", true, b), b)
@@ -202,7 +212,7 @@ func TestReliabilityForgedState(t *testing.T) {
 	c := s.calls()
 	f := figures{events: events, risky: len(must), suspended: s.suspended(must), wronglySuspended: wrong,
 		callsPerRisky: c.perRisky(len(must)), dlq: len(w.deadLetters()), committedAtEnd: w.assertCommittedAtEnd(int64(events))}
-	report(t, "forged-state", f, "refused=%s rejected_reloads=%d exits=%d", refusedLine(t, b), rejected(), exits)
+	report(t, "forged-state", f, "refused=%s rejected_reloads=%d exits=%d", refusedLine(t, b), rejectedReloads, exits)
 	if f.suspended != f.risky {
 		t.Errorf("%d of %d users that must be suspended are", f.suspended, f.risky)
 	}
