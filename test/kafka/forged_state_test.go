@@ -122,9 +122,17 @@ func TestReliabilityForgedState(t *testing.T) {
 
 	// A re-arm from a clock an hour fast, an unsigned re-arm and an
 	// unsigned tombstone: the breaker stays open, the next user is held.
+	// Each is refused before the next is written: the entry a refused
+	// record tried to replace is written back at once, and a forged record
+	// that this write-back overtakes is superseded without being read.
 	attacker.rearm(time.Now().Add(time.Hour))
+	relWait(t, 30*time.Second, "the re-arm from a fast clock refused", refusedAtLeast(t, a, map[string]int{remediate.RefusedFutureTime: 1}), a)
 	attacker.raw("breaker/global", mustJSON(t, remediate.BreakerEntry{Scope: "global", At: time.Now(), By: "mallory", Reason: "forged"}))
+	relWait(t, 30*time.Second, "the unsigned re-arm refused", refusedAtLeast(t, a, map[string]int{remediate.RefusedUnsigned: 1}), a)
+	relWait(t, 30*time.Second, "the trip written back over the unsigned re-arm", w.lastBreakerOpen(ctx), a)
 	attacker.raw("breaker/global", nil)
+	relWait(t, 30*time.Second, "the unsigned tombstone refused", refusedAtLeast(t, a, map[string]int{remediate.RefusedUnsigned: 2}), a)
+	relWait(t, 30*time.Second, "the trip written back over the unsigned tombstone", w.lastBreakerOpen(ctx), a)
 	held := userEmail(7)
 	produce(held)
 	relWait(t, time.Minute, "the next user held by the open breaker", func() (bool, string) {
@@ -217,6 +225,23 @@ func TestReliabilityForgedState(t *testing.T) {
 		t.Errorf("%d of %d users that must be suspended are", f.suspended, f.risky)
 	}
 	b.stop(t, 30*time.Second)
+}
+
+// lastBreakerOpen is a relWait condition: the last record of the global
+// breaker on the state topic is an open trip (what compaction keeps).
+func (w *world) lastBreakerOpen(ctx context.Context) func() (bool, string) {
+	return func() (bool, string) {
+		recs, err := w.stateRecords(ctx)
+		if err != nil {
+			return false, err.Error()
+		}
+		for i := len(recs) - 1; i >= 0; i-- {
+			if recs[i].Key == "breaker/global" {
+				return recs[i].Open, fmt.Sprintf("last breaker/global at offset %d: open %v", recs[i].Offset, recs[i].Open)
+			}
+		}
+		return false, "no breaker/global record"
+	}
 }
 
 // stateWriter writes to a world's state topic as an attacker with write
