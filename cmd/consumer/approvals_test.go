@@ -11,6 +11,7 @@ import (
 
 	"github.com/segmentio/kafka-go"
 
+	"github.com/tripline-dev/tripline/internal/app"
 	"github.com/tripline-dev/tripline/internal/eventtest"
 	"github.com/tripline-dev/tripline/internal/opsim"
 	"github.com/tripline-dev/tripline/internal/remediate"
@@ -39,15 +40,15 @@ rules:
 
 // approvalWorld is an end-to-end world with the approve rule and a running
 // consumer whose clock the test moves.
-func approvalWorld(t *testing.T) (*e2e, *Main, *offsetClock, string) {
+func approvalWorld(t *testing.T) (*e2e, *app.Main, *app.OffsetClock, string) {
 	t.Helper()
 	e := newE2E(t, "signins", opsim.Seed{})
 	if err := eventtest.WriteRulesDir(e.cfg.Rules.Dir, approveRule); err != nil {
 		t.Fatal(err)
 	}
-	clk := &offsetClock{}
+	clk := &app.OffsetClock{}
 	ctx, cancel := context.WithCancel(t.Context())
-	m, err := NewMain(ctx, e.cfg, Options{Log: io.Discard, Lookup: func(string) (string, bool) { return "", false }, Now: clk.now, ApprovalTick: 50 * time.Millisecond})
+	m, err := app.NewMain(ctx, e.cfg, app.Options{Log: io.Discard, Lookup: func(string) (string, bool) { return "", false }, Now: clk.Now, ApprovalTick: 50 * time.Millisecond})
 	if err != nil {
 		cancel()
 		t.Fatal(err)
@@ -65,11 +66,11 @@ func approvalWorld(t *testing.T) (*e2e, *Main, *offsetClock, string) {
 }
 
 // pendingFor waits for the pending approval of a user and returns it.
-func pendingFor(t *testing.T, m *Main, email string) remediate.Approval {
+func pendingFor(t *testing.T, m *app.Main, email string) remediate.Approval {
 	t.Helper()
 	var found remediate.Approval
 	waitFor(t, "the approval of "+email, func() bool {
-		for _, a := range m.ledger.Approvals() {
+		for _, a := range m.Ledger().Approvals() {
 			if a.UserEmail == email && a.State == remediate.ApprovalPending {
 				found = a
 				return true
@@ -112,7 +113,7 @@ func TestEndToEndApprovalThroughTheCLI(t *testing.T) {
 	if e.state("user00003@example.com") != "SUSPENDED" || len(e.suspendCalls()) != 1 {
 		t.Errorf("user %s after %d suspend calls, want SUSPENDED after 1", e.state("user00003@example.com"), len(e.suspendCalls()))
 	}
-	got, _ := m.ledger.Approval(a.ID)
+	got, _ := m.Ledger().Approval(a.ID)
 	if got.DecidedBy != "dana" || got.Channel != "cli" || got.Result != remediate.ResultSuspended {
 		t.Errorf("approval after approve %+v", got)
 	}
@@ -134,18 +135,18 @@ func TestEndToEndFirstAnswerWins(t *testing.T) {
 	e, m, _, _ := approvalWorld(t)
 	e.produce("signins", kafka.Message{Value: oktaSignIn("r1", "user00004@example.com", "HIGH")})
 	a := pendingFor(t, m, "user00004@example.com")
-	first, err := m.writeAnswer(t.Context(), a.Bind(remediate.Answer{Kind: remediate.AnswerApprove, By: "U_DANA", Channel: "slack"}))
+	first, err := m.WriteAnswer(t.Context(), a.Bind(remediate.Answer{Kind: remediate.AnswerApprove, By: "U_DANA", Channel: "slack"}))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := m.writeAnswer(t.Context(), a.Bind(remediate.Answer{Kind: remediate.AnswerDeny, By: "U_LEE", Channel: "slack", Reason: "no"})); err != nil {
+	if _, err := m.WriteAnswer(t.Context(), a.Bind(remediate.Answer{Kind: remediate.AnswerDeny, By: "U_LEE", Channel: "slack", Reason: "no"})); err != nil {
 		t.Fatal(err)
 	}
 	waitFor(t, "the approved action carried out", func() bool {
-		got, _ := m.ledger.Approval(a.ID)
+		got, _ := m.Ledger().Approval(a.ID)
 		return got.Result != ""
 	})
-	got, _ := m.ledger.Approval(a.ID)
+	got, _ := m.Ledger().Approval(a.ID)
 	if got.State != remediate.ApprovalApproved || got.Answer != first.Nonce || got.DecidedBy != "U_DANA" {
 		t.Errorf("approval %+v: want approved by the first answer", got)
 	}
@@ -162,11 +163,11 @@ func TestEndToEndUnansweredApprovalExpires(t *testing.T) {
 	t.Setenv("TRIPLINE_DLQ_SIGNING_KEY", e.cfg.Kafka.DLQSigningKey.Reveal())
 	e.produce("signins", kafka.Message{Value: oktaSignIn("r1", "user00005@example.com", "HIGH")})
 	a := pendingFor(t, m, "user00005@example.com")
-	clk.forward(16 * time.Minute)
-	waitFor(t, "the reminder", func() bool { got, _ := m.ledger.Approval(a.ID); return got.Reminded })
-	clk.forward(15 * time.Minute)
-	waitFor(t, "the expiry", func() bool { got, _ := m.ledger.Approval(a.ID); return got.State == remediate.ApprovalExpired })
-	got, _ := m.ledger.Approval(a.ID)
+	clk.Forward(16 * time.Minute)
+	waitFor(t, "the reminder", func() bool { got, _ := m.Ledger().Approval(a.ID); return got.Reminded })
+	clk.Forward(15 * time.Minute)
+	waitFor(t, "the expiry", func() bool { got, _ := m.Ledger().Approval(a.ID); return got.State == remediate.ApprovalExpired })
+	got, _ := m.Ledger().Approval(a.ID)
 	if got.Channel != "timeout" || got.Result != "" {
 		t.Errorf("expired approval %+v", got)
 	}

@@ -154,7 +154,7 @@ func BenchmarkPipelineThroughput(b *testing.B) {
 // messages per second from the first fetch to the last commit.
 func benchBare(b *testing.B, addr, group string) float64 {
 	k := benchKafka(addr, group)
-	conn, err := kafkaio.NewConnection(kafkaConfig(k))
+	conn, err := kafkaio.NewConnection(kafkaio.Config{Brokers: k.Brokers, ClientID: k.ClientID})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -347,7 +347,7 @@ func benchPipeline(b *testing.B, addr, group string) float64 {
 	if err != nil {
 		b.Fatal(err)
 	}
-	conn, err := kafkaio.NewConnection(kafkaConfig(k))
+	conn, err := kafkaio.NewConnection(kafkaio.Config{Brokers: k.Brokers, ClientID: k.ClientID})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -366,7 +366,7 @@ func benchPipeline(b *testing.B, addr, group string) float64 {
 		b.Fatal(err)
 	}
 	c, err := pipeline.New(pipeline.Config{CommitInterval: k.CommitInterval, CommitBatch: k.CommitBatch, PartitionBuffer: k.PartitionBuffer, BufferBytes: int64(k.BufferBytes)}, pipeline.Deps{
-		Source: src, DeadLetters: noActions{b}, Decoder: dec, Rules: currentRules{w}, Decider: noActions{b},
+		Source: src, DeadLetters: noActions{b}, Decoder: dec, Rules: w, Decider: noActions{b},
 		Logger: log, Tracer: tel.Tracer("tripline"), Propagator: tel.Propagator(), Metrics: metrics,
 	})
 	if err != nil {

@@ -12,6 +12,8 @@ import (
 
 	"github.com/segmentio/kafka-go"
 
+	"github.com/tripline-dev/tripline/internal/app"
+	"github.com/tripline-dev/tripline/internal/demo"
 	"github.com/tripline-dev/tripline/internal/kafkaio"
 	"github.com/tripline-dev/tripline/internal/opsim"
 )
@@ -52,13 +54,13 @@ func BenchmarkBurst(b *testing.B) {
 
 // burstWorld is a one-partition sandbox with n generated users, the
 // shipped rules and a breaker above the burst.
-func burstWorld(b *testing.B, n int) (*sandbox, func(first, last int) []kafka.Message, func() (func() error, error)) {
-	sb, err := startSandbox(sandboxConfig{Topics: []string{"siem.signins"}, Partitions: 1, Generate: n})
+func burstWorld(b *testing.B, n int) (*demo.Sandbox, func(first, last int) []kafka.Message, func() (func() error, error)) {
+	sb, err := demo.StartSandbox(demo.SandboxConfig{Topics: []string{"siem.signins"}, Partitions: 1, Generate: n})
 	if err != nil {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { sb.Close() })
-	cfg := sb.config("burst", raisedRules(b, 10*n), "siem.signins")
+	cfg := sb.Config("burst", raisedRules(b, 10*n), "siem.signins")
 	cfg.Breaker.Global = fmt.Sprintf("%d/10m", 10*n)
 	cfg.Retry.MaxElapsed = time.Minute
 	cfg.Retry.MaxInterval = 2 * time.Second
@@ -67,7 +69,7 @@ func burstWorld(b *testing.B, n int) (*sandbox, func(first, last int) []kafka.Me
 	}
 	run := func() (func() error, error) {
 		ctx, cancel := context.WithCancel(b.Context())
-		m, err := NewMain(ctx, cfg, Options{Log: burstLog, Lookup: func(string) (string, bool) { return "", false }})
+		m, err := app.NewMain(ctx, cfg, app.Options{Log: burstLog, Lookup: func(string) (string, bool) { return "", false }})
 		if err != nil {
 			cancel()
 			return nil, err
@@ -132,16 +134,16 @@ func waitSuspended(b *testing.B, sim *opsim.Server, first, last int) {
 
 func benchBurst(b *testing.B) time.Duration {
 	sb, risky, run := burstWorld(b, burstUsers)
-	if err := sb.conn.Produce(b.Context(), "siem.signins", records(risky(1, burstUsers))...); err != nil {
+	if err := sb.Conn().Produce(b.Context(), "siem.signins", records(risky(1, burstUsers))...); err != nil {
 		b.Fatal(err)
 	}
-	sb.sim.SetFaults(opsim.Faults{opsim.EndpointAny: {Latency: burstLatency}})
+	sb.Sim().SetFaults(opsim.Faults{opsim.EndpointAny: {Latency: burstLatency}})
 	start := time.Now()
 	stop, err := run()
 	if err != nil {
 		b.Fatal(err)
 	}
-	waitSuspended(b, sb.sim, 1, burstUsers)
+	waitSuspended(b, sb.Sim(), 1, burstUsers)
 	took := time.Since(start)
 	if err := stop(); err != nil {
 		b.Fatal(err)
@@ -151,31 +153,31 @@ func benchBurst(b *testing.B) time.Duration {
 
 func benchStuckUser(b *testing.B) time.Duration {
 	sb, risky, run := burstWorld(b, stuckOthers+1)
-	stuck, ok := sb.sim.UserByEmail("user00001@example.com")
+	stuck, ok := sb.Sim().UserByEmail("user00001@example.com")
 	if !ok {
 		b.Fatal("no user00001 in the simulator")
 	}
-	if err := sb.conn.Produce(b.Context(), "siem.signins", records(risky(1, stuckOthers+1))...); err != nil {
+	if err := sb.Conn().Produce(b.Context(), "siem.signins", records(risky(1, stuckOthers+1))...); err != nil {
 		b.Fatal(err)
 	}
-	sb.sim.SetFaults(opsim.Faults{
+	sb.Sim().SetFaults(opsim.Faults{
 		opsim.EndpointAny:                  {Latency: burstLatency},
 		opsim.EndpointAny + ":" + stuck.ID: {Latency: burstLatency, Rate503: 1},
 	})
-	lift := time.AfterFunc(60*time.Second, func() { sb.sim.SetFaults(opsim.Faults{opsim.EndpointAny: {Latency: burstLatency}}) })
+	lift := time.AfterFunc(60*time.Second, func() { sb.Sim().SetFaults(opsim.Faults{opsim.EndpointAny: {Latency: burstLatency}}) })
 	defer lift.Stop()
 	start := time.Now()
 	stop, err := run()
 	if err != nil {
 		b.Fatal(err)
 	}
-	waitSuspended(b, sb.sim, 2, stuckOthers+1)
+	waitSuspended(b, sb.Sim(), 2, stuckOthers+1)
 	took := time.Since(start)
-	if suspended(sb.sim, 1, 1) != 0 {
+	if suspended(sb.Sim(), 1, 1) != 0 {
 		b.Error("the stuck user was suspended while its calls answered 503")
 	}
 	failed := 0
-	for _, r := range sb.sim.Requests() {
+	for _, r := range sb.Sim().Requests() {
 		if r.Status == 503 {
 			failed++
 		}

@@ -7,15 +7,9 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"time"
 
-	"golang.org/x/sync/errgroup"
-
+	"github.com/tripline-dev/tripline/internal/app"
 	"github.com/tripline-dev/tripline/internal/config"
-	"github.com/tripline-dev/tripline/internal/dlq"
-	"github.com/tripline-dev/tripline/internal/kafkaio"
-	"github.com/tripline-dev/tripline/internal/pipeline"
-	"github.com/tripline-dev/tripline/internal/remediate"
 )
 
 const dlqUsage = `Usage: consumer dlq replay [--topic DLQ] [--group G] [--rules DIR] [--config FILE]
@@ -93,15 +87,6 @@ Flags:
   --progress N    report progress on stderr every N records (default 1000)
 `
 
-// dlqFlags are the flags of `consumer dlq replay`.
-type dlqFlags struct {
-	topic, group, rules string
-	execute             bool
-	progress            int
-	maxAge              time.Duration
-	acceptUnsigned      bool
-}
-
 // cmdDLQ runs `consumer dlq replay`.
 func cmdDLQ(ctx context.Context, args []string, s streams) int {
 	_, rest, code, ok := subcommand(args, s, "dlq", dlqUsage, "replay")
@@ -110,15 +95,15 @@ func cmdDLQ(ctx context.Context, args []string, s streams) int {
 	}
 	fs := flag.NewFlagSet("dlq replay", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
-	var f dlqFlags
-	fs.StringVar(&f.topic, "topic", "", "")
-	fs.StringVar(&f.group, "group", "tripline-dlq-replay", "")
-	fs.StringVar(&f.rules, "rules", "", "")
+	f := app.ReplayOptions{Out: s.out, Err: s.err}
+	fs.StringVar(&f.Topic, "topic", "", "")
+	fs.StringVar(&f.Group, "group", "tripline-dlq-replay", "")
+	fs.StringVar(&f.Rules, "rules", "", "")
 	path := fs.String("config", os.Getenv("TRIPLINE_CONFIG"), "")
-	fs.BoolVar(&f.execute, "execute", false, "")
-	fs.IntVar(&f.progress, "progress", 1000, "")
-	fs.DurationVar(&f.maxAge, "max-age", 0, "")
-	fs.BoolVar(&f.acceptUnsigned, "accept-unsigned", false, "")
+	fs.BoolVar(&f.Execute, "execute", false, "")
+	fs.IntVar(&f.Progress, "progress", 1000, "")
+	fs.DurationVar(&f.MaxAge, "max-age", 0, "")
+	fs.BoolVar(&f.AcceptUnsigned, "accept-unsigned", false, "")
 	if err := fs.Parse(rest); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			fmt.Fprint(s.out, dlqUsage)
@@ -127,183 +112,18 @@ func cmdDLQ(ctx context.Context, args []string, s streams) int {
 		fmt.Fprintf(s.err, "consumer dlq replay: %v\n\n%s", err, dlqUsage)
 		return 2
 	}
-	if fs.NArg() > 0 || f.group == "" {
+	if fs.NArg() > 0 || f.Group == "" {
 		fmt.Fprintf(s.err, "consumer dlq replay: unexpected arguments %q or empty --group\n", fs.Args())
 		return 2
 	}
 	cfg, err := config.Load(*path, os.LookupEnv)
 	if err != nil {
-		fmt.Fprintf(s.err, "consumer dlq replay: configuration problems:\n%v\n", indent(err))
+		fmt.Fprintf(s.err, "consumer dlq replay: configuration problems:\n%v\n", app.Indent(err))
 		return 2
 	}
-	if _, err := runDLQReplay(ctx, cfg, f, Options{Log: s.err}, s); err != nil {
+	if _, err := app.ReplayDLQ(ctx, cfg, f, app.Options{Log: s.err}); err != nil {
 		fmt.Fprintf(s.err, "consumer dlq replay: %v\n", err)
 		return 1
 	}
 	return 0
-}
-
-// runDLQReplay wires the pipeline over the DLQ and runs it to the end of
-// the topic as it is now.
-func runDLQReplay(ctx context.Context, cfg config.Config, f dlqFlags, opts Options, s streams) (dlq.Summary, error) {
-	if f.topic != "" {
-		cfg.Kafka.DLQTopic = f.topic
-	}
-	if f.rules != "" {
-		cfg.Rules.Dir = f.rules
-	}
-	if f.maxAge > 0 {
-		cfg.Event.MaxAge = f.maxAge
-	}
-	if opts.Lookup == nil {
-		opts.Lookup = os.LookupEnv
-	}
-	r, err := newReplay(ctx, cfg, f, opts, s)
-	if err != nil {
-		return dlq.Summary{}, fmt.Errorf("cannot start:\n%v", indent(err))
-	}
-	defer r.close()
-	return r.run(ctx)
-}
-
-// replay is one run of `consumer dlq replay`.
-type replay struct {
-	m       *Main
-	f       dlqFlags
-	s       streams
-	src     *kafkaio.BoundedSource
-	track   *dlq.Tracker
-	started time.Time
-}
-
-func newReplay(ctx context.Context, cfg config.Config, f dlqFlags, opts Options, s streams) (r *replay, err error) {
-	r = &replay{m: &Main{cfg: cfg}, f: f, s: s, started: time.Now()}
-	defer func() {
-		if err != nil {
-			r.close()
-		}
-	}()
-	m := r.m
-	dec, formats, err := m.newCore(ctx, "tripline-dlq-replay", opts)
-	if err != nil {
-		return nil, err
-	}
-	if err := r.newKafka(ctx); err != nil {
-		return nil, err
-	}
-	if err := m.loadLedger(ctx); err != nil {
-		return nil, err
-	}
-	dry := cfg.DryRun || !f.execute
-	var auditor remediate.Auditor = r.track
-	var writer pipeline.DeadLetterWriter
-	if f.execute {
-		auditor = m.auditor(r.track)
-		writer = m.dlq
-	}
-	if m.decider, err = m.newDecider(auditor, dry); err != nil {
-		return nil, err
-	}
-	// Each record is decoded with the format pinned for the topic it came
-	// from (its tripline.source.topic header), and only if tripline wrote
-	// it (its signature).
-	m.consumer, err = m.newConsumer(dec, formats, r.src, r.track.DeadLetters(writer), replayPipeline{
-		topicHeader: pipeline.HeaderSourceTopic,
-		verify:      pipeline.SignatureCheck(m.keys, f.acceptUnsigned),
-	})
-	return r, err
-}
-
-// newKafka checks the DLQ (and audit) topics, reads where the replay starts
-// and ends, and creates the bounded source and the writers.
-func (r *replay) newKafka(ctx context.Context) error {
-	m, k := r.m, r.m.cfg.Kafka
-	host, _ := os.Hostname()
-	m.clientID = fmt.Sprintf("%s-dlq-replay-%s-%d", k.ClientID, host, os.Getpid())
-	k.ClientID, k.GroupID, k.StartFromEarliest = m.clientID, r.f.group, true
-	var err error
-	if m.conn, err = kafkaio.NewConnection(kafkaConfig(k)); err != nil {
-		return err
-	}
-	kafkaio.BoundDecompression(k.MaxBytes)
-	var owned []string
-	if r.f.execute && k.AuditTopic != "" {
-		owned = append(owned, k.AuditTopic)
-	}
-	checkCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	defer cancel()
-	if err := m.conn.EnsureTopics(checkCtx, topicPlan(k, []string{k.DLQTopic}, owned)); err != nil {
-		return err
-	}
-	bounds, err := m.conn.PartitionBounds(checkCtx, k.DLQTopic, k.GroupID)
-	if err != nil {
-		return err
-	}
-	r.track = dlq.NewTracker(r.s.out, r.s.err, r.f.progress, !r.f.execute)
-	if r.src, err = m.conn.NewBoundedSource(bounds, kafkaio.BoundedConfig{
-		Topic: k.DLQTopic, GroupID: k.GroupID, Commit: r.f.execute, SessionTimeout: k.SessionTimeout,
-		MaxBytes: k.MaxBytes, MaxWait: k.MaxWait, OnFetch: r.track.Fetched, OnDone: r.track.Completed, Logger: m.log,
-	}); err != nil {
-		return err
-	}
-	if r.f.execute {
-		m.dlq = m.conn.NewTopicWriter(k.DLQTopic, k.MaxBytes)
-		if k.AuditTopic != "" {
-			m.audit = m.conn.NewTopicWriter(k.AuditTopic, k.MaxBytes)
-		}
-	}
-	return nil
-}
-
-// run replays until the end recorded at the start, then prints the summary.
-func (r *replay) run(ctx context.Context) (dlq.Summary, error) {
-	m := r.m
-	if err := m.dir.Refresh(ctx); err != nil {
-		if !isRetryable(err) {
-			return dlq.Summary{}, fmt.Errorf("list 1Password users (check onepassword.* settings): %w", err)
-		}
-		m.log.Warn("cannot list 1Password users yet; will retry", "error", err)
-	}
-	mode := "execute"
-	if !r.f.execute {
-		mode = "dry run"
-	}
-	fmt.Fprintf(r.s.err, "dlq replay (%s): topic %s, group %s, %d records to replay\n", mode, m.cfg.Kafka.DLQTopic, r.f.group, r.src.Remaining())
-	var err error
-	if r.src.Remaining() > 0 {
-		g, gctx := errgroup.WithContext(ctx)
-		tailCtx, stopTail := context.WithCancel(gctx)
-		g.Go(func() error { return ignoreCanceled(m.table.Run(tailCtx)) })
-		g.Go(func() error { defer stopTail(); return m.consumer.Run(gctx) })
-		err = g.Wait()
-	}
-	sum := r.track.Summary()
-	fmt.Fprintf(r.s.err, "%sreplayed %d: %s %d, %s %d, nothing to do %d, refused %d (%s)\n", dryPrefix(!r.f.execute), sum.Replayed,
-		verb(!r.f.execute, "acted", "would act"), sum.Acted, verb(!r.f.execute, "still failing", "would still fail"), sum.StillFailing,
-		sum.NothingToDo, sum.Refused, time.Since(r.started).Round(time.Millisecond))
-	if err == nil && ctx.Err() != nil {
-		err = fmt.Errorf("interrupted before the end of the topic: %w", ctx.Err())
-	}
-	return sum, err
-}
-
-func dryPrefix(dry bool) string {
-	if dry {
-		return "dry run, nothing done: "
-	}
-	return ""
-}
-
-func verb(dry bool, done, would string) string {
-	if dry {
-		return would
-	}
-	return done
-}
-
-func (r *replay) close() {
-	if r.src != nil {
-		r.src.Close()
-	}
-	r.m.Close()
 }

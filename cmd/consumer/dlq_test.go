@@ -10,6 +10,7 @@ import (
 
 	"github.com/segmentio/kafka-go"
 
+	"github.com/tripline-dev/tripline/internal/app"
 	"github.com/tripline-dev/tripline/internal/dlq"
 	"github.com/tripline-dev/tripline/internal/opsim"
 	"github.com/tripline-dev/tripline/internal/pipeline"
@@ -25,7 +26,7 @@ func deadLetterOne(t *testing.T, email string) *e2e {
 	e.cfg.Kafka.RetryTopic = ""
 	e.cfg.Retry.MaxElapsed = time.Second
 	e.cfg.Retry.MaxAttempts = 3
-	e.sb.sim.SetFaults(opsim.Faults{"suspend": {Rate503: 1}})
+	e.sb.Sim().SetFaults(opsim.Faults{"suspend": {Rate503: 1}})
 	e.produce("signins", kafka.Message{Value: oktaSignIn("r1", email, "HIGH")})
 	m, stop := e.run()
 	waitFor(t, "the message to be committed", func() bool { return m.Stats().Committed >= 1 && m.Stats().DeadLettered >= 1 })
@@ -38,32 +39,33 @@ func deadLetterOne(t *testing.T, email string) *e2e {
 // replayDLQ runs `consumer dlq replay` in-process against the sandbox.
 func (e *e2e) replayDLQ(execute bool) (dlq.Summary, string) {
 	e.t.Helper()
-	return e.replay(dlqFlags{group: "tripline-dlq-replay", execute: execute, progress: 1})
+	return e.replay(app.ReplayOptions{Group: "tripline-dlq-replay", Execute: execute, Progress: 1})
 }
 
 // replayDLQAccepting is replayDLQ with --accept-unsigned.
 func (e *e2e) replayDLQAccepting(execute bool) (dlq.Summary, string) {
 	e.t.Helper()
-	return e.replay(dlqFlags{group: "tripline-dlq-replay", execute: execute, progress: 1, acceptUnsigned: true})
+	return e.replay(app.ReplayOptions{Group: "tripline-dlq-replay", Execute: execute, Progress: 1, AcceptUnsigned: true})
 }
 
-func (e *e2e) replay(f dlqFlags) (dlq.Summary, string) {
+func (e *e2e) replay(f app.ReplayOptions) (dlq.Summary, string) {
 	e.t.Helper()
 	var out, errw bytes.Buffer
 	ctx, cancel := context.WithTimeout(e.t.Context(), 60*time.Second)
 	defer cancel()
-	sum, err := runDLQReplay(ctx, e.cfg, f, Options{Log: io.Discard, Lookup: func(string) (string, bool) { return "", false }}, streams{out: &out, err: &errw})
+	f.Out, f.Err = &out, &errw
+	sum, err := app.ReplayDLQ(ctx, e.cfg, f, app.Options{Log: io.Discard, Lookup: func(string) (string, bool) { return "", false }})
 	if err != nil {
 		e.t.Fatalf("dlq replay: %v\nstderr:\n%s", err, errw.String())
 	}
-	e.t.Logf("dlq replay (execute=%v):\n%s%s", f.execute, out.String(), errw.String())
+	e.t.Logf("dlq replay (execute=%v):\n%s%s", f.Execute, out.String(), errw.String())
 	return sum, out.String() + errw.String()
 }
 
 func TestDLQReplayDryRunThenExecuteAfterTheFaultClears(t *testing.T) {
 	const email = "user00005@example.com"
 	e := deadLetterOne(t, email)
-	e.sb.sim.SetFaults(opsim.Faults{})
+	e.sb.Sim().SetFaults(opsim.Faults{})
 	calls := len(e.suspendCalls())
 
 	sum, out := e.replayDLQ(false)
@@ -141,7 +143,7 @@ func TestDLQReplayRefusesForgedRecords(t *testing.T) {
 		}
 		return m
 	}
-	if err := e.sb.broker.CreateTopic(e.cfg.Kafka.DLQTopic, 1); err != nil {
+	if err := e.sb.Broker().CreateTopic(e.cfg.Kafka.DLQTopic, 1); err != nil {
 		t.Fatal(err)
 	}
 	e.produce(e.cfg.Kafka.DLQTopic, forged("user00008@example.com", ""), forged("user00009@example.com", "v1=00ff"))

@@ -15,6 +15,7 @@ import (
 
 	"github.com/segmentio/kafka-go"
 
+	"github.com/tripline-dev/tripline/internal/app"
 	"github.com/tripline-dev/tripline/internal/opsim"
 	"github.com/tripline-dev/tripline/internal/remediate"
 )
@@ -72,7 +73,7 @@ func TestEndToEndOperatorSurface(t *testing.T) {
 	)
 	logs := &syncBuffer{}
 	ctx, cancel := context.WithCancel(t.Context())
-	m, err := NewMain(ctx, e.cfg, Options{Log: logs, SpanProcessor: e.spans, Lookup: func(string) (string, bool) { return "", false }})
+	m, err := app.NewMain(ctx, e.cfg, app.Options{Log: logs, SpanProcessor: e.spans, Lookup: func(string) (string, bool) { return "", false }})
 	if err != nil {
 		cancel()
 		t.Fatal(err)
@@ -108,7 +109,7 @@ func TestEndToEndOperatorSurface(t *testing.T) {
 	m.Close()
 
 	// The audit topic holds the action, keyed by event id.
-	r := kafka.NewReader(kafka.ReaderConfig{Brokers: []string{e.sb.broker.Addr()}, GroupID: "audit-reader", Topic: "tripline.audit",
+	r := kafka.NewReader(kafka.ReaderConfig{Brokers: []string{e.sb.Broker().Addr()}, GroupID: "audit-reader", Topic: "tripline.audit",
 		StartOffset: kafka.FirstOffset, SessionTimeout: 6 * time.Second, MinBytes: 1, MaxBytes: 1 << 20, MaxWait: 100 * time.Millisecond})
 	defer r.Close()
 	rctx, rcancel := context.WithTimeout(t.Context(), 20*time.Second)
@@ -154,13 +155,13 @@ func TestEndToEndOperatorSurface(t *testing.T) {
 func TestEndToEndStartupFailsClearly(t *testing.T) {
 	e := newE2E(t, "signins", opsim.Seed{})
 	e.cfg.Kafka.Topics = []string{"signins", "no.such.topic"}
-	_, err := NewMain(t.Context(), e.cfg, Options{Log: io.Discard, Lookup: func(string) (string, bool) { return "", false }})
+	_, err := app.NewMain(t.Context(), e.cfg, app.Options{Log: io.Discard, Lookup: func(string) (string, bool) { return "", false }})
 	if err == nil || !strings.Contains(err.Error(), "no.such.topic") {
 		t.Errorf("want an error naming the missing topic, got %v", err)
 	}
 	e.cfg.Kafka.Topics = []string{"signins"}
 	e.cfg.OnePassword.ClientSecret = "wrong"
-	m, err := NewMain(t.Context(), e.cfg, Options{Log: io.Discard, Lookup: func(string) (string, bool) { return "", false }})
+	m, err := app.NewMain(t.Context(), e.cfg, app.Options{Log: io.Discard, Lookup: func(string) (string, bool) { return "", false }})
 	if err != nil {
 		t.Fatal(err)
 	}

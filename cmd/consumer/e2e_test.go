@@ -11,7 +11,9 @@ import (
 	"github.com/segmentio/kafka-go"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 
+	"github.com/tripline-dev/tripline/internal/app"
 	"github.com/tripline-dev/tripline/internal/config"
+	"github.com/tripline-dev/tripline/internal/demo"
 	"github.com/tripline-dev/tripline/internal/eventtest"
 	"github.com/tripline-dev/tripline/internal/kafkaio"
 	"github.com/tripline-dev/tripline/internal/opsim"
@@ -24,14 +26,14 @@ var oktaSignIn = eventtest.OktaSignIn
 
 type e2e struct {
 	t     *testing.T
-	sb    *sandbox
+	sb    *demo.Sandbox
 	cfg   config.Config
 	spans *tracetest.SpanRecorder
 }
 
 func newE2E(t *testing.T, topic string, seed opsim.Seed) *e2e {
 	t.Helper()
-	sb, err := startSandbox(sandboxConfig{Topics: []string{topic}, Seed: seed, Generate: 20})
+	sb, err := demo.StartSandbox(demo.SandboxConfig{Topics: []string{topic}, Seed: seed, Generate: 20})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -40,12 +42,12 @@ func newE2E(t *testing.T, topic string, seed opsim.Seed) *e2e {
 	if err := eventtest.WriteRulesDir(dir, e2eRules); err != nil {
 		t.Fatal(err)
 	}
-	return &e2e{t: t, sb: sb, cfg: sb.config("e2e", dir, topic), spans: tracetest.NewSpanRecorder()}
+	return &e2e{t: t, sb: sb, cfg: sb.Config("e2e", dir, topic), spans: tracetest.NewSpanRecorder()}
 }
 
 func (e *e2e) produce(topic string, msgs ...kafka.Message) {
 	e.t.Helper()
-	w := &kafka.Writer{Addr: kafka.TCP(e.sb.broker.Addr()), Topic: topic, Balancer: &kafka.Hash{}, BatchTimeout: time.Millisecond, RequiredAcks: kafka.RequireAll}
+	w := &kafka.Writer{Addr: kafka.TCP(e.sb.Broker().Addr()), Topic: topic, Balancer: &kafka.Hash{}, BatchTimeout: time.Millisecond, RequiredAcks: kafka.RequireAll}
 	defer w.Close()
 	if err := w.WriteMessages(e.t.Context(), msgs...); err != nil {
 		e.t.Fatal(err)
@@ -53,10 +55,10 @@ func (e *e2e) produce(topic string, msgs ...kafka.Message) {
 }
 
 // run starts Main and returns a stop function that ends it and returns Run's error.
-func (e *e2e) run() (*Main, func() error) {
+func (e *e2e) run() (*app.Main, func() error) {
 	e.t.Helper()
 	ctx, cancel := context.WithCancel(e.t.Context())
-	m, err := NewMain(ctx, e.cfg, Options{Log: io.Discard, SpanProcessor: e.spans, Lookup: func(string) (string, bool) { return "", false }})
+	m, err := app.NewMain(ctx, e.cfg, app.Options{Log: io.Discard, SpanProcessor: e.spans, Lookup: func(string) (string, bool) { return "", false }})
 	if err != nil {
 		cancel()
 		e.t.Fatal(err)
@@ -83,7 +85,7 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 }
 
 func (e *e2e) state(email string) string {
-	u, ok := e.sb.sim.UserByEmail(email)
+	u, ok := e.sb.Sim().UserByEmail(email)
 	if !ok {
 		return "missing"
 	}
@@ -92,7 +94,7 @@ func (e *e2e) state(email string) string {
 
 func (e *e2e) suspendCalls() []opsim.Request {
 	var out []opsim.Request
-	for _, r := range e.sb.sim.Requests() {
+	for _, r := range e.sb.Sim().Requests() {
 		if strings.HasSuffix(r.Path, ":suspend") {
 			out = append(out, r)
 		}
@@ -102,7 +104,7 @@ func (e *e2e) suspendCalls() []opsim.Request {
 
 func (e *e2e) deadLetters(n int) []kafka.Message {
 	e.t.Helper()
-	r := kafka.NewReader(kafka.ReaderConfig{Brokers: []string{e.sb.broker.Addr()}, GroupID: "dlq-reader-" + e.t.Name(), Topic: e.cfg.Kafka.DLQTopic,
+	r := kafka.NewReader(kafka.ReaderConfig{Brokers: []string{e.sb.Broker().Addr()}, GroupID: "dlq-reader-" + e.t.Name(), Topic: e.cfg.Kafka.DLQTopic,
 		StartOffset: kafka.FirstOffset, SessionTimeout: 6 * time.Second, MinBytes: 1, MaxBytes: 10 << 20, MaxWait: 100 * time.Millisecond})
 	defer r.Close()
 	ctx, cancel := context.WithTimeout(e.t.Context(), 20*time.Second)
@@ -158,7 +160,7 @@ func TestEndToEndRiskyBenignAndMalformed(t *testing.T) {
 
 func TestEndToEndRateLimitThenSuccess(t *testing.T) {
 	e := newE2E(t, "signins", opsim.Seed{})
-	e.sb.sim.SetFaults(opsim.Faults{"suspend": {Rate429: 1, RetryAfter: 1}})
+	e.sb.Sim().SetFaults(opsim.Faults{"suspend": {Rate429: 1, RetryAfter: 1}})
 	e.produce("signins", kafka.Message{Value: oktaSignIn("r1", "user00003@example.com", "CRITICAL")})
 	_, stop := e.run()
 	waitFor(t, "a 429", func() bool {
@@ -170,7 +172,7 @@ func TestEndToEndRateLimitThenSuccess(t *testing.T) {
 		return false
 	})
 	start := time.Now()
-	e.sb.sim.SetFaults(opsim.Faults{})
+	e.sb.Sim().SetFaults(opsim.Faults{})
 	waitFor(t, "the user to be suspended", func() bool { return e.state("user00003@example.com") == "SUSPENDED" })
 	if err := stop(); err != nil {
 		t.Fatal(err)
@@ -188,7 +190,7 @@ func TestEndToEnd5xxStormIsDeadLetteredAsRetryableWithoutParking(t *testing.T) {
 	e.cfg.Kafka.RetryTopic = ""
 	e.cfg.Retry.MaxElapsed = time.Second
 	e.cfg.Retry.MaxAttempts = 3
-	e.sb.sim.SetFaults(opsim.Faults{"suspend": {Rate503: 1}})
+	e.sb.Sim().SetFaults(opsim.Faults{"suspend": {Rate503: 1}})
 	e.produce("signins", kafka.Message{Value: oktaSignIn("r1", "user00004@example.com", "HIGH")})
 	m, stop := e.run()
 	waitFor(t, "the message to be committed", func() bool { return m.Stats().Committed >= 1 })
@@ -224,7 +226,7 @@ func TestEndToEndRefusedSuspensionIsDeadLettered(t *testing.T) {
 
 func TestEndToEndRestartSkipsNothing(t *testing.T) {
 	e := newE2E(t, "signins", opsim.Seed{})
-	e.sb.sim.SetFaults(opsim.Faults{"suspend": {Latency: 30 * time.Millisecond}})
+	e.sb.Sim().SetFaults(opsim.Faults{"suspend": {Latency: 30 * time.Millisecond}})
 	e.cfg.MaxInFlight = 2 // so that the stop comes mid-stream
 	var msgs []kafka.Message
 	for i := 1; i <= 20; i++ {
@@ -241,7 +243,7 @@ func TestEndToEndRestartSkipsNothing(t *testing.T) {
 		t.Fatalf("the first run finished the stream (%d calls): the stop was not mid-stream", first)
 	}
 	t.Logf("first run stopped mid-stream: %d suspend calls, %d offsets committed", first, m.Stats().Committed)
-	e.sb.sim.SetFaults(opsim.Faults{})
+	e.sb.Sim().SetFaults(opsim.Faults{})
 	e.cfg.MaxInFlight = 64
 	_, stop = e.run()
 	waitFor(t, "all 20 users suspended", func() bool {
@@ -272,20 +274,20 @@ func TestEndToEndUsersAPIOutageHealsItself(t *testing.T) {
 	e.cfg.Retry.MaxElapsed, e.cfg.Retry.InitialInterval, e.cfg.Retry.MaxInterval = 500*time.Millisecond, 50*time.Millisecond, 200*time.Millisecond
 	e.cfg.Retry.ParkInitial, e.cfg.Retry.ParkIntervalMax = 250*time.Millisecond, time.Second
 	m, stop := e.run()
-	waitFor(t, "the directory loaded", m.dir.Ready)
-	e.sb.sim.SetFaults(opsim.Faults{opsim.EndpointAny: {Rate503: 1}})
+	waitFor(t, "the directory loaded", m.Directory().Ready)
+	e.sb.Sim().SetFaults(opsim.Faults{opsim.EndpointAny: {Rate503: 1}})
 	outage := time.Now()
 	e.produce("signins", riskyMessages(1, 20)...)
 	waitFor(t, "every source offset committed with its decision parked", func() bool {
 		st := m.Stats()
 		return st.Parked >= 20 && committed(t, e, "signins") == 20
 	})
-	if _, err := m.ready(t.Context()); err != nil {
+	if _, err := m.Ready(t.Context()); err != nil {
 		t.Errorf("not ready during the outage: %v", err)
 	}
 	time.Sleep(time.Until(outage.Add(5 * time.Second))) // the outage lasts its whole length
 	parkedDuring := m.Stats().Parked
-	e.sb.sim.SetFaults(opsim.Faults{})
+	e.sb.Sim().SetFaults(opsim.Faults{})
 	waitFor(t, "every risky user suspended", func() bool {
 		for i := 1; i <= 20; i++ {
 			if e.state(fmt.Sprintf("user%05d@example.com", i)) != "SUSPENDED" {
@@ -325,7 +327,7 @@ func topicSize(t *testing.T, e *e2e, topic string) int64 {
 }
 
 func sumBounds(t *testing.T, e *e2e, topic string, f func(kafkaio.Bound) int64) int64 {
-	bounds, err := e.sb.conn.PartitionBounds(t.Context(), topic, e.cfg.Kafka.GroupID)
+	bounds, err := e.sb.Conn().PartitionBounds(t.Context(), topic, e.cfg.Kafka.GroupID)
 	if err != nil {
 		return -1
 	}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/segmentio/kafka-go"
 
+	"github.com/tripline-dev/tripline/internal/app"
 	"github.com/tripline-dev/tripline/internal/config"
 	"github.com/tripline-dev/tripline/internal/eventtest"
 	"github.com/tripline-dev/tripline/internal/opsim"
@@ -89,7 +90,7 @@ func TestMetricsListMatchesScrape(t *testing.T) {
 
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
-	m, err := NewMain(ctx, e.cfg, Options{Log: &syncBuffer{}, Lookup: func(string) (string, bool) { return "", false }})
+	m, err := app.NewMain(ctx, e.cfg, app.Options{Log: &syncBuffer{}, Lookup: func(string) (string, bool) { return "", false }})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -103,14 +104,14 @@ func TestMetricsListMatchesScrape(t *testing.T) {
 			m.Close()
 		}
 	}()
-	waitFor(t, "the directory loaded", m.dir.Ready)
+	waitFor(t, "the directory loaded", m.Directory().Ready)
 
 	// user00002's suspensions fail (503) until the decision is parked.
-	parked, ok := e.sb.sim.UserByEmail(eventtest.UserEmail(2))
+	parked, ok := e.sb.Sim().UserByEmail(eventtest.UserEmail(2))
 	if !ok {
 		t.Fatal("the simulator has no user00002")
 	}
-	e.sb.sim.SetFaults(opsim.Faults{opsim.EndpointSuspend + ":" + parked.ID: {Rate503: 1}})
+	e.sb.Sim().SetFaults(opsim.Faults{opsim.EndpointSuspend + ":" + parked.ID: {Rate503: 1}})
 	e.produce("signins",
 		kafka.Message{Key: []byte("1"), Value: oktaSignIn("m1", eventtest.UserEmail(1), "HIGH")},
 		kafka.Message{Key: []byte("2"), Value: oktaSignIn("m2", eventtest.UserEmail(2), "HIGH")},
@@ -120,7 +121,7 @@ func TestMetricsListMatchesScrape(t *testing.T) {
 	waitFor(t, "user00001 suspended and user00002's decision parked", func() bool {
 		return e.state(eventtest.UserEmail(1)) == "SUSPENDED" && m.Stats().Parked >= 1
 	})
-	e.sb.sim.SetFaults(opsim.Faults{})
+	e.sb.Sim().SetFaults(opsim.Faults{})
 	waitFor(t, "user00002 suspended once re-driven", func() bool { return e.state(eventtest.UserEmail(2)) == "SUSPENDED" })
 
 	// Every observable series shows up in the scrape: wait for it (counters
@@ -157,9 +158,9 @@ func TestMetricsListMatchesScrape(t *testing.T) {
 	}
 	// What Close does first, alone, so the metrics handler can still be
 	// read before Close shuts telemetry down.
-	m.revokeToken()
+	m.RevokeToken()
 	rec := httptest.NewRecorder()
-	m.tel.MetricsHandler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
+	m.MetricsHandler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
 	final := seriesNames(rec.Body.String())
 	for _, name := range missing(atShutdown, final) {
 		t.Errorf("%s is listed in %s but not in the metrics after shutdown", name, metricsList)

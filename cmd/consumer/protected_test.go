@@ -12,6 +12,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/tripline-dev/tripline/internal/app"
 	"github.com/tripline-dev/tripline/internal/opsim"
 	"github.com/tripline-dev/tripline/internal/rules"
 )
@@ -29,7 +30,7 @@ func TestProtectedIdentitiesMustNotVanish(t *testing.T) {
 	if err := os.Remove(file); err != nil {
 		t.Fatal(err)
 	}
-	if m, err := NewMain(t.Context(), e.cfg, Options{Log: &syncBuffer{}, Lookup: noEnv}); !errors.Is(err, rules.ErrNoProtected) ||
+	if m, err := app.NewMain(t.Context(), e.cfg, app.Options{Log: &syncBuffer{}, Lookup: noEnv}); !errors.Is(err, rules.ErrNoProtected) ||
 		!strings.Contains(err.Error(), file) || !strings.Contains(err.Error(), "allow_empty: true") {
 		if m != nil {
 			m.Close()
@@ -41,7 +42,7 @@ func TestProtectedIdentitiesMustNotVanish(t *testing.T) {
 		t.Fatal(err)
 	}
 	logs := &syncBuffer{}
-	m, err := NewMain(t.Context(), e.cfg, Options{Log: logs, Lookup: noEnv})
+	m, err := app.NewMain(t.Context(), e.cfg, app.Options{Log: logs, Lookup: noEnv})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -56,10 +57,10 @@ func TestProtectedIdentitiesMustNotVanish(t *testing.T) {
 	if err := os.Remove(file); err != nil {
 		t.Fatal(err)
 	}
-	if err := m.rules.Reload(); !errors.Is(err, rules.ErrNoProtected) {
+	if err := m.Rules().Reload(); !errors.Is(err, rules.ErrNoProtected) {
 		t.Fatalf("reload after deleting %s: %v; want ErrNoProtected", file, err)
 	}
-	if entry, ok := m.rules.Current().Protected().Match("", "root@admins.example.com"); !ok {
+	if entry, ok := m.Rules().Current().Protected().Match("", "root@admins.example.com"); !ok {
 		t.Error("root@admins.example.com is no longer protected after the rejected reload")
 	} else if entry != "domain admins.example.com" {
 		t.Errorf("root@admins.example.com protected by %q", entry)
@@ -98,10 +99,10 @@ func logLine(t *testing.T, logs *syncBuffer, msg string) map[string]any {
 // scrapeValue reads Main's metrics as Prometheus would and returns the
 // value of the series name whose labels contain label ("" for any); it
 // fails the test if there is no such series.
-func scrapeValue(t *testing.T, m *Main, name, label string) float64 {
+func scrapeValue(t *testing.T, m *app.Main, name, label string) float64 {
 	t.Helper()
 	rec := httptest.NewRecorder()
-	m.tel.MetricsHandler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
+	m.MetricsHandler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
 	for line := range strings.Lines(rec.Body.String()) {
 		line = strings.TrimSpace(line)
 		i := strings.LastIndexByte(line, ' ') // no timestamps: the value is last

@@ -19,6 +19,7 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
+	"github.com/tripline-dev/tripline/internal/app"
 	"github.com/tripline-dev/tripline/internal/config"
 	"github.com/tripline-dev/tripline/internal/event"
 	"github.com/tripline-dev/tripline/internal/ordered"
@@ -112,7 +113,7 @@ func cmdReplay(ctx context.Context, args []string, s streams) int {
 	}
 	cfg, err := config.LoadOffline(*path, os.LookupEnv)
 	if err != nil {
-		fmt.Fprintf(s.err, "consumer replay: configuration problems:\n%v\n", indent(err))
+		fmt.Fprintf(s.err, "consumer replay: configuration problems:\n%v\n", app.Indent(err))
 		return 2
 	}
 	set, err := rules.LoadDir(*dir)

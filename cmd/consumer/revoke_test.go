@@ -7,13 +7,14 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/tripline-dev/tripline/internal/app"
 	"github.com/tripline-dev/tripline/internal/opsim"
 )
 
 // endpointRequests returns the simulator's requests to endpoint.
 func (e *e2e) endpointRequests(endpoint string) []opsim.Request {
 	var out []opsim.Request
-	for _, r := range e.sb.sim.Requests() {
+	for _, r := range e.sb.Sim().Requests() {
 		if r.Endpoint == endpoint {
 			out = append(out, r)
 		}
@@ -34,7 +35,7 @@ func TestShutdownRevokesTheToken(t *testing.T) {
 	if len(revokes) != 1 || revokes[0].Status != http.StatusOK {
 		t.Fatalf("revoke requests after stop = %+v, want one answered 200", revokes)
 	}
-	reqs := e.sb.sim.Requests()
+	reqs := e.sb.Sim().Requests()
 	if last := reqs[len(reqs)-1]; last.Endpoint != opsim.EndpointRevoke {
 		t.Errorf("last Users API request is %s %s, want the revocation", last.Method, last.Path)
 	}
@@ -45,10 +46,10 @@ func TestShutdownRevokesTheToken(t *testing.T) {
 // fail; and that Main without a token sends no revocation.
 func TestShutdownRevocationFailureIsLoggedAndCounted(t *testing.T) {
 	e := newE2E(t, "signins", opsim.Seed{})
-	e.sb.sim.SetFaults(opsim.Faults{opsim.EndpointRevoke: {Rate503: 1}})
+	e.sb.Sim().SetFaults(opsim.Faults{opsim.EndpointRevoke: {Rate503: 1}})
 	logs := &syncBuffer{}
 	ctx, cancel := context.WithCancel(t.Context())
-	m, err := NewMain(ctx, e.cfg, Options{Log: logs, Lookup: func(string) (string, bool) { return "", false }})
+	m, err := app.NewMain(ctx, e.cfg, app.Options{Log: logs, Lookup: func(string) (string, bool) { return "", false }})
 	if err != nil {
 		cancel()
 		t.Fatal(err)
@@ -62,9 +63,9 @@ func TestShutdownRevocationFailureIsLoggedAndCounted(t *testing.T) {
 	}
 	// What Close does first, here on its own so the metric can be read
 	// before Close shuts telemetry down.
-	m.revokeToken()
+	m.RevokeToken()
 	rec := httptest.NewRecorder()
-	m.tel.MetricsHandler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
+	m.MetricsHandler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
 	if want := `tripline_token_revocations_total{result="error"} 1`; !strings.Contains(rec.Body.String(), want) {
 		t.Errorf("/metrics lacks %s:\n%s", want, rec.Body.String())
 	}
@@ -81,15 +82,15 @@ func TestShutdownRevocationFailureIsLoggedAndCounted(t *testing.T) {
 	}
 
 	// A Main that never obtained a token revokes nothing.
-	before := len(e.sb.sim.Requests())
-	idle, err := NewMain(t.Context(), e.cfg, Options{Log: logs, Lookup: func(string) (string, bool) { return "", false }})
+	before := len(e.sb.Sim().Requests())
+	idle, err := app.NewMain(t.Context(), e.cfg, app.Options{Log: logs, Lookup: func(string) (string, bool) { return "", false }})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if err := idle.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if n := len(e.sb.sim.Requests()); n != before {
+	if n := len(e.sb.Sim().Requests()); n != before {
 		t.Errorf("Main without a token made %d Users API requests on Close", n-before)
 	}
 }

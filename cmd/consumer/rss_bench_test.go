@@ -13,6 +13,7 @@ import (
 
 	"github.com/segmentio/kafka-go"
 
+	"github.com/tripline-dev/tripline/internal/demo"
 	"github.com/tripline-dev/tripline/internal/opsim"
 )
 
@@ -29,11 +30,11 @@ func BenchmarkRSSUnderMaxSizeMessages(b *testing.B) {
 	}
 	const messages = 400
 	for range b.N {
-		sb, err := startSandbox(sandboxConfig{Topics: []string{"signins"}, Seed: opsim.Seed{}, Generate: 20})
+		sb, err := demo.StartSandbox(demo.SandboxConfig{Topics: []string{"signins"}, Seed: opsim.Seed{}, Generate: 20})
 		if err != nil {
 			b.Fatal(err)
 		}
-		cfg := sb.config("rss", "../../rules", "signins")
+		cfg := sb.Config("rss", "../../rules", "signins")
 		var msgs []kafka.Message
 		pad := strings.Repeat("x", (1<<20)-2048)
 		for i := range messages {
@@ -41,7 +42,7 @@ func BenchmarkRSSUnderMaxSizeMessages(b *testing.B) {
 			v = append(v[:len(v)-1], fmt.Sprintf(`,"displayMessage":%q}`, pad)...)
 			msgs = append(msgs, kafka.Message{Key: []byte(fmt.Sprint(i)), Value: v})
 		}
-		w := &kafka.Writer{Addr: kafka.TCP(sb.broker.Addr()), Topic: "signins", Balancer: &kafka.Hash{}, BatchBytes: 2 << 20, BatchSize: 1, RequiredAcks: kafka.RequireAll}
+		w := &kafka.Writer{Addr: kafka.TCP(sb.Broker().Addr()), Topic: "signins", Balancer: &kafka.Hash{}, BatchBytes: 2 << 20, BatchSize: 1, RequiredAcks: kafka.RequireAll}
 		if err := w.WriteMessages(b.Context(), msgs...); err != nil {
 			b.Fatal(err)
 		}
@@ -56,7 +57,7 @@ func BenchmarkRSSUnderMaxSizeMessages(b *testing.B) {
 		b.ResetTimer()
 		deadline := time.Now().Add(3 * time.Minute)
 		for {
-			bounds, err := sb.conn.PartitionBounds(b.Context(), "signins", cfg.Kafka.GroupID)
+			bounds, err := sb.Conn().PartitionBounds(b.Context(), "signins", cfg.Kafka.GroupID)
 			done := err == nil
 			for _, bd := range bounds {
 				done = done && bd.Next >= bd.End

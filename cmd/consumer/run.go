@@ -7,9 +7,9 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
-	"strings"
 	"syscall"
 
+	"github.com/tripline-dev/tripline/internal/app"
 	"github.com/tripline-dev/tripline/internal/config"
 )
 
@@ -66,13 +66,13 @@ func cmdRun(ctx context.Context, args []string, s streams) int {
 	}
 	cfg, err := config.Load(*path, os.LookupEnv)
 	if err != nil {
-		fmt.Fprintf(s.err, "consumer run: configuration problems:\n%v\n", indent(err))
+		fmt.Fprintf(s.err, "consumer run: configuration problems:\n%v\n", app.Indent(err))
 		return 2
 	}
 	ctx = exitOnSecondSignal(ctx, s)
-	m, err := NewMain(ctx, cfg, Options{Log: s.err})
+	m, err := app.NewMain(ctx, cfg, app.Options{Log: s.err})
 	if err != nil {
-		fmt.Fprintf(s.err, "consumer run: cannot start:\n%v\n", indent(err))
+		fmt.Fprintf(s.err, "consumer run: cannot start:\n%v\n", app.Indent(err))
 		return 1
 	}
 	runErr := m.Run(ctx)
@@ -99,12 +99,4 @@ func exitOnSecondSignal(ctx context.Context, s streams) context.Context {
 		os.Exit(130)
 	})
 	return ctx
-}
-
-func indent(err error) string {
-	var out []byte
-	for _, line := range strings.Split(err.Error(), "\n") {
-		out = fmt.Appendf(out, "  - %s\n", line)
-	}
-	return string(out)
 }

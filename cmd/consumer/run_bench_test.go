@@ -8,6 +8,8 @@ import (
 
 	"github.com/segmentio/kafka-go"
 
+	"github.com/tripline-dev/tripline/internal/app"
+	"github.com/tripline-dev/tripline/internal/demo"
 	"github.com/tripline-dev/tripline/internal/event"
 	"github.com/tripline-dev/tripline/internal/event/eventgen"
 	"github.com/tripline-dev/tripline/internal/opsim"
@@ -51,12 +53,12 @@ func BenchmarkRunDryRun(b *testing.B) {
 }
 
 func runDryRun(b *testing.B, msgs []kafka.Message, seed opsim.Seed) float64 {
-	sb, err := startSandbox(sandboxConfig{Topics: []string{"siem.signins"}, Partitions: 1, Seed: seed})
+	sb, err := demo.StartSandbox(demo.SandboxConfig{Topics: []string{"siem.signins"}, Partitions: 1, Seed: seed})
 	if err != nil {
 		b.Fatal(err)
 	}
 	defer sb.Close()
-	w := &kafka.Writer{Addr: kafka.TCP(sb.broker.Addr()), Topic: "siem.signins", BatchSize: 500, BatchBytes: 900_000, BatchTimeout: time.Millisecond, RequiredAcks: kafka.RequireAll}
+	w := &kafka.Writer{Addr: kafka.TCP(sb.Broker().Addr()), Topic: "siem.signins", BatchSize: 500, BatchBytes: 900_000, BatchTimeout: time.Millisecond, RequiredAcks: kafka.RequireAll}
 	for rest := msgs; len(rest) > 0; {
 		k := min(len(rest), 10_000)
 		if err := w.WriteMessages(b.Context(), rest[:k]...); err != nil {
@@ -65,12 +67,12 @@ func runDryRun(b *testing.B, msgs []kafka.Message, seed opsim.Seed) float64 {
 		rest = rest[k:]
 	}
 	w.Close()
-	cfg := sb.config("dry-run-bench", "../../rules", "siem.signins")
+	cfg := sb.Config("dry-run-bench", "../../rules", "siem.signins")
 	cfg.DryRun = true
 	ctx, cancel := context.WithCancel(b.Context())
 	defer cancel()
 	start := time.Now()
-	m, err := NewMain(ctx, cfg, Options{Log: io.Discard, Lookup: func(string) (string, bool) { return "", false }})
+	m, err := app.NewMain(ctx, cfg, app.Options{Log: io.Discard, Lookup: func(string) (string, bool) { return "", false }})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -39,14 +39,14 @@ func riskyMessages(from, to int) []kafka.Message {
 // --execute` then acts on the held decisions, within the cap.
 func TestEndToEndBreakerHoldsAcrossInstancesUntilReset(t *testing.T) {
 	e := newE2E(t, "signins", opsim.Seed{})
-	if err := e.sb.broker.CreateTopic("idle", 1); err != nil {
+	if err := e.sb.Broker().CreateTopic("idle", 1); err != nil {
 		t.Fatal(err)
 	}
 	e.cfg.Breaker.Global = "3/10m"
 	e.produce("signins", riskyMessages(1, 5)...)
 	a, stopA := e.run()
 	waitFor(t, "five messages committed", func() bool { return a.Stats().Committed >= 5 })
-	if got := a.decider.OpenScopes(); fmt.Sprint(got) != "[global]" {
+	if got := a.Ledger().OpenScopes(); fmt.Sprint(got) != "[global]" {
 		t.Errorf("open scopes %v, want [global]", got)
 	}
 	if err := stopA(); err != nil {
@@ -68,7 +68,7 @@ func TestEndToEndBreakerHoldsAcrossInstancesUntilReset(t *testing.T) {
 	second.Kafka.GroupID, second.Kafka.Topics = "second", []string{"idle"}
 	b, stopB := (&e2e{t: t, sb: e.sb, cfg: second, spans: e.spans}).run()
 	defer stopB()
-	if got := b.decider.OpenScopes(); fmt.Sprint(got) != "[global]" {
+	if got := b.Ledger().OpenScopes(); fmt.Sprint(got) != "[global]" {
 		t.Errorf("second instance sees %v open, want [global]", got)
 	}
 	// A restarted first instance holds a new decision.
@@ -110,7 +110,7 @@ func TestEndToEndBreakerHoldsAcrossInstancesUntilReset(t *testing.T) {
 	if code := run("reset", "--scope", "global", "--by", "alice", "--reason", "reviewed the burst"); code != 0 {
 		t.Fatalf("breaker reset = %d:\n%s", code, out.String())
 	}
-	waitFor(t, "the second instance to see the re-arm", func() bool { return len(b.decider.OpenScopes()) == 0 })
+	waitFor(t, "the second instance to see the re-arm", func() bool { return len(b.Ledger().OpenScopes()) == 0 })
 	if code := run("status", "--json"); code != 0 || !strings.Contains(out.String(), `"by":"alice"`) || strings.Contains(out.String(), `"open":true`) {
 		t.Errorf("breaker status --json = %d:\n%s", code, out.String())
 	}
@@ -163,7 +163,7 @@ func TestEndToEndRedeliveryAfterSIGKILLMakesNoSecondCall(t *testing.T) {
 	const users = 20 // the sandbox generates 20
 	e := newE2E(t, "signins", opsim.Seed{})
 	e.produce("signins", riskyMessages(1, users)...)
-	e.sb.sim.SetFaults(opsim.Faults{"suspend": {Latency: 60 * time.Millisecond}})
+	e.sb.Sim().SetFaults(opsim.Faults{"suspend": {Latency: 60 * time.Millisecond}})
 	env := cliEnv(e.cfg)
 	start := func(commitInterval string) (*exec.Cmd, *syncBuffer) {
 		cmd := exec.Command(bin, "run")
@@ -188,7 +188,7 @@ func TestEndToEndRedeliveryAfterSIGKILLMakesNoSecondCall(t *testing.T) {
 	if before >= users {
 		t.Fatalf("the kill came after the last suspension (%d calls)", before)
 	}
-	bounds, err := e.sb.conn.PartitionBounds(t.Context(), "signins", e.cfg.Kafka.GroupID)
+	bounds, err := e.sb.Conn().PartitionBounds(t.Context(), "signins", e.cfg.Kafka.GroupID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -198,10 +198,10 @@ func TestEndToEndRedeliveryAfterSIGKILLMakesNoSecondCall(t *testing.T) {
 		}
 	}
 
-	e.sb.sim.SetFaults(opsim.Faults{})
+	e.sb.Sim().SetFaults(opsim.Faults{})
 	second, logs := start("100ms")
 	waitFor(t, "every user suspended and every offset committed", func() bool {
-		bounds, err := e.sb.conn.PartitionBounds(t.Context(), "signins", e.cfg.Kafka.GroupID)
+		bounds, err := e.sb.Conn().PartitionBounds(t.Context(), "signins", e.cfg.Kafka.GroupID)
 		if err != nil {
 			return false
 		}

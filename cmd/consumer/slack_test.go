@@ -17,6 +17,7 @@ import (
 
 	"github.com/segmentio/kafka-go"
 
+	"github.com/tripline-dev/tripline/internal/app"
 	"github.com/tripline-dev/tripline/internal/config"
 	"github.com/tripline-dev/tripline/internal/eventtest"
 	"github.com/tripline-dev/tripline/internal/opsim"
@@ -90,7 +91,7 @@ func TestEndToEndApprovalInSlack(t *testing.T) {
 	e.cfg.Slack = config.Slack{BotToken: slackToken, SigningSecret: slackSecret, ApprovalChannel: slackChannel,
 		Approvers: []string{"UAPPROVER1"}, APIURL: fake.URL + "/api/"}
 	ctx, cancel := context.WithCancel(t.Context())
-	m, err := NewMain(ctx, e.cfg, Options{Log: io.Discard, Lookup: func(string) (string, bool) { return "", false }})
+	m, err := app.NewMain(ctx, e.cfg, app.Options{Log: io.Discard, Lookup: func(string) (string, bool) { return "", false }})
 	if err != nil {
 		cancel()
 		t.Fatal(err)
@@ -106,7 +107,7 @@ func TestEndToEndApprovalInSlack(t *testing.T) {
 	}()
 	e.produce("signins", kafka.Message{Value: oktaSignIn("r1", "user00006@example.com", "HIGH")})
 	a := pendingFor(t, m, "user00006@example.com")
-	waitFor(t, "the request posted and recorded", func() bool { _, ok := m.ledger.ApprovalMessage(a.ID); return ok })
+	waitFor(t, "the request posted and recorded", func() bool { _, ok := m.Ledger().ApprovalMessage(a.ID); return ok })
 	api.mu.Lock()
 	post := api.calls[len(api.calls)-1]
 	api.mu.Unlock()
@@ -147,14 +148,14 @@ func TestEndToEndApprovalInSlack(t *testing.T) {
 	if code := click("UOUTSIDER", slackSecret, 2); code != http.StatusOK {
 		t.Errorf("non-approver's click: %d", code)
 	}
-	if got, _ := m.ledger.Approval(a.ID); got.State != remediate.ApprovalPending || len(e.suspendCalls()) != 0 {
+	if got, _ := m.Ledger().Approval(a.ID); got.State != remediate.ApprovalPending || len(e.suspendCalls()) != 0 {
 		t.Fatalf("after refused clicks: %+v, %d suspend calls", got, len(e.suspendCalls()))
 	}
 	if code := click("UAPPROVER1", slackSecret, 3); code != http.StatusOK {
 		t.Errorf("approver's click: %d", code)
 	}
-	waitFor(t, "the action carried out", func() bool { got, _ := m.ledger.Approval(a.ID); return got.Result != "" })
-	got, _ := m.ledger.Approval(a.ID)
+	waitFor(t, "the action carried out", func() bool { got, _ := m.Ledger().Approval(a.ID); return got.Result != "" })
+	got, _ := m.Ledger().Approval(a.ID)
 	if got.State != remediate.ApprovalApproved || got.DecidedBy != "UAPPROVER1" || got.Channel != "slack" || got.Result != remediate.ResultSuspended {
 		t.Errorf("approval %+v", got)
 	}

@@ -7,14 +7,9 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"slices"
-	"strings"
-	"time"
 
+	"github.com/tripline-dev/tripline/internal/app"
 	"github.com/tripline-dev/tripline/internal/config"
-	"github.com/tripline-dev/tripline/internal/kafkaio"
-	"github.com/tripline-dev/tripline/internal/ledger"
-	"github.com/tripline-dev/tripline/internal/remediate"
 )
 
 const stateUsage = `Usage:
@@ -72,72 +67,16 @@ func cmdState(ctx context.Context, args []string, s streams) int {
 	}
 	cfg, err := config.Load(*path, os.LookupEnv)
 	if err != nil {
-		fmt.Fprintf(s.err, "consumer state %s: configuration problems:\n%v\n", sub, indent(err))
+		fmt.Fprintf(s.err, "consumer state %s: configuration problems:\n%v\n", sub, app.Indent(err))
 		return 2
 	}
-	keys, err := cfg.Kafka.SigningKeys()
-	if err != nil || !keys.Signs() {
-		fmt.Fprintf(s.err, "consumer state resign: a signing key is needed (TRIPLINE_DLQ_SIGNING_KEY or _FILE): %v\n", err)
-		return 2
-	}
-	table, recs, err := readState(ctx, cfg)
-	if err != nil {
+	switch err := app.ResignState(ctx, cfg, *dryRun, s.out); {
+	case errors.Is(err, app.ErrNoSigningKey):
 		fmt.Fprintf(s.err, "consumer state resign: %v\n", err)
-		return 1
-	}
-	outcomes, err := remediate.Resign(ctx, table, keys, recs, time.Now, *dryRun)
-	printResign(s.out, outcomes, *dryRun, keys.Fingerprint())
-	if err != nil {
+		return 2
+	case err != nil:
 		fmt.Fprintf(s.err, "consumer state resign: %v\n", err)
 		return 1
 	}
 	return 0
-}
-
-// readState reads the state topic in full, unchecked: the latest record of
-// each key, sorted by key, and the table to write through.
-func readState(ctx context.Context, cfg config.Config) (*ledger.Table, []remediate.StoredRecord, error) {
-	k := cfg.Kafka
-	host, _ := os.Hostname()
-	k.ClientID = fmt.Sprintf("%s-state-%s-%d", k.ClientID, host, os.Getpid())
-	conn, err := kafkaio.NewConnection(kafkaConfig(k))
-	if err != nil {
-		return nil, nil, err
-	}
-	latest := map[string]remediate.StoredRecord{}
-	table, err := ledger.New(ledger.Config{Brokers: conn.Brokers, Transport: conn.Transport, Topic: k.StateTopic},
-		func(key string, value []byte, signature string) {
-			latest[key] = remediate.StoredRecord{Key: key, Value: value, Signature: signature}
-		})
-	if err != nil {
-		return nil, nil, fmt.Errorf("state topic: %w", err)
-	}
-	loadCtx, cancel := context.WithTimeout(ctx, 2*time.Minute)
-	defer cancel()
-	if err := table.Load(loadCtx); err != nil {
-		return nil, nil, fmt.Errorf("state topic %s: %w", k.StateTopic, err)
-	}
-	recs := make([]remediate.StoredRecord, 0, len(latest))
-	for _, r := range latest {
-		recs = append(recs, r)
-	}
-	slices.SortFunc(recs, func(a, b remediate.StoredRecord) int { return strings.Compare(a.Key, b.Key) })
-	return table, recs, nil
-}
-
-// printResign prints the refused records one per line, then the counts.
-func printResign(w io.Writer, outcomes []remediate.ResignOutcome, dryRun bool, fingerprint string) {
-	counts := map[string]int{}
-	for _, o := range outcomes {
-		counts[o.Action]++
-		if o.Action == "refused" {
-			fmt.Fprintf(w, "refused %s: %s\n", o.Key, o.Detail)
-		}
-	}
-	verb := "signed"
-	if dryRun {
-		verb = "would sign"
-	}
-	fmt.Fprintf(w, "%s %d records under key %s; %d already signed under it; %d refused (listed above, never signed); %d tombstones skipped\n",
-		verb, counts["signed"], fingerprint, counts["kept"], counts["refused"], counts["skipped"])
 }

@@ -1,4 +1,4 @@
-package main
+package app
 
 import (
 	"context"
@@ -16,10 +16,10 @@ import (
 // remind about or expire.
 const approvalClockInterval = 5 * time.Second
 
-// writeAnswer signs an answer and writes it to the approvals topic, where
+// WriteAnswer signs an answer and writes it to the approvals topic, where
 // the instance owning its partition applies it. It fills in the nonce and
 // the time when they are empty.
-func (m *Main) writeAnswer(ctx context.Context, ans remediate.Answer) (remediate.Answer, error) {
+func (m *Main) WriteAnswer(ctx context.Context, ans remediate.Answer) (remediate.Answer, error) {
 	if m.answers == nil {
 		return ans, fmt.Errorf("approvals are off: they need kafka.approvals_topic and the signing key (TRIPLINE_DLQ_SIGNING_KEY)")
 	}
@@ -57,7 +57,7 @@ func (m *Main) runApprovalClock(ctx context.Context) error {
 		}
 		now := m.now()
 		for _, ans := range m.decider.DueAnswers(now) {
-			if _, err := m.writeAnswer(ctx, ans); err != nil && ctx.Err() == nil {
+			if _, err := m.WriteAnswer(ctx, ans); err != nil && ctx.Err() == nil {
 				m.log.Warn("cannot write the clock's answer to a pending approval; trying again", "approval_id", ans.ApprovalID, "kind", string(ans.Kind), "error", err.Error())
 			}
 		}
@@ -76,21 +76,23 @@ func newNonce() string {
 	return hex.EncodeToString(b)
 }
 
-// offsetClock is the real clock moved forward by an offset: the demo and
+// OffsetClock is the real clock moved forward by an offset: the demo and
 // the tests move it to show what happens when an approval expires,
-// instead of waiting.
-type offsetClock struct {
+// instead of waiting. Its zero value is the real clock.
+type OffsetClock struct {
 	mu     sync.Mutex
 	offset time.Duration
 }
 
-func (c *offsetClock) now() time.Time {
+// Now is the real time plus the offset.
+func (c *OffsetClock) Now() time.Time {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return time.Now().Add(c.offset)
 }
 
-func (c *offsetClock) forward(d time.Duration) {
+// Forward moves the clock forward by d.
+func (c *OffsetClock) Forward(d time.Duration) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.offset += d

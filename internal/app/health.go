@@ -1,4 +1,4 @@
-package main
+package app
 
 import (
 	"context"
@@ -15,7 +15,7 @@ func (m *Main) serveHTTP(ctx context.Context) error {
 	mux.Handle("/metrics", m.tel.MetricsHandler())
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") })
 	mux.HandleFunc("/readyz", func(w http.ResponseWriter, r *http.Request) {
-		notes, err := m.ready(r.Context())
+		notes, err := m.Ready(r.Context())
 		if err != nil {
 			http.Error(w, "not ready: "+err.Error(), http.StatusServiceUnavailable)
 			return
@@ -27,7 +27,7 @@ func (m *Main) serveHTTP(ctx context.Context) error {
 		}
 		// An open breaker does not make the instance unready: it must
 		// keep consuming (and holding the decisions of that scope).
-		for _, scope := range m.decider.OpenScopes() {
+		for _, scope := range m.ledger.OpenScopes() {
 			fmt.Fprintf(w, "breaker open: %s (suspensions in this scope are held in the dead-letter topic; re-arm with: consumer breaker reset --scope %s --by NAME --reason TEXT)\n", scope, scope)
 		}
 		// Neither makes the instance unready: refused records count for
@@ -57,7 +57,7 @@ func (m *Main) serveHTTP(ctx context.Context) error {
 	return nil
 }
 
-// ready reports whether the service can do its job: rules are loaded, the
+// Ready reports whether the service can do its job: rules are loaded, the
 // action ledger is loaded, the Users API accepts the credentials, the user
 // directory is loaded, and this instance is a member of a stable consumer
 // group. A Users API that is down (a token request failing for a reason
@@ -65,7 +65,7 @@ func (m *Main) serveHTTP(ctx context.Context) error {
 // parked and re-driven, and the instance keeps consuming. Results are
 // cached for 5 seconds so probes cannot hammer the broker or the token
 // endpoint.
-func (m *Main) ready(ctx context.Context) (notes []string, err error) {
+func (m *Main) Ready(ctx context.Context) (notes []string, err error) {
 	m.readyMu.Lock()
 	defer m.readyMu.Unlock()
 	if time.Since(m.readyAt) < 5*time.Second {

@@ -1,4 +1,4 @@
-package main
+package app
 
 import (
 	"context"
@@ -275,7 +275,7 @@ func (m *Main) newConsumer(dec *event.Decoder, formats map[string]event.Format, 
 		Retry:           m.parkingConfig(replay),
 		AnswersTopic:    m.answersTopic(replay),
 	}, pipeline.Deps{
-		Source: src, DeadLetters: dead, Parked: m.parkedWriter(replay), OnDeadLetter: m.deadLetterHook(replay), Decoder: dec, Rules: currentRules{m.rules},
+		Source: src, DeadLetters: dead, Parked: m.parkedWriter(replay), OnDeadLetter: m.deadLetterHook(replay), Decoder: dec, Rules: m.rules,
 		Decider: m.decider, Logger: m.log, Tracer: m.tel.Tracer("tripline"),
 		Propagator: m.tel.Propagator(), Metrics: metrics,
 	})
@@ -315,12 +315,6 @@ func (m *Main) parkedWriter(replay replayPipeline) pipeline.DeadLetterWriter {
 	}
 	return m.retry
 }
-
-// currentRules evaluates with the watcher's current rule set, so a reload
-// takes effect at the next event.
-type currentRules struct{ w *rules.Watcher }
-
-func (c currentRules) Evaluate(ev *event.Event) rules.Result { return c.w.Current().Evaluate(ev) }
 
 // newDecider builds the decision service over the directory, the Users API
 // client and the ledger, with the protected identities of the current rule
@@ -606,7 +600,7 @@ func (m *Main) reloadOnHangup(ctx context.Context) error {
 func (m *Main) Stats() pipeline.Stats { return m.consumer.Stats() }
 
 // Close releases the Kafka clients, revokes the Users API token (see
-// revokeToken) and flushes telemetry. Call it after Run returned.
+// RevokeToken) and flushes telemetry. Call it after Run returned.
 func (m *Main) Close() error {
 	var errs []error
 	if m.group != nil {
@@ -626,7 +620,7 @@ func (m *Main) Close() error {
 	if m.conn != nil {
 		m.conn.Close()
 	}
-	m.revokeToken()
+	m.RevokeToken()
 	if m.tel != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
@@ -638,10 +632,10 @@ func (m *Main) Close() error {
 // revokeTimeout bounds the token revocation on shutdown.
 const revokeTimeout = 5 * time.Second
 
-// revokeToken revokes the Users API access token, when one was obtained,
+// RevokeToken revokes the Users API access token, when one was obtained,
 // so that it is useless once this process is gone. A failure is logged and
 // counted, never returned: the token still expires on its own (900 s).
-func (m *Main) revokeToken() {
+func (m *Main) RevokeToken() {
 	if m.op == nil {
 		return
 	}

@@ -1,4 +1,4 @@
-package main
+package app
 
 import (
 	"context"
@@ -186,7 +186,7 @@ func (d slackDecider) Decide(ctx context.Context, id string, approve bool, by, c
 	if approve {
 		kind = remediate.AnswerApprove
 	}
-	ans, err := m.writeAnswer(ctx, a.Bind(remediate.Answer{Kind: kind, By: by, Channel: channel, Reason: reason}))
+	ans, err := m.WriteAnswer(ctx, a.Bind(remediate.Answer{Kind: kind, By: by, Channel: channel, Reason: reason}))
 	if err != nil {
 		return err
 	}

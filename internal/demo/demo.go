@@ -1,4 +1,4 @@
-package main
+package demo
 
 import (
 	"bytes"
@@ -8,7 +8,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"net"
@@ -26,6 +25,7 @@ import (
 	"go.opentelemetry.io/otel/propagation"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 
+	"github.com/tripline-dev/tripline/internal/app"
 	"github.com/tripline-dev/tripline/internal/config"
 	"github.com/tripline-dev/tripline/internal/kafkaio"
 	"github.com/tripline-dev/tripline/internal/notify"
@@ -136,52 +136,34 @@ func (a *auditLog) Audit(_ context.Context, rec remediate.Record) error {
 	return nil
 }
 
-func cmdDemo(ctx context.Context, args []string, s streams) int {
-	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
-	fs.SetOutput(s.err)
-	rulesDir := fs.String("rules", "rules", "directory of rule files")
-	verbose := fs.Bool("verbose", false, "print the service's JSON logs to stderr")
-	timeout := fs.Duration("timeout", 60*time.Second, "give up if the stream is not fully processed by then")
-	fs.Usage = func() {
-		fmt.Fprint(fs.Output(), `Usage: consumer demo [flags]
-
-Runs tripline end to end with no configuration and no network: an embedded
-Kafka broker (kfake) and the Users API simulator start in-process on
-loopback ports, a mixed stream of SIEM events in several formats is produced
-(risky and benign, one malformed, one for a user the API refuses to
-suspend, one for a stranger, one for a protected identity, one delivered
-twice, and a burst that trips the blast-radius breaker), the real pipeline
-consumes it, and a summary says who was suspended and by which rule, who
-the guards spared and why, what the breaker held, what went to the
-dead-letter topic and why, and where the traces went. Then it plays the
-operator: re-arms the breaker (consumer breaker reset) and replays the held
-decisions (consumer dlq replay --execute). Exits 0 when every message
-reached a final outcome.
-
-Flags:
-`)
-		fs.PrintDefaults()
-	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		return 2
-	}
-	if err := runDemo(ctx, s, *rulesDir, *verbose, *timeout); err != nil {
-		fmt.Fprintf(s.err, "consumer demo: %v\n", err)
-		return 1
-	}
-	return 0
+// Config configures one run of the demo.
+type Config struct {
+	// RulesDir is the rule directory (the repository's rules/).
+	RulesDir string
+	// Verbose writes the service's JSON logs to Err.
+	Verbose bool
+	// Timeout bounds the wait for the stream to be fully processed.
+	Timeout time.Duration
+	// Out receives the story; Err the logs when Verbose.
+	Out, Err io.Writer
 }
 
-func runDemo(ctx context.Context, s streams, rulesDir string, verbose bool, timeout time.Duration) error {
+// Run runs tripline end to end with no configuration and no network (see
+// `consumer demo --help`): it returns once every message reached a final
+// outcome and the operator's steps ran, or with why not.
+func Run(ctx context.Context, c Config) error {
+	return runDemo(ctx, c)
+}
+
+func runDemo(ctx context.Context, c Config) error {
+	rulesDir, verbose, timeout := c.RulesDir, c.Verbose, c.Timeout
+	s := streams{out: c.Out, err: c.Err}
 	if _, err := os.Stat(rulesDir); err != nil {
 		return fmt.Errorf("rules directory %q not found: run the demo from the repository root or pass --rules DIR", rulesDir)
 	}
 	// One partition, so the stream is handled in order and the summary is
 	// the same on every run.
-	sb, err := startSandbox(sandboxConfig{Topics: []string{demoTopic}, Partitions: 1, Seed: demoSeed(), Generate: 20})
+	sb, err := StartSandbox(SandboxConfig{Topics: []string{demoTopic}, Partitions: 1, Seed: demoSeed(), Generate: 20})
 	if err != nil {
 		return err
 	}
@@ -205,7 +187,7 @@ func runDemo(ctx context.Context, s streams, rulesDir string, verbose bool, time
 		logs = s.err
 	}
 	audit := &auditLog{}
-	cfg := sb.config("tripline-demo", rulesDir, demoTopic)
+	cfg := sb.Config("tripline-demo", rulesDir, demoTopic)
 	cfg.Breaker.Global = demoBreaker
 	// One decision at a time, so the story (which burst users the breaker
 	// holds, which duplicate is spared) reads the same on every run; the
@@ -222,8 +204,8 @@ func runDemo(ctx context.Context, s streams, rulesDir string, verbose bool, time
 	cfg.Kafka.DLQSigningKey = config.Secret(hex.EncodeToString(key)) // the replay acts only on records this run signed
 	runCtx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	clk := &offsetClock{}
-	m, err := NewMain(runCtx, cfg, Options{Log: logs, Auditor: audit, Now: clk.now, ApprovalTick: 100 * time.Millisecond})
+	clk := &app.OffsetClock{}
+	m, err := app.NewMain(runCtx, cfg, app.Options{Log: logs, Auditor: audit, Now: clk.Now, ApprovalTick: 100 * time.Millisecond})
 	if err != nil {
 		return err
 	}
@@ -266,25 +248,25 @@ func runDemo(ctx context.Context, s streams, rulesDir string, verbose bool, time
 // demoApprovals plays the approver while the consumer runs: list the
 // pending actions, approve one as `consumer approvals approve` does, and
 // let the clock expire the other.
-func demoApprovals(ctx context.Context, s streams, cfg config.Config, m *Main, clk *offsetClock, logs io.Writer) error {
+func demoApprovals(ctx context.Context, s streams, cfg config.Config, m *app.Main, clk *app.OffsetClock, logs io.Writer) error {
 	out := &prefixWriter{w: s.out, prefix: "  "}
-	pending := m.ledger.Approvals()
+	pending := m.Ledger().Approvals()
 	// By user, so the demo reads the same on every run.
 	sort.Slice(pending, func(i, j int) bool { return pending[i].UserEmail < pending[j].UserEmail })
 	if len(pending) == 0 {
 		return errors.New("the demo expected pending approvals from siem_alert_high")
 	}
 	fmt.Fprintf(s.out, "\nWaiting for a person (siem_alert_high is in mode approve: nothing is called until someone approves):\n  $ consumer approvals list\n")
-	if err := printApprovals(out, pending, false, false); err != nil {
+	if err := app.PrintApprovals(out, pending, false, false); err != nil {
 		return err
 	}
 	first := pending[0]
 	fmt.Fprintf(s.out, "\nAn analyst checks the first alert and approves it; the running consumer carries it out, through the guards again:\n  $ consumer approvals approve %s --by demo-analyst\n", first.ID)
-	cli, err := openLedger(ctx, cfg, logs)
+	cli, err := app.OpenLedger(ctx, cfg, logs)
 	if err != nil {
 		return err
 	}
-	err = answerApproval(ctx, cli, remediate.Answer{ApprovalID: first.ID, Kind: remediate.AnswerApprove, By: "demo-analyst", Channel: "cli"}, 20*time.Second, out)
+	err = cli.AnswerAndReport(ctx, remediate.Answer{ApprovalID: first.ID, Kind: remediate.AnswerApprove, By: "demo-analyst", Channel: "cli"}, 20*time.Second, out)
 	cli.Close()
 	if err != nil {
 		return err
@@ -294,20 +276,19 @@ func demoApprovals(ctx context.Context, s streams, cfg config.Config, m *Main, c
 	}
 	second := pending[1]
 	fmt.Fprintf(s.out, "\nNobody answers the second request. 31 minutes later (the demo moves its clock) the approval clock expires it:\n")
-	clk.forward(31 * time.Minute)
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		a, _ := m.ledger.Approval(second.ID)
-		if a.State == remediate.ApprovalExpired {
-			fmt.Fprintf(out, "%s %s: %s of %s by rule %s denied at %s, never carried out (outcome approval_expired)\n",
-				a.ID, a.State, a.Action, a.UserEmail, a.RuleID, a.Expires.UTC().Format(time.RFC3339))
-			return nil
-		}
-		if time.Now().After(deadline) || ctx.Err() != nil {
-			return fmt.Errorf("approval %s did not expire", second.ID)
-		}
-		time.Sleep(50 * time.Millisecond)
+	clk.Forward(31 * time.Minute)
+	waitCtx, cancel := context.WithTimeout(ctx, 20*time.Second)
+	defer cancel()
+	var a remediate.Approval
+	if err := m.Ledger().Wait(waitCtx, func() bool {
+		a, _ = m.Ledger().Approval(second.ID)
+		return a.State == remediate.ApprovalExpired
+	}); err != nil {
+		return fmt.Errorf("approval %s did not expire: %w", second.ID, err)
 	}
+	fmt.Fprintf(out, "%s %s: %s of %s by rule %s denied at %s, never carried out (outcome approval_expired)\n",
+		a.ID, a.State, a.Action, a.UserEmail, a.RuleID, a.Expires.UTC().Format(time.RFC3339))
+	return nil
 }
 
 // rearmAndReplay plays the operator after the breaker tripped: re-arm it,
@@ -316,18 +297,18 @@ func demoApprovals(ctx context.Context, s streams, cfg config.Config, m *Main, c
 func rearmAndReplay(ctx context.Context, s streams, cfg config.Config, logs io.Writer) error {
 	out := &prefixWriter{w: s.out, prefix: "  "}
 	fmt.Fprintf(s.out, "\nAn operator reviews the burst and re-arms the breaker:\n  $ consumer breaker reset --scope global --by demo-operator --reason \"burst reviewed\"\n")
-	m, err := openLedger(ctx, cfg, logs)
+	m, err := app.OpenLedger(ctx, cfg, logs)
 	if err != nil {
 		return err
 	}
-	err = resetBreaker(ctx, m.ledger, remediate.ScopeGlobal, "demo-operator", "burst reviewed", out)
+	err = app.ResetBreaker(ctx, m.Ledger(), remediate.ScopeGlobal, "demo-operator", "burst reviewed", out)
 	m.Close()
 	if err != nil {
 		return err
 	}
 	fmt.Fprintf(s.out, "\n...then replays the dead-letter topic; the decisions the breaker held act now, within the cap:\n  $ consumer dlq replay --execute\n")
 	noEnv := func(string) (string, bool) { return "", false }
-	_, err = runDLQReplay(ctx, cfg, dlqFlags{group: "tripline-dlq-replay", execute: true}, Options{Log: logs, Lookup: noEnv}, streams{out: out, err: out})
+	_, err = app.ReplayDLQ(ctx, cfg, app.ReplayOptions{Group: "tripline-dlq-replay", Execute: true, Out: out, Err: out}, app.Options{Log: logs, Lookup: noEnv})
 	return err
 }
 
@@ -354,7 +335,7 @@ func (p *prefixWriter) Write(b []byte) (int, error) {
 
 // produceDemo writes the stream, each message with a traceparent header of
 // its own "producer" span, as a SIEM that traces would.
-func produceDemo(ctx context.Context, sb *sandbox, stream []demoMessage, tp *sdktrace.TracerProvider) ([]string, error) {
+func produceDemo(ctx context.Context, sb *Sandbox, stream []demoMessage, tp *sdktrace.TracerProvider) ([]string, error) {
 	var recs []kafkaio.Record
 	var ids []string
 	for i, d := range stream {
@@ -381,7 +362,7 @@ func produceDemo(ctx context.Context, sb *sandbox, stream []demoMessage, tp *sdk
 	return ids, nil
 }
 
-func waitCommitted(ctx context.Context, m *Main, n int64, done <-chan error) error {
+func waitCommitted(ctx context.Context, m *app.Main, n int64, done <-chan error) error {
 	t := time.NewTicker(50 * time.Millisecond)
 	defer t.Stop()
 	for m.Stats().Committed < n {
@@ -396,7 +377,7 @@ func waitCommitted(ctx context.Context, m *Main, n int64, done <-chan error) err
 	return nil
 }
 
-func printSummary(w io.Writer, sb *sandbox, audit *auditLog, dlq []kafkaio.Record, st pipeline.Stats, traceID string) {
+func printSummary(w io.Writer, sb *Sandbox, audit *auditLog, dlq []kafkaio.Record, st pipeline.Stats, traceID string) {
 	audit.mu.Lock()
 	recs := append([]remediate.Record(nil), audit.recs...)
 	audit.mu.Unlock()
@@ -545,3 +526,6 @@ func (r *demoReceiver) print(w io.Writer) {
 		fmt.Fprintf(w, "  %d refused: bad signature\n", r.bad)
 	}
 }
+
+// streams are where the demo writes.
+type streams struct{ out, err io.Writer }

@@ -1,17 +1,17 @@
-package main
+package demo
 
 import (
 	"bytes"
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestDemoRunsEndToEnd(t *testing.T) {
 	var out, errb bytes.Buffer
-	code := cmdDemo(t.Context(), []string{"--rules", "../../rules"}, streams{out: &out, err: &errb})
-	if code != 0 {
-		t.Fatalf("demo exit %d\nstdout:\n%s\nstderr:\n%s", code, out.String(), errb.String())
+	if err := Run(t.Context(), Config{RulesDir: "../../rules", Timeout: 60 * time.Second, Out: &out, Err: &errb}); err != nil {
+		t.Fatalf("demo: %v\nstdout:\n%s\nstderr:\n%s", err, out.String(), errb.String())
 	}
 	got := out.String()
 	for _, want := range []string{

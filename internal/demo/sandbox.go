@@ -1,4 +1,4 @@
-package main
+package demo
 
 import (
 	"errors"
@@ -13,10 +13,10 @@ import (
 	"github.com/tripline-dev/tripline/internal/opsim"
 )
 
-// sandbox is a self-contained world for the demo and the end-to-end tests:
+// Sandbox is a self-contained world for the demo and the end-to-end tests:
 // an embedded Kafka broker (kfake) and the Users API simulator, both on
 // loopback sockets.
-type sandbox struct {
+type Sandbox struct {
 	broker *devbroker.Broker
 	conn   *kafkaio.Connection // to the broker, for producing and reading records
 	sim    *opsim.Server
@@ -24,14 +24,18 @@ type sandbox struct {
 	srv    *http.Server
 }
 
-type sandboxConfig struct {
+// SandboxConfig says what a Sandbox holds: the topics the broker creates
+// (with Partitions partitions, default 3), and the simulated account's
+// users (Seed, plus Generate generated members).
+type SandboxConfig struct {
 	Topics     []string
 	Partitions int
 	Seed       opsim.Seed
 	Generate   int
 }
 
-func startSandbox(sc sandboxConfig) (*sandbox, error) {
+// StartSandbox starts the broker and the simulator; Close stops them.
+func StartSandbox(sc SandboxConfig) (*Sandbox, error) {
 	if sc.Partitions == 0 {
 		sc.Partitions = 3
 	}
@@ -39,7 +43,7 @@ func startSandbox(sc sandboxConfig) (*sandbox, error) {
 	if err != nil {
 		return nil, fmt.Errorf("start embedded broker: %w", err)
 	}
-	s := &sandbox{broker: b}
+	s := &Sandbox{broker: b}
 	if s.conn, err = kafkaio.NewConnection(kafkaio.Config{Brokers: []string{b.Addr()}, ClientID: "tripline-sandbox"}); err != nil {
 		b.Close()
 		return nil, err
@@ -59,8 +63,10 @@ func startSandbox(sc sandboxConfig) (*sandbox, error) {
 	return s, nil
 }
 
-// config returns a configuration pointing at the sandbox.
-func (s *sandbox) config(group, rulesDir string, topics ...string) config.Config {
+// Config returns a configuration pointing at the sandbox: the consumer
+// group, the rule directory and the source topics given, a fixed signing
+// key, short timeouts and no HTTP listener.
+func (s *Sandbox) Config(group, rulesDir string, topics ...string) config.Config {
 	cfg := config.Default()
 	cfg.Kafka.Brokers = []string{s.broker.Addr()}
 	cfg.Kafka.GroupID = group
@@ -87,7 +93,20 @@ func (s *sandbox) config(group, rulesDir string, topics ...string) config.Config
 	return cfg
 }
 
-func (s *sandbox) Close() error {
+// Broker is the embedded Kafka broker.
+func (s *Sandbox) Broker() *devbroker.Broker { return s.broker }
+
+// Conn is a connection to the broker, for producing and reading records.
+func (s *Sandbox) Conn() *kafkaio.Connection { return s.conn }
+
+// Sim is the Users API simulator.
+func (s *Sandbox) Sim() *opsim.Server { return s.sim }
+
+// SimURL is the simulator's base URL.
+func (s *Sandbox) SimURL() string { return s.simURL }
+
+// Close stops the simulator and the broker.
+func (s *Sandbox) Close() error {
 	err := s.srv.Close()
 	s.conn.Close()
 	s.broker.Close()

@@ -40,7 +40,7 @@ func TestBreakerTripsAtExactlyTheCap(t *testing.T) {
 	if b, ok := s.ledger.Breaker(ScopeGlobal); !ok || !b.Open || b.Count != 3 || b.Cap != 3 {
 		t.Errorf("global breaker = %+v, want open at 3 of 3", b)
 	}
-	if got := s.OpenScopes(); fmt.Sprint(got) != "[global]" {
+	if got := s.ledger.OpenScopes(); fmt.Sprint(got) != "[global]" {
 		t.Errorf("open scopes %v", got)
 	}
 }
@@ -120,7 +120,7 @@ func TestBreakerPerRuleScope(t *testing.T) {
 	if out, _ := s.Decide(t.Context(), suspendOf("other", users[3].Email, "ev3")); out.Result != ResultSuspended {
 		t.Errorf("another rule was held by noisy's breaker: %s", out.Result)
 	}
-	if got := s.OpenScopes(); fmt.Sprint(got) != "[rule:noisy]" {
+	if got := s.ledger.OpenScopes(); fmt.Sprint(got) != "[rule:noisy]" {
 		t.Errorf("open scopes %v, want [rule:noisy]", got)
 	}
 }
@@ -159,7 +159,7 @@ func TestBreakerStaysOpenAcrossRestartAndRearms(t *testing.T) {
 		t.Errorf("breaker after re-arm = %+v", b)
 	}
 	// The first instance sees the re-arm through the store too.
-	if got := s.OpenScopes(); len(got) != 0 {
+	if got := s.ledger.OpenScopes(); len(got) != 0 {
 		t.Errorf("first instance still sees %v open", got)
 	}
 }

@@ -730,3 +730,38 @@ func clonePtr[T any](p *T) *T {
 	c := *p
 	return &c
 }
+
+// Wait blocks until cond holds, checking it at the call and each time the
+// ledger applies a record (its own writes and what the store delivers from
+// other instances), or until ctx is done; it returns ctx's error then. cond
+// runs without the ledger's lock held, so it may read the ledger.
+func (l *Ledger) Wait(ctx context.Context, cond func() bool) error {
+	for {
+		l.mu.Lock()
+		gen := l.gen
+		l.mu.Unlock()
+		if cond() {
+			return nil
+		}
+		if err := l.waitApplied(ctx, gen); err != nil {
+			return err
+		}
+	}
+}
+
+// waitApplied waits until a record is applied after generation gen, or ctx
+// is done.
+func (l *Ledger) waitApplied(ctx context.Context, gen uint64) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	stop := context.AfterFunc(ctx, func() {
+		l.mu.Lock()
+		l.changed.Broadcast()
+		l.mu.Unlock()
+	})
+	defer stop()
+	for l.gen == gen && ctx.Err() == nil {
+		l.changed.Wait()
+	}
+	return ctx.Err()
+}

@@ -186,12 +186,6 @@ func (s *Service) notify(ctx context.Context, n Notice) {
 	s.notice(ctx, n)
 }
 
-// Ledger returns the service's ledger.
-func (s *Service) Ledger() *Ledger { return s.ledger }
-
-// OpenScopes lists the breaker scopes that are open.
-func (s *Service) OpenScopes() []string { return s.ledger.OpenScopes() }
-
 // onRetry logs and counts one retry of op.
 func (s *Service) onRetry(ctx context.Context, c *call, op string) func(error, time.Duration) {
 	return func(err error, wait time.Duration) {

@@ -136,7 +136,7 @@ func TestBreakerTripOutlivesItsWindowAcrossARestart(t *testing.T) {
 			t.Fatalf("decision %d = %s, want suspended", i, out.Result)
 		}
 	}
-	if got := s.OpenScopes(); fmt.Sprint(got) != "[global]" {
+	if got := s.ledger.OpenScopes(); fmt.Sprint(got) != "[global]" {
 		t.Fatalf("open scopes after the cap = %v, want [global]", got)
 	}
 
@@ -149,7 +149,7 @@ func TestBreakerTripOutlivesItsWindowAcrossARestart(t *testing.T) {
 	if n := led.Suspensions(ScopeGlobal, window, *now); n != 0 {
 		t.Errorf("%d suspensions counted in the window after it passed, want 0", n)
 	}
-	if got := s2.OpenScopes(); fmt.Sprint(got) != "[global]" {
+	if got := s2.ledger.OpenScopes(); fmt.Sprint(got) != "[global]" {
 		t.Errorf("open scopes after the restart = %v, want [global]", got)
 	}
 	out, err := s2.Decide(t.Context(), suspendOf("r1", users[2].Email, "ev2"))
