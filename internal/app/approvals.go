@@ -12,10 +12,6 @@ import (
 	"github.com/tripline-dev/tripline/internal/remediate"
 )
 
-// approvalClockInterval is how often an instance looks for approvals to
-// remind about or expire.
-const approvalClockInterval = 5 * time.Second
-
 // WriteAnswer signs an answer and writes it to the approvals topic, where
 // the instance owning its partition applies it. It fills in the nonce and
 // the time when they are empty.
@@ -40,34 +36,6 @@ func (m *Main) WriteAnswer(ctx context.Context, ans remediate.Answer) (remediate
 		return ans, fmt.Errorf("write the answer to %s: %w", m.cfg.Kafka.ApprovalsTopic, err)
 	}
 	return ans, nil
-}
-
-// runApprovalClock writes the clock's answers (reminders at half time,
-// expiries) and forgets approvals decided over a week ago, until ctx is
-// done. Every instance runs it: an answer applied twice changes nothing.
-func (m *Main) runApprovalClock(ctx context.Context) error {
-	t := time.NewTicker(m.approvalTick)
-	defer t.Stop()
-	lastForget := time.Time{}
-	for {
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-t.C:
-		}
-		now := m.now()
-		for _, ans := range m.decider.DueAnswers(now) {
-			if _, err := m.WriteAnswer(ctx, ans); err != nil && ctx.Err() == nil {
-				m.log.Warn("cannot write the clock's answer to a pending approval; trying again", "approval_id", ans.ApprovalID, "kind", string(ans.Kind), "error", err.Error())
-			}
-		}
-		if now.Sub(lastForget) > time.Hour {
-			lastForget = now
-			if err := m.decider.ForgetApprovals(ctx, now); err != nil && ctx.Err() == nil {
-				m.log.Warn("cannot forget old approvals", "error", err.Error())
-			}
-		}
-	}
 }
 
 func newNonce() string {

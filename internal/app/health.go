@@ -39,19 +39,29 @@ func (m *Main) serveHTTP(ctx context.Context) error {
 			fmt.Fprintf(w, "state record refused: key %s, %s at %s: %s\n", r.Key, r.Reason, r.At.UTC().Format(time.RFC3339), r.Detail)
 		}
 	})
-	ln, err := net.Listen("tcp", m.cfg.HTTPAddr)
+	return m.serve(ctx, "http_addr", m.cfg.HTTPAddr, mux, "serving metrics and health")
+}
+
+// serve serves h on addr (named setting in errors) until ctx is done, then
+// shuts the server down, giving requests in flight 5 seconds.
+func (m *Main) serve(ctx context.Context, setting, addr string, h http.Handler, what string) error {
+	ln, err := net.Listen("tcp", addr)
 	if err != nil {
-		return fmt.Errorf("http_addr %s: %w", m.cfg.HTTPAddr, err)
+		return fmt.Errorf("%s %s: %w", setting, addr, err)
 	}
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
-	m.log.Info("serving metrics and health", "addr", ln.Addr().String())
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 10 * time.Second}
+	m.log.Info(what, "addr", ln.Addr().String())
+	stopped := make(chan struct{})
 	go func() {
+		defer close(stopped)
 		<-ctx.Done()
 		shut, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 		defer cancel()
 		srv.Shutdown(shut)
 	}()
-	if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+	err = srv.Serve(ln)
+	<-stopped
+	if !errors.Is(err, http.ErrServerClosed) {
 		return err
 	}
 	return nil

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/segmentio/kafka-go"
@@ -47,62 +46,8 @@ func (m *Main) newNotifier() error {
 	}
 	m.notifier = n
 	m.log.Info("notifications on", "sinks", n.Sinks(), "include_email", nc.IncludeEmail)
-	prev := m.notify
-	m.notify = func(ctx context.Context, nt remediate.Notice) {
-		if prev != nil {
-			prev(ctx, nt)
-		}
-		if out, ok := notificationOf(nt); ok {
-			n.Notify(ctx, out)
-		}
-	}
+	m.notices = append(m.notices, n.Notice)
 	return nil
-}
-
-// notificationOf maps a decision-service notice to a notification; the
-// reminders and the approvals' own decisions are Slack message updates,
-// not notifications.
-func notificationOf(nt remediate.Notice) (notify.Notification, bool) {
-	out := notify.Notification{Time: nt.Time, TraceID: nt.TraceID}
-	switch nt.Type {
-	case remediate.NoticeAction:
-		out.Type = notify.TypeAction
-	case remediate.NoticeBreakerOpen:
-		out.Type = notify.TypeBreakerOpen
-	case remediate.NoticeApprovalRequested:
-		out.Type = notify.TypeApprovalRequested
-	case remediate.NoticeApprovalExpired:
-		out.Type = notify.TypeApprovalExpired
-	default:
-		return out, false
-	}
-	if o := nt.Outcome; o != nil {
-		out.RuleID, out.Action, out.UserID, out.Email = o.Decision.RuleID, string(o.Decision.Action), o.User.ID, o.User.Email
-		out.Result, out.Reason, out.EventID, out.Attempts = string(o.Result), o.Decision.Reason, o.Decision.EventID, o.Attempts
-		if out.Email == "" {
-			out.Email = o.Decision.UserEmail
-		}
-	}
-	if a := nt.Approval; a != nil {
-		out.ApprovalID, out.ExpiresAt = a.ID, a.Expires
-		if out.RuleID == "" {
-			out.RuleID, out.Action, out.UserID, out.Email, out.Reason, out.EventID = a.RuleID, string(a.Action), a.UserID, a.UserEmail, a.Reason, a.EventID
-		}
-		if out.Result == "" {
-			out.Result = string(remediate.ResultPendingApproval)
-			if a.State == remediate.ApprovalExpired {
-				out.Result = string(remediate.ResultApprovalExpired)
-			}
-		}
-	}
-	if b := nt.Breaker; b != nil {
-		out.Scope, out.Result = b.Scope, string(remediate.ResultBreakerOpen)
-		out.Reason = fmt.Sprintf("%d suspensions in %s reached the cap of %d", b.Count, b.Window, b.Cap)
-		if rule, ok := strings.CutPrefix(b.Scope, "rule:"); ok {
-			out.RuleID = rule
-		}
-	}
-	return out, true
 }
 
 // notifyDeadLetter tells the sinks of a dead-lettered decision of a class

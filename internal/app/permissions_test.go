@@ -28,4 +28,3 @@ func TestPermissionsNeededFollowTheRules(t *testing.T) {
 		}
 	}
 }
-

@@ -16,8 +16,6 @@ import (
 	"time"
 
 	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
-	"go.opentelemetry.io/otel/attribute"
-	"go.opentelemetry.io/otel/metric"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"golang.org/x/sync/errgroup"
 
@@ -33,6 +31,7 @@ import (
 	"github.com/tripline-dev/tripline/internal/remediate"
 	"github.com/tripline-dev/tripline/internal/rules"
 	"github.com/tripline-dev/tripline/internal/signing"
+	"github.com/tripline-dev/tripline/internal/slackapproval"
 	"github.com/tripline-dev/tripline/internal/telemetry"
 	"github.com/tripline-dev/tripline/internal/version"
 )
@@ -67,9 +66,10 @@ type Main struct {
 	retry    *kafkaio.TopicWriter // the retry topic's, when parking is on
 	answers  *kafkaio.TopicWriter // the approvals topic's, when approvals are on
 	audit    *kafkaio.TopicWriter
-	// notify receives the decision service's notices (nil: none).
-	notify func(ctx context.Context, n remediate.Notice)
-	slack  *slackApprovals // nil without slack.approval_channel
+	// notices subscribe to the decision service's notices (notifications,
+	// Slack approval messages).
+	notices []func(ctx context.Context, n remediate.Notice)
+	slack   *slackapproval.Approvals // nil without slack.approval_channel
 	// notifier sends notifications (nil without any sink).
 	notifier *notify.Notifier
 	// now and approvalTick: see Options.
@@ -84,9 +84,6 @@ type Main struct {
 	keys     *signing.Keyring
 	decider  *remediate.Service
 	consumer *pipeline.Consumer
-	// revocations counts token revocations on shutdown, by result (nil
-	// outside `consumer run`: not counted).
-	revocations metric.Int64Counter
 
 	readyMu    sync.Mutex
 	readyAt    time.Time
@@ -112,7 +109,7 @@ func NewMain(ctx context.Context, cfg config.Config, opts Options) (_ *Main, err
 		m.now = time.Now
 	}
 	if m.approvalTick <= 0 {
-		m.approvalTick = approvalClockInterval
+		m.approvalTick = remediate.DefaultApprovalTick
 	}
 	defer func() {
 		if err != nil {
@@ -167,51 +164,7 @@ func NewMain(ctx context.Context, cfg config.Config, opts Options) (_ *Main, err
 // token request is worth an alert.
 func (m *Main) observeComponents() error {
 	meter := m.tel.Meter("tripline")
-	reloads, err := meter.Int64ObservableCounter("tripline_rules_reloads", metric.WithDescription("Rule set loads, by result (loaded, rejected)."))
-	if err != nil {
-		return err
-	}
-	protected, err := meter.Int64ObservableGauge("tripline_protected_entries",
-		metric.WithDescription("Entries of the protected-identities list in force (rules/protected.yaml: emails, domains, globs, user_ids), which the decision service never acts on."))
-	if err != nil {
-		return err
-	}
-	users, err := meter.Int64ObservableGauge("tripline_directory_users", metric.WithDescription("1Password users in the directory's current listing."))
-	if err != nil {
-		return err
-	}
-	conflicts, err := meter.Int64ObservableGauge("tripline_directory_conflicts",
-		metric.WithDescription("Email addresses that two or more users of the account share once case and Unicode forms are folded: tripline acts on none of those users by email."))
-	if err != nil {
-		return err
-	}
-	if m.revocations, err = meter.Int64Counter("tripline_token_revocations", metric.WithDescription("Users API token revocations on shutdown, by result (ok, error).")); err != nil {
-		return err
-	}
-	tokens, err := meter.Int64ObservableCounter("tripline_token_requests",
-		metric.WithDescription("Users API token requests to the OAuth token endpoint, by result (issued; refused: the credentials were refused; unavailable: no usable answer)."))
-	if err != nil {
-		return err
-	}
-	loadedAttr := metric.WithAttributes(attribute.String("result", "loaded"))
-	rejectedAttr := metric.WithAttributes(attribute.String("result", "rejected"))
-	issuedAttr := metric.WithAttributes(attribute.String("result", "issued"))
-	refusedAttr := metric.WithAttributes(attribute.String("result", "refused"))
-	unavailableAttr := metric.WithAttributes(attribute.String("result", "unavailable"))
-	_, err = meter.RegisterCallback(func(_ context.Context, o metric.Observer) error {
-		loaded, rejected := m.rules.Stats()
-		o.ObserveInt64(reloads, int64(loaded), loadedAttr)
-		o.ObserveInt64(reloads, int64(rejected), rejectedAttr)
-		o.ObserveInt64(protected, int64(m.rules.Current().Protected().Len()))
-		o.ObserveInt64(users, int64(m.dir.Len()))
-		o.ObserveInt64(conflicts, int64(m.dir.Conflicts()))
-		st := m.op.TokenStats()
-		o.ObserveInt64(tokens, st.Issued, issuedAttr)
-		o.ObserveInt64(tokens, st.Refused, refusedAttr)
-		o.ObserveInt64(tokens, st.Unavailable, unavailableAttr)
-		return nil
-	}, reloads, protected, users, conflicts, tokens)
-	return err
+	return errors.Join(m.rules.RegisterMetrics(meter), m.dir.RegisterMetrics(meter), m.op.RegisterMetrics(meter))
 }
 
 // newCore sets up what every command that runs the pipeline needs: the
@@ -338,7 +291,7 @@ func (m *Main) newDecider(auditor remediate.Auditor, dryRun bool) (*remediate.Se
 		Directory: m.dir, API: m.op, Ledger: m.ledger,
 		Protected: func() *identity.Protected { return m.rules.Current().Protected() },
 		Auditor:   auditor, Logger: m.log, Tracer: m.tel.Tracer("tripline"), Meter: m.tel.Meter("tripline"),
-		Notify: m.notify, Now: m.now,
+		Notify: m.publish, Now: m.now,
 	})
 }
 
@@ -537,7 +490,7 @@ func (m *Main) Run(ctx context.Context) error {
 		return err
 	}
 	if m.slack != nil {
-		if err := m.slack.check(ctx); err != nil {
+		if err := m.slack.Check(ctx); err != nil {
 			return fmt.Errorf("slack (slack.* settings): %w", err)
 		}
 	}
@@ -553,10 +506,17 @@ func (m *Main) Run(ctx context.Context) error {
 	})
 	g.Go(func() error { return ignoreCanceled(m.dir.Run(gctx)) })
 	if m.answers != nil {
-		g.Go(func() error { return m.runApprovalClock(gctx) })
+		g.Go(func() error { return m.decider.RunApprovalClock(gctx, m, m.approvalTick) })
 	}
 	if m.slack != nil {
-		g.Go(func() error { return m.slack.run(gctx) })
+		g.Go(func() error { return m.slack.Run(gctx) })
+	}
+	if m.slack != nil && m.slack.Handler() != nil {
+		mux := http.NewServeMux()
+		mux.Handle("/slack/interactivity", m.slack.Handler())
+		g.Go(func() error {
+			return m.serve(gctx, "approval_addr", m.cfg.ApprovalAddr, mux, "serving slack interactivity callbacks on /slack/interactivity")
+		})
 	}
 	if m.cfg.Rules.Watch {
 		g.Go(func() error { return ignoreCanceled(m.rules.Run(gctx)) })
@@ -642,18 +602,12 @@ func (m *Main) RevokeToken() {
 	ctx, cancel := context.WithTimeout(context.Background(), revokeTimeout)
 	defer cancel()
 	hadToken, err := m.op.Revoke(ctx)
-	if !hadToken {
-		return
-	}
-	result := "ok"
-	if err != nil {
-		result = "error"
+	switch {
+	case !hadToken:
+	case err != nil:
 		m.log.Warn("cannot revoke the Users API token; it stays valid until it expires", "error", err)
-	} else {
+	default:
 		m.log.Info("Users API token revoked")
-	}
-	if m.revocations != nil {
-		m.revocations.Add(ctx, 1, metric.WithAttributes(attribute.String("result", result)))
 	}
 }
 
@@ -667,4 +621,11 @@ func ignoreCanceled(err error) error {
 		return nil
 	}
 	return err
+}
+
+// publish hands a decision-service notice to every subscriber.
+func (m *Main) publish(ctx context.Context, n remediate.Notice) {
+	for _, f := range m.notices {
+		f(ctx, n)
+	}
 }

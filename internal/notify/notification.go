@@ -1,9 +1,12 @@
 package notify
 
 import (
+	"context"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
+	"fmt"
+	"strings"
 	"time"
 
 	"github.com/tripline-dev/tripline/internal/identity"
@@ -18,15 +21,15 @@ type Type string
 const (
 	// TypeAction: an enforce action ran (suspend, reactivate), whatever its
 	// result.
-	TypeAction Type = "action"
+	TypeAction = Type(remediate.NoticeAction)
 	// TypeApprovalRequested: an action waits for a person's approval until
 	// ExpiresAt.
-	TypeApprovalRequested Type = "approval_requested"
+	TypeApprovalRequested = Type(remediate.NoticeApprovalRequested)
 	// TypeApprovalExpired: nobody approved the action in time.
-	TypeApprovalExpired Type = "approval_expired"
+	TypeApprovalExpired = Type(remediate.NoticeApprovalExpired)
 	// TypeBreakerOpen: a blast-radius breaker tripped; suspensions in Scope
 	// are held until an operator re-arms it.
-	TypeBreakerOpen Type = "breaker_open"
+	TypeBreakerOpen = Type(remediate.NoticeBreakerOpen)
 	// TypeDLQ: a decision was dead-lettered with a Class that needs a
 	// person (Config.DLQClasses).
 	TypeDLQ Type = "dlq"
@@ -83,13 +86,57 @@ type Notification struct {
 	ExpiresAt time.Time
 }
 
-// FromRecord builds a notification of type t from the decision service's
-// audit record (action, failure or dead-letter).
-func FromRecord(t Type, rec remediate.Record) Notification {
-	return Notification{
-		Type: t, Time: rec.Time, RuleID: rec.RuleID, Action: rec.Action, UserID: rec.UserID,
-		Email: rec.UserEmail, Result: rec.Result, Reason: rec.Reason, Class: rec.Class,
-		Attempts: rec.Attempts, EventID: rec.EventID, TraceID: rec.TraceID,
+// FromNotice maps a decision-service notice to a notification (false for
+// the notices that are not notifications: a reminder, and the approvals'
+// own decisions, which are Slack message updates). Types and results are
+// the decision service's own words.
+func FromNotice(nt remediate.Notice) (Notification, bool) {
+	out := Notification{Time: nt.Time, TraceID: nt.TraceID}
+	switch nt.Type {
+	case remediate.NoticeAction, remediate.NoticeBreakerOpen, remediate.NoticeApprovalRequested, remediate.NoticeApprovalExpired:
+		out.Type = Type(nt.Type)
+	default:
+		return out, false
+	}
+	if o := nt.Outcome; o != nil {
+		out.RuleID, out.Action, out.UserID, out.Email = o.Decision.RuleID, string(o.Decision.Action), o.User.ID, o.User.Email
+		out.Result, out.Reason, out.EventID, out.Attempts = string(o.Result), o.Decision.Reason, o.Decision.EventID, o.Attempts
+		if out.Email == "" {
+			out.Email = o.Decision.UserEmail
+		}
+	}
+	if a := nt.Approval; a != nil {
+		approvalFields(&out, a)
+	}
+	if b := nt.Breaker; b != nil {
+		out.Scope, out.Result = b.Scope, string(remediate.ResultBreakerOpen)
+		out.Reason = fmt.Sprintf("%d suspensions in %s reached the cap of %d", b.Count, b.Window, b.Cap)
+		if rule, ok := strings.CutPrefix(b.Scope, remediate.ScopeRulePrefix); ok {
+			out.RuleID = rule
+		}
+	}
+	return out, true
+}
+
+// approvalFields fills what an approval says and the outcome did not.
+func approvalFields(out *Notification, a *remediate.Approval) {
+	out.ApprovalID, out.ExpiresAt = a.ID, a.Expires
+	if out.RuleID == "" {
+		out.RuleID, out.Action, out.UserID, out.Email, out.Reason, out.EventID = a.RuleID, string(a.Action), a.UserID, a.UserEmail, a.Reason, a.EventID
+	}
+	if out.Result == "" {
+		out.Result = string(remediate.ResultPendingApproval)
+		if a.State == remediate.ApprovalExpired {
+			out.Result = string(remediate.ResultApprovalExpired)
+		}
+	}
+}
+
+// Notice hands the notification of a decision-service notice, if it is
+// one, to the sinks (see Notify): the decision service's Notify hook.
+func (n *Notifier) Notice(ctx context.Context, nt remediate.Notice) {
+	if out, ok := FromNotice(nt); ok {
+		n.Notify(ctx, out)
 	}
 }
 

@@ -264,5 +264,9 @@ func (c *Client) Token(ctx context.Context) error {
 // otherwise err says whether the server confirmed the revocation, and is
 // retryable like any other call's error.
 func (c *Client) Revoke(ctx context.Context) (hadToken bool, err error) {
-	return c.auth.revoke(ctx)
+	hadToken, err = c.auth.revoke(ctx)
+	if hadToken {
+		c.countRevocation(ctx, err)
+	}
+	return hadToken, err
 }

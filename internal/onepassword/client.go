@@ -171,16 +171,6 @@ func WithTransport(rt http.RoundTripper) Option {
 	return func(o *options) { o.transport = rt }
 }
 
-// WithHTTPClient uses hc's Transport (see WithTransport). The client's
-// other settings are not used: Config.Timeout bounds requests.
-func WithHTTPClient(hc *http.Client) Option {
-	return func(o *options) {
-		if hc != nil && hc.Transport != nil {
-			o.transport = hc.Transport
-		}
-	}
-}
-
 // WithClock sets the clock used for token expiry and HTTP-date Retry-After
 // values. The default is time.Now.
 func WithClock(now func() time.Time) Option {
@@ -194,6 +184,8 @@ type Client struct {
 	hc        *http.Client
 	now       func() time.Time
 	auth      *tokenSource
+	// revocations counts Revoke's results once RegisterMetrics ran.
+	revocations revocationCounter
 }
 
 // New applies defaults to cfg, validates it and builds a Client. No request
