@@ -8,15 +8,15 @@ import (
 
 // Dead-letter classes of the failures Decide returns.
 const (
-	ClassUserNotFound     = "user_not_found"     // the identity is not a user of the account
-	ClassCannotSuspend    = "cannot_suspend"     // last owner, externally managed administrator
-	ClassPermissionDenied = "permission_denied"  // the OAuth application lacks the permission
-	ClassRetriesExhausted = "retries_exhausted"  // transient failures outlasted the retry budget
-	ClassAPIError         = "api_error"          // another permanent Users API error
-	ClassBreakerOpen      = "breaker_open"       // held by an open breaker, replay after review
-	ClassInvalid          = "invalid_decision"   // a decision the service cannot carry out (unknown action)
-	ClassIdentityMismatch = "identity_mismatch"  // the event's email and 1Password user id are two different users
-	ClassAmbiguous        = "ambiguous_identity" // the identity names more than one user of the account
+	ClassUserNotFound     = "user_not_found"          // the identity is not a user of the account
+	ClassCannotSuspend    = "cannot_suspend"          // last owner, externally managed administrator
+	ClassPermissionDenied = "permission_denied"       // the OAuth application lacks the permission
+	ClassRetriesExhausted = "retries_exhausted"       // transient failures outlasted the retry budget
+	ClassAPIError         = "api_error"               // another permanent Users API error
+	ClassBreakerOpen      = string(ResultBreakerOpen) // held by an open breaker, replay after review
+	ClassInvalid          = "invalid_decision"        // a decision the service cannot carry out (unknown action)
+	ClassIdentityMismatch = "identity_mismatch"       // the event's email and 1Password user id are two different users
+	ClassAmbiguous        = "ambiguous_identity"      // the identity names more than one user of the account
 )
 
 // Failure is a decision that could not reach an acting outcome and must be
