@@ -156,11 +156,10 @@ func Run(ctx context.Context, c Config) error {
 }
 
 func runDemo(ctx context.Context, c Config) error {
-	rulesDir, verbose, timeout := c.RulesDir, c.Verbose, c.Timeout
-	s := streams{out: c.Out, err: c.Err}
-	if _, err := os.Stat(rulesDir); err != nil {
-		return fmt.Errorf("rules directory %q not found: run the demo from the repository root or pass --rules DIR", rulesDir)
+	if _, err := os.Stat(c.RulesDir); err != nil {
+		return fmt.Errorf("rules directory %q not found: run the demo from the repository root or pass --rules DIR", c.RulesDir)
 	}
+	s := streams{out: c.Out, err: c.Err}
 	// One partition, so the stream is handled in order and the summary is
 	// the same on every run.
 	sb, err := StartSandbox(SandboxConfig{Topics: []string{demoTopic}, Partitions: 1, Seed: demoSeed(), Generate: 20})
@@ -169,11 +168,9 @@ func runDemo(ctx context.Context, c Config) error {
 	}
 	defer sb.Close()
 	fmt.Fprintf(s.out, "tripline demo\n  Kafka broker (embedded)  %s\n  Users API simulator      %s  (account %s, %d users)\n  rules                    %s\n\n",
-		sb.broker.Addr(), sb.simURL, sb.sim.Account(), len(sb.sim.Users()), rulesDir)
-
+		sb.broker.Addr(), sb.simURL, sb.sim.Account(), len(sb.sim.Users()), c.RulesDir)
 	stream := demoStream()
-	tp := sdktrace.NewTracerProvider()
-	traceIDs, err := produceDemo(ctx, sb, stream, tp)
+	traceIDs, err := produceDemo(ctx, sb, stream, sdktrace.NewTracerProvider())
 	if err != nil {
 		return err
 	}
@@ -181,60 +178,23 @@ func runDemo(ctx context.Context, c Config) error {
 	for i, d := range stream {
 		fmt.Fprintf(s.out, "  %2d. %s\n", i+1, d.note)
 	}
-
-	logs := io.Discard
-	if verbose {
-		logs = s.err
-	}
-	audit := &auditLog{}
-	cfg := sb.Config("tripline-demo", rulesDir, demoTopic)
-	cfg.Breaker.Global = demoBreaker
-	// One decision at a time, so the story (which burst users the breaker
-	// holds, which duplicate is spared) reads the same on every run; the
-	// service runs 64 at once by default (max_in_flight).
-	cfg.MaxInFlight = 1
 	hook, err := startDemoReceiver()
 	if err != nil {
 		return err
 	}
 	defer hook.close()
-	cfg.Notify.WebhookURL, cfg.Notify.WebhookSecret, cfg.Notify.AllowInsecureLoopback = config.Secret(hook.url), config.Secret(hook.secret), true
-	key := make([]byte, 32)
-	rand.Read(key)
-	cfg.Kafka.DLQSigningKey = config.Secret(hex.EncodeToString(key)) // the replay acts only on records this run signed
-	runCtx, cancel := context.WithTimeout(ctx, timeout)
+	logs := io.Discard
+	if c.Verbose {
+		logs = s.err
+	}
+	runCtx, cancel := context.WithTimeout(ctx, c.Timeout)
 	defer cancel()
-	clk := &app.OffsetClock{}
-	m, err := app.NewMain(runCtx, cfg, app.Options{Log: logs, Auditor: audit, Now: clk.Now, ApprovalTick: 100 * time.Millisecond})
-	if err != nil {
+	r := &demoRun{s: s, sb: sb, cfg: demoConfig(sb, c.RulesDir, hook), logs: logs, audit: &auditLog{}, clk: &app.OffsetClock{}}
+	if err := r.start(runCtx, cancel); err != nil {
 		return err
 	}
-	done := make(chan error, 1)
-	go func() { done <- m.Run(runCtx) }()
-	stop := func() error {
-		cancel()
-		err := <-done
-		m.Close()
-		return err
-	}
-	if err := waitCommitted(runCtx, m, int64(len(stream)), done); err != nil {
-		stop()
-		return err
-	}
-	readCtx, cancelRead := context.WithTimeout(ctx, 20*time.Second)
-	defer cancelRead()
-	dlq, err := sb.conn.ReadN(readCtx, cfg.Kafka.DLQTopic, "tripline-demo-dlq", int(m.Stats().DeadLettered))
-	if err != nil {
-		stop()
-		return fmt.Errorf("read the dead-letter topic: %w", err)
-	}
-	calls := len(sb.sim.Requests())
-	printSummary(s.out, sb, audit, dlq, m.Stats(), traceIDs[0])
-	err = rearmAndReplay(ctx, s, cfg, logs)
-	if err == nil {
-		err = demoApprovals(runCtx, s, cfg, m, clk, logs)
-	}
-	if serr := stop(); err == nil {
+	calls, err := r.tell(ctx, runCtx, int64(len(stream)), traceIDs[0])
+	if serr := r.stop(); err == nil {
 		err = serr
 	}
 	if err != nil {
@@ -243,6 +203,74 @@ func runDemo(ctx context.Context, c Config) error {
 	hook.print(s.out)
 	fmt.Fprintf(s.out, "\nUsers API calls seen by the simulator: %d before the re-arm, %d in all. Logs: rerun with --verbose.\n", calls, len(sb.sim.Requests()))
 	return nil
+}
+
+// demoConfig is the consumer's configuration in the demo: the sandbox's,
+// with a low breaker cap, one decision at a time, notifications to the
+// local webhook and a signing key of this run's own.
+func demoConfig(sb *Sandbox, rulesDir string, hook *demoReceiver) config.Config {
+	cfg := sb.Config("tripline-demo", rulesDir, demoTopic)
+	cfg.Breaker.Global = demoBreaker
+	// One decision at a time, so the story (which burst users the breaker
+	// holds, which duplicate is spared) reads the same on every run; the
+	// service runs 64 at once by default (max_in_flight).
+	cfg.MaxInFlight = 1
+	cfg.Notify.WebhookURL, cfg.Notify.WebhookSecret, cfg.Notify.AllowInsecureLoopback = config.Secret(hook.url), config.Secret(hook.secret), true
+	key := make([]byte, 32)
+	rand.Read(key)
+	cfg.Kafka.DLQSigningKey = config.Secret(hex.EncodeToString(key)) // the replay acts only on records this run signed
+	return cfg
+}
+
+// demoRun is the running consumer of the demo and what it reports.
+type demoRun struct {
+	s     streams
+	sb    *Sandbox
+	cfg   config.Config
+	logs  io.Writer
+	audit *auditLog
+	clk   *app.OffsetClock
+	m     *app.Main
+	done  chan error
+	stop  func() error
+}
+
+// start runs the consumer until runCtx ends (cancel ends it).
+func (r *demoRun) start(runCtx context.Context, cancel context.CancelFunc) error {
+	m, err := app.NewMain(runCtx, r.cfg, app.Options{Log: r.logs, Auditor: r.audit, Now: r.clk.Now, ApprovalTick: 100 * time.Millisecond})
+	if err != nil {
+		return err
+	}
+	r.m, r.done = m, make(chan error, 1)
+	go func() { r.done <- m.Run(runCtx) }()
+	r.stop = func() error {
+		cancel()
+		err := <-r.done
+		m.Close()
+		return err
+	}
+	return nil
+}
+
+// tell waits until the n messages reached a final outcome, prints the
+// summary, then plays the operator and the approver. It returns the Users
+// API calls made before the operator stepped in.
+func (r *demoRun) tell(ctx, runCtx context.Context, n int64, traceID string) (int, error) {
+	if err := waitCommitted(runCtx, r.m, n, r.done); err != nil {
+		return 0, err
+	}
+	readCtx, cancelRead := context.WithTimeout(ctx, 20*time.Second)
+	defer cancelRead()
+	dlq, err := r.sb.conn.ReadN(readCtx, r.cfg.Kafka.DLQTopic, "tripline-demo-dlq", int(r.m.Stats().DeadLettered))
+	if err != nil {
+		return 0, fmt.Errorf("read the dead-letter topic: %w", err)
+	}
+	calls := len(r.sb.sim.Requests())
+	printSummary(r.s.out, r.sb, r.audit, dlq, r.m.Stats(), traceID)
+	if err := rearmAndReplay(ctx, r.s, r.cfg, r.logs); err != nil {
+		return calls, err
+	}
+	return calls, demoApprovals(runCtx, r.s, r.cfg, r.m, r.clk, r.logs)
 }
 
 // demoApprovals plays the approver while the consumer runs: list the
