@@ -65,24 +65,55 @@ func cmdRules(ctx context.Context, args []string, s streams) int {
 		return reportLoadError(s, err)
 	}
 	if sub == "lint" {
-		for _, r := range set.Rules() {
-			state := "OK"
-			if !r.Enabled {
-				state = "OK (disabled)"
-			}
-			fmt.Fprintf(s.out, "%-28s %s:%d  %s/%s  %s\n", r.ID, r.File, r.Line, r.Mode, r.Action, state)
-		}
-		fmt.Fprintf(s.out, "%d passed, 0 failed\n", len(set.Rules()))
-		return 0
+		return lintRules(s, set)
 	}
+	return testRules(s, dir, set)
+}
+
+// lintRules prints one line per loaded rule and the summary line of
+// `consumer rules lint`: the rules loaded, so every one passed.
+func lintRules(s streams, set *rules.Set) int {
+	for _, r := range set.Rules() {
+		state := "OK"
+		if !r.Enabled {
+			state = "OK (disabled)"
+		}
+		fmt.Fprintf(s.out, "%-28s %s:%d  %s/%s  %s\n", r.ID, r.File, r.Line, r.Mode, r.Action, state)
+	}
+	fmt.Fprintf(s.out, "%d passed, 0 failed\n", len(set.Rules()))
+	return 0
+}
+
+// testRules runs `consumer rules test` on the rules of dir: their inline
+// tests, then the benign corpus against the rules that act, and prints the
+// summary line.
+func testRules(s streams, dir string, set *rules.Set) int {
 	dec, err := event.NewDecoder(event.Config{})
 	if err != nil {
 		fmt.Fprintf(s.err, "consumer rules test: %v\n", err)
 		return 1
 	}
 	decode := func(raw []byte) ([]event.Event, error) { return dec.Decode(raw, event.FormatAuto) }
-	passed, failed := 0, 0
-	for _, r := range set.Test(decode) {
+	passed, failed := printInlineTests(s, set.Test(decode))
+	benign, err := set.CheckBenign(dir, decode)
+	p, f := printBenign(s, benign)
+	passed, failed = passed+p, failed+f
+	for _, p := range rules.LoadErrors(err) {
+		failed++
+		fmt.Fprintf(s.out, "FAIL benign corpus: %s\n", p)
+	}
+	fmt.Fprintf(s.out, "%d passed, %d failed\n", passed, failed)
+	if failed > 0 {
+		return 1
+	}
+	return 0
+}
+
+// printInlineTests prints PASS or FAIL for each inline test result, with
+// the problems and the expected and actual outcome of a failure, and
+// returns how many passed and failed.
+func printInlineTests(s streams, results []rules.TestResult) (passed, failed int) {
+	for _, r := range results {
 		if r.Pass {
 			passed++
 			fmt.Fprintf(s.out, "PASS %s %q (%s:%d)\n", r.RuleID, r.Name, r.File, r.Line)
@@ -95,8 +126,14 @@ func cmdRules(ctx context.Context, args []string, s streams) int {
 		}
 		fmt.Fprintf(s.out, "    expected: %s\n    got:      %s\n", describeExpect(r.Expect), describeOutcome(r.Got))
 	}
-	benign, err := set.CheckBenign(dir, decode)
-	for _, r := range benign {
+	return passed, failed
+}
+
+// printBenign prints PASS or FAIL for each rule checked against the
+// benign corpus, with the sign-ins a failing rule matches or fails on,
+// and returns how many passed and failed.
+func printBenign(s streams, results []rules.BenignResult) (passed, failed int) {
+	for _, r := range results {
 		if r.Pass {
 			passed++
 			fmt.Fprintf(s.out, "PASS benign %s (%d samples)\n", r.RuleID, r.Samples)
@@ -117,15 +154,7 @@ func cmdRules(ctx context.Context, args []string, s streams) int {
 			fmt.Fprintf(s.out, "    %s\n", r.Problem())
 		}
 	}
-	for _, p := range rules.LoadErrors(err) {
-		failed++
-		fmt.Fprintf(s.out, "FAIL benign corpus: %s\n", p)
-	}
-	fmt.Fprintf(s.out, "%d passed, %d failed\n", passed, failed)
-	if failed > 0 {
-		return 1
-	}
-	return 0
+	return passed, failed
 }
 
 // reportLoadError prints each load problem and the summary line.
@@ -138,6 +167,7 @@ func reportLoadError(s streams, err error) int {
 	return 1
 }
 
+// describeExpect renders what an inline test expects, on one line.
 func describeExpect(x rules.Expect) string {
 	parts := []string{fmt.Sprintf("match=%t", x.Match)}
 	if x.Action != nil {
@@ -152,6 +182,7 @@ func describeExpect(x rules.Expect) string {
 	return strings.Join(parts, " ")
 }
 
+// describeOutcome renders what an inline test got, on one line.
 func describeOutcome(o rules.Outcome) string {
 	parts := []string{fmt.Sprintf("match=%t", o.Match)}
 	if o.Match {

@@ -137,18 +137,7 @@ func (c Config) validateKafka(add func(key, format string, args ...any)) {
 	if k.AuditTopic != "" && (!topicName.MatchString(k.AuditTopic) || sources[k.AuditTopic]) {
 		add("kafka.audit_topic", "%q must be a valid topic name that is not a source topic", k.AuditTopic)
 	}
-	if n := len(k.DLQSigningKey); n > 0 && n < 16 {
-		add("kafka.dlq_signing_key", "is %d bytes; use at least 16 random bytes (e.g. openssl rand -hex 32)", n)
-	}
-	switch n := len(k.DLQSigningKeyPrevious); {
-	case n == 0:
-	case k.DLQSigningKey == "":
-		add("kafka.dlq_signing_key_previous", "needs kafka.dlq_signing_key (TRIPLINE_DLQ_SIGNING_KEY): the previous key only verifies, the current one signs")
-	case n < 16:
-		add("kafka.dlq_signing_key_previous", "is %d bytes; use at least 16 random bytes", n)
-	case k.DLQSigningKeyPrevious == k.DLQSigningKey:
-		add("kafka.dlq_signing_key_previous", "is the same as kafka.dlq_signing_key: after a rotation it holds the old key")
-	}
+	k.validateSigningKeys(add)
 	if !topicName.MatchString(k.StateTopic) || sources[k.StateTopic] || k.StateTopic == k.DLQTopic || k.StateTopic == k.AuditTopic {
 		add("kafka.state_topic", "%q must be a valid topic name used for nothing else (the ledger needs its own compacted topic)", k.StateTopic)
 	}
@@ -248,4 +237,20 @@ func (c Config) BreakerGlobal() (count int, window time.Duration, err error) {
 		return 0, 0, fmt.Errorf("want COUNT/WINDOW such as 20/10m (a window of at most 168h), or 0 for no global cap; got %q", c.Breaker.Global)
 	}
 	return count, window, nil
+}
+
+// validateSigningKeys checks the signing key and the previous one.
+func (k Kafka) validateSigningKeys(add func(key, format string, args ...any)) {
+	if n := len(k.DLQSigningKey); n > 0 && n < 16 {
+		add("kafka.dlq_signing_key", "is %d bytes; use at least 16 random bytes (e.g. openssl rand -hex 32)", n)
+	}
+	switch n := len(k.DLQSigningKeyPrevious); {
+	case n == 0:
+	case k.DLQSigningKey == "":
+		add("kafka.dlq_signing_key_previous", "needs kafka.dlq_signing_key (TRIPLINE_DLQ_SIGNING_KEY): the previous key only verifies, the current one signs")
+	case n < 16:
+		add("kafka.dlq_signing_key_previous", "is %d bytes; use at least 16 random bytes", n)
+	case k.DLQSigningKeyPrevious == k.DLQSigningKey:
+		add("kafka.dlq_signing_key_previous", "is the same as kafka.dlq_signing_key: after a rotation it holds the old key")
+	}
 }

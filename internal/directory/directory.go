@@ -176,10 +176,6 @@ func New(cfg Config, lister Lister, opts ...Option) (*Directory, error) {
 	return d, nil
 }
 
-// Normalize returns the form of an email the directory keys on: folded
-// (trimmed, Unicode NFKC and case folding; see identity.Fold).
-func Normalize(email string) string { return identity.Fold(email) }
-
 // Ready reports whether a listing has been loaded at least once.
 func (d *Directory) Ready() bool { return d.snap.Load() != nil }
 
@@ -215,8 +211,9 @@ func (d *Directory) Sample() (remediate.User, bool) {
 }
 
 // Lookup returns the user an identity names: an email (anything with an
-// "@"), compared after Normalize, or a 1Password user id, compared in upper
-// case (ids are upper-case base32). It implements remediate.Directory.
+// "@"), compared folded (identity.Fold: trimmed, Unicode NFKC and case
+// folding), or a 1Password user id, compared in upper case (ids are
+// upper-case base32). It implements remediate.Directory.
 //
 // A known identity is answered from memory. An unknown one triggers a
 // refresh of the whole listing (shared with any refresh in flight, and at
@@ -228,7 +225,7 @@ func (d *Directory) Sample() (remediate.User, bool) {
 // successful load with the refresh rate-limited, Lookup returns a
 // retryable error.
 func (d *Directory) Lookup(ctx context.Context, id string) (remediate.User, error) {
-	key, byID := Normalize(id), !strings.Contains(id, "@")
+	key, byID := identity.Fold(id), !strings.Contains(id, "@")
 	if byID {
 		key = strings.ToUpper(strings.TrimSpace(id))
 	}
@@ -386,7 +383,7 @@ func (d *Directory) load(ctx context.Context) error {
 				continue
 			}
 			s.byID[strings.ToUpper(u.ID)] = &u
-			key := Normalize(u.Email)
+			key := identity.Fold(u.Email)
 			switch {
 			case key == "":
 			case s.conflicts[key] > 0:

@@ -306,57 +306,88 @@ func (s *Service) Answer(ctx context.Context, ans Answer) (Outcome, error) {
 	}
 	unlock := s.locks.lock(a.UserID)
 	a, _ = s.ledger.Approval(ans.ApprovalID)
-	now := s.now()
-	if ans.At.After(now.Add(s.ledger.skew)) {
+	if out, err, next := s.screenAnswer(ctx, a, ans); next != answerGoesOn {
 		unlock()
-		return s.refuseAnswer(ctx, a, ans, AnswerRefusedFuture, fmt.Sprintf("dated %s, more than %s ahead of the clock", ans.At.UTC().Format(time.RFC3339), s.ledger.skew))
-	}
-	at := now
-	if !ans.At.IsZero() && ans.At.Before(now) {
-		at = ans.At // when the person answered, not when the answer was applied
-	}
-	if diff := a.mismatch(ans); diff != "" {
-		unlock()
-		return s.refuseAnswer(ctx, a, ans, AnswerRefusedMismatch, "it names another "+diff+" than the pending action")
-	}
-	if a.applied(ans.Nonce) {
-		unlock()
-		switch {
-		case ans.Kind == AnswerApprove && a.State == ApprovalApproved && a.Answer == ans.Nonce && a.Result == "":
-			// Approved by this very answer, not carried out yet (it failed,
-			// or the process stopped): applied again, it tries again.
+		if next == answerCarriesOut {
 			return s.carryOut(ctx, a)
-		case ans.Source != (Source{}) && ans.Source.String() == a.AnswerSource:
-			return s.approvalOutcome(a), nil // the same record delivered again: it changes nothing
 		}
-		return s.refuseAnswer(ctx, a, ans, AnswerRefusedReplayed, "its nonce was applied before")
-	}
-	if a.State != ApprovalPending {
-		unlock()
-		return s.approvalOutcome(a), fmt.Errorf("approval %s was %s by %s at %s: %w", a.ID, a.State, a.DecidedBy, a.DecidedAt.UTC().Format(time.RFC3339), ErrApprovalDecided)
+		return out, err
 	}
 	switch ans.Kind {
 	case AnswerRemind:
 		defer unlock()
-		if a.Reminded || !now.Before(a.Expires) {
-			return s.approvalOutcome(a), nil
-		}
-		a.Reminded = true
-		a.Nonces = append(a.Nonces, ans.Nonce)
-		if over := len(a.Nonces) - maxNonces; over > 0 {
-			a.Nonces = slices.Delete(a.Nonces, 0, over)
-		}
-		if err := s.ledger.PutApproval(ctx, a); err != nil {
-			return Outcome{}, err
-		}
-		s.notify(ctx, Notice{Type: NoticeApprovalReminder, Approval: &a})
-		return s.approvalOutcome(a), nil
+		return s.remind(ctx, a, ans.Nonce)
 	case AnswerExpire:
-		if now.Before(a.Expires) {
+		if s.now().Before(a.Expires) {
 			unlock()
 			return s.approvalOutcome(a), nil // not yet
 		}
 		return s.closeApproval(ctx, unlock, a, ApprovalExpired, Answer{Nonce: ans.Nonce, By: "tripline", Channel: "timeout", Source: ans.Source}, a.Expires)
+	}
+	return s.decideApproval(ctx, unlock, a, ans)
+}
+
+// What screenAnswer says becomes of an answer.
+type answerNext int
+
+const (
+	answerGoesOn     answerNext = iota // to the pending approval
+	answerEnds                         // here, with the outcome and error screenAnswer returns
+	answerCarriesOut                   // the approved action, again (once the user's lock is released)
+)
+
+// screenAnswer refuses an answer dated ahead of the clock, naming another
+// approval or repeating one applied before, and ends one that comes after
+// the approval was decided. An approve answer applied again after its
+// action failed (or the process stopped) carries the action out again.
+func (s *Service) screenAnswer(ctx context.Context, a Approval, ans Answer) (Outcome, error, answerNext) {
+	switch {
+	case ans.At.After(s.now().Add(s.ledger.skew)):
+		out, err := s.refuseAnswer(ctx, a, ans, AnswerRefusedFuture, fmt.Sprintf("dated %s, more than %s ahead of the clock", ans.At.UTC().Format(time.RFC3339), s.ledger.skew))
+		return out, err, answerEnds
+	case a.mismatch(ans) != "":
+		out, err := s.refuseAnswer(ctx, a, ans, AnswerRefusedMismatch, "it names another "+a.mismatch(ans)+" than the pending action")
+		return out, err, answerEnds
+	case a.applied(ans.Nonce):
+		switch {
+		case ans.Kind == AnswerApprove && a.State == ApprovalApproved && a.Answer == ans.Nonce && a.Result == "":
+			return Outcome{}, nil, answerCarriesOut
+		case ans.Source != (Source{}) && ans.Source.String() == a.AnswerSource:
+			return s.approvalOutcome(a), nil, answerEnds // the same record delivered again: it changes nothing
+		}
+		out, err := s.refuseAnswer(ctx, a, ans, AnswerRefusedReplayed, "its nonce was applied before")
+		return out, err, answerEnds
+	case a.State != ApprovalPending:
+		return s.approvalOutcome(a), fmt.Errorf("approval %s was %s by %s at %s: %w", a.ID, a.State, a.DecidedBy, a.DecidedAt.UTC().Format(time.RFC3339), ErrApprovalDecided), answerEnds
+	}
+	return Outcome{}, nil, answerGoesOn
+}
+
+// remind marks a pending approval reminded (once, before it expires) and
+// notifies; l.mu of the user is held.
+func (s *Service) remind(ctx context.Context, a Approval, nonce string) (Outcome, error) {
+	if a.Reminded || !s.now().Before(a.Expires) {
+		return s.approvalOutcome(a), nil
+	}
+	a.Reminded = true
+	a.Nonces = append(a.Nonces, nonce)
+	if over := len(a.Nonces) - maxNonces; over > 0 {
+		a.Nonces = slices.Delete(a.Nonces, 0, over)
+	}
+	if err := s.ledger.PutApproval(ctx, a); err != nil {
+		return Outcome{}, err
+	}
+	s.notify(ctx, Notice{Type: NoticeApprovalReminder, Approval: &a})
+	return s.approvalOutcome(a), nil
+}
+
+// decideApproval applies a person's approve or deny answer to a pending
+// approval (held under unlock): one that comes after the expiry expires it
+// (and is refused), a deny closes it, an approve carries the action out.
+func (s *Service) decideApproval(ctx context.Context, unlock func(), a Approval, ans Answer) (Outcome, error) {
+	at := s.now()
+	if !ans.At.IsZero() && ans.At.Before(at) {
+		at = ans.At // when the person answered, not when the answer was applied
 	}
 	if !at.Before(a.Expires) {
 		out, err := s.closeApproval(ctx, unlock, a, ApprovalExpired, Answer{Nonce: ans.Nonce, By: "tripline", Channel: "timeout", Source: ans.Source}, a.Expires)

@@ -32,7 +32,11 @@
 // reset them. All time arithmetic uses the event time, never the wall clock,
 // so replays and tests are deterministic.
 //
-// The package imports internal/event for the normalized record and
-// internal/identity for the protected identities. It must not import Kafka,
-// HTTP or OpenTelemetry exporter packages.
+// Replay (`consumer replay`) evaluates a Set over a JSON-lines file offline,
+// on every core, and prints the decisions in input order, the same bytes
+// whatever the number of workers.
+//
+// The package imports internal/event for the normalized record,
+// internal/identity for the protected identities and internal/ordered for
+// Replay. It must not import Kafka, HTTP or OpenTelemetry exporter packages.
 package rules

@@ -459,62 +459,22 @@ func parseRule(p *problems, fsys fs.FS, file string, n *yaml.Node) *ruleSpec {
 	return r
 }
 
+// parseTest parses one inline test of rule ruleID. It returns false when
+// n is not a mapping of known keys; other problems are reported to p and
+// the test is still returned.
 func parseTest(p *problems, fsys fs.FS, file, ruleID string, n *yaml.Node) (testSpec, bool) {
 	t := testSpec{line: n.Line, repeat: 1}
 	ok := mapping(p, file, ruleID, n, "test", testKeys, func(key string, k, v *yaml.Node) {
-		if t.source != "" && (key == "event" || key == "events" || key == "input" || key == "fixture") {
-			p.add(file, k.Line, ruleID, "test %q: %s and %s are exclusive", t.name, t.source, key)
-			return
-		}
 		switch key {
+		case "event", "events", "input", "fixture":
+			if t.source != "" {
+				p.add(file, k.Line, ruleID, "test %q: %s and %s are exclusive", t.name, t.source, key)
+				return
+			}
+			t.source = key
+			parseTestSource(p, fsys, file, ruleID, &t, v)
 		case "name":
 			scalar(p, file, ruleID, key, v, &t.name)
-		case "event":
-			t.source = key
-			if ev, ok := decodeEventNode(p, file, ruleID, v); ok {
-				t.events = append(t.events, ev)
-			}
-		case "events":
-			t.source = key
-			if v.Kind != yaml.SequenceNode {
-				p.add(file, v.Line, ruleID, "events: expected a list of events")
-				return
-			}
-			for _, en := range v.Content {
-				if ev, ok := decodeEventNode(p, file, ruleID, en); ok {
-					t.events = append(t.events, ev)
-				}
-			}
-		case "input":
-			t.source = key
-			if v.Kind == yaml.ScalarNode {
-				t.input = []byte(v.Value)
-				return
-			}
-			var doc any
-			if err := v.Decode(&doc); err != nil {
-				p.add(file, v.Line, ruleID, "input: %v", err)
-				return
-			}
-			b, err := json.Marshal(doc)
-			if err != nil {
-				p.add(file, v.Line, ruleID, "input: %v", err)
-				return
-			}
-			t.input = b
-		case "fixture":
-			t.source = key
-			var rel string
-			scalar(p, file, ruleID, key, v, &rel)
-			if rel == "" {
-				return
-			}
-			b, err := fs.ReadFile(fsys, path.Join(path.Dir(file), rel))
-			if err != nil {
-				p.add(file, v.Line, ruleID, "fixture: %v", err)
-				return
-			}
-			t.input = b
 		case "repeat":
 			if err := v.Decode(&t.repeat); err != nil || t.repeat < 1 || t.repeat > 1000 {
 				p.add(file, v.Line, ruleID, "repeat: expected an integer from 1 to 1000")
@@ -522,23 +482,7 @@ func parseTest(p *problems, fsys fs.FS, file, ruleID string, n *yaml.Node) (test
 		case "every":
 			scalar(p, file, ruleID, key, v, &t.every)
 		case "expect":
-			mapping(p, file, ruleID, v, "expect", expectKeys, func(key string, k, v *yaml.Node) {
-				var err error
-				switch key {
-				case "match":
-					err = v.Decode(&t.expect.Match)
-					t.hasMatch = true
-				case "action":
-					err = v.Decode(&t.expect.Action)
-				case "user":
-					err = v.Decode(&t.expect.User)
-				case "reason":
-					err = v.Decode(&t.expect.Reason)
-				}
-				if err != nil {
-					p.add(file, v.Line, ruleID, "expect.%s: %v", key, err)
-				}
-			})
+			parseExpect(p, file, ruleID, &t, v)
 		}
 	})
 	if !ok {
@@ -554,6 +498,91 @@ func parseTest(p *problems, fsys fs.FS, file, ruleID string, n *yaml.Node) (test
 		p.add(file, n.Line, ruleID, "test %q: expect.match is required", t.name)
 	}
 	return t, true
+}
+
+// parseTestSource reads what a test evaluates, written under t.source
+// (event, events, input or fixture), into t.events or t.input.
+func parseTestSource(p *problems, fsys fs.FS, file, ruleID string, t *testSpec, v *yaml.Node) {
+	switch t.source {
+	case "event":
+		if ev, ok := decodeEventNode(p, file, ruleID, v); ok {
+			t.events = append(t.events, ev)
+		}
+	case "events":
+		if v.Kind != yaml.SequenceNode {
+			p.add(file, v.Line, ruleID, "events: expected a list of events")
+			return
+		}
+		for _, en := range v.Content {
+			if ev, ok := decodeEventNode(p, file, ruleID, en); ok {
+				t.events = append(t.events, ev)
+			}
+		}
+	case "input":
+		if b, ok := parseTestInput(p, file, ruleID, v); ok {
+			t.input = b
+		}
+	case "fixture":
+		if b, ok := readTestFixture(p, fsys, file, ruleID, v); ok {
+			t.input = b
+		}
+	}
+}
+
+// parseTestInput returns a test's raw input: a string as written, or a
+// YAML document as JSON.
+func parseTestInput(p *problems, file, ruleID string, v *yaml.Node) ([]byte, bool) {
+	if v.Kind == yaml.ScalarNode {
+		return []byte(v.Value), true
+	}
+	var doc any
+	if err := v.Decode(&doc); err != nil {
+		p.add(file, v.Line, ruleID, "input: %v", err)
+		return nil, false
+	}
+	b, err := json.Marshal(doc)
+	if err != nil {
+		p.add(file, v.Line, ruleID, "input: %v", err)
+		return nil, false
+	}
+	return b, true
+}
+
+// readTestFixture returns the content of a test's fixture file, named
+// relative to the rule file's directory.
+func readTestFixture(p *problems, fsys fs.FS, file, ruleID string, v *yaml.Node) ([]byte, bool) {
+	var rel string
+	scalar(p, file, ruleID, "fixture", v, &rel)
+	if rel == "" {
+		return nil, false
+	}
+	b, err := fs.ReadFile(fsys, path.Join(path.Dir(file), rel))
+	if err != nil {
+		p.add(file, v.Line, ruleID, "fixture: %v", err)
+		return nil, false
+	}
+	return b, true
+}
+
+// parseExpect parses a test's expect mapping into t.
+func parseExpect(p *problems, file, ruleID string, t *testSpec, v *yaml.Node) {
+	mapping(p, file, ruleID, v, "expect", expectKeys, func(key string, k, v *yaml.Node) {
+		var err error
+		switch key {
+		case "match":
+			err = v.Decode(&t.expect.Match)
+			t.hasMatch = true
+		case "action":
+			err = v.Decode(&t.expect.Action)
+		case "user":
+			err = v.Decode(&t.expect.User)
+		case "reason":
+			err = v.Decode(&t.expect.Reason)
+		}
+		if err != nil {
+			p.add(file, v.Line, ruleID, "expect.%s: %v", key, err)
+		}
+	})
 }
 
 // decodeEventNode decodes a normalized event written in YAML with the same
