@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/tripline-dev/tripline/internal/onepassword"
+	"github.com/tripline-dev/tripline/internal/remediate"
 	"github.com/tripline-dev/tripline/internal/rules"
 )
 
@@ -18,8 +19,8 @@ func permissionsNeeded(rs []rules.RuleInfo) []string {
 		if !r.Acts() {
 			continue
 		}
-		suspends = suspends || r.Action == rules.ActionSuspend
-		reactivates = reactivates || r.Action == rules.ActionReactivate
+		suspends = suspends || r.Action == remediate.ActionSuspend
+		reactivates = reactivates || r.Action == remediate.ActionReactivate
 	}
 	return onepassword.Permissions(suspends, reactivates)
 }

@@ -4,23 +4,24 @@ import (
 	"fmt"
 	"testing"
 
+	"github.com/tripline-dev/tripline/internal/remediate"
 	"github.com/tripline-dev/tripline/internal/rules"
 )
 
 func TestPermissionsNeededFollowTheRules(t *testing.T) {
 	t.Parallel()
-	rule := func(mode, action string) rules.RuleInfo {
-		return rules.RuleInfo{ID: mode + "_" + action, Mode: mode, Action: action, Enabled: true}
+	rule := func(mode remediate.Mode, action remediate.Action) rules.RuleInfo {
+		return rules.RuleInfo{ID: string(mode) + "_" + string(action), Mode: mode, Action: action, Enabled: true}
 	}
 	cases := []struct {
 		rules []rules.RuleInfo
 		want  string
 	}{
 		{nil, "[list users get user]"},
-		{[]rules.RuleInfo{rule(rules.ModeShadow, rules.ActionSuspend), rule(rules.ModeShadow, rules.ActionReactivate)}, "[list users get user]"},
-		{[]rules.RuleInfo{rule(rules.ModeEnforce, rules.ActionSuspend)}, "[list users get user suspend users]"},
-		{[]rules.RuleInfo{rule(rules.ModeApprove, rules.ActionSuspend), rule(rules.ModeApprove, rules.ActionReactivate)}, "[list users get user suspend users reactivate users]"},
-		{[]rules.RuleInfo{{ID: "off", Mode: rules.ModeEnforce, Action: rules.ActionSuspend}}, "[list users get user]"},
+		{[]rules.RuleInfo{rule(remediate.ModeShadow, remediate.ActionSuspend), rule(remediate.ModeShadow, remediate.ActionReactivate)}, "[list users get user]"},
+		{[]rules.RuleInfo{rule(remediate.ModeEnforce, remediate.ActionSuspend)}, "[list users get user suspend users]"},
+		{[]rules.RuleInfo{rule(remediate.ModeApprove, remediate.ActionSuspend), rule(remediate.ModeApprove, remediate.ActionReactivate)}, "[list users get user suspend users reactivate users]"},
+		{[]rules.RuleInfo{{ID: "off", Mode: remediate.ModeEnforce, Action: remediate.ActionSuspend}}, "[list users get user]"},
 	}
 	for i, c := range cases {
 		if got := fmt.Sprint(permissionsNeeded(c.rules)); got != c.want {

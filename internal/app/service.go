@@ -135,7 +135,7 @@ func NewMain(ctx context.Context, cfg config.Config, opts Options) (_ *Main, err
 	}
 	if !m.approvals() {
 		for _, r := range m.rules.Current().Rules() {
-			if r.Mode == rules.ModeApprove && r.Enabled {
+			if r.Mode == remediate.ModeApprove && r.Enabled {
 				m.log.Warn("rule in mode approve, but approvals are off (they need the signing key and kafka.approvals_topic): it acts as shadow", "rule_id", r.ID)
 			}
 		}

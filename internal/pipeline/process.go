@@ -194,7 +194,7 @@ func (c *Consumer) handleEvent(ctx context.Context, msg kafka.Message, ev *event
 	}
 	var out []handover
 	for _, d := range res.Decisions {
-		if d.Action == "" || d.Action == rules.ActionNone {
+		if d.Action == "" || d.Action == remediate.ActionNone {
 			c.log.DebugContext(ctx, "decision needs no action", "rule_id", d.RuleID, "event_id", ev.EventID)
 			continue
 		}
@@ -317,7 +317,7 @@ func (c *Consumer) times(msg kafka.Message, ev *event.Event) []dated {
 // field of rules.Decision must reach it (TestDecisionOfCopiesEveryField).
 func decisionOf(msg kafka.Message, ev *event.Event, d rules.Decision) remediate.Decision {
 	return remediate.Decision{
-		RuleID: d.RuleID, Mode: remediate.Mode(d.Mode), Action: remediate.Action(d.Action),
+		RuleID: d.RuleID, Mode: d.Mode, Action: d.Action,
 		Identity: d.User, Reason: d.Reason, Severity: d.Severity,
 		Cooldown: d.Cooldown, Grace: d.Grace,
 		MaxActions:      remediate.Limit{Count: d.MaxActions.Count, Window: d.MaxActions.Window},

@@ -147,7 +147,7 @@ func TestProtectedUsersAreNeverActedOn(t *testing.T) {
 		}
 		for j := range evs {
 			for _, d := range set.Evaluate(&evs[j]).Decisions {
-				if d.Action == rules.ActionNone {
+				if d.Action == remediate.ActionNone {
 					continue
 				}
 				rd := decisionOf(kafkaMessage(i), &evs[j], d)

@@ -14,6 +14,9 @@ type Action string
 const (
 	ActionSuspend    Action = "suspend"
 	ActionReactivate Action = "reactivate"
+	// ActionNone: a rule that only records its decision (logged and
+	// counted); such a decision never reaches the decision service.
+	ActionNone Action = "none"
 )
 
 // Mode says whether a rule's decisions act.

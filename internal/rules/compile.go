@@ -18,6 +18,7 @@ import (
 	"github.com/expr-lang/expr/file"
 	"github.com/expr-lang/expr/optimizer"
 	"github.com/expr-lang/expr/vm"
+	"github.com/tripline-dev/tripline/internal/remediate"
 )
 
 // Severity levels of a rule.
@@ -29,30 +30,14 @@ const (
 	SeverityCritical = "critical"
 )
 
-// Modes of a rule. An enforce rule's decisions are acted on; an approve
-// rule's decisions are acted on once a person approves them; a shadow
-// rule's decisions are only logged and counted.
-const (
-	ModeEnforce = "enforce"
-	ModeApprove = "approve"
-	ModeShadow  = "shadow"
-)
-
-// DefaultApprovalTimeout is how long an approve rule's pending action waits
-// for an answer when the rule sets no approval_timeout: then it is denied.
-const DefaultApprovalTimeout = 30 * time.Minute
-
-// Actions a rule can decide.
-const (
-	ActionSuspend    = "suspend"
-	ActionReactivate = "reactivate"
-	ActionNone       = "none"
-)
-
+// A rule's mode and action are the decision service's words
+// (remediate.Mode, remediate.Action): an enforce rule's decisions are acted
+// on; an approve rule's once a person approves them; a shadow rule's are
+// only logged and counted. Action none only records.
 var (
 	severities = []string{SeverityInfo, SeverityLow, SeverityMedium, SeverityHigh, SeverityCritical}
-	modes      = []string{ModeEnforce, ModeApprove, ModeShadow}
-	actions    = []string{ActionSuspend, ActionReactivate, ActionNone}
+	modes      = []string{string(remediate.ModeEnforce), string(remediate.ModeApprove), string(remediate.ModeShadow)}
+	actions    = []string{string(remediate.ActionSuspend), string(remediate.ActionReactivate), string(remediate.ActionNone)}
 )
 
 // rule is one compiled rule.
@@ -304,7 +289,7 @@ func checkProof(p *problems, r *rule) {
 		return
 	}
 	verb := "suspends"
-	if r.info.Action == ActionReactivate {
+	if r.info.Action == remediate.ActionReactivate {
 		verb = "reactivates"
 	}
 	p.add(r.info.File, r.info.Line, r.info.ID, "an enforce rule that %s needs at least one inline test that matches and one that does not (has %d matching, %d not matching)", verb, matching, other)

@@ -11,6 +11,7 @@ import (
 	"github.com/expr-lang/expr/vm"
 
 	"github.com/tripline-dev/tripline/internal/event"
+	"github.com/tripline-dev/tripline/internal/remediate"
 )
 
 // compileRule checks and compiles one rule spec. It reports every problem
@@ -22,8 +23,8 @@ func compileRule(p *problems, spec *ruleSpec, lists map[string]listSpec, cat *ca
 	r := &rule{info: RuleInfo{
 		ID: spec.id, Description: spec.desc, File: spec.file, Line: c.line("id"),
 		Severity: c.enum("severity", spec.severity, severities, true, ""),
-		Mode:     c.enum("mode", spec.mode, modes, false, ModeShadow),
-		Action:   c.enum("action", spec.action, actions, true, ""),
+		Mode:     remediate.Mode(c.enum("mode", spec.mode, modes, false, string(remediate.ModeShadow))),
+		Action:   remediate.Action(c.enum("action", spec.action, actions, true, "")),
 		Enabled:  spec.enabled, Tags: spec.tags, Tests: len(spec.tests),
 	}}
 	c.durations(&r.info)
@@ -116,12 +117,12 @@ func (c *ruleCompiler) durations(info *RuleInfo) {
 		if err != nil || d < time.Minute || d > 7*24*time.Hour {
 			c.add("approval_timeout", "approval_timeout: %q is not a duration between 1m and 168h (e.g. 30m)", spec.approvalTimeout)
 		}
-		if info.Mode != ModeApprove {
+		if info.Mode != remediate.ModeApprove {
 			c.add("approval_timeout", "approval_timeout is only for mode: approve")
 		}
 		info.ApprovalTimeout = d
-	} else if info.Mode == ModeApprove {
-		info.ApprovalTimeout = DefaultApprovalTimeout
+	} else if info.Mode == remediate.ModeApprove {
+		info.ApprovalTimeout = remediate.DefaultApprovalTimeout
 	}
 	if spec.hasLimit {
 		l, err := parseLimit(spec.maxActs)
@@ -174,7 +175,7 @@ func (c *ruleCompiler) compileUser(r *rule) {
 	}
 	r.user = prog
 	c.cat.envFields |= readFields(prog.Node())
-	if s, ok := prog.Node().(*ast.StringNode); ok && s.Value == "" && r.info.Action != ActionNone {
+	if s, ok := prog.Node().(*ast.StringNode); ok && s.Value == "" && r.info.Action != remediate.ActionNone {
 		c.add("user", "user: action %s needs a user, the expression is always empty", r.info.Action)
 	}
 }

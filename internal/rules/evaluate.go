@@ -10,6 +10,7 @@ import (
 
 	"github.com/tripline-dev/tripline/internal/event"
 	"github.com/tripline-dev/tripline/internal/identity"
+	"github.com/tripline-dev/tripline/internal/remediate"
 )
 
 // ErrNoUser is reported (inside a *RuleError) when a rule whose action is
@@ -38,8 +39,8 @@ type RuleInfo struct {
 	File        string // rule file, relative to the loaded directory
 	Line        int    // line of the rule's id key
 	Severity    string
-	Mode        string // ModeEnforce, ModeApprove or ModeShadow
-	Action      string // ActionSuspend, ActionReactivate or ActionNone
+	Mode        remediate.Mode   // enforce, approve or shadow
+	Action      remediate.Action // suspend, reactivate or none (records only)
 	Enabled     bool
 	Cooldown    time.Duration // see Decision.Cooldown; 0 when unset
 	Grace       time.Duration // see Decision.Grace; 0 when unset
@@ -56,7 +57,7 @@ type RuleInfo struct {
 // must prove it at load: inline tests that match and that do not, and no
 // match on the benign corpus (see LoadChecked).
 func (r RuleInfo) Acts() bool {
-	return r.Enabled && (r.Mode == ModeEnforce || r.Mode == ModeApprove) && (r.Action == ActionSuspend || r.Action == ActionReactivate)
+	return r.Enabled && (r.Mode == remediate.ModeEnforce || r.Mode == remediate.ModeApprove) && (r.Action == remediate.ActionSuspend || r.Action == remediate.ActionReactivate)
 }
 
 // Decision is what one rule decided about one event. The rules package
@@ -64,10 +65,10 @@ func (r RuleInfo) Acts() bool {
 // Cooldown, Grace and MaxActions, and the protected identities, when it acts.
 type Decision struct {
 	RuleID   string
-	Mode     string // ModeEnforce: act on it; ModeApprove: once approved; ModeShadow: log and count only
-	Action   string // ActionSuspend, ActionReactivate or ActionNone
-	User     string // identity to act on: a 1Password user id or an email
-	Reason   string // the rule's rendered reason template
+	Mode     remediate.Mode   // enforce: act on it; approve: once approved; shadow: log and count only
+	Action   remediate.Action // suspend, reactivate or none (records only)
+	User     string           // identity to act on: a 1Password user id or an email
+	Reason   string           // the rule's rendered reason template
 	Severity string
 	// Cooldown is the rule's cooldown: no second action for the same user
 	// by this rule within it. 0 when the rule sets none.
@@ -206,7 +207,7 @@ func (e *evaluator) templateData(d *Decision) map[string]any {
 		e.dataSet = true
 	}
 	data := e.data
-	data["rule_id"], data["severity"], data["action"], data["mode"], data["user"] = d.RuleID, d.Severity, d.Action, d.Mode, d.User
+	data["rule_id"], data["severity"], data["action"], data["mode"], data["user"] = d.RuleID, d.Severity, string(d.Action), string(d.Mode), d.User
 	return data
 }
 
@@ -224,7 +225,7 @@ func decide(e *evaluator, r *rule, ev *event.Event) (Decision, error) {
 		}
 		d.User, _ = out.(string)
 	}
-	if d.User == "" && d.Action != ActionNone {
+	if d.User == "" && d.Action != remediate.ActionNone {
 		return d, ErrNoUser
 	}
 	reason, err := r.reason.render(e, ev, &d)

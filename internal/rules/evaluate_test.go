@@ -13,6 +13,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/tripline-dev/tripline/internal/event"
+	"github.com/tripline-dev/tripline/internal/remediate"
 )
 
 func mustLoad(t testing.TB, src string, opts ...Option) *Set {
@@ -45,7 +46,7 @@ func TestEvaluateRuntimeErrorIsolated(t *testing.T) {
 `)
 	score := 90
 	res := s.Evaluate(&event.Event{UserEmail: "a@example.com", Outcome: "success", RiskScore: &score})
-	want := []Decision{{RuleID: "fine", Mode: ModeEnforce, Action: ActionSuspend, User: "a@example.com", Reason: "a@example.com score 90", Severity: "high"}}
+	want := []Decision{{RuleID: "fine", Mode: remediate.ModeEnforce, Action: remediate.ActionSuspend, User: "a@example.com", Reason: "a@example.com score 90", Severity: "high"}}
 	if d := cmp.Diff(want, res.Decisions); d != "" {
 		t.Errorf("decisions (-want +got):\n%s", d)
 	}
@@ -86,7 +87,7 @@ func TestApproveRuleCarriesItsTimeout(t *testing.T) {
 	t.Parallel()
 	s := mustLoad(t, "rules:\n  - id: a\n    severity: low\n    mode: approve\n    action: none\n    when: 'true'\n  - id: b\n    severity: low\n    mode: approve\n    approval_timeout: 2h\n    action: none\n    when: 'true'\n")
 	res := s.Evaluate(&event.Event{UserEmail: "a@x", EventID: "e1", Time: t0})
-	if len(res.Decisions) != 2 || res.Decisions[0].Mode != ModeApprove || res.Decisions[0].ApprovalTimeout != DefaultApprovalTimeout || res.Decisions[1].ApprovalTimeout != 2*time.Hour {
+	if len(res.Decisions) != 2 || res.Decisions[0].Mode != remediate.ModeApprove || res.Decisions[0].ApprovalTimeout != remediate.DefaultApprovalTimeout || res.Decisions[1].ApprovalTimeout != 2*time.Hour {
 		t.Errorf("decisions %+v", res.Decisions)
 	}
 }
@@ -95,7 +96,7 @@ func TestDecisionCarriesCooldownGraceAndLimit(t *testing.T) {
 	t.Parallel()
 	s := mustLoad(t, "rules:\n  - id: c\n    severity: low\n    action: suspend\n    cooldown: 1h\n    grace: 24h\n    max_actions: 5/10m\n    when: 'true'\n")
 	want := Decision{
-		RuleID: "c", Mode: ModeShadow, Action: ActionSuspend, User: "a@x", Reason: "rule c matched", Severity: SeverityLow,
+		RuleID: "c", Mode: remediate.ModeShadow, Action: remediate.ActionSuspend, User: "a@x", Reason: "rule c matched", Severity: SeverityLow,
 		Cooldown: time.Hour, Grace: 24 * time.Hour, MaxActions: Limit{Count: 5, Window: 10 * time.Minute},
 	}
 	// The rules package suppresses nothing: a second decision within the

@@ -7,6 +7,8 @@ import (
 	"testing"
 	"testing/fstest"
 	"time"
+
+	"github.com/tripline-dev/tripline/internal/remediate"
 )
 
 const okRule = `
@@ -84,7 +86,7 @@ func TestLoadAcrossFiles(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := s.Rules(); len(got) != 1 || got[0].Mode != ModeShadow || !got[0].Enabled || got[0].File != "b.yaml" {
+	if got := s.Rules(); len(got) != 1 || got[0].Mode != remediate.ModeShadow || !got[0].Enabled || got[0].File != "b.yaml" {
 		t.Errorf("Rules() = %+v", got)
 	}
 	fsys["c.yaml"] = &fstest.MapFile{Data: []byte("lists:\n  vips: [x]\nrules:\n  - id: vip\n    severity: low\n    action: none\n    when: true\n")}
@@ -174,7 +176,7 @@ func TestLoadUnsetLimitsAreZero(t *testing.T) {
 
 // proofRule is a rule with the given mode, action and enabled flag and one
 // inline test per expectation in matches.
-func proofRule(mode, action string, enabled bool, matches ...bool) string {
+func proofRule[M ~string, A ~string](mode M, action A, enabled bool, matches ...bool) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "rules:\n  - id: r\n    severity: low\n    mode: %s\n    action: %s\n    enabled: %t\n    when: outcome == \"success\"\n", mode, action, enabled)
 	if len(matches) > 0 {
@@ -198,16 +200,16 @@ func TestLoadActingRuleNeedsProof(t *testing.T) {
 		file    string
 		wantErr string // "" when the rule loads
 	}{
-		{"enforce suspend, matching tests only", proofRule(ModeEnforce, ActionSuspend, true, true, true), fmt.Sprintf(need, "suspends", 2, 0)},
-		{"enforce suspend, non-matching tests only", proofRule(ModeEnforce, ActionSuspend, true, false, false), fmt.Sprintf(need, "suspends", 0, 2)},
-		{"enforce suspend, no tests", proofRule(ModeEnforce, ActionSuspend, true), fmt.Sprintf(need, "suspends", 0, 0)},
-		{"enforce reactivate, matching test only", proofRule(ModeEnforce, ActionReactivate, true, true), fmt.Sprintf(need, "reactivates", 1, 0)},
-		{"enforce suspend, both", proofRule(ModeEnforce, ActionSuspend, true, true, false), ""},
-		{"enforce reactivate, both", proofRule(ModeEnforce, ActionReactivate, true, false, true), ""},
-		{"shadow suspend is exempt", proofRule(ModeShadow, ActionSuspend, true), ""},
-		{"shadow suspend with matching tests only is exempt", proofRule(ModeShadow, ActionSuspend, true, true), ""},
-		{"disabled enforce suspend is exempt", proofRule(ModeEnforce, ActionSuspend, false, true), ""},
-		{"enforce none is exempt", proofRule(ModeEnforce, ActionNone, true), ""},
+		{"enforce suspend, matching tests only", proofRule(remediate.ModeEnforce, remediate.ActionSuspend, true, true, true), fmt.Sprintf(need, "suspends", 2, 0)},
+		{"enforce suspend, non-matching tests only", proofRule(remediate.ModeEnforce, remediate.ActionSuspend, true, false, false), fmt.Sprintf(need, "suspends", 0, 2)},
+		{"enforce suspend, no tests", proofRule(remediate.ModeEnforce, remediate.ActionSuspend, true), fmt.Sprintf(need, "suspends", 0, 0)},
+		{"enforce reactivate, matching test only", proofRule(remediate.ModeEnforce, remediate.ActionReactivate, true, true), fmt.Sprintf(need, "reactivates", 1, 0)},
+		{"enforce suspend, both", proofRule(remediate.ModeEnforce, remediate.ActionSuspend, true, true, false), ""},
+		{"enforce reactivate, both", proofRule(remediate.ModeEnforce, remediate.ActionReactivate, true, false, true), ""},
+		{"shadow suspend is exempt", proofRule(remediate.ModeShadow, remediate.ActionSuspend, true), ""},
+		{"shadow suspend with matching tests only is exempt", proofRule(remediate.ModeShadow, remediate.ActionSuspend, true, true), ""},
+		{"disabled enforce suspend is exempt", proofRule(remediate.ModeEnforce, remediate.ActionSuspend, false, true), ""},
+		{"enforce none is exempt", proofRule(remediate.ModeEnforce, remediate.ActionNone, true), ""},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -55,8 +55,8 @@ var reasonFields = map[string]reasonField{
 	"identity":       func(ev *event.Event, _ *Decision) string { return defaultIdentity(ev) },
 	"rule_id":        func(_ *event.Event, d *Decision) string { return d.RuleID },
 	"severity":       func(_ *event.Event, d *Decision) string { return d.Severity },
-	"action":         func(_ *event.Event, d *Decision) string { return d.Action },
-	"mode":           func(_ *event.Event, d *Decision) string { return d.Mode },
+	"action":         func(_ *event.Event, d *Decision) string { return string(d.Action) },
+	"mode":           func(_ *event.Event, d *Decision) string { return string(d.Mode) },
 	"user":           func(_ *event.Event, d *Decision) string { return d.User },
 }
 

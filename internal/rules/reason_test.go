@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/tripline-dev/tripline/internal/event"
+	"github.com/tripline-dev/tripline/internal/remediate"
 )
 
 // TestReasonConcatenation checks that the concatenation path renders every
@@ -38,7 +39,7 @@ func TestReasonConcatenation(t *testing.T) {
 		e := newEvaluator(cat).(*evaluator)
 		e.identity = e.env.fill(ev, allEnvFields)
 		e.b.reset(ev)
-		d := Decision{RuleID: "r", Mode: ModeShadow, Action: ActionNone, Severity: "low", User: e.identity + "!"}
+		d := Decision{RuleID: "r", Mode: remediate.ModeShadow, Action: remediate.ActionNone, Severity: "low", User: e.identity + "!"}
 		got, err := r.render(e, ev, &d)
 		if err != nil {
 			t.Fatal(err)

@@ -231,7 +231,7 @@ func (r *replayer) evaluateShard(lines []replayLine, k int) {
 			for _, d := range res.Decisions {
 				out.decisions = append(out.decisions, d.RuleID)
 				out.out = appendDecision(out.out, replayDecision{
-					Line: l.line, EventID: ev.EventID, RuleID: d.RuleID, Mode: d.Mode, Action: d.Action,
+					Line: l.line, EventID: ev.EventID, RuleID: d.RuleID, Mode: string(d.Mode), Action: string(d.Action),
 					User: d.User, Reason: d.Reason, Severity: d.Severity,
 				})
 			}

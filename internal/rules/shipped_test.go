@@ -5,6 +5,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/tripline-dev/tripline/internal/remediate"
 )
 
 const shippedDir = "../../rules"
@@ -33,7 +35,7 @@ func TestShippedRules(t *testing.T) {
 		if info.Tests < 2 {
 			t.Errorf("rule %s has %d inline tests, want at least one positive and one negative", info.ID, info.Tests)
 		}
-		if info.Action == ActionSuspend && info.Mode == ModeEnforce && info.ID != "risky_signin_success" && info.ID != "leaked_credentials" {
+		if info.Action == remediate.ActionSuspend && info.Mode == remediate.ModeEnforce && info.ID != "risky_signin_success" && info.ID != "leaked_credentials" {
 			t.Errorf("rule %s suspends in enforce mode; new suspending rules ship in shadow mode", info.ID)
 		}
 		if info.Acts() {

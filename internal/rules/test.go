@@ -112,7 +112,7 @@ func (s *Set) runTest(r *rule, t testSpec, decode DecodeFunc) TestResult {
 	}
 	if len(last.Decisions) > 0 {
 		d := last.Decisions[0]
-		res.Got = Outcome{Match: true, Action: d.Action, User: d.User, Reason: d.Reason}
+		res.Got = Outcome{Match: true, Action: string(d.Action), User: d.User, Reason: d.Reason}
 	}
 	x := t.expect
 	if x.Match != res.Got.Match {
