@@ -2,15 +2,12 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"os"
 	"time"
 
 	"github.com/tripline-dev/tripline/internal/app"
-	"github.com/tripline-dev/tripline/internal/config"
 	"github.com/tripline-dev/tripline/internal/remediate"
 )
 
@@ -66,7 +63,6 @@ func cmdApprovals(ctx context.Context, args []string, s streams) int {
 	}
 	var f approvalsFlags
 	fs := flag.NewFlagSet("approvals "+sub, flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
 	fs.StringVar(&f.path, "config", os.Getenv("TRIPLINE_CONFIG"), "")
 	fs.StringVar(&f.by, "by", "", "")
 	fs.StringVar(&f.reason, "reason", "", "")
@@ -78,13 +74,8 @@ func cmdApprovals(ctx context.Context, args []string, s streams) int {
 	if len(rest) > 0 && len(rest[0]) > 0 && rest[0][0] != '-' {
 		id, rest = rest[0], rest[1:]
 	}
-	if err := fs.Parse(rest); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			fmt.Fprint(s.out, approvalsUsage)
-			return 0
-		}
-		fmt.Fprintf(s.err, "consumer approvals %s: %v\n\n%s", sub, err, approvalsUsage)
-		return 2
+	if code, ok := parseFlags(fs, rest, s, "approvals "+sub, approvalsUsage, false); !ok {
+		return code
 	}
 	if id == "" && fs.NArg() == 1 {
 		id = fs.Arg(0)
@@ -103,9 +94,8 @@ func cmdApprovals(ctx context.Context, args []string, s streams) int {
 		fmt.Fprintf(s.err, "consumer approvals deny: --reason is required\n\n%s", approvalsUsage)
 		return 2
 	}
-	cfg, err := config.Load(f.path, os.LookupEnv)
-	if err != nil {
-		fmt.Fprintf(s.err, "consumer approvals %s: configuration problems:\n%v\n", sub, app.Indent(err))
+	cfg, ok := loadConfig(f.path, s, "approvals "+sub)
+	if !ok {
 		return 2
 	}
 	m, err := app.OpenLedger(ctx, cfg, s.err)

@@ -2,16 +2,13 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"os"
 	"strings"
 	"time"
 
 	"github.com/tripline-dev/tripline/internal/app"
-	"github.com/tripline-dev/tripline/internal/config"
 	"github.com/tripline-dev/tripline/internal/remediate"
 )
 
@@ -55,32 +52,21 @@ func cmdBreaker(ctx context.Context, args []string, s streams) int {
 		return code
 	}
 	fs := flag.NewFlagSet("breaker "+sub, flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
 	path := fs.String("config", os.Getenv("TRIPLINE_CONFIG"), "")
 	asJSON := fs.Bool("json", false, "")
 	scope := fs.String("scope", "", "")
 	by := fs.String("by", "", "")
 	reason := fs.String("reason", "", "")
-	if err := fs.Parse(rest); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			fmt.Fprint(s.out, breakerUsage)
-			return 0
-		}
-		fmt.Fprintf(s.err, "consumer breaker %s: %v\n\n%s", sub, err, breakerUsage)
-		return 2
-	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(s.err, "consumer breaker %s: unexpected arguments %q\n", sub, fs.Args())
-		return 2
+	if code, ok := parseFlags(fs, rest, s, "breaker "+sub, breakerUsage, true); !ok {
+		return code
 	}
 	if missing := resetMissing(*scope, *by, *reason); sub == "reset" && len(missing) > 0 {
 		fmt.Fprintf(s.err, "consumer breaker reset: missing %s: --scope (global or rule:ID), --by and --reason are required\n\n%s",
 			strings.Join(missing, ", "), breakerUsage)
 		return 2
 	}
-	cfg, err := config.Load(*path, os.LookupEnv)
-	if err != nil {
-		fmt.Fprintf(s.err, "consumer breaker %s: configuration problems:\n%v\n", sub, app.Indent(err))
+	cfg, ok := loadConfig(*path, s, "breaker "+sub)
+	if !ok {
 		return 2
 	}
 	m, err := app.OpenLedger(ctx, cfg, s.err)

@@ -2,14 +2,11 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"os"
 
 	"github.com/tripline-dev/tripline/internal/app"
-	"github.com/tripline-dev/tripline/internal/config"
 )
 
 const dlqUsage = `Usage: consumer dlq replay [--topic DLQ] [--group G] [--rules DIR] [--config FILE]
@@ -94,7 +91,6 @@ func cmdDLQ(ctx context.Context, args []string, s streams) int {
 		return code
 	}
 	fs := flag.NewFlagSet("dlq replay", flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
 	f := app.ReplayOptions{Out: s.out, Err: s.err}
 	fs.StringVar(&f.Topic, "topic", "", "")
 	fs.StringVar(&f.Group, "group", "tripline-dlq-replay", "")
@@ -104,21 +100,15 @@ func cmdDLQ(ctx context.Context, args []string, s streams) int {
 	fs.IntVar(&f.Progress, "progress", 1000, "")
 	fs.DurationVar(&f.MaxAge, "max-age", 0, "")
 	fs.BoolVar(&f.AcceptUnsigned, "accept-unsigned", false, "")
-	if err := fs.Parse(rest); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			fmt.Fprint(s.out, dlqUsage)
-			return 0
-		}
-		fmt.Fprintf(s.err, "consumer dlq replay: %v\n\n%s", err, dlqUsage)
+	if code, ok := parseFlags(fs, rest, s, "dlq replay", dlqUsage, true); !ok {
+		return code
+	}
+	if f.Group == "" {
+		fmt.Fprintf(s.err, "consumer dlq replay: empty --group\n")
 		return 2
 	}
-	if fs.NArg() > 0 || f.Group == "" {
-		fmt.Fprintf(s.err, "consumer dlq replay: unexpected arguments %q or empty --group\n", fs.Args())
-		return 2
-	}
-	cfg, err := config.Load(*path, os.LookupEnv)
-	if err != nil {
-		fmt.Fprintf(s.err, "consumer dlq replay: configuration problems:\n%v\n", app.Indent(err))
+	cfg, ok := loadConfig(*path, s, "dlq replay")
+	if !ok {
 		return 2
 	}
 	if _, err := app.ReplayDLQ(ctx, cfg, f, app.Options{Log: s.err}); err != nil {

@@ -5,11 +5,9 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"os"
 
 	"github.com/tripline-dev/tripline/internal/app"
-	"github.com/tripline-dev/tripline/internal/config"
 )
 
 const stateUsage = `Usage:
@@ -50,24 +48,13 @@ func cmdState(ctx context.Context, args []string, s streams) int {
 		return code
 	}
 	fs := flag.NewFlagSet("state "+sub, flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
 	path := fs.String("config", os.Getenv("TRIPLINE_CONFIG"), "")
 	dryRun := fs.Bool("dry-run", false, "")
-	if err := fs.Parse(rest); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			fmt.Fprint(s.out, stateUsage)
-			return 0
-		}
-		fmt.Fprintf(s.err, "consumer state %s: %v\n\n%s", sub, err, stateUsage)
-		return 2
+	if code, ok := parseFlags(fs, rest, s, "state "+sub, stateUsage, true); !ok {
+		return code
 	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(s.err, "consumer state %s: unexpected arguments %q\n", sub, fs.Args())
-		return 2
-	}
-	cfg, err := config.Load(*path, os.LookupEnv)
-	if err != nil {
-		fmt.Fprintf(s.err, "consumer state %s: configuration problems:\n%v\n", sub, app.Indent(err))
+	cfg, ok := loadConfig(*path, s, "state "+sub)
+	if !ok {
 		return 2
 	}
 	switch err := app.ResignState(ctx, cfg, *dryRun, s.out); {

@@ -378,22 +378,35 @@ func (l *Ledger) refuseLocked(key string, r *refusal) {
 // hasEntry reports whether the ledger holds an entry under key that Run
 // can write again; l.mu is held.
 func (l *Ledger) hasEntry(key string) bool {
+	return l.entryWriter(context.Background(), key) != nil
+}
+
+// entryWriter returns what writes the entry held under key again (nil
+// when the ledger holds none that it writes again: holds are not); l.mu is
+// held, and the returned function must run without it.
+func (l *Ledger) entryWriter(ctx context.Context, key string) func() error {
 	prefix, id := splitKey(key)
 	switch prefix {
 	case userKeyPrefix:
-		_, ok := l.users[id]
-		return ok
+		if e, ok := l.users[id]; ok {
+			c := e.clone()
+			return func() error { return l.PutUser(ctx, c) }
+		}
 	case breakerKeyPrefix:
-		_, ok := l.breakers[id]
-		return ok
+		if b, ok := l.breakers[id]; ok {
+			return func() error { return l.PutBreaker(ctx, b) }
+		}
 	case approvalKeyPrefix:
-		_, ok := l.approvals[id]
-		return ok
+		if a, ok := l.approvals[id]; ok {
+			c := *a
+			return func() error { return l.PutApproval(ctx, c) }
+		}
 	case messageKeyPrefix:
-		_, ok := l.messages[id]
-		return ok
+		if m, ok := l.messages[id]; ok {
+			return func() error { return l.PutApprovalMessage(ctx, m) }
+		}
 	}
-	return false
+	return nil
 }
 
 // RefusedCounts returns the refused records by reason, every reason
@@ -451,29 +464,8 @@ func (l *Ledger) takeReasserts() []string {
 
 // rewrite writes the entry held under key again.
 func (l *Ledger) rewrite(ctx context.Context, key string) error {
-	prefix, id := splitKey(key)
 	l.mu.Lock()
-	var write func() error
-	switch prefix {
-	case userKeyPrefix:
-		if e, ok := l.users[id]; ok {
-			c := e.clone()
-			write = func() error { return l.PutUser(ctx, c) }
-		}
-	case breakerKeyPrefix:
-		if b, ok := l.breakers[id]; ok {
-			write = func() error { return l.PutBreaker(ctx, b) }
-		}
-	case approvalKeyPrefix:
-		if a, ok := l.approvals[id]; ok {
-			c := *a
-			write = func() error { return l.PutApproval(ctx, c) }
-		}
-	case messageKeyPrefix:
-		if m, ok := l.messages[id]; ok {
-			write = func() error { return l.PutApprovalMessage(ctx, m) }
-		}
-	}
+	write := l.entryWriter(ctx, key)
 	l.mu.Unlock()
 	if write == nil {
 		return nil

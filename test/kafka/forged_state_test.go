@@ -28,24 +28,7 @@ import (
 
 // forgedRules is the risky rule with a cooldown, so that a cooldown dated
 // 2099 would make its user immune if it were believed.
-const forgedRules = `
-rules:
-  - id: risky_success
-    description: successful sign-in with high or critical risk
-    severity: high
-    mode: enforce
-    when: outcome == "success" && risk in ["high", "critical"]
-    action: suspend
-    reason: "risky sign-in"
-    cooldown: 1h
-    tests:
-      - name: risky
-        event: {user_email: a@example.com, outcome: success, risk: high}
-        expect: {match: true}
-      - name: benign
-        event: {user_email: a@example.com, outcome: success, risk: low}
-        expect: {match: false}
-`
+var forgedRules = strings.Replace(eventtest.RiskyRule, "    reason: \"risky sign-in\"\n", "    reason: \"risky sign-in\"\n    cooldown: 1h\n", 1)
 
 // TestReliabilityForgedState runs one consumer process with a signing key
 // and a global breaker of 5, and attacks every guard the way someone with
@@ -61,6 +44,9 @@ func TestReliabilityForgedState(t *testing.T) {
 	brokers := kafkatest.Brokers(t)
 	s := startSim(t, opsim.Seed{}, 40)
 	w := newWorld(t, brokers, 1, s)
+	if !strings.Contains(forgedRules, "cooldown: 1h") {
+		t.Fatal("the scenario's rule has no cooldown: a cooldown dated 2099 would prove nothing")
+	}
 	if err := eventtest.WriteRulesDir(w.rulesDir, forgedRules); err != nil {
 		t.Fatal(err)
 	}
