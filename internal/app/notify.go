@@ -8,9 +8,8 @@ import (
 
 	"github.com/segmentio/kafka-go"
 
+	"github.com/tripline-dev/tripline/internal/deadletter"
 	"github.com/tripline-dev/tripline/internal/notify"
-	"github.com/tripline-dev/tripline/internal/pipeline"
-	"github.com/tripline-dev/tripline/internal/remediate"
 	"github.com/tripline-dev/tripline/internal/secret"
 )
 
@@ -50,16 +49,6 @@ func (m *Main) newNotifier() error {
 	return nil
 }
 
-// notifyDeadLetter tells the sinks of a dead-lettered decision of a class
-// that needs a person (the notifier keeps only those classes).
-func (m *Main) notifyDeadLetter(ctx context.Context, d pipeline.DeadLettered) {
-	if m.notifier == nil {
-		return
-	}
-	m.notifier.Notify(ctx, notify.Notification{Type: notify.TypeDLQ, Time: time.Now(), RuleID: d.RuleID, UserID: d.UserID,
-		Result: string(remediate.ResultFailed), Class: d.Class, Reason: d.Message, Attempts: d.Attempts})
-}
-
 // notifyFailed dead-letters a notification a sink dropped for good, so it
 // is never lost silently.
 func (m *Main) notifyFailed(n notify.Notification, sink string, cause error) {
@@ -70,11 +59,8 @@ func (m *Main) notifyFailed(n notify.Notification, sink string, cause error) {
 	if err != nil {
 		return
 	}
-	rec := kafka.Message{Key: []byte(n.ID), Value: value, Headers: []kafka.Header{
-		{Key: pipeline.HeaderErrorClass, Value: []byte(classNotifyFailed)},
-		{Key: pipeline.HeaderErrorReason, Value: []byte(sink)},
-		{Key: pipeline.HeaderErrorMessage, Value: []byte(cause.Error())},
-	}}
+	rec := kafka.Message{Key: []byte(n.ID), Value: value,
+		Headers: deadletter.Record{Kind: deadletter.KindNotification, Class: classNotifyFailed, Reason: sink, Message: cause.Error()}.Encode()}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	if err := m.dlq.WriteDeadLetter(ctx, rec, rec); err != nil {

@@ -88,23 +88,21 @@ func newReplay(ctx context.Context, cfg config.Config, f ReplayOptions, opts Opt
 	if err := m.loadLedger(ctx); err != nil {
 		return nil, err
 	}
+	// A dry run audits nothing and writes nothing back; the tracker reports
+	// each record's outcome either way.
 	dry := cfg.DryRun || !f.Execute
-	var auditor remediate.Auditor = r.track
-	var writer pipeline.DeadLetterWriter
+	var auditor remediate.Auditor = remediate.Auditors{}
+	var writer pipeline.DeadLetterWriter = dlq.DryRun{}
 	if f.Execute {
-		auditor = m.auditor(r.track)
-		writer = m.dlq
+		auditor, writer = m.auditor(nil), m.dlq
 	}
 	if m.decider, err = m.newDecider(auditor, dry); err != nil {
 		return nil, err
 	}
-	// Each record is decoded with the format pinned for the topic it came
-	// from (its tripline.source.topic header), and only if tripline wrote
-	// it (its signature).
-	m.consumer, err = m.newConsumer(dec, formats, r.src, r.track.DeadLetters(writer), replayPipeline{
-		topicHeader: pipeline.HeaderSourceTopic,
-		verify:      pipeline.SignatureCheck(m.keys, f.AcceptUnsigned),
-	})
+	// The pipeline of a replay acts only on records tripline signed (see
+	// pipeline.Replay), parks nothing and notifies nothing.
+	m.consumer, err = m.newPipeline(dec, formats, pipeline.Config{Replay: &pipeline.Replay{AcceptUnsigned: f.AcceptUnsigned}},
+		pipeline.Deps{Source: r.src, DeadLetters: writer, OnOutcome: r.track.Outcome})
 	return r, err
 }
 
@@ -135,7 +133,7 @@ func (r *replay) newKafka(ctx context.Context) error {
 	r.track = dlq.NewTracker(r.f.Out, r.f.Err, r.f.Progress, !r.f.Execute)
 	if r.src, err = m.conn.NewBoundedSource(bounds, kafkaio.BoundedConfig{
 		Topic: k.DLQTopic, GroupID: k.GroupID, Commit: r.f.Execute, SessionTimeout: k.SessionTimeout,
-		MaxBytes: k.MaxBytes, MaxWait: k.MaxWait, OnFetch: r.track.Fetched, OnDone: r.track.Completed, Logger: m.log,
+		MaxBytes: k.MaxBytes, MaxWait: k.MaxWait, Logger: m.log,
 	}); err != nil {
 		return err
 	}

@@ -126,20 +126,7 @@ func NewMain(ctx context.Context, cfg config.Config, opts Options) (_ *Main, err
 	if err := m.loadLedger(ctx); err != nil {
 		return nil, err
 	}
-	if cfg.Kafka.DLQSigningKey == "" {
-		m.log.Warn("no dead-letter signing key (TRIPLINE_DLQ_SIGNING_KEY): dead-letter records are unsigned, dlq replay refuses them unless --accept-unsigned, " +
-			"and decisions that fail while the Users API is down are dead-lettered at once instead of parked on the retry topic and re-driven")
-	}
-	for _, w := range cfg.Warnings() {
-		m.log.Warn(w)
-	}
-	if !m.approvals() {
-		for _, r := range m.rules.Current().Rules() {
-			if r.Mode == remediate.ModeApprove && r.Enabled {
-				m.log.Warn("rule in mode approve, but approvals are off (they need the signing key and kafka.approvals_topic): it acts as shadow", "rule_id", r.ID)
-			}
-		}
-	}
+	m.warnAtStart()
 	if err := m.newSlack(); err != nil {
 		return nil, err
 	}
@@ -149,13 +136,33 @@ func NewMain(ctx context.Context, cfg config.Config, opts Options) (_ *Main, err
 	if m.decider, err = m.newDecider(m.auditor(opts.Auditor), cfg.DryRun); err != nil {
 		return nil, err
 	}
-	if m.consumer, err = m.newConsumer(dec, formats, m.group, m.dlq, replayPipeline{}); err != nil {
+	if m.consumer, err = m.newConsumer(dec, formats); err != nil {
 		return nil, err
 	}
 	if err := m.observeComponents(); err != nil {
 		return nil, err
 	}
 	return m, nil
+}
+
+// warnAtStart logs what the configuration leaves unprotected: no signing
+// key, the global breaker off, a weak key, approve rules without approvals.
+func (m *Main) warnAtStart() {
+	if m.cfg.Kafka.DLQSigningKey == "" {
+		m.log.Warn("no dead-letter signing key (TRIPLINE_DLQ_SIGNING_KEY): dead-letter records are unsigned, dlq replay refuses them unless --accept-unsigned, " +
+			"and decisions that fail while the Users API is down are dead-lettered at once instead of parked on the retry topic and re-driven")
+	}
+	for _, w := range m.cfg.Warnings() {
+		m.log.Warn(w)
+	}
+	if m.approvals() {
+		return
+	}
+	for _, r := range m.rules.Current().Rules() {
+		if r.Mode == remediate.ModeApprove && r.Enabled {
+			m.log.Warn("rule in mode approve, but approvals are off (they need the signing key and kafka.approvals_topic): it acts as shadow", "rule_id", r.ID)
+		}
+	}
 }
 
 // observeComponents exports the state of the rules watcher, the user
@@ -195,78 +202,46 @@ func (m *Main) newCore(ctx context.Context, service string, opts Options) (*even
 	return dec, formats, nil
 }
 
-// replayPipeline is what a pipeline over the DLQ does differently: the
-// header that holds each record's original topic, and the check that
-// tripline signed the record. The zero value is the consumer's pipeline.
-type replayPipeline struct {
-	topicHeader string
-	verify      pipeline.Verifier
+// newConsumer wires the consumer's pipeline: the group's topics (the
+// sources, and the retry and approvals topics when parking and approvals
+// are on: see parking and approvals, which decide it), dead-letters to the
+// DLQ topic, each notified when notifications are on.
+func (m *Main) newConsumer(dec *event.Decoder, formats map[string]event.Format) (*pipeline.Consumer, error) {
+	var cfg pipeline.Config
+	deps := pipeline.Deps{Source: m.group, DeadLetters: m.dlq}
+	if m.parking() {
+		r := m.cfg.Retry
+		cfg.Retry = pipeline.Parking{Topic: m.cfg.Kafka.RetryTopic, Max: r.ParkMax, Initial: r.ParkInitial, IntervalMax: r.ParkIntervalMax}
+		deps.Parked = m.retry
+	}
+	if m.approvals() {
+		cfg.AnswersTopic = m.cfg.Kafka.ApprovalsTopic
+	}
+	if m.notifier != nil {
+		deps.OnDeadLetter = m.notifier.DeadLetter
+	}
+	return m.newPipeline(dec, formats, cfg, deps)
 }
 
-// newConsumer wires a pipeline over src with the given dead-letter writer,
-// handing decisions to the decision service.
-func (m *Main) newConsumer(dec *event.Decoder, formats map[string]event.Format, src pipeline.Source, dead pipeline.DeadLetterWriter, replay replayPipeline) (*pipeline.Consumer, error) {
-	cfg := m.cfg
+// newPipeline builds a pipeline from what is particular to it (the
+// consumer's: newConsumer; the DLQ replay's: replay.go), completed with what
+// every pipeline of the service shares: the formats, batching, buffers and
+// limits, the event-time checks, the signing keys, and the decoder, rules,
+// decision service and telemetry.
+func (m *Main) newPipeline(dec *event.Decoder, formats map[string]event.Format, cfg pipeline.Config, deps pipeline.Deps) (*pipeline.Consumer, error) {
 	metrics, err := pipeline.NewMetrics(m.tel.Meter("tripline"))
 	if err != nil {
 		return nil, err
 	}
-	return pipeline.New(pipeline.Config{
-		Formats:         formats,
-		TopicHeader:     replay.topicHeader,
-		Verify:          replay.verify,
-		CommitInterval:  cfg.Kafka.CommitInterval,
-		CommitBatch:     cfg.Kafka.CommitBatch,
-		PartitionBuffer: cfg.Kafka.PartitionBuffer,
-		BufferBytes:     int64(cfg.Kafka.BufferBytes),
-		ShutdownGrace:   cfg.ShutdownGrace,
-		MaxInFlight:     cfg.MaxInFlight,
-		FetchRetry:      cfg.Kafka.FetchRetry,
-		MaxEventAge:     cfg.Event.MaxAge,
-		MaxClockSkew:    cfg.Event.MaxClockSkew,
-		Keys:            m.keys,
-		Retry:           m.parkingConfig(replay),
-		AnswersTopic:    m.answersTopic(replay),
-	}, pipeline.Deps{
-		Source: src, DeadLetters: dead, Parked: m.parkedWriter(replay), OnDeadLetter: m.deadLetterHook(replay), Decoder: dec, Rules: m.rules,
-		Decider: m.decider, Logger: m.log, Tracer: m.tel.Tracer("tripline"),
-		Propagator: m.tel.Propagator(), Metrics: metrics,
-	})
-}
-
-// parkingConfig is the consumer's parking (a replay parks nothing: what
-// fails again goes back to the DLQ).
-func (m *Main) parkingConfig(replay replayPipeline) pipeline.Parking {
-	if replay.topicHeader != "" || !m.parking() {
-		return pipeline.Parking{}
-	}
-	r := m.cfg.Retry
-	return pipeline.Parking{Topic: m.cfg.Kafka.RetryTopic, Max: r.ParkMax, Initial: r.ParkInitial, IntervalMax: r.ParkIntervalMax}
-}
-
-// answersTopic is the approvals topic the consumer reads answers from.
-func (m *Main) answersTopic(replay replayPipeline) string {
-	if replay.topicHeader != "" || !m.approvals() {
-		return ""
-	}
-	return m.cfg.Kafka.ApprovalsTopic
-}
-
-// deadLetterHook is the consumer's notification of dead-letters (a replay
-// notifies nothing: its operator reads its summary).
-func (m *Main) deadLetterHook(replay replayPipeline) func(context.Context, pipeline.DeadLettered) {
-	if replay.topicHeader != "" || m.notifier == nil {
-		return nil
-	}
-	return m.notifyDeadLetter
-}
-
-// parkedWriter writes to the retry topic when the consumer parks.
-func (m *Main) parkedWriter(replay replayPipeline) pipeline.DeadLetterWriter {
-	if replay.topicHeader != "" || m.retry == nil {
-		return nil
-	}
-	return m.retry
+	c := m.cfg
+	cfg.Formats, cfg.Keys = formats, m.keys
+	cfg.CommitInterval, cfg.CommitBatch = c.Kafka.CommitInterval, c.Kafka.CommitBatch
+	cfg.PartitionBuffer, cfg.BufferBytes = c.Kafka.PartitionBuffer, int64(c.Kafka.BufferBytes)
+	cfg.ShutdownGrace, cfg.MaxInFlight, cfg.FetchRetry = c.ShutdownGrace, c.MaxInFlight, c.Kafka.FetchRetry
+	cfg.MaxEventAge, cfg.MaxClockSkew = c.Event.MaxAge, c.Event.MaxClockSkew
+	deps.Decoder, deps.Rules, deps.Decider = dec, m.rules, m.decider
+	deps.Logger, deps.Tracer, deps.Propagator, deps.Metrics = m.log, m.tel.Tracer("tripline"), m.tel.Propagator(), metrics
+	return pipeline.New(cfg, deps)
 }
 
 // newDecider builds the decision service over the directory, the Users API
@@ -444,14 +419,18 @@ func (m *Main) newKafka(ctx context.Context) error {
 }
 
 // approvals reports whether approve rules can ask for approval: answers
-// travel on the approvals topic, signed with the signing key.
+// travel on the approvals topic, signed with the signing key. It is the
+// one place that decides: the topics, the group's subscription, the
+// decision service and the pipeline (newConsumer) follow it.
 func (m *Main) approvals() bool {
 	return m.cfg.Kafka.ApprovalsTopic != "" && m.cfg.Kafka.DLQSigningKey != ""
 }
 
 // parking reports whether retryable failures are parked on the retry
 // topic: it needs the topic and the signing key, which tells tripline's
-// parked records from anyone else's.
+// parked records from anyone else's. It is the one place that decides: the
+// topics, the group's subscription, the retry writer and the pipeline
+// (newConsumer) follow it.
 func (m *Main) parking() bool {
 	return m.cfg.Kafka.RetryTopic != "" && m.cfg.Kafka.DLQSigningKey != ""
 }

@@ -27,6 +27,7 @@ import (
 
 	"github.com/tripline-dev/tripline/internal/app"
 	"github.com/tripline-dev/tripline/internal/config"
+	"github.com/tripline-dev/tripline/internal/deadletter"
 	"github.com/tripline-dev/tripline/internal/kafkaio"
 	"github.com/tripline-dev/tripline/internal/notify"
 	"github.com/tripline-dev/tripline/internal/opsim"
@@ -261,7 +262,7 @@ func (r *demoRun) tell(ctx, runCtx context.Context, n int64, traceID string) (in
 	}
 	readCtx, cancelRead := context.WithTimeout(ctx, 20*time.Second)
 	defer cancelRead()
-	dlq, err := r.sb.conn.ReadN(readCtx, r.cfg.Kafka.DLQTopic, "tripline-demo-dlq", int(r.m.Stats().DeadLettered))
+	dlq, err := readDeadLetters(readCtx, r.sb, r.cfg.Kafka.DLQTopic, int(r.m.Stats().DeadLettered))
 	if err != nil {
 		return 0, fmt.Errorf("read the dead-letter topic: %w", err)
 	}
@@ -405,7 +406,23 @@ func waitCommitted(ctx context.Context, m *app.Main, n int64, done <-chan error)
 	return nil
 }
 
-func printSummary(w io.Writer, sb *Sandbox, audit *auditLog, dlq []kafkaio.Record, st pipeline.Stats, traceID string) {
+// readDeadLetters reads the first n records of the dead-letter topic and
+// decodes what each says (deadletter.Record).
+func readDeadLetters(ctx context.Context, sb *Sandbox, topic string, n int) ([]deadletter.Record, error) {
+	recs, err := sb.conn.ReadN(ctx, topic, "tripline-demo-dlq", n)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]deadletter.Record, len(recs))
+	for i, rec := range recs {
+		if out[i], err = rec.DeadLetter(); err != nil {
+			return nil, fmt.Errorf("record %d@%d: %w", rec.Partition, rec.Offset, err)
+		}
+	}
+	return out, nil
+}
+
+func printSummary(w io.Writer, sb *Sandbox, audit *auditLog, dlq []deadletter.Record, st pipeline.Stats, traceID string) {
 	audit.mu.Lock()
 	recs := append([]remediate.Record(nil), audit.recs...)
 	audit.mu.Unlock()
@@ -460,22 +477,17 @@ func printSummary(w io.Writer, sb *Sandbox, audit *auditLog, dlq []kafkaio.Recor
 		fmt.Fprintf(tw, "  %s\twould act on %d users: %s\n", id, len(shadow[id]), strings.Join(shadow[id], ", "))
 	}
 	tw.Flush()
-	sort.Slice(dlq, func(i, j int) bool {
-		oi, _ := strconv.Atoi(dlq[i].Headers[pipeline.HeaderSourceOffset])
-		oj, _ := strconv.Atoi(dlq[j].Headers[pipeline.HeaderSourceOffset])
-		return oi < oj
-	})
+	sort.Slice(dlq, func(i, j int) bool { return dlq[i].Source.Offset < dlq[j].Source.Offset })
 	fmt.Fprintf(w, "\nDead-letter topic (%d records, key and value unchanged, reason in headers):\n", len(dlq))
-	for _, m := range dlq {
-		h := m.Headers
-		what := h[pipeline.HeaderErrorClass]
-		if r := h[pipeline.HeaderErrorReason]; r != "" {
-			what += "/" + r
+	for _, d := range dlq {
+		what := d.Class
+		if d.Reason != "" {
+			what += "/" + d.Reason
 		}
-		if r := h[pipeline.HeaderRuleID]; r != "" {
-			what += "  rule " + r
+		if d.RuleID != "" {
+			what += "  rule " + d.RuleID
 		}
-		fmt.Fprintf(tw, "  %s[%s]@%s\t%s\t%s\n", h[pipeline.HeaderSourceTopic], h[pipeline.HeaderSourcePartition], h[pipeline.HeaderSourceOffset], what, truncateText(h[pipeline.HeaderErrorMessage], 100))
+		fmt.Fprintf(tw, "  %s[%d]@%d\t%s\t%s\n", d.Source.Topic, d.Source.Partition, d.Source.Offset, what, truncateText(d.Message, 100))
 	}
 	tw.Flush()
 	fmt.Fprintf(w, "\nTraces: each event carried its producer's traceparent; the consumer continued that trace through\n"+

@@ -1,10 +1,12 @@
 // Package dlq holds the bookkeeping of `consumer dlq replay`: the replay is
 // the consumer's pipeline with the dead-letter topic as its bounded source
-// (kafkaio.BoundedSource), and a Tracker follows each dead-letter record
-// from fetch to commit (its decisions, through the decision service's
-// audit; its failure again, through the pipeline's dead-letter writer) and
-// prints one line per record, in offset order, and a summary.
+// (kafkaio.BoundedSource), and a Tracker hears of each dead-letter record's
+// final outcome from the pipeline (pipeline.Deps.OnOutcome: in offset
+// order within a partition, with the record as the pipeline decoded it,
+// its decisions' outcomes, what it dead-lettered again, or why it was
+// refused), and prints one line per record and a summary. DryRun is the
+// dead-letter writer of a dry run.
 //
-// It imports pipeline (header names, the dead-letter seam), remediate (the
-// audit record) and kafkaio (the plain record type); it never acts itself.
+// It imports pipeline (the outcome), deadletter (the record) and
+// remediate (the results); it never acts itself.
 package dlq

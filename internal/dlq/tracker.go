@@ -9,7 +9,7 @@ import (
 
 	"github.com/segmentio/kafka-go"
 
-	"github.com/tripline-dev/tripline/internal/kafkaio"
+	"github.com/tripline-dev/tripline/internal/deadletter"
 	"github.com/tripline-dev/tripline/internal/pipeline"
 	"github.com/tripline-dev/tripline/internal/remediate"
 )
@@ -20,137 +20,44 @@ type Summary struct {
 	Replayed, Acted, StillFailing, NothingToDo, Refused int
 }
 
-// item is what the replay learned about one dead-letter record.
-type item struct {
-	partition          int
-	offset             int64
-	source, class, att string
-	decisions          []string
-	acted              bool
-	failClass, failAtt string
-	refused            string // why the replay refused the record
-}
-
-// Tracker follows each dead-letter record of a replay from fetch to commit
-// and prints its line once its offset is finished:
+// Tracker prints one line per replayed dead-letter record, once it reached
+// its final outcome:
 //
 //	<source topic>/<partition>@<offset> dlq=<partition>@<offset> class=<class> attempts=<n> -> <outcome> [decisions]
 //
-// It is safe for concurrent use.
+// and counts it. It is safe for concurrent use.
 type Tracker struct {
 	out, errw io.Writer
 	every     int
 	dry       bool
 
-	mu    sync.Mutex
-	items map[int][]*item
-	sum   Summary
+	mu  sync.Mutex
+	sum Summary
 }
 
 // NewTracker prints record lines on out and progress every `every` records
 // on errw; dry says the run acts on nothing (outcomes read "would_act").
 func NewTracker(out, errw io.Writer, every int, dry bool) *Tracker {
-	return &Tracker{out: out, errw: errw, every: every, dry: dry, items: map[int][]*item{}}
+	return &Tracker{out: out, errw: errw, every: every, dry: dry}
 }
 
-// Fetched notes a dead-letter record handed to the pipeline
-// (kafkaio.BoundedConfig.OnFetch).
-func (t *Tracker) Fetched(rec kafkaio.Record) {
-	h := rec.Headers
-	source := fmt.Sprintf("%s/%s@%s", h[pipeline.HeaderSourceTopic], h[pipeline.HeaderSourcePartition], h[pipeline.HeaderSourceOffset])
-	it := &item{partition: rec.Partition, offset: rec.Offset, source: source, class: h[pipeline.HeaderErrorClass], att: h[pipeline.HeaderAttempts]}
-	t.mu.Lock()
-	t.items[rec.Partition] = append(t.items[rec.Partition], it)
-	t.mu.Unlock()
-}
-
-// find returns the record at partition/offset; t.mu is held.
-func (t *Tracker) find(partition int, offset int64) *item {
-	for _, it := range t.items[partition] {
-		if it.offset == offset {
-			return it
-		}
-	}
-	return nil
-}
-
-// Audit implements remediate.Auditor: one decision's outcome about the
-// dead-letter record at rec's offset.
-func (t *Tracker) Audit(_ context.Context, rec remediate.Record) error {
+// Outcome prints and counts one replayed record (pipeline.Deps.OnOutcome):
+// refused (why), still failing (the class and attempts of the record
+// written back), acted (a decision suspended or reactivated a user, or
+// would have in a dry run) or nothing to do.
+func (t *Tracker) Outcome(_ context.Context, o pipeline.MessageOutcome) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	it := t.find(rec.Partition, rec.Offset)
-	if it == nil {
-		return nil
-	}
-	it.decisions = append(it.decisions, fmt.Sprintf("rule=%s mode=%s action=%s user=%s result=%s", rec.RuleID, rec.Mode, rec.Action, rec.Identity, rec.Result))
-	switch remediate.Result(rec.Result) {
-	case remediate.ResultSuspended, remediate.ResultReactivated, remediate.ResultDryRun:
-		it.acted = true // a user's state changed (or would have, in a dry run)
-	}
-	return nil
-}
-
-// DeadLetters returns the replay's dead-letter writer: it writes through w
-// (nil: writes nothing, a dry run) and notes which record failed again. A
-// record the replay refused (class refused) is noted, never written back.
-func (t *Tracker) DeadLetters(w pipeline.DeadLetterWriter) pipeline.DeadLetterWriter {
-	return deadLetters{t: t, w: w}
-}
-
-type deadLetters struct {
-	t *Tracker
-	w pipeline.DeadLetterWriter
-}
-
-// WriteDeadLetter implements pipeline.DeadLetterWriter.
-func (d deadLetters) WriteDeadLetter(ctx context.Context, source, record kafka.Message) error {
-	if pipeline.HeaderValue(record, pipeline.HeaderErrorClass) == pipeline.ClassRefused {
-		d.t.mu.Lock()
-		defer d.t.mu.Unlock()
-		if it := d.t.find(source.Partition, source.Offset); it != nil {
-			it.refused = pipeline.HeaderValue(record, pipeline.HeaderErrorReason)
-		}
-		return nil
-	}
-	if d.w != nil {
-		if err := d.w.WriteDeadLetter(ctx, source, record); err != nil {
-			return err
-		}
-	}
-	d.t.mu.Lock()
-	defer d.t.mu.Unlock()
-	if it := d.t.find(source.Partition, source.Offset); it != nil {
-		it.failClass, it.failAtt = pipeline.HeaderValue(record, pipeline.HeaderErrorClass), pipeline.HeaderValue(record, pipeline.HeaderAttempts)
-	}
-	return nil
-}
-
-// Completed prints and counts the records of partition up to offset
-// (kafkaio.BoundedConfig.OnDone).
-func (t *Tracker) Completed(partition int, offset int64) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	items := t.items[partition]
-	n := 0
-	for n < len(items) && items[n].offset <= offset {
-		t.report(items[n])
-		n++
-	}
-	t.items[partition] = items[n:]
-}
-
-// report prints one record's line and counts it; t.mu is held.
-func (t *Tracker) report(it *item) {
 	outcome := "nothing_to_do"
 	switch {
-	case it.refused != "":
-		outcome = "refused " + it.refused
+	case o.Refused != "":
+		outcome = "refused " + o.Refused
 		t.sum.Refused++
-	case it.failClass != "":
-		outcome = fmt.Sprintf("still_failing class=%s attempts=%s", it.failClass, it.failAtt)
+	case len(o.DeadLettered) > 0:
+		again := o.DeadLettered[len(o.DeadLettered)-1]
+		outcome = fmt.Sprintf("still_failing class=%s attempts=%d", again.Class, again.Attempts)
 		t.sum.StillFailing++
-	case it.acted:
+	case acted(o.Decisions):
 		outcome = "acted"
 		if t.dry {
 			outcome = "would_act"
@@ -160,14 +67,39 @@ func (t *Tracker) report(it *item) {
 		t.sum.NothingToDo++
 	}
 	t.sum.Replayed++
-	line := fmt.Sprintf("%s dlq=%d@%d class=%s attempts=%s -> %s", it.source, it.partition, it.offset, it.class, it.att, outcome)
-	if len(it.decisions) > 0 {
-		line += " [" + strings.Join(it.decisions, "; ") + "]"
+	rec := o.Record
+	line := fmt.Sprintf("%s dlq=%d@%d class=%s attempts=%d -> %s", source(rec.Source), o.Partition, o.Offset, rec.Class, rec.Attempts, outcome)
+	if len(o.Decisions) > 0 {
+		decisions := make([]string, len(o.Decisions))
+		for i, d := range o.Decisions {
+			decisions[i] = fmt.Sprintf("rule=%s mode=%s action=%s user=%s result=%s", d.Decision.RuleID, d.Decision.Mode, d.Decision.Action, d.Decision.Identity, d.Result)
+		}
+		line += " [" + strings.Join(decisions, "; ") + "]"
 	}
 	fmt.Fprintln(t.out, line)
 	if t.every > 0 && t.sum.Replayed%t.every == 0 {
 		fmt.Fprintf(t.errw, "dlq replay: %d records: %d acted, %d still failing, %d nothing to do, %d refused\n", t.sum.Replayed, t.sum.Acted, t.sum.StillFailing, t.sum.NothingToDo, t.sum.Refused)
 	}
+}
+
+// acted reports whether a decision changed a user's state (or would have,
+// in a dry run).
+func acted(outs []remediate.Outcome) bool {
+	for _, o := range outs {
+		switch o.Result {
+		case remediate.ResultSuspended, remediate.ResultReactivated, remediate.ResultDryRun:
+			return true
+		}
+	}
+	return false
+}
+
+// source names where a record was read first ("-" when it does not say).
+func source(s deadletter.Source) string {
+	if s.Topic == "" {
+		return "-"
+	}
+	return fmt.Sprintf("%s/%d@%d", s.Topic, s.Partition, s.Offset)
 }
 
 // Summary returns the totals so far.
@@ -176,3 +108,10 @@ func (t *Tracker) Summary() Summary {
 	defer t.mu.Unlock()
 	return t.sum
 }
+
+// DryRun is the dead-letter writer of a dry run: what would fail again is
+// reported (Outcome), never written.
+type DryRun struct{}
+
+// WriteDeadLetter implements pipeline.DeadLetterWriter: it writes nothing.
+func (DryRun) WriteDeadLetter(context.Context, kafka.Message, kafka.Message) error { return nil }

@@ -118,62 +118,26 @@ func appendFloat(b []byte, f float64) []byte {
 
 const hexDigits = "0123456789abcdef"
 
-// str writes a JSON string as encoding/json does with HTML escaping.
-// The bytes buffered and the plain bytes not yet copied stay below the
-// buffer's capacity, so it never grows.
+// str writes a JSON string as encoding/json does with HTML escaping (see
+// AppendJSONString), in pieces cut at rune starts: the bytes buffered stay
+// below the buffer's capacity, so it never grows.
 func (w *canonicalWriter) str(s string) {
 	w.room()
 	w.buf = append(w.buf, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		if len(w.buf)+i-start >= cap(w.buf)-16 {
-			w.buf = append(w.buf, s[start:i]...)
-			start = i
+	// An escape is at most 6 bytes a byte of input.
+	piece := max(1, (cap(w.buf)-64)/6)
+	for len(s) > 0 {
+		n := min(piece, len(s))
+		for n < len(s) && !utf8.RuneStart(s[n]) {
+			n++
+		}
+		if len(w.buf)+6*n >= cap(w.buf)-16 {
 			w.flush()
 		}
-		c := s[i]
-		if c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&' {
-				i++
-				continue
-			}
-			w.buf = append(w.buf, s[start:i]...)
-			switch c {
-			case '\\', '"':
-				w.buf = append(w.buf, '\\', c)
-			case '\b':
-				w.buf = append(w.buf, '\\', 'b')
-			case '\f':
-				w.buf = append(w.buf, '\\', 'f')
-			case '\n':
-				w.buf = append(w.buf, '\\', 'n')
-			case '\r':
-				w.buf = append(w.buf, '\\', 'r')
-			case '\t':
-				w.buf = append(w.buf, '\\', 't')
-			default:
-				w.buf = append(w.buf, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xF])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		switch {
-		case r == utf8.RuneError && size == 1:
-			w.buf = append(w.buf, s[start:i]...)
-			w.buf = append(w.buf, `\ufffd`...)
-		case r == '\u2028' || r == '\u2029':
-			w.buf = append(w.buf, s[start:i]...)
-			w.buf = append(w.buf, '\\', 'u', '2', '0', '2', hexDigits[r&0xF])
-		default:
-			i += size
-			continue
-		}
-		i += size
-		start = i
+		w.buf = appendEscaped(w.buf, s[:n], true)
+		s = s[n:]
 	}
-	w.buf = append(w.buf, s[start:]...)
+	w.room()
 	w.buf = append(w.buf, '"')
 }
 

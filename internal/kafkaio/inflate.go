@@ -6,13 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"strconv"
 	"sync"
 	"sync/atomic"
 
 	"github.com/segmentio/kafka-go/compress"
 
-	"github.com/tripline-dev/tripline/internal/pipeline"
+	"github.com/tripline-dev/tripline/internal/deadletter"
 )
 
 // maxKeptKey is the largest key a cut-off record keeps.
@@ -27,7 +26,7 @@ var (
 // record batches within max bytes: a record that would inflate past max, or
 // past what is left of max for its batch, is replaced while inflating by a
 // record with the same offset and timestamp, no value, and the headers
-// pipeline.HeaderInflateTooLarge and pipeline.HeaderInflateCompressed (its
+// deadletter.HeaderInflateTooLarge and deadletter.HeaderInflateCompressed (its
 // declared size and its batch's compressed size), and the rest of its
 // bytes are discarded as they inflate. So a few kilobytes of zstd that
 // inflate to gigabytes cost at most max bytes of memory, and the pipeline
@@ -158,11 +157,11 @@ func (b *boundedReader) cut(length int64) error {
 	}
 	body = binary.AppendVarint(body, -1) // no value
 	body = binary.AppendVarint(body, 2)  // headers
-	for _, h := range [][2]string{{pipeline.HeaderInflateTooLarge, strconv.FormatInt(length, 10)}, {pipeline.HeaderInflateCompressed, strconv.FormatInt(b.compressed, 10)}} {
-		body = binary.AppendVarint(body, int64(len(h[0])))
-		body = append(body, h[0]...)
-		body = binary.AppendVarint(body, int64(len(h[1])))
-		body = append(body, h[1]...)
+	for _, h := range (deadletter.CutOff{Size: length, Compressed: b.compressed}).Headers() {
+		body = binary.AppendVarint(body, int64(len(h.Key)))
+		body = append(body, h.Key...)
+		body = binary.AppendVarint(body, int64(len(h.Value)))
+		body = append(body, h.Value...)
 	}
 	b.budget = max(0, b.budget-int64(len(body)))
 	b.out = append(binary.AppendVarint(b.out[:0], int64(len(body))), body...)

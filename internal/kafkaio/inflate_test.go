@@ -14,8 +14,8 @@ import (
 
 	"github.com/segmentio/kafka-go"
 
+	"github.com/tripline-dev/tripline/internal/deadletter"
 	"github.com/tripline-dev/tripline/internal/kafkatest"
-	"github.com/tripline-dev/tripline/internal/pipeline"
 )
 
 // record is the v2 wire form of one record with a key and value.
@@ -127,8 +127,8 @@ func TestBoundedReaderCutsOffWhatInflatesPastTheLimit(t *testing.T) {
 		t.Fatalf("records %+v", recs)
 	}
 	cut := recs[1]
-	if cut.offsetDelta != 1 || cut.key != "k" || !cut.nullValue || cut.headers[pipeline.HeaderInflateCompressed] != "4242" ||
-		cut.headers[pipeline.HeaderInflateTooLarge] != strconv.Itoa(huge+11) {
+	if cut.offsetDelta != 1 || cut.key != "k" || !cut.nullValue || cut.headers[deadletter.HeaderInflateCompressed] != "4242" ||
+		cut.headers[deadletter.HeaderInflateTooLarge] != strconv.Itoa(huge+11) {
 		t.Errorf("cut-off record %+v", cut)
 	}
 }
@@ -203,7 +203,7 @@ func TestBoundedDecompressionThroughKafka(t *testing.T) {
 		t.Errorf("good records %q@%d, %q@%d", got[0].Value, got[0].Offset, got[2].Value, got[2].Offset)
 	}
 	b := got[1]
-	if len(b.Value) != 0 || string(b.Key) != "bomb" || b.Offset != 1 || pipeline.HeaderValue(b, pipeline.HeaderInflateTooLarge) == "" {
+	if cut, ok := deadletter.CutOffOf(b); len(b.Value) != 0 || string(b.Key) != "bomb" || b.Offset != 1 || !ok || cut.Size == 0 {
 		t.Errorf("bomb came through as %d bytes, key %q, offset %d, headers %v", len(b.Value), b.Key, b.Offset, b.Headers)
 	}
 }

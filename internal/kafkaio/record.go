@@ -8,11 +8,12 @@ import (
 	"time"
 
 	"github.com/segmentio/kafka-go"
+
+	"github.com/tripline-dev/tripline/internal/deadletter"
 )
 
 // Record is a Kafka record in plain Go types, for tools that write or read
-// a handful of records (the demo, the DLQ replay's bookkeeping) without
-// depending on kafka-go.
+// a handful of records (the demo) without depending on kafka-go.
 type Record struct {
 	// Topic, Partition and Offset say where a read record was; they are
 	// ignored when producing.
@@ -33,6 +34,12 @@ func recordOf(m kafka.Message) Record {
 		r.Headers[h.Key] = string(h.Value)
 	}
 	return r
+}
+
+// DeadLetter decodes the record of tripline's r's headers describe (a
+// record of the dead-letter topic: see deadletter.Decode).
+func (r Record) DeadLetter() (deadletter.Record, error) {
+	return deadletter.Decode(r.message().Headers)
 }
 
 // message converts r for a writer bound to a topic.

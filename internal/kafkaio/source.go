@@ -164,11 +164,6 @@ type BoundedConfig struct {
 	SessionTimeout time.Duration
 	MaxBytes       int
 	MaxWait        time.Duration
-	// OnFetch, if set, is called with each record handed out.
-	OnFetch func(Record)
-	// OnDone, if set, is called when every record of partition up to and
-	// including offset is finished.
-	OnDone func(partition int, offset int64)
 	// Logger receives the group's errors at warn level (nil: discarded).
 	Logger *slog.Logger
 }
@@ -274,7 +269,7 @@ func (g *boundedGeneration) Reader(cl pipeline.Claim) pipeline.PartitionReader {
 	if cl.Offset >= b.End {
 		return endOfInput{}
 	}
-	return &endReader{r: s.group.conn.partitionReader(cl, s.cfg.MaxBytes, s.cfg.MaxWait, 0), end: b.End, onFetch: s.cfg.OnFetch}
+	return &endReader{r: s.group.conn.partitionReader(cl, s.cfg.MaxBytes, s.cfg.MaxWait, 0), end: b.End}
 }
 
 func (g *boundedGeneration) Commit(ctx context.Context, offsets map[pipeline.TopicPartition]int64) error {
@@ -292,19 +287,13 @@ func (g *boundedGeneration) Commit(ctx context.Context, offsets map[pipeline.Top
 		}
 	}
 	s.mu.Unlock()
-	if s.cfg.OnDone != nil {
-		for tp, o := range offsets {
-			s.cfg.OnDone(tp.Partition, o-1)
-		}
-	}
 	return nil
 }
 
 // endReader reads one partition up to end, exclusive.
 type endReader struct {
-	r       *kafka.Reader
-	end     int64
-	onFetch func(Record)
+	r   *kafka.Reader
+	end int64
 }
 
 func (b *endReader) FetchMessage(ctx context.Context) (kafka.Message, error) {
@@ -317,9 +306,6 @@ func (b *endReader) FetchMessage(ctx context.Context) (kafka.Message, error) {
 	}
 	if msg.Offset >= b.end {
 		return kafka.Message{}, pipeline.ErrEndOfInput
-	}
-	if b.onFetch != nil {
-		b.onFetch(recordOf(msg))
 	}
 	return msg, nil
 }

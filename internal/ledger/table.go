@@ -33,7 +33,7 @@ const HeaderSignature = "tripline.signature"
 
 // HeaderCutOff marks a record whose value was cut off while its batch was
 // decompressed, because it would inflate past the process's bound
-// (kafkaio.BoundDecompression, which names it pipeline.HeaderInflateTooLarge).
+// (kafkaio.BoundDecompression, which names it deadletter.HeaderInflateTooLarge).
 // Such a record comes without a value, yet it is not a tombstone: the table
 // hands it to the ApplyFunc with an empty, non-nil value, which no caller
 // writes and every caller refuses.

@@ -32,6 +32,7 @@
 //
 // notify is an adapter at the edge of the system. It imports only
 // internal/remediate (the audit record and dead-letter classes),
-// internal/identity (email folding), internal/secret and internal/version;
+// internal/deadletter (the dead-letter record), internal/identity (email
+// folding), internal/secret and internal/version;
 // no other tripline package imports it except cmd/consumer, which wires it.
 package notify

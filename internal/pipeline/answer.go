@@ -9,16 +9,10 @@ import (
 
 	"github.com/segmentio/kafka-go"
 
+	"github.com/tripline-dev/tripline/internal/deadletter"
 	"github.com/tripline-dev/tripline/internal/remediate"
 	"github.com/tripline-dev/tripline/internal/signing"
 )
-
-// HeaderApproval marks a record that holds an answer to a pending approval
-// (a JSON remediate.Answer) instead of an event. Its value is "answer".
-// Such a record is acted on only when signed under the signing key (see
-// SignRecord), wherever it is read: an answer approves an action, so
-// nobody but tripline's CLI and approval listener may write one.
-const HeaderApproval = "tripline.approval"
 
 // maxAnswerBytes bounds an answer record's value.
 const maxAnswerBytes = 4096
@@ -27,8 +21,12 @@ const maxAnswerBytes = 4096
 // signed answer.
 var ErrNotAnAnswer = errors.New("not an answer to a pending approval (no tripline.approval header)")
 
-// AnswerRecord builds the signed record of an answer, keyed by approval id
-// so that the answers to one approval stay in order.
+// AnswerRecord builds the signed record of an answer (deadletter.KindAnswer:
+// the answer marker and when it was given), keyed by approval id so that
+// the answers to one approval stay in order. Such a record is acted on only
+// when signed under the signing key, wherever it is read: an answer
+// approves an action, so nobody but tripline's CLI and approval listener
+// may write one.
 func AnswerRecord(a remediate.Answer, keys *signing.Keyring) (kafka.Message, error) {
 	if !keys.Signs() {
 		return kafka.Message{}, errors.New("answers need the signing key (TRIPLINE_DLQ_SIGNING_KEY)")
@@ -40,26 +38,19 @@ func AnswerRecord(a remediate.Answer, keys *signing.Keyring) (kafka.Message, err
 	if err != nil {
 		return kafka.Message{}, err
 	}
-	m := kafka.Message{Key: []byte(a.ApprovalID), Value: value, Headers: []kafka.Header{
-		{Key: HeaderApproval, Value: []byte("answer")},
-		{Key: HeaderSourceTimestamp, Value: []byte(a.At.UTC().Format(time.RFC3339Nano))},
-	}}
-	signDeadLetter(&m, keys)
+	rec := deadletter.Record{Kind: deadletter.KindAnswer, Answer: true, Source: deadletter.Source{Time: a.At}}
+	m := kafka.Message{Key: []byte(a.ApprovalID), Value: value, Headers: rec.Encode()}
+	deadletter.Sign(&m, keys)
 	return m, nil
 }
 
-// handleAnswer checks an answer record (signed under the signing key,
-// whatever topic it came from, and well-formed) and hands it over.
-func (c *Consumer) handleAnswer(msg kafka.Message) ([]failure, []handover) {
+// handleAnswer reads an admitted answer's value (well-formed, of bounded
+// size; its signature was checked at fetch) and hands it over.
+func (c *Consumer) handleAnswer(e *envelope) ([]failure, []handover) {
 	refuse := func(err error) ([]failure, []handover) {
 		return []failure{{class: ClassRefused, reason: refusalReason(err), message: "answer: " + err.Error(), attempts: 1, first: time.Now()}}, nil
 	}
-	if HeaderValue(msg, HeaderApproval) == "" {
-		return refuse(ErrNotAnAnswer)
-	}
-	if err := VerifyDeadLetter(msg, c.cfg.Keys); err != nil {
-		return refuse(err)
-	}
+	msg := e.msg
 	if len(msg.Value) > maxAnswerBytes {
 		return refuse(fmt.Errorf("answer of %d bytes, over %d", len(msg.Value), maxAnswerBytes))
 	}

@@ -7,6 +7,7 @@ import (
 
 	"github.com/segmentio/kafka-go"
 
+	"github.com/tripline-dev/tripline/internal/deadletter"
 	"github.com/tripline-dev/tripline/internal/remediate"
 	"github.com/tripline-dev/tripline/internal/signing"
 )
@@ -70,8 +71,8 @@ func TestSignedAnswersAreAppliedAndForgedOnesRefused(t *testing.T) {
 		t.Fatalf("%d DLQ records, want the 4 refused", len(recs))
 	}
 	for _, r := range recs {
-		if HeaderValue(r, HeaderErrorClass) != ClassRefused {
-			t.Errorf("DLQ record class %q, want refused", HeaderValue(r, HeaderErrorClass))
+		if HeaderValue(r, deadletter.HeaderErrorClass) != ClassRefused {
+			t.Errorf("DLQ record class %q, want refused", HeaderValue(r, deadletter.HeaderErrorClass))
 		}
 	}
 }
@@ -94,7 +95,7 @@ func TestAParkedAnswerStaysAnAnswer(t *testing.T) {
 		t.Fatal(err)
 	}
 	parked := h.src.topic(retryTopic)[0]
-	if HeaderValue(parked, HeaderApproval) != "answer" || VerifyDeadLetter(parked, retryKey) != nil {
+	if HeaderValue(parked, deadletter.HeaderApproval) != "answer" || deadletter.Verify(parked, retryKey) != nil {
 		t.Errorf("parked answer headers %v", parked.Headers)
 	}
 	if got := h.dec.allAnswers()[1]; got.ApprovalID != "ap_1" || got.Nonce != "n-ap_1" {

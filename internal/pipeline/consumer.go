@@ -17,6 +17,7 @@ import (
 	"go.opentelemetry.io/otel/trace/noop"
 	"golang.org/x/sync/semaphore"
 
+	"github.com/tripline-dev/tripline/internal/deadletter"
 	"github.com/tripline-dev/tripline/internal/event"
 	"github.com/tripline-dev/tripline/internal/remediate"
 	"github.com/tripline-dev/tripline/internal/rules"
@@ -60,12 +61,9 @@ type Decider interface {
 // Config configures a Consumer.
 type Config struct {
 	// Formats pins a format per source topic; topics not listed are
-	// auto-detected.
+	// auto-detected. A parked or replayed record is decoded with the
+	// format of its original source topic.
 	Formats map[string]event.Format
-	// TopicHeader, when set, names a header holding the topic a message
-	// came from originally (the DLQ replay: tripline.source.topic); its
-	// value, when present, picks the format instead of the message's topic.
-	TopicHeader string
 	// CommitInterval is the longest time a finished offset waits to be
 	// committed; CommitBatch commits sooner after that many messages.
 	CommitInterval time.Duration
@@ -104,26 +102,42 @@ type Config struct {
 	// Now is the clock of the event-time checks (default time.Now).
 	Now func() time.Time
 	// Keys sign every dead-letter, parked and answer record
-	// (HeaderSignature) and verify those read back (the current key or
-	// the previous one); without a current key, records are unsigned, a
-	// replay refuses them unless told otherwise, and nothing is parked.
+	// (deadletter.Sign) and verify those read back (the current key or
+	// the previous one); without a current key, records are unsigned and
+	// a replay refuses them unless told otherwise.
 	Keys *signing.Keyring
 	// Retry parks retryable failures on a retry topic and re-drives them
-	// (see Parking); its zero value dead-letters them at once.
+	// (see Parking); its zero value dead-letters them at once. Whether
+	// parking is on is the caller's decision: the pipeline parks when
+	// Retry.Topic is set, and New refuses it without Keys and
+	// Deps.Parked.
 	Retry Parking
 	// AnswersTopic is the topic of the answers to pending approvals
-	// (signed records with the tripline.approval header, see
-	// HeaderApproval); every record of it must be one.
+	// (signed records with the answer marker, see AnswerRecord); every
+	// record of it must be one. Set it when approvals are on (the
+	// caller's decision); New refuses it without Keys.
 	AnswersTopic string
-	// Verify, when set, is asked about each message before it is decoded;
-	// a message it refuses is not decoded or acted on, and is handed to
-	// the dead-letter writer with class refused and the reason (the DLQ
-	// replay: records that are not signed, or not signed right).
-	Verify Verifier
+	// Replay, when set, makes this the pipeline of a replay of the
+	// dead-letter topic (see Replay); nil, it is the consumer's.
+	Replay *Replay
 }
 
-// Verifier admits a message (nil) or says why not.
-type Verifier func(kafka.Message) error
+// Replay configures a pipeline over the dead-letter topic (`consumer dlq
+// replay`). Every record it reads must be a dead-letter record tripline
+// signed: it is decoded with the format of its original source topic, its
+// event-time limits are checked against the original record's timestamp,
+// and a decision that fails again is dead-lettered again with the
+// original source and the attempts added up. A record that is not (no
+// signature, a signature that does not verify, headers that do not parse)
+// is refused: neither decoded nor decided, and not written back (it is in
+// the dead-letter topic already); Deps.OnOutcome reports it. A replay
+// parks nothing and reads no answers topic.
+type Replay struct {
+	// AcceptUnsigned also admits records without a signature (written
+	// before signing was on). A signature that does not verify is always
+	// refused, and so is an answer without one.
+	AcceptUnsigned bool
+}
 
 func (c *Config) setDefaults() {
 	if c.CommitInterval <= 0 {
@@ -167,19 +181,30 @@ const (
 type Deps struct {
 	Source      Source
 	DeadLetters DeadLetterWriter
-	// Parked writes to the retry topic (Config.Retry); nil, nothing is
-	// parked.
+	// Parked writes to the retry topic; required when Config.Retry.Topic
+	// is set.
 	Parked  DeadLetterWriter
 	Decoder Decoder
 	// OnDeadLetter, when set, hears of each record dead-lettered (after the
-	// write was acknowledged); it must not block.
-	OnDeadLetter func(ctx context.Context, d DeadLettered)
-	Rules        Evaluator
-	Decider      Decider
-	Logger       *slog.Logger
-	Tracer       trace.Tracer
-	Propagator   propagation.TextMapPropagator
-	Metrics      *Metrics
+	// write was acknowledged), with the 1Password user its failed decision
+	// was about, when it resolved (the record never names a user); it must
+	// not block (the notifications: notify.Notifier.DeadLetter).
+	OnDeadLetter func(ctx context.Context, rec deadletter.Record, userID string)
+	// OnOutcome, when set, is called once for each message that reached
+	// its final outcome (decided, nothing to do, dead-lettered or parked,
+	// refused), with what became of it, once every earlier message of its
+	// partition did too: so in offset order within a partition, before
+	// its offset is committed. It is never called for a message left for
+	// redelivery (shutdown, a fatal error), nor for any later message of
+	// its partition in the same generation. It must not block (the DLQ
+	// replay's report: dlq.Tracker.Outcome).
+	OnOutcome  func(ctx context.Context, o MessageOutcome)
+	Rules      Evaluator
+	Decider    Decider
+	Logger     *slog.Logger
+	Tracer     trace.Tracer
+	Propagator propagation.TextMapPropagator
+	Metrics    *Metrics
 }
 
 // Consumer runs the pipeline.
@@ -187,6 +212,11 @@ type Consumer struct {
 	cfg  Config
 	deps Deps
 	log  *slog.Logger
+
+	// verify checks a record's signature (deadletter.Verify under
+	// cfg.Keys): once per record of tripline's, at fetch (classify). A
+	// test seam.
+	verify func(kafka.Message) error
 
 	mu    sync.Mutex
 	stats Stats
@@ -219,6 +249,18 @@ func New(cfg Config, deps Deps) (*Consumer, error) {
 	if deps.Decoder == nil || deps.Rules == nil || deps.Decider == nil {
 		errs = append(errs, errors.New("decoder, rules and decider are required"))
 	}
+	if cfg.Retry.Topic != "" && !cfg.Keys.Signs() {
+		errs = append(errs, errors.New("parking needs the signing key: without it a record anyone wrote to the retry topic could not be told from tripline's"))
+	}
+	if cfg.Retry.Topic != "" && deps.Parked == nil {
+		errs = append(errs, errors.New("parking needs the retry topic's writer"))
+	}
+	if cfg.AnswersTopic != "" && !cfg.Keys.Signs() {
+		errs = append(errs, errors.New("answers need the signing key: without it an answer anyone wrote could not be told from tripline's"))
+	}
+	if cfg.Replay != nil && (cfg.Retry.Topic != "" || cfg.AnswersTopic != "") {
+		errs = append(errs, errors.New("a replay parks nothing and reads no answers topic"))
+	}
 	if err := errors.Join(errs...); err != nil {
 		return nil, fmt.Errorf("new consumer: %w", err)
 	}
@@ -238,7 +280,9 @@ func New(cfg Config, deps Deps) (*Consumer, error) {
 		}
 		deps.Metrics = m
 	}
-	return &Consumer{cfg: cfg, deps: deps, log: deps.Logger}, nil
+	c := &Consumer{cfg: cfg, deps: deps, log: deps.Logger}
+	c.verify = func(m kafka.Message) error { return deadletter.Verify(m, c.cfg.Keys) }
+	return c, nil
 }
 
 // Stats returns the running totals.

@@ -3,8 +3,6 @@ package pipeline
 import (
 	"context"
 	"sync"
-
-	"github.com/segmentio/kafka-go"
 )
 
 // decoders prepare messages (decode, evaluate) on a fixed set of
@@ -18,10 +16,11 @@ type decoders struct {
 	wg   sync.WaitGroup
 }
 
-// decodeJob is one message to prepare under ctx; its result goes to next.
+// decodeJob is one classified message to prepare under ctx; its result
+// goes to next.
 type decodeJob struct {
 	ctx  context.Context
-	msg  kafka.Message
+	env  envelope
 	next chan<- *message
 }
 
@@ -30,7 +29,7 @@ func newDecoders(c *Consumer, workers, queue int) *decoders {
 	for range workers {
 		d.wg.Go(func() {
 			for j := range d.jobs {
-				j.next <- c.prepare(j.ctx, j.msg)
+				j.next <- c.prepare(j.ctx, j.env)
 			}
 		})
 	}

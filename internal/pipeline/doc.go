@@ -39,16 +39,31 @@
 // input (ErrEndOfInput: the DLQ replay's bounded source); Run then
 // finishes what it fetched, commits and returns.
 //
+// Classification (envelope.go): each message is classified once, where it
+// is fetched, into an envelope: a source event, a parked decision, an
+// answer to a pending approval, or refused (with the reason). A record of
+// tripline's (parked, answer, replayed dead letter) has its signature
+// verified there, once, and its headers decoded there, once, by
+// internal/deadletter, the codec of tripline's records; nothing after
+// reads the headers again. Deps.OnOutcome hears what became of each
+// message (its decisions' outcomes, the records it dead-lettered or
+// parked, or its refusal), in offset order within a partition, once its
+// offset may be committed.
+//
 // Parking (retry.go): a decision that failed for a reason that may pass is
 // written to the retry topic with a due time instead of the DLQ, and its
 // source offset committed; the group reads the retry topic back, waits for
-// each record's due time, verifies its signature and decides again, with
-// growing delays, until Config.Retry.Max, then dead-letters it.
+// each record's due time and decides again, with growing delays, until
+// Config.Retry.Max, then dead-letters it. Whether parking and approvals
+// are on is decided by the caller (internal/app); the pipeline obeys
+// Config.Retry.Topic and Config.AnswersTopic. A replay of the dead-letter
+// topic is the same pipeline with Config.Replay set.
 //
-// pipeline and internal/kafkaio import kafka-go; cmd/consumer does not.
+// pipeline, internal/kafkaio and internal/deadletter import kafka-go;
+// cmd/consumer does not.
 // pipeline does not read the configuration; kafkaio builds the connection
 // (TLS, SASL), the sources, readers and writers, and checks the topics. pipeline
 // declares the narrow interfaces it needs (Source, DeadLetterWriter,
-// Decoder, Evaluator, Decider); cmd/consumer wires the concrete types. It
+// Decoder, Evaluator, Decider); internal/app wires the concrete types. It
 // must not import internal/onepassword or internal/config.
 package pipeline

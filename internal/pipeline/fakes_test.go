@@ -9,7 +9,9 @@ import (
 
 	"github.com/segmentio/kafka-go"
 
+	"github.com/tripline-dev/tripline/internal/event"
 	"github.com/tripline-dev/tripline/internal/remediate"
+	"github.com/tripline-dev/tripline/internal/rules"
 )
 
 // memSource is an in-memory Source: a log of messages per partition and
@@ -269,6 +271,8 @@ var (
 	_ Generation       = (*memGen)(nil)
 	_ DeadLetterWriter = (*memDLQ)(nil)
 	_ Decider          = (*funcDecider)(nil)
+	_ Decoder          = nopDecoder{}
+	_ Evaluator        = nopRules{}
 )
 
 // memTopic is a DeadLetterWriter that appends to a topic of a memSource
@@ -296,4 +300,32 @@ func (s *memSource) topic(name string) []kafka.Message {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return append([]kafka.Message(nil), s.log[TopicPartition{name, 0}]...)
+}
+
+// nopDecoder and nopRules decode nothing and decide nothing, for tests
+// that only build a Consumer.
+type nopDecoder struct{}
+
+func (nopDecoder) Decode([]byte, event.Format) ([]event.Event, error) { return nil, nil }
+
+type nopRules struct{}
+
+func (nopRules) Evaluate(*event.Event) rules.Result { return rules.Result{} }
+
+// outcomeLog records what Deps.OnOutcome was told, in order.
+type outcomeLog struct {
+	mu  sync.Mutex
+	got []MessageOutcome
+}
+
+func (l *outcomeLog) hook(_ context.Context, o MessageOutcome) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.got = append(l.got, o)
+}
+
+func (l *outcomeLog) all() []MessageOutcome {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return append([]MessageOutcome(nil), l.got...)
 }

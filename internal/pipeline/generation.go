@@ -13,6 +13,8 @@ import (
 	"github.com/segmentio/kafka-go"
 	"go.opentelemetry.io/otel/codes"
 	"golang.org/x/sync/semaphore"
+
+	"github.com/tripline-dev/tripline/internal/remediate"
 )
 
 // run is the work of one generation: its partitions, the messages fetched
@@ -171,7 +173,10 @@ func (r *run) fetch(cl Claim, reader PartitionReader, ordered chan<- chan *messa
 			continue
 		}
 		b.Reset()
-		if c.parked(msg) && !r.waitDue(msg) {
+		// Classified once, here: nothing after reads tripline's headers of
+		// the message again.
+		env := c.classify(msg)
+		if env.kind == kindParked && !r.waitDue(&env) {
 			return
 		}
 		c.count(func(s *Stats) { s.Consumed++ })
@@ -188,7 +193,7 @@ func (r *run) fetch(cl Claim, reader PartitionReader, ordered chan<- chan *messa
 		// Queued for the decoders, the message is prepared while fetching
 		// goes on.
 		next := make(chan *message, 1)
-		if !r.decoders.submit(r.stop, decodeJob{ctx: r.work, msg: msg, next: next}) {
+		if !r.decoders.submit(r.stop, decodeJob{ctx: r.work, env: env, next: next}) {
 			r.buffered.Release(c.weight(msg))
 			inFlight.Done()
 			return
@@ -260,8 +265,11 @@ func (r *run) handOver(m *message, inFlight *sync.WaitGroup) {
 
 // decided runs one decision of m and finishes m after its last one.
 func (r *run) decided(m *message, h handover, done func()) {
-	f, err := r.c.decideSafely(m.ctx, r.stop, h)
+	out, f, err := r.c.decideSafely(m.ctx, r.stop, h)
 	m.mu.Lock()
+	if out.Result != "" && err == nil {
+		m.outcomes = append(m.outcomes, out)
+	}
 	switch {
 	case errors.Is(err, errShutdown):
 		m.abandoned = true
@@ -280,9 +288,11 @@ func (r *run) decided(m *message, h handover, done func()) {
 }
 
 // finish takes a message whose decisions are all decided to its final
-// outcome: dead-letter its failures, then mark its offset finished. A
-// message abandoned (shutdown) or that met a fatal error is not finished:
-// it stays uncommitted, for redelivery.
+// outcome: dead-letter its failures, then mark its offset finished, and
+// hand Deps.OnOutcome the outcome of every message the partition's
+// watermark passed. A message abandoned (shutdown) or that met a fatal
+// error is not finished: it stays uncommitted, for redelivery, and no
+// outcome is reported for it or for the messages after it.
 func (r *run) finish(m *message) {
 	c := r.c
 	defer r.buffered.Release(m.weight)
@@ -302,13 +312,18 @@ func (r *run) finish(m *message) {
 	}
 	if len(m.fails) > 0 {
 		m.span.SetStatus(codes.Error, m.fails[0].class)
-		if err := c.deadLetter(m.ctx, m.msg, m.fails); err != nil {
+		if err := c.deadLetter(m); err != nil {
 			r.fail(err)
 			return
 		}
 	}
+	var note *outcomeNote
+	var emit func(outcomeNote)
+	if c.deps.OnOutcome != nil {
+		note, emit = &outcomeNote{ctx: m.ctx, out: m.outcome()}, c.emitOutcome
+	}
 	track := r.trackers[m.tp]
-	if _, moved := track.finished(m.msg.Offset); moved {
+	if _, moved := track.finish(m.env.msg.Offset, note, emit); moved {
 		r.mu.Lock()
 		r.finished++
 		full := r.finished >= c.cfg.CommitBatch
@@ -402,11 +417,11 @@ func (r *run) commit(ctx context.Context) error {
 // decideSafely runs decide, turning a panic into a failure of class panic.
 // The context of a message (prepared under the work context) outlives the
 // stop for the shutdown grace and carries the message's trace.
-func (c *Consumer) decideSafely(ctx, stop context.Context, h handover) (f *failure, err error) {
+func (c *Consumer) decideSafely(ctx, stop context.Context, h handover) (out remediate.Outcome, f *failure, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			c.log.ErrorContext(ctx, "panic while deciding", "rule_id", h.d.RuleID, "event_id", h.d.EventID, "panic", fmt.Sprint(p))
-			f, err = &failure{class: ClassPanic, ruleID: h.d.RuleID, message: fmt.Sprintf("panic: %v", p), attempts: 1, first: time.Now(), item: h.item, value: h.value}, nil
+			out, f, err = remediate.Outcome{}, &failure{class: ClassPanic, ruleID: h.d.RuleID, message: fmt.Sprintf("panic: %v", p), attempts: 1, first: time.Now(), item: h.item, value: h.value}, nil
 		}
 	}()
 	return c.decide(ctx, stop, h)

@@ -19,6 +19,7 @@ import (
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/tripline-dev/tripline/internal/deadletter"
 	"github.com/tripline-dev/tripline/internal/event"
 	"github.com/tripline-dev/tripline/internal/eventtest"
 	"github.com/tripline-dev/tripline/internal/remediate"
@@ -169,8 +170,8 @@ func TestMalformedMessageIsDeadLetteredWithHeaders(t *testing.T) {
 		t.Errorf("key/value changed: %q %q", d.Key, d.Value)
 	}
 	want := map[string]string{
-		HeaderSourceTopic: "signins", HeaderSourcePartition: "2", HeaderSourceOffset: "7",
-		HeaderErrorClass: ClassDecode, HeaderErrorReason: "invalid_json", HeaderAttempts: "1", HeaderRetryable: "false", "origin": "siem",
+		deadletter.HeaderSourceTopic: "signins", deadletter.HeaderSourcePartition: "2", deadletter.HeaderSourceOffset: "7",
+		deadletter.HeaderErrorClass: ClassDecode, deadletter.HeaderErrorReason: "invalid_json", deadletter.HeaderAttempts: "1", deadletter.HeaderRetryable: "false", "origin": "siem",
 	}
 	for k, v := range want {
 		if got := HeaderValue(d, k); got != v {
@@ -180,7 +181,7 @@ func TestMalformedMessageIsDeadLetteredWithHeaders(t *testing.T) {
 	if tp := HeaderValue(d, "traceparent"); len(tp) != 55 || tp[3:35] != "4bf92f3577b34da6a3ce929d0e0e4736" {
 		t.Errorf("traceparent = %q, want the producer's trace", tp)
 	}
-	if HeaderValue(d, HeaderFirstFailure) == "" || HeaderValue(d, HeaderErrorMessage) == "" {
+	if HeaderValue(d, deadletter.HeaderFirstFailure) == "" || HeaderValue(d, deadletter.HeaderErrorMessage) == "" {
 		t.Error("first failure time or message missing")
 	}
 	if h.dec.count() != 1 {
@@ -228,8 +229,8 @@ func TestFailuresAreDeadLetteredWithTheirClass(t *testing.T) {
 			if len(recs) != 1 {
 				t.Fatalf("dlq = %d records, want 1", len(recs))
 			}
-			want := map[string]string{HeaderErrorClass: f.Class, HeaderRetryable: strconv.FormatBool(f.Retryable),
-				HeaderAttempts: strconv.Itoa(max(f.Attempts, 1)), HeaderRuleID: "risky_success", HeaderSourceOffset: "0"}
+			want := map[string]string{deadletter.HeaderErrorClass: f.Class, deadletter.HeaderRetryable: strconv.FormatBool(f.Retryable),
+				deadletter.HeaderAttempts: strconv.Itoa(max(f.Attempts, 1)), deadletter.HeaderRuleID: "risky_success", deadletter.HeaderSourceOffset: "0"}
 			for k, v := range want {
 				if got := HeaderValue(recs[0], k); got != v {
 					t.Errorf("%s = %q, want %q", k, got, v)
@@ -271,7 +272,7 @@ func TestPanicIsDeadLettered(t *testing.T) {
 	if err := h.runUntil(t, func() bool { return h.src.committedOffset("signins", 0) == 2 }); err != nil {
 		t.Fatal(err)
 	}
-	if recs := h.dlq.records(); len(recs) != 1 || HeaderValue(recs[0], HeaderErrorClass) != ClassPanic {
+	if recs := h.dlq.records(); len(recs) != 1 || HeaderValue(recs[0], deadletter.HeaderErrorClass) != ClassPanic {
 		t.Errorf("dlq = %v", recs)
 	}
 }
@@ -389,11 +390,11 @@ func TestValueTooLargeForTheDLQIsDeadLetteredWithoutIt(t *testing.T) {
 		t.Fatalf("dlq = %d records, want 1", len(recs))
 	}
 	d := recs[0]
-	if len(d.Value) != 0 || HeaderValue(d, HeaderValueOmitted) != "too_large" || HeaderValue(d, HeaderValueSize) != "2097152" || len(HeaderValue(d, HeaderValueSHA256)) != 64 {
+	if len(d.Value) != 0 || HeaderValue(d, deadletter.HeaderValueOmitted) != "too_large" || HeaderValue(d, deadletter.HeaderValueSize) != "2097152" || len(HeaderValue(d, deadletter.HeaderValueSHA256)) != 64 {
 		t.Errorf("value %d bytes, headers %v", len(d.Value), d.Headers)
 	}
-	if HeaderValue(d, HeaderErrorReason) != "too_large" || HeaderValue(d, HeaderSourceOffset) != "0" {
-		t.Errorf("reason %q offset %q", HeaderValue(d, HeaderErrorReason), HeaderValue(d, HeaderSourceOffset))
+	if HeaderValue(d, deadletter.HeaderErrorReason) != "too_large" || HeaderValue(d, deadletter.HeaderSourceOffset) != "0" {
+		t.Errorf("reason %q offset %q", HeaderValue(d, deadletter.HeaderErrorReason), HeaderValue(d, deadletter.HeaderSourceOffset))
 	}
 	if h.dec.count() != 1 {
 		t.Error("the event after the oversized one was not processed")
@@ -445,17 +446,20 @@ func TestEndOfInputFinishesCommitsAndReturns(t *testing.T) {
 	}
 }
 
-func TestTopicHeaderPicksTheFormat(t *testing.T) {
+// TestReplayDecodesWithTheOriginalTopicsFormat: a replayed record is
+// decoded with the format pinned for the topic it came from (its source
+// topic), not the DLQ's.
+func TestReplayDecodesWithTheOriginalTopicsFormat(t *testing.T) {
 	t.Parallel()
 	m := msg("tripline.dlq", 0, 0, oktaSignIn("e1", "a@example.com", "HIGH"))
-	m.Headers = []kafka.Header{{Key: HeaderSourceTopic, Value: []byte("entra-signins")}}
-	h := newHarness(t, Config{TopicHeader: HeaderSourceTopic, Formats: map[string]event.Format{"entra-signins": event.FormatEntra}}, m)
+	m.Headers = []kafka.Header{{Key: deadletter.HeaderSourceTopic, Value: []byte("entra-signins")}}
+	h := newHarness(t, Config{Replay: &Replay{AcceptUnsigned: true}, Formats: map[string]event.Format{"entra-signins": event.FormatEntra}}, m)
 	if err := h.runUntil(t, func() bool { return h.src.committedOffset("tripline.dlq", 0) == 1 }); err != nil {
 		t.Fatal(err)
 	}
 	// An Okta document decoded as Entra (the format pinned for its source
 	// topic) fails; auto-detection (the DLQ topic's) would have decoded it.
-	if recs := h.dlq.records(); len(recs) != 1 || HeaderValue(recs[0], HeaderErrorClass) != ClassDecode {
+	if recs := h.dlq.records(); len(recs) != 1 || HeaderValue(recs[0], deadletter.HeaderErrorClass) != ClassDecode {
 		t.Errorf("dlq = %v, want one decode failure", recs)
 	}
 	if h.dec.count() != 0 {
@@ -467,7 +471,7 @@ func TestValueCutOffWhileInflatingIsDeadLetteredAsTooLarge(t *testing.T) {
 	t.Parallel()
 	cut := msg("signins", 0, 0, nil)
 	cut.Key = []byte("bomb")
-	cut.Headers = []kafka.Header{{Key: HeaderInflateTooLarge, Value: []byte("314572800")}, {Key: HeaderInflateCompressed, Value: []byte("4096")}}
+	cut.Headers = []kafka.Header{{Key: deadletter.HeaderInflateTooLarge, Value: []byte("314572800")}, {Key: deadletter.HeaderInflateCompressed, Value: []byte("4096")}}
 	h := newHarness(t, Config{}, cut, msg("signins", 0, 1, oktaSignIn("e2", "b@example.com", "HIGH")))
 	if err := h.runUntil(t, func() bool { return h.src.committedOffset("signins", 0) == 2 }); err != nil {
 		t.Fatal(err)
@@ -477,14 +481,14 @@ func TestValueCutOffWhileInflatingIsDeadLetteredAsTooLarge(t *testing.T) {
 		t.Fatalf("dlq = %d records, want 1", len(recs))
 	}
 	d := recs[0]
-	want := map[string]string{HeaderErrorClass: ClassDecode, HeaderErrorReason: "too_large", HeaderValueOmitted: "too_large",
-		HeaderValueSize: "314572800", HeaderSourceOffset: "0", HeaderInflateTooLarge: ""}
+	want := map[string]string{deadletter.HeaderErrorClass: ClassDecode, deadletter.HeaderErrorReason: "too_large", deadletter.HeaderValueOmitted: "too_large",
+		deadletter.HeaderValueSize: "314572800", deadletter.HeaderSourceOffset: "0", deadletter.HeaderInflateTooLarge: ""}
 	for k, v := range want {
 		if got := HeaderValue(d, k); got != v {
 			t.Errorf("%s = %q, want %q", k, got, v)
 		}
 	}
-	if m := HeaderValue(d, HeaderErrorMessage); !strings.Contains(m, "314572800") || !strings.Contains(m, "4096") {
+	if m := HeaderValue(d, deadletter.HeaderErrorMessage); !strings.Contains(m, "314572800") || !strings.Contains(m, "4096") {
 		t.Errorf("message %q names neither size", m)
 	}
 	if h.dec.count() != 1 {
@@ -503,7 +507,7 @@ func TestHugeProducerHeadersCannotStopTheDeadLetterWrite(t *testing.T) {
 		t.Fatal(err)
 	}
 	recs := h.dlq.records()
-	if len(recs) != 1 || len(recs[0].Key) != 0 || HeaderValue(recs[0], "junk") != "" || HeaderValue(recs[0], HeaderErrorReason) != "invalid_json" {
+	if len(recs) != 1 || len(recs[0].Key) != 0 || HeaderValue(recs[0], "junk") != "" || HeaderValue(recs[0], deadletter.HeaderErrorReason) != "invalid_json" {
 		t.Fatalf("dlq = %d records, key %d bytes, headers %d", len(recs), len(recs[0].Key), len(recs[0].Headers))
 	}
 }
@@ -531,8 +535,8 @@ func TestEventTimeLimits(t *testing.T) {
 		t.Fatalf("dlq = %d records, want the 2 future-dated ones", len(recs))
 	}
 	for i, r := range recs {
-		if HeaderValue(r, HeaderErrorReason) != ReasonFutureTime || HeaderValue(r, HeaderSourceOffset) != fmt.Sprint([]int{0, 3}[i]) {
-			t.Errorf("dlq record %d: reason %q offset %q", i, HeaderValue(r, HeaderErrorReason), HeaderValue(r, HeaderSourceOffset))
+		if HeaderValue(r, deadletter.HeaderErrorReason) != ReasonFutureTime || HeaderValue(r, deadletter.HeaderSourceOffset) != fmt.Sprint([]int{0, 3}[i]) {
+			t.Errorf("dlq record %d: reason %q offset %q", i, HeaderValue(r, deadletter.HeaderErrorReason), HeaderValue(r, deadletter.HeaderSourceOffset))
 		}
 	}
 	stale := map[string]bool{}
@@ -549,9 +553,9 @@ func TestReplayChecksTheOriginalRecordTimestamp(t *testing.T) {
 	now := time.Now()
 	m := msg("tripline.dlq", 0, 0, oktaSignIn("e1", "a@example.com", "HIGH"))
 	m.Time = now // the DLQ record is recent...
-	m.Headers = []kafka.Header{{Key: HeaderSourceTopic, Value: []byte("signins")},
-		{Key: HeaderSourceTimestamp, Value: []byte(now.Add(-72 * time.Hour).UTC().Format(time.RFC3339Nano))}} // ...its original is not
-	h := newHarness(t, Config{TopicHeader: HeaderSourceTopic, MaxEventAge: 24 * time.Hour}, m)
+	m.Headers = []kafka.Header{{Key: deadletter.HeaderSourceTopic, Value: []byte("signins")},
+		{Key: deadletter.HeaderSourceTimestamp, Value: []byte(now.Add(-72 * time.Hour).UTC().Format(time.RFC3339Nano))}} // ...its original is not
+	h := newHarness(t, Config{Replay: &Replay{AcceptUnsigned: true}, MaxEventAge: 24 * time.Hour}, m)
 	if err := h.runUntil(t, func() bool { return h.src.committedOffset("tripline.dlq", 0) == 1 }); err != nil {
 		t.Fatal(err)
 	}
@@ -570,42 +574,51 @@ func TestDeadLettersAreSignedAndVerified(t *testing.T) {
 		t.Fatal(err)
 	}
 	rec := h.dlq.records()[0]
-	if err := VerifyDeadLetter(rec, key); err != nil {
-		t.Fatalf("VerifyDeadLetter = %v", err)
+	if err := deadletter.Verify(rec, key); err != nil {
+		t.Fatalf("deadletter.Verify = %v", err)
 	}
-	if err := VerifyDeadLetter(rec, keysOf([]byte("another key, 16 bytes or more"), nil)); !errors.Is(err, signing.ErrOtherKey) {
+	if err := deadletter.Verify(rec, keysOf([]byte("another key, 16 bytes or more"), nil)); !errors.Is(err, signing.ErrOtherKey) {
 		t.Errorf("another key: %v, want ErrOtherKey", err)
 	}
 	for name, change := range map[string]func(*kafka.Message){
-		"value":           func(m *kafka.Message) { m.Value = []byte(`{"forged":true}`) },
-		"key":             func(m *kafka.Message) { m.Key = []byte("other") },
-		"tripline header": func(m *kafka.Message) { HeaderCarrier{&m.Headers}.Set(HeaderSourceTimestamp, "2020-01-01T00:00:00Z") },
+		"value": func(m *kafka.Message) { m.Value = []byte(`{"forged":true}`) },
+		"key":   func(m *kafka.Message) { m.Key = []byte("other") },
+		"tripline header": func(m *kafka.Message) {
+			HeaderCarrier{&m.Headers}.Set(deadletter.HeaderSourceTimestamp, "2020-01-01T00:00:00Z")
+		},
 	} {
 		m := rec
 		m.Headers = append([]kafka.Header(nil), rec.Headers...)
 		change(&m)
-		if err := VerifyDeadLetter(m, key); !errors.Is(err, signing.ErrBadSignature) {
+		if err := deadletter.Verify(m, key); !errors.Is(err, signing.ErrBadSignature) {
 			t.Errorf("changed %s: %v, want ErrBadSignature", name, err)
 		}
 	}
-	if err := VerifyDeadLetter(msg("x", 0, 0, []byte("{}")), key); !errors.Is(err, signing.ErrUnsigned) {
+	if err := deadletter.Verify(msg("x", 0, 0, []byte("{}")), key); !errors.Is(err, signing.ErrUnsigned) {
 		t.Errorf("unsigned: %v", err)
 	}
 }
 
-func TestVerifyRefusesBeforeDecoding(t *testing.T) {
+// TestReplayRefusesBeforeDecoding: a replay refuses an unsigned record
+// before decoding it, reports the refusal and its reason (OnOutcome), and
+// leaves it where it is: in the dead-letter topic, not written back.
+func TestReplayRefusesBeforeDecoding(t *testing.T) {
 	t.Parallel()
 	forged := msg("tripline.dlq", 0, 0, oktaSignIn("e1", "admin@example.com", "HIGH"))
-	h := newHarness(t, Config{Verify: func(m kafka.Message) error { return VerifyDeadLetter(m, keysOf([]byte("0123456789abcdef"), nil)) }}, forged)
+	h := newHarness(t, Config{Replay: &Replay{}, Keys: keysOf([]byte("0123456789abcdef"), nil)}, forged)
+	outcomes := &outcomeLog{}
+	h.consumer.deps.OnOutcome = outcomes.hook
 	if err := h.runUntil(t, func() bool { return h.src.committedOffset("tripline.dlq", 0) == 1 }); err != nil {
 		t.Fatal(err)
 	}
 	if h.dec.count() != 0 {
 		t.Error("a refused record reached the decision service")
 	}
-	recs := h.dlq.records()
-	if len(recs) != 1 || HeaderValue(recs[0], HeaderErrorClass) != ClassRefused || HeaderValue(recs[0], HeaderErrorReason) != "unsigned" {
-		t.Errorf("dlq %v", recs)
+	if recs := h.dlq.records(); len(recs) != 0 {
+		t.Errorf("the refused record was written back: %v", recs)
+	}
+	if got := outcomes.all(); len(got) != 1 || got[0].Refused != "unsigned" || got[0].Offset != 0 {
+		t.Errorf("outcomes %+v, want one refused unsigned", got)
 	}
 }
 
@@ -673,8 +686,8 @@ func TestBatchFailuresAreDeadLetteredItemByItem(t *testing.T) {
 	}
 	for i, w := range want {
 		r := recs[i]
-		if HeaderValue(r, HeaderBatchIndex) != w.index || HeaderValue(r, HeaderErrorClass) != w.class || HeaderValue(r, HeaderErrorReason) != w.reason || string(r.Value) != w.value {
-			t.Errorf("record %d: index %q class %q reason %q value %q", i, HeaderValue(r, HeaderBatchIndex), HeaderValue(r, HeaderErrorClass), HeaderValue(r, HeaderErrorReason), r.Value)
+		if HeaderValue(r, deadletter.HeaderBatchIndex) != w.index || HeaderValue(r, deadletter.HeaderErrorClass) != w.class || HeaderValue(r, deadletter.HeaderErrorReason) != w.reason || string(r.Value) != w.value {
+			t.Errorf("record %d: index %q class %q reason %q value %q", i, HeaderValue(r, deadletter.HeaderBatchIndex), HeaderValue(r, deadletter.HeaderErrorClass), HeaderValue(r, deadletter.HeaderErrorReason), r.Value)
 		}
 	}
 }

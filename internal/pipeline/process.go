@@ -13,6 +13,7 @@ import (
 	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/tripline-dev/tripline/internal/deadletter"
 	"github.com/tripline-dev/tripline/internal/event"
 	"github.com/tripline-dev/tripline/internal/identity"
 	"github.com/tripline-dev/tripline/internal/remediate"
@@ -20,11 +21,12 @@ import (
 	"github.com/tripline-dev/tripline/internal/signing"
 )
 
-// message is one fetched message on its way to a final outcome: what its
-// decode and evaluation found (failures, decisions to hand over) and how
-// many decisions are still being decided.
+// message is one fetched message on its way to a final outcome: its
+// envelope, what its decode and evaluation found (failures, decisions to
+// hand over), how many decisions are still being decided, and what became
+// of it (for Deps.OnOutcome).
 type message struct {
-	msg    kafka.Message
+	env    envelope
 	tp     TopicPartition
 	weight int64
 	ctx    context.Context // carries the message's span
@@ -37,6 +39,10 @@ type message struct {
 	pending   int  // decisions not decided yet
 	abandoned bool // a decision was interrupted: leave the message for redelivery
 	fatal     error
+	outcomes  []remediate.Outcome // of the decisions that reached one
+
+	// The records written for it (by finish, alone).
+	deadLettered, parked []deadletter.Record
 }
 
 // handover is one decision to hand to the decider, with the batch item it
@@ -59,11 +65,12 @@ func (h handover) key() string {
 	return identity.Fold(h.d.Identity)
 }
 
-// prepare decodes and evaluates msg: everything up to the decisions, which
-// run later, keyed by user. It never blocks on the Users API, so messages
-// are prepared on every core at once. A panic becomes a failure of class
-// panic.
-func (c *Consumer) prepare(ctx context.Context, msg kafka.Message) (m *message) {
+// prepare decodes and evaluates a classified message: everything up to the
+// decisions, which run later, keyed by user. It never blocks on the Users
+// API, so messages are prepared on every core at once. A panic becomes a
+// failure of class panic.
+func (c *Consumer) prepare(ctx context.Context, env envelope) (m *message) {
+	msg := env.msg
 	ctx = c.deps.Propagator.Extract(ctx, HeaderCarrier{&msg.Headers})
 	ctx, span := c.deps.Tracer.Start(ctx, "process "+msg.Topic,
 		trace.WithSpanKind(trace.SpanKindConsumer),
@@ -73,7 +80,7 @@ func (c *Consumer) prepare(ctx context.Context, msg kafka.Message) (m *message) 
 			attribute.Int("messaging.destination.partition.id", msg.Partition),
 			attribute.Int64("messaging.kafka.offset", msg.Offset),
 		))
-	m = &message{msg: msg, tp: TopicPartition{msg.Topic, msg.Partition}, weight: c.weight(msg), ctx: ctx, span: span}
+	m = &message{env: env, tp: TopicPartition{msg.Topic, msg.Partition}, weight: c.weight(msg), ctx: ctx, span: span}
 	defer func() {
 		if r := recover(); r != nil {
 			c.log.ErrorContext(ctx, "panic while processing a message", "topic", msg.Topic, "partition", msg.Partition, "offset", msg.Offset, "panic", fmt.Sprint(r))
@@ -81,60 +88,35 @@ func (c *Consumer) prepare(ctx context.Context, msg kafka.Message) (m *message) 
 			m.decisions = nil
 		}
 	}()
-	m.fails, m.decisions = c.handle(ctx, msg)
+	m.fails, m.decisions = c.handle(ctx, &m.env)
 	return m
 }
 
-// formatOf is the format pinned for the topic msg came from (see
-// Config.TopicHeader), or auto-detection.
-func (c *Consumer) formatOf(msg kafka.Message) event.Format {
-	topic := msg.Topic
-	if h := c.topicHeader(msg); h != "" {
-		if t := HeaderValue(msg, h); t != "" {
-			topic = t
-		}
-	}
-	return c.cfg.Formats[topic]
-}
-
-// topicHeader names the header holding the topic msg came from originally:
-// Config.TopicHeader, or, for a parked record, tripline.source.topic.
-func (c *Consumer) topicHeader(msg kafka.Message) string {
-	if c.parked(msg) {
-		return HeaderSourceTopic
-	}
-	return c.cfg.TopicHeader
-}
-
-// handle decodes and evaluates one message. It returns the failures to
-// dead-letter and the decisions to hand over.
-func (c *Consumer) handle(ctx context.Context, msg kafka.Message) ([]failure, []handover) {
-	verify := c.cfg.Verify
-	if c.parked(msg) {
-		verify = c.verifyParked
-	}
-	if verify != nil {
-		if err := verify(msg); err != nil {
-			return []failure{{class: ClassRefused, reason: refusalReason(err), message: err.Error(), attempts: 1, first: time.Now()}}, nil
-		}
-	}
-	if c.parked(msg) {
-		if f := c.exhausted(msg, c.cfg.Now()); f != nil {
+// handle decodes and evaluates one classified message. It returns the
+// failures to dead-letter and the decisions to hand over. A refused
+// message is neither decoded nor decided; a parked decision whose time ran
+// out is dead-lettered without being decided again.
+func (c *Consumer) handle(ctx context.Context, e *envelope) ([]failure, []handover) {
+	switch e.kind {
+	case kindRefused:
+		return []failure{{class: ClassRefused, reason: refusalReason(e.refusal), message: e.refusal.Error(), attempts: 1, first: time.Now()}}, nil
+	case kindParked:
+		if f := c.exhausted(e, c.cfg.Now()); f != nil {
 			return []failure{*f}, nil
 		}
 	}
-	if HeaderValue(msg, HeaderApproval) != "" || c.cfg.AnswersTopic != "" && msg.Topic == c.cfg.AnswersTopic {
-		return c.handleAnswer(msg)
+	if e.isAnswer() {
+		return c.handleAnswer(e)
 	}
-	if size := HeaderValue(msg, HeaderInflateTooLarge); size != "" && len(msg.Value) == 0 {
+	if cut := e.cutOff; cut != nil {
 		return []failure{{class: ClassDecode, reason: event.ReasonTooLarge, attempts: 1, first: time.Now(),
-			message: fmt.Sprintf("value inflates to %s bytes, past kafka.max_bytes: cut off while decompressing (compressed batch of %s bytes), never held whole",
-				size, HeaderValue(msg, HeaderInflateCompressed))}}, nil
+			message: fmt.Sprintf("value inflates to %d bytes, past kafka.max_bytes: cut off while decompressing (compressed batch of %d bytes), never held whole",
+				cut.Size, cut.Compressed)}}, nil
 	}
 	var fails []failure
 	var handovers []handover
 	span := startChild(ctx, c.deps.Tracer, "normalize")
-	events, err := c.deps.Decoder.Decode(msg.Value, c.formatOf(msg))
+	events, err := c.deps.Decoder.Decode(e.msg.Value, c.cfg.Formats[e.formatTopic()])
 	if span.IsRecording() {
 		span.SetAttributes(attribute.Int("tripline.events", len(events)))
 	}
@@ -144,7 +126,7 @@ func (c *Consumer) handle(ctx context.Context, msg kafka.Message) ([]failure, []
 	}
 	span.End()
 	for i := range events {
-		f, h := c.handleEvent(ctx, msg, &events[i])
+		f, h := c.handleEvent(ctx, e, &events[i])
 		for k := range f {
 			// A failure about an event of a batch is dead-lettered with
 			// that item alone.
@@ -174,12 +156,12 @@ func decodeFailures(err error) []failure {
 
 // handleEvent checks an event's time and evaluates the rules on it: the
 // failures (future-dated, rule errors) and the decisions to hand over.
-func (c *Consumer) handleEvent(ctx context.Context, msg kafka.Message, ev *event.Event) ([]failure, []handover) {
+func (c *Consumer) handleEvent(ctx context.Context, e *envelope, ev *event.Event) ([]failure, []handover) {
 	now := c.cfg.Now()
-	if f := c.future(msg, ev, now); f != nil {
+	if f := c.future(e, ev, now); f != nil {
 		return []failure{*f}, nil
 	}
-	stale := c.stale(msg, ev, now)
+	stale := c.stale(e, ev, now)
 	span := startChild(ctx, c.deps.Tracer, "rules.evaluate")
 	res := c.deps.Rules.Evaluate(ev)
 	if span.IsRecording() {
@@ -198,18 +180,19 @@ func (c *Consumer) handleEvent(ctx context.Context, msg kafka.Message, ev *event
 			c.log.DebugContext(ctx, "decision needs no action", "rule_id", d.RuleID, "event_id", ev.EventID)
 			continue
 		}
-		rd := decisionOf(msg, ev, d)
+		rd := decisionOf(e.msg, ev, d)
 		rd.Stale = stale
 		out = append(out, handover{d: rd, item: ev.Item, value: ev.ItemRaw})
 	}
 	return fails, out
 }
 
-// decide hands one decision to the decider and turns its answer into a
-// failure to dead-letter (nil when the decision reached an outcome), or an
-// error: errShutdown to leave the message for redelivery, anything else to
-// stop the consumer.
-func (c *Consumer) decide(ctx, stop context.Context, h handover) (*failure, error) {
+// decide hands one decision to the decider and turns its answer into the
+// outcome it reached (zero when none: an answer that changed nothing, an
+// interruption), a failure to dead-letter (nil when the decision reached
+// an outcome), or an error: errShutdown to leave the message for
+// redelivery, anything else to stop the consumer.
+func (c *Consumer) decide(ctx, stop context.Context, h handover) (remediate.Outcome, *failure, error) {
 	var out remediate.Outcome
 	var err error
 	if h.answer != nil {
@@ -217,7 +200,7 @@ func (c *Consumer) decide(ctx, stop context.Context, h handover) (*failure, erro
 		if errors.Is(err, remediate.ErrApprovalUnknown) || errors.Is(err, remediate.ErrApprovalDecided) ||
 			errors.Is(err, remediate.ErrApprovalExpired) || errors.Is(err, remediate.ErrAnswerRefused) {
 			c.log.InfoContext(ctx, "answer changed nothing", "approval_id", h.answer.ApprovalID, "kind", string(h.answer.Kind), "by", h.answer.By, "reason", err.Error())
-			return nil, nil
+			return remediate.Outcome{}, nil, nil
 		}
 	} else {
 		out, err = c.deps.Decider.Decide(remediate.WithStop(ctx, stop), h.d)
@@ -228,19 +211,20 @@ func (c *Consumer) decide(ctx, stop context.Context, h handover) (*failure, erro
 		if out.Result == remediate.ResultSuspended || out.Result == remediate.ResultReactivated {
 			c.count(func(s *Stats) { s.Actions++ })
 		}
-		return nil, nil
+		return out, nil, nil
 	case errors.Is(err, remediate.ErrInterrupted) || ctx.Err() != nil:
 		// The shutdown grace ran out mid-decision: leave the message for
 		// redelivery rather than dead-letter a failure that is ours.
-		return nil, errShutdown
+		return remediate.Outcome{}, nil, errShutdown
 	case errors.As(err, &f):
-		return &failure{class: f.Class, ruleID: h.d.RuleID, message: f.Error(), attempts: max(f.Attempts, 1), retryable: f.Retryable, first: time.Now(),
+		return out, &failure{class: f.Class, ruleID: h.d.RuleID, message: f.Error(), attempts: max(f.Attempts, 1), retryable: f.Retryable, first: time.Now(),
 			item: h.item, value: h.value, userID: out.User.ID}, nil
 	}
-	return nil, fmt.Errorf("decide on event %s (rule %s): %w", h.d.EventID, h.d.RuleID, err)
+	return remediate.Outcome{}, nil, fmt.Errorf("decide on event %s (rule %s): %w", h.d.EventID, h.d.RuleID, err)
 }
 
-// refusalReason is the reason code of a refusal by Config.Verify.
+// refusalReason is the reason code of a refusal: the signature's
+// (signing.Reason), future_time, or refused.
 func refusalReason(err error) string {
 	switch {
 	case errors.Is(err, signing.ErrUnsigned), errors.Is(err, signing.ErrOtherKey),
@@ -248,6 +232,8 @@ func refusalReason(err error) string {
 		return signing.Reason(err)
 	case errors.Is(err, errFutureTime):
 		return ReasonFutureTime
+	case errors.Is(err, errRefusedBefore):
+		return "refused_before"
 	}
 	return "refused"
 }
@@ -258,12 +244,12 @@ const ReasonFutureTime = "future_time"
 // future returns the failure of an event, or of the record it came in,
 // dated more than MaxClockSkew ahead of now: such an event could fill a
 // count() window so that real events no longer count.
-func (c *Consumer) future(msg kafka.Message, ev *event.Event, now time.Time) *failure {
+func (c *Consumer) future(e *envelope, ev *event.Event, now time.Time) *failure {
 	if c.cfg.MaxClockSkew <= 0 {
 		return nil
 	}
 	limit := now.Add(c.cfg.MaxClockSkew)
-	for _, t := range c.times(msg, ev) {
+	for _, t := range times(e, ev) {
 		if !t.at.IsZero() && t.at.After(limit) {
 			return &failure{class: ClassDecode, reason: ReasonFutureTime, attempts: 1, first: now,
 				message: fmt.Sprintf("%s %s is more than %s (kafka max clock skew) ahead of the clock", t.what, t.at.UTC().Format(time.RFC3339), c.cfg.MaxClockSkew)}
@@ -277,16 +263,16 @@ func (c *Consumer) future(msg kafka.Message, ev *event.Event, now time.Time) *fa
 // parked decision is aged from its first failure instead (it was fresh
 // enough when it first failed; Retry.Max, shorter than MaxEventAge, ends
 // it with a dead-letter first).
-func (c *Consumer) stale(msg kafka.Message, ev *event.Event, now time.Time) string {
+func (c *Consumer) stale(e *envelope, ev *event.Event, now time.Time) string {
 	if c.cfg.MaxEventAge <= 0 {
 		return ""
 	}
 	limit := now.Add(-c.cfg.MaxEventAge)
-	times := c.times(msg, ev)
-	if c.parked(msg) {
-		times = []dated{{"first failure", parkedSince(msg)}}
+	checked := times(e, ev)
+	if e.kind == kindParked {
+		checked = []dated{{"first failure", e.own.FirstFailure}}
 	}
-	for _, t := range times {
+	for _, t := range checked {
 		if !t.at.IsZero() && t.at.Before(limit) {
 			return fmt.Sprintf("%s %s is older than %s (max event age)", t.what, t.at.UTC().Format(time.RFC3339), c.cfg.MaxEventAge)
 		}
@@ -301,16 +287,9 @@ type dated struct {
 }
 
 // times are the event's time and its Kafka record's timestamp: for a
-// replayed dead-letter record (Config.TopicHeader is set) or a parked one, the original
-// record's, from its tripline.source.timestamp header.
-func (c *Consumer) times(msg kafka.Message, ev *event.Event) []dated {
-	record := msg.Time
-	if c.topicHeader(msg) != "" {
-		if t, err := time.Parse(time.RFC3339Nano, HeaderValue(msg, HeaderSourceTimestamp)); err == nil {
-			record = t
-		}
-	}
-	return []dated{{"event time", ev.Time}, {"kafka record timestamp", record}}
+// replayed dead-letter record or a parked one, the original record's.
+func times(e *envelope, ev *event.Event) []dated {
+	return []dated{{"event time", ev.Time}, {"kafka record timestamp", e.recordTime()}}
 }
 
 // decisionOf is the decision service's view of a rule's decision. Every

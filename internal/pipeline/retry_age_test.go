@@ -11,6 +11,7 @@ import (
 
 	"github.com/segmentio/kafka-go"
 
+	"github.com/tripline-dev/tripline/internal/deadletter"
 	"github.com/tripline-dev/tripline/internal/remediate"
 	"github.com/tripline-dev/tripline/internal/signing"
 )
@@ -27,13 +28,13 @@ func parkedRecord(offset int64, value []byte, first, due time.Time, keys *signin
 	m := msg(retryTopic, 0, offset, value)
 	h := func(k, v string) kafka.Header { return kafka.Header{Key: k, Value: []byte(v)} }
 	m.Headers = []kafka.Header{
-		h(HeaderSourceTopic, "signins"), h(HeaderSourcePartition, "0"), h(HeaderSourceOffset, strconv.FormatInt(offset, 10)),
-		h(HeaderSourceTimestamp, first.Add(-time.Minute).UTC().Format(time.RFC3339Nano)),
-		h(HeaderErrorClass, remediate.ClassRetriesExhausted), h(HeaderErrorMessage, "suspend user: 503 unavailable"),
-		h(HeaderRuleID, "risky_success"), h(HeaderAttempts, "8"), h(HeaderFirstFailure, first.UTC().Format(time.RFC3339Nano)),
-		h(HeaderRetryable, "true"), h(HeaderRetryDue, due.UTC().Format(time.RFC3339Nano)), h(HeaderRetryParks, "5"),
+		h(deadletter.HeaderSourceTopic, "signins"), h(deadletter.HeaderSourcePartition, "0"), h(deadletter.HeaderSourceOffset, strconv.FormatInt(offset, 10)),
+		h(deadletter.HeaderSourceTimestamp, first.Add(-time.Minute).UTC().Format(time.RFC3339Nano)),
+		h(deadletter.HeaderErrorClass, remediate.ClassRetriesExhausted), h(deadletter.HeaderErrorMessage, "suspend user: 503 unavailable"),
+		h(deadletter.HeaderRuleID, "risky_success"), h(deadletter.HeaderAttempts, "8"), h(deadletter.HeaderFirstFailure, first.UTC().Format(time.RFC3339Nano)),
+		h(deadletter.HeaderRetryable, "true"), h(deadletter.HeaderRetryDue, due.UTC().Format(time.RFC3339Nano)), h(deadletter.HeaderRetryParks, "5"),
 	}
-	signDeadLetter(&m, keys)
+	deadletter.Sign(&m, keys)
 	return m
 }
 
@@ -41,19 +42,19 @@ func parkedRecord(offset int64, value []byte, first, due time.Time, keys *signin
 // notifications) was told.
 type deadLetterLog struct {
 	mu  sync.Mutex
-	got []DeadLettered
+	got []deadletter.Record
 }
 
-func (l *deadLetterLog) hook(_ context.Context, d DeadLettered) {
+func (l *deadLetterLog) hook(_ context.Context, rec deadletter.Record, _ string) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	l.got = append(l.got, d)
+	l.got = append(l.got, rec)
 }
 
-func (l *deadLetterLog) all() []DeadLettered {
+func (l *deadLetterLog) all() []deadletter.Record {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return append([]DeadLettered(nil), l.got...)
+	return append([]deadletter.Record(nil), l.got...)
 }
 
 // TestParkedDecisionRunOutWhileDownIsDeadLetteredNotShadowed: a decision
@@ -81,11 +82,11 @@ func TestParkedDecisionRunOutWhileDownIsDeadLetteredNotShadowed(t *testing.T) {
 		t.Fatalf("decided %+v: want only e-recent, not stale (it first failed an hour ago)", decided)
 	}
 	recs := h.dlq.records()
-	if len(recs) != 1 || HeaderValue(recs[0], HeaderErrorClass) != remediate.ClassRetriesExhausted ||
-		!strings.Contains(HeaderValue(recs[0], HeaderErrorMessage), "retry.park_max") {
+	if len(recs) != 1 || HeaderValue(recs[0], deadletter.HeaderErrorClass) != remediate.ClassRetriesExhausted ||
+		!strings.Contains(HeaderValue(recs[0], deadletter.HeaderErrorMessage), "retry.park_max") {
 		t.Fatalf("dead-letters %v: want e-old as retries_exhausted past retry.park_max", recs)
 	}
-	if err := VerifyDeadLetter(recs[0], retryKey); err != nil {
+	if err := deadletter.Verify(recs[0], retryKey); err != nil {
 		t.Errorf("the run-out decision was dead-lettered unsigned: a replay could not act on it: %v", err)
 	}
 	if got := notified.all(); len(got) != 1 || got[0].Class != remediate.ClassRetriesExhausted {
@@ -114,8 +115,8 @@ func TestParkedRecordsDatedAheadAreRefused(t *testing.T) {
 		t.Errorf("%d decisions on parked records dated ahead", n)
 	}
 	for _, r := range h.dlq.records() {
-		if HeaderValue(r, HeaderErrorClass) != ClassRefused || HeaderValue(r, HeaderErrorReason) != ReasonFutureTime {
-			t.Errorf("dead-letter %s/%s, want refused/future_time", HeaderValue(r, HeaderErrorClass), HeaderValue(r, HeaderErrorReason))
+		if HeaderValue(r, deadletter.HeaderErrorClass) != ClassRefused || HeaderValue(r, deadletter.HeaderErrorReason) != ReasonFutureTime {
+			t.Errorf("dead-letter %s/%s, want refused/future_time", HeaderValue(r, deadletter.HeaderErrorClass), HeaderValue(r, deadletter.HeaderErrorReason))
 		}
 	}
 	if n := len(h.dlq.records()); n != 2 {
@@ -154,18 +155,43 @@ func TestRotatedKeyKeepsParkedDecisions(t *testing.T) {
 		t.Fatal(err)
 	}
 	refused := h.dlq.records()[0]
-	if HeaderValue(refused, HeaderErrorReason) != signing.Reason(signing.ErrOtherKey) ||
-		!strings.Contains(HeaderValue(refused, HeaderErrorMessage), "TRIPLINE_DLQ_SIGNING_KEY_PREVIOUS") {
-		t.Errorf("record under an unknown key: reason %q, message %q", HeaderValue(refused, HeaderErrorReason), HeaderValue(refused, HeaderErrorMessage))
+	if HeaderValue(refused, deadletter.HeaderErrorReason) != signing.Reason(signing.ErrOtherKey) ||
+		!strings.Contains(HeaderValue(refused, deadletter.HeaderErrorMessage), "TRIPLINE_DLQ_SIGNING_KEY_PREVIOUS") {
+		t.Errorf("record under an unknown key: reason %q, message %q", HeaderValue(refused, deadletter.HeaderErrorReason), HeaderValue(refused, deadletter.HeaderErrorMessage))
 	}
 	reparked := h.src.topic(retryTopic)[2:]
 	if len(reparked) == 0 {
 		t.Fatal("nothing parked again")
 	}
-	if err := VerifyDeadLetter(reparked[0], keysOf([]byte("the-key-after-the-rotation-"), nil)); err != nil {
+	if err := deadletter.Verify(reparked[0], keysOf([]byte("the-key-after-the-rotation-"), nil)); err != nil {
 		t.Errorf("parked again under %v, want the current key", err)
 	}
-	if err := VerifyDeadLetter(reparked[0], oldKeys); !errors.Is(err, signing.ErrOtherKey) {
+	if err := deadletter.Verify(reparked[0], oldKeys); !errors.Is(err, signing.ErrOtherKey) {
 		t.Errorf("parked again: verifies under the previous key alone (%v)", err)
+	}
+}
+
+// TestReplayNeverActsOnARecordRefusedBefore: the consumer dead-letters a
+// record it refused (a forged parked record) unsigned, so that nothing
+// launders it; a replay that accepts unsigned records still refuses it.
+func TestReplayNeverActsOnARecordRefusedBefore(t *testing.T) {
+	t.Parallel()
+	refused := msg("tripline.dlq", 0, 0, oktaSignIn("e1", "victim@example.com", "HIGH"))
+	refused.Headers = []kafka.Header{{Key: HeaderSourceTopic, Value: []byte("signins")}, {Key: HeaderErrorClass, Value: []byte(ClassRefused)},
+		{Key: HeaderErrorReason, Value: []byte("unsigned")}}
+	plain := msg("tripline.dlq", 0, 1, oktaSignIn("e2", "ok@example.com", "HIGH"))
+	plain.Headers = []kafka.Header{{Key: HeaderSourceTopic, Value: []byte("signins")}, {Key: HeaderErrorClass, Value: []byte("retries_exhausted")}}
+	h := newHarness(t, Config{Replay: &Replay{AcceptUnsigned: true}, Keys: retryKey}, refused, plain)
+	outcomes := &outcomeLog{}
+	h.consumer.deps.OnOutcome = outcomes.hook
+	if err := h.runUntil(t, func() bool { return h.src.committedOffset("tripline.dlq", 0) == 2 }); err != nil {
+		t.Fatal(err)
+	}
+	decided := h.dec.all()
+	if len(decided) != 1 || decided[0].EventID != "okta:e2" {
+		t.Errorf("decided %+v, want only the unsigned record that was not refused", decided)
+	}
+	if got := outcomes.all(); len(got) != 2 || got[0].Refused != "refused_before" {
+		t.Errorf("outcomes %+v, want the refused record refused as refused_before", got)
 	}
 }

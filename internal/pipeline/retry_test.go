@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/segmentio/kafka-go"
 
+	"github.com/tripline-dev/tripline/internal/deadletter"
 	"github.com/tripline-dev/tripline/internal/remediate"
 	"github.com/tripline-dev/tripline/internal/signing"
 )
@@ -80,16 +82,16 @@ func TestRetryableFailureIsParkedThenActedOn(t *testing.T) {
 	parked := h.src.topic(retryTopic)
 	var last time.Time
 	for i, p := range parked {
-		if got := HeaderValue(p, HeaderRetryParks); got != strconv.Itoa(i+1) {
+		if got := HeaderValue(p, deadletter.HeaderRetryParks); got != strconv.Itoa(i+1) {
 			t.Errorf("park %d: parks header %q", i, got)
 		}
-		if err := VerifyDeadLetter(p, retryKey); err != nil {
+		if err := deadletter.Verify(p, retryKey); err != nil {
 			t.Errorf("park %d: %v", i, err)
 		}
-		if HeaderValue(p, HeaderSourceTopic) != "signins" || HeaderValue(p, HeaderSourceOffset) != "1" || HeaderValue(p, HeaderErrorClass) != remediate.ClassRetriesExhausted {
+		if HeaderValue(p, deadletter.HeaderSourceTopic) != "signins" || HeaderValue(p, deadletter.HeaderSourceOffset) != "1" || HeaderValue(p, deadletter.HeaderErrorClass) != remediate.ClassRetriesExhausted {
 			t.Errorf("park %d headers %v", i, p.Headers)
 		}
-		due, err := time.Parse(time.RFC3339Nano, HeaderValue(p, HeaderRetryDue))
+		due, err := time.Parse(time.RFC3339Nano, HeaderValue(p, deadletter.HeaderRetryDue))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -129,10 +131,10 @@ func TestParkingEndsInTheDLQAfterMax(t *testing.T) {
 		t.Fatal(err)
 	}
 	d := h.dlq.records()[0]
-	if HeaderValue(d, HeaderErrorClass) != remediate.ClassRetriesExhausted || HeaderValue(d, HeaderRetryable) != "true" || HeaderValue(d, HeaderSourceTopic) != "signins" {
+	if HeaderValue(d, deadletter.HeaderErrorClass) != remediate.ClassRetriesExhausted || HeaderValue(d, deadletter.HeaderRetryable) != "true" || HeaderValue(d, deadletter.HeaderSourceTopic) != "signins" {
 		t.Errorf("dlq headers %v", d.Headers)
 	}
-	first, err := time.Parse(time.RFC3339Nano, HeaderValue(d, HeaderFirstFailure))
+	first, err := time.Parse(time.RFC3339Nano, HeaderValue(d, deadletter.HeaderFirstFailure))
 	if err != nil || first.Before(start) || time.Since(first) < 150*time.Millisecond {
 		t.Errorf("first failure %v (%v): want the first park's time, at least 150ms ago", first, err)
 	}
@@ -149,10 +151,10 @@ func TestForgedParkedRecordsAreRefused(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, parking(time.Hour, time.Hour, time.Hour))
 	forged := msg(retryTopic, 0, 0, oktaSignIn("e1", "victim@example.com", "HIGH"))
-	forged.Headers = []kafka.Header{{Key: HeaderRetryDue, Value: []byte("2999-01-01T00:00:00Z")}, {Key: HeaderSourceTopic, Value: []byte("signins")}}
+	forged.Headers = []kafka.Header{{Key: deadletter.HeaderRetryDue, Value: []byte("2999-01-01T00:00:00Z")}, {Key: deadletter.HeaderSourceTopic, Value: []byte("signins")}}
 	copied := msg(retryTopic, 0, 1, oktaSignIn("e2", "victim2@example.com", "HIGH"))
-	copied.Headers = []kafka.Header{{Key: HeaderSourceTopic, Value: []byte("signins")}, {Key: HeaderErrorClass, Value: []byte("breaker_open")}}
-	signDeadLetter(&copied, retryKey) // a genuine dead-letter record, held for review
+	copied.Headers = []kafka.Header{{Key: deadletter.HeaderSourceTopic, Value: []byte("signins")}, {Key: deadletter.HeaderErrorClass, Value: []byte("breaker_open")}}
+	deadletter.Sign(&copied, retryKey) // a genuine dead-letter record, held for review
 	h.src.log[TopicPartition{retryTopic, 0}] = []kafka.Message{forged, copied}
 	if err := h.runUntil(t, func() bool { return h.src.committedOffset(retryTopic, 0) == 2 }); err != nil {
 		t.Fatal(err)
@@ -165,27 +167,41 @@ func TestForgedParkedRecordsAreRefused(t *testing.T) {
 		t.Fatalf("%d DLQ records, want 2", len(recs))
 	}
 	for _, r := range recs {
-		if HeaderValue(r, HeaderErrorClass) != ClassRefused {
-			t.Errorf("class %q, want refused", HeaderValue(r, HeaderErrorClass))
+		if HeaderValue(r, deadletter.HeaderErrorClass) != ClassRefused {
+			t.Errorf("class %q, want refused", HeaderValue(r, deadletter.HeaderErrorClass))
 		}
-		if err := VerifyDeadLetter(r, retryKey); !errors.Is(err, signing.ErrUnsigned) {
+		if err := deadletter.Verify(r, retryKey); !errors.Is(err, signing.ErrUnsigned) {
 			t.Errorf("a refused record was dead-lettered signed (%v): a replay would act on it", err)
 		}
 	}
 }
 
-// TestWithoutSigningKeyNothingIsParked: parking needs the signing key, so
-// without one a retryable failure goes to the DLQ at once.
-func TestWithoutSigningKeyNothingIsParked(t *testing.T) {
+// TestParkingAndAnswersWithoutSigningKeyAreRefused: parking and answers
+// need the signing key (a record anyone wrote to the retry or answers
+// topic could not be told from tripline's) and parking its writer. The
+// caller decides whether they are on (internal/app: never without the
+// key); the pipeline refuses a configuration that turns them on without
+// what they need, at startup, rather than park or read answers unsigned.
+func TestParkingAndAnswersWithoutSigningKeyAreRefused(t *testing.T) {
 	t.Parallel()
-	cfg := parking(time.Millisecond, time.Millisecond, time.Hour)
-	cfg.Keys = nil
-	h := newHarness(t, cfg, msg("signins", 0, 0, oktaSignIn("e1", "down@example.com", "HIGH")))
-	h.dec.fn = func(_ context.Context, _ int, d remediate.Decision) (remediate.Outcome, error) { return unavailable(d) }
-	if err := h.runUntil(t, func() bool { return h.src.committedOffset("signins", 0) == 1 }); err != nil {
-		t.Fatal(err)
-	}
-	if n, p := len(h.dlq.records()), len(h.src.topic(retryTopic)); n != 1 || p != 0 {
-		t.Errorf("%d dead-lettered, %d parked: want 1 and 0", n, p)
+	noKey := parking(time.Millisecond, time.Millisecond, time.Hour)
+	noKey.Keys = nil
+	noAnswerKey := Config{AnswersTopic: answersTopic}
+	replayParks := parking(time.Millisecond, time.Millisecond, time.Hour)
+	replayParks.Replay = &Replay{}
+	for name, c := range map[string]struct {
+		cfg    Config
+		parked DeadLetterWriter
+		want   string
+	}{
+		"parking without the key":    {noKey, &memDLQ{}, "signing key"},
+		"parking without its writer": {parking(time.Millisecond, time.Millisecond, time.Hour), nil, "retry topic's writer"},
+		"answers without the key":    {noAnswerKey, nil, "signing key"},
+		"a replay that parks":        {replayParks, &memDLQ{}, "a replay parks nothing"},
+	} {
+		_, err := New(c.cfg, Deps{Source: newMemSource(), DeadLetters: &memDLQ{}, Parked: c.parked, Decoder: nopDecoder{}, Rules: nopRules{}, Decider: &funcDecider{}})
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: New = %v, want an error naming %q", name, err, c.want)
+		}
 	}
 }

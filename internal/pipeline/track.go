@@ -5,8 +5,11 @@ import "sync"
 // tracker follows the offsets of one partition from fetch to final
 // outcome, which may come out of order (decisions about different users
 // run in parallel), and gives the offset to commit: the first one not
-// finished, so that everything below it is (a contiguous watermark).
+// finished, so that everything below it is (a contiguous watermark). It
+// holds each finished message's outcome until the watermark passes it,
+// so that outcomes are reported in offset order.
 type tracker struct {
+	emitting sync.Mutex // one finisher at a time reports outcomes
 	mu       sync.Mutex
 	pending  []trackEntry // in fetch order
 	head     int          // pending[head:] are not yet released
@@ -26,6 +29,7 @@ type released struct {
 type trackEntry struct {
 	offset int64
 	done   bool
+	note   *outcomeNote // its outcome, until the watermark passes it
 }
 
 func newTracker(start int64) *tracker {
@@ -50,16 +54,44 @@ func (t *tracker) fetched(offset int64) {
 // finished notes that offset reached its final outcome and returns the
 // offset to commit, and whether it moved.
 func (t *tracker) finished(offset int64) (next int64, moved bool) {
+	return t.finish(offset, nil, nil)
+}
+
+// finish is finished, holding note (nil: none) until the watermark passes
+// offset, and handing emit (nil: none) every note the watermark passed, in
+// offset order. Finishers that emit do so one at a time, so a partition's
+// notes are emitted in offset order whichever finisher moves the
+// watermark.
+func (t *tracker) finish(offset int64, note *outcomeNote, emit func(outcomeNote)) (next int64, moved bool) {
+	if emit != nil {
+		t.emitting.Lock()
+		defer t.emitting.Unlock()
+	}
+	var passed []outcomeNote
+	next, moved = t.pass(offset, note, &passed)
+	for _, n := range passed {
+		emit(n)
+	}
+	return next, moved
+}
+
+// pass marks offset finished and moves the watermark past every finished
+// offset in a row, collecting their notes.
+func (t *tracker) pass(offset int64, note *outcomeNote, passed *[]outcomeNote) (next int64, moved bool) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	i, ok := t.index[offset]
 	if !ok {
 		return t.next, false
 	}
-	t.pending[i].done = true
+	t.pending[i].done, t.pending[i].note = true, note
 	delete(t.index, offset)
 	before := t.next
 	for t.head < len(t.pending) && t.pending[t.head].done {
+		if n := t.pending[t.head].note; n != nil {
+			*passed = append(*passed, *n)
+			t.pending[t.head].note = nil
+		}
 		t.next = t.pending[t.head].offset + 1
 		t.head++
 		t.count++

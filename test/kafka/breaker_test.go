@@ -17,7 +17,6 @@ import (
 
 	"github.com/tripline-dev/tripline/internal/kafkatest"
 	"github.com/tripline-dev/tripline/internal/opsim"
-	"github.com/tripline-dev/tripline/internal/pipeline"
 	"github.com/tripline-dev/tripline/internal/remediate"
 )
 
@@ -172,7 +171,7 @@ func TestReliabilityBreakerAcrossInstances(t *testing.T) {
 	}
 	var first, second []kafka.Message // read across partitions: split by attempts
 	for _, m := range all {
-		if pipeline.HeaderValue(m, pipeline.HeaderAttempts) == "1" {
+		if deadLetterOf(m).Attempts == 1 {
 			first = append(first, m)
 		} else {
 			second = append(second, m)
@@ -216,9 +215,9 @@ func assertHeld(t *testing.T, s *sim, records []kafka.Message, attempts int) map
 	keys := map[string]bool{}
 	for _, m := range records {
 		k := string(m.Key)
-		class, att := pipeline.HeaderValue(m, pipeline.HeaderErrorClass), pipeline.HeaderValue(m, pipeline.HeaderAttempts)
-		if class != remediate.ClassBreakerOpen || att != strconv.Itoa(attempts) {
-			t.Errorf("DLQ record %s: class %q attempts %q, want %s and %d", k, class, att, remediate.ClassBreakerOpen, attempts)
+		d := deadLetterOf(m)
+		if d.Class != remediate.ClassBreakerOpen || d.Attempts != attempts {
+			t.Errorf("DLQ record %s: class %q attempts %d, want %s and %d", k, d.Class, d.Attempts, remediate.ClassBreakerOpen, attempts)
 		}
 		if keys[k] {
 			t.Errorf("%s held twice", k)

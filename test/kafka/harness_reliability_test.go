@@ -24,10 +24,10 @@ import (
 
 	"github.com/segmentio/kafka-go"
 
+	"github.com/tripline-dev/tripline/internal/deadletter"
 	"github.com/tripline-dev/tripline/internal/eventtest"
 	"github.com/tripline-dev/tripline/internal/kafkatest"
 	"github.com/tripline-dev/tripline/internal/opsim"
-	"github.com/tripline-dev/tripline/internal/pipeline"
 )
 
 // reliabilityRules is the rules directory the process-level tests use.
@@ -945,9 +945,18 @@ func (w *world) deadLetters() []kafka.Message {
 func classCounts(msgs []kafka.Message) map[string]int {
 	out := map[string]int{}
 	for _, m := range msgs {
-		out[pipeline.HeaderValue(m, pipeline.HeaderErrorClass)+"/retryable="+pipeline.HeaderValue(m, pipeline.HeaderRetryable)]++
+		d := deadLetterOf(m)
+		out[d.Class+"/retryable="+strconv.FormatBool(d.Retryable)]++
 	}
 	return out
+}
+
+// deadLetterOf decodes what a DLQ record's headers say (deadletter.Decode;
+// a header that does not parse reads as its zero value, which the
+// assertions then catch).
+func deadLetterOf(m kafka.Message) deadletter.Record {
+	rec, _ := deadletter.Decode(m.Headers)
+	return rec
 }
 
 // errIfExited returns an error naming the process if it has ended.

@@ -19,6 +19,7 @@ import (
 
 	"github.com/segmentio/kafka-go"
 
+	"github.com/tripline-dev/tripline/internal/deadletter"
 	"github.com/tripline-dev/tripline/internal/eventtest"
 	"github.com/tripline-dev/tripline/internal/kafkatest"
 	"github.com/tripline-dev/tripline/internal/opsim"
@@ -361,14 +362,14 @@ func forgeDeadLetters(w *world, genuine kafka.Message) []forgedRecord {
 	u := userEmail
 	h := func(k, v string) kafka.Header { return kafka.Header{Key: k, Value: []byte(v)} }
 	unsigned := kafka.Message{Key: []byte("forged/unsigned"), Value: oktaSignIn("forged-unsigned", u(25), "HIGH"), Headers: []kafka.Header{
-		h(pipeline.HeaderSourceTopic, w.topic), h(pipeline.HeaderSourcePartition, "0"), h(pipeline.HeaderSourceOffset, "999001"),
-		h(pipeline.HeaderSourceTimestamp, time.Now().UTC().Format(time.RFC3339Nano)),
-		h(pipeline.HeaderErrorClass, remediate.ClassBreakerOpen), h(pipeline.HeaderErrorReason, ""), h(pipeline.HeaderRuleID, "risky_success"),
-		h(pipeline.HeaderAttempts, "1"), h(pipeline.HeaderRetryable, "false"),
+		h(deadletter.HeaderSourceTopic, w.topic), h(deadletter.HeaderSourcePartition, "0"), h(deadletter.HeaderSourceOffset, "999001"),
+		h(deadletter.HeaderSourceTimestamp, time.Now().UTC().Format(time.RFC3339Nano)),
+		h(deadletter.HeaderErrorClass, remediate.ClassBreakerOpen), h(deadletter.HeaderErrorReason, ""), h(deadletter.HeaderRuleID, "risky_success"),
+		h(deadletter.HeaderAttempts, "1"), h(deadletter.HeaderRetryable, "false"),
 	}}
 	swapped := kafka.Message{Key: []byte("forged/bad-signature"), Value: oktaSignIn("forged-swapped", u(26), "HIGH")}
 	for _, hd := range genuine.Headers {
-		if hd.Key == pipeline.HeaderSourceOffset {
+		if hd.Key == deadletter.HeaderSourceOffset {
 			hd.Value = []byte("999002")
 		}
 		swapped.Headers = append(swapped.Headers, hd)
@@ -394,28 +395,20 @@ func forgeParked(w *world, genuine kafka.Message) []forgedParked {
 	h := func(k, v string) kafka.Header { return kafka.Header{Key: k, Value: []byte(v)} }
 	now := time.Now().UTC().Format(time.RFC3339Nano)
 	unsigned := kafka.Message{Key: []byte("forged-retry/unsigned"), Value: oktaSignIn("forged-retry-unsigned", userEmail(39), "HIGH"), Headers: []kafka.Header{
-		h(pipeline.HeaderSourceTopic, w.topic), h(pipeline.HeaderSourcePartition, "0"), h(pipeline.HeaderSourceOffset, "999003"),
-		h(pipeline.HeaderSourceTimestamp, now), h(pipeline.HeaderErrorClass, remediate.ClassRetriesExhausted), h(pipeline.HeaderErrorReason, ""),
-		h(pipeline.HeaderRuleID, "risky_success"), h(pipeline.HeaderAttempts, "1"), h(pipeline.HeaderFirstFailure, now),
-		h(pipeline.HeaderRetryable, "true"), h(retryDueHeader, now), h(retryParksHeader, "1"),
+		h(deadletter.HeaderSourceTopic, w.topic), h(deadletter.HeaderSourcePartition, "0"), h(deadletter.HeaderSourceOffset, "999003"),
+		h(deadletter.HeaderSourceTimestamp, now), h(deadletter.HeaderErrorClass, remediate.ClassRetriesExhausted), h(deadletter.HeaderErrorReason, ""),
+		h(deadletter.HeaderRuleID, "risky_success"), h(deadletter.HeaderAttempts, "1"), h(deadletter.HeaderFirstFailure, now),
+		h(deadletter.HeaderRetryable, "true"), h(deadletter.HeaderRetryDue, now), h(deadletter.HeaderRetryParks, "1"),
 	}}
 	copied := kafka.Message{Key: genuine.Key, Value: genuine.Value, Headers: slices.Clone(genuine.Headers)}
 	due := copied
-	due.Headers = append(slices.Clone(copied.Headers), h(retryDueHeader, now), h(retryParksHeader, "1"))
+	due.Headers = append(slices.Clone(copied.Headers), h(deadletter.HeaderRetryDue, now), h(deadletter.HeaderRetryParks, "1"))
 	return []forgedParked{
 		{name: "unsigned", reason: "unsigned", user: userEmail(39), msg: unsigned},
 		{name: "copied-dead-letter", reason: "refused", user: userEmail(22), msg: copied},
 		{name: "copied-dead-letter-due-added", reason: "bad_signature", user: userEmail(22), msg: due},
 	}
 }
-
-// The headers of a parked record (pipeline.HeaderRetryDue and
-// HeaderRetryParks), spelled out so the suite builds against a pipeline
-// without parking too.
-const (
-	retryDueHeader   = "tripline.retry.due"
-	retryParksHeader = "tripline.retry.parks"
-)
 
 // TestReliabilityHostileInput produces every hostile case (hostileCases,
 // then adversarialCases), then good events, on one partition (so the good
@@ -521,7 +514,7 @@ func TestReliabilityHostileInput(t *testing.T) {
 	relWait(t, 60*time.Second, "the forged parked records refused into the DLQ", func() (bool, string) {
 		refusedParked = refusedParked[:0]
 		for _, m := range w.deadLetters() {
-			if pipeline.HeaderValue(m, pipeline.HeaderErrorClass) == pipeline.ClassRefused {
+			if deadLetterOf(m).Class == pipeline.ClassRefused {
 				refusedParked = append(refusedParked, m)
 			}
 		}
@@ -531,7 +524,7 @@ func TestReliabilityHostileInput(t *testing.T) {
 	p.stop(t, 30*time.Second)
 	var parkedReasons []string
 	for _, m := range refusedParked {
-		parkedReasons = append(parkedReasons, pipeline.HeaderValue(m, pipeline.HeaderErrorReason))
+		parkedReasons = append(parkedReasons, deadLetterOf(m).Reason)
 	}
 	slices.Sort(parkedReasons)
 	if want := []string{"bad_signature", "refused", "unsigned"}; !slices.Equal(parkedReasons, want) {
@@ -575,8 +568,8 @@ func TestReliabilityHostileInput(t *testing.T) {
 		t.Fatal(kerr)
 	}
 	for _, m := range dl {
-		err := pipeline.VerifyDeadLetter(m, keys)
-		if pipeline.HeaderValue(m, pipeline.HeaderErrorClass) == pipeline.ClassRefused {
+		err := deadletter.Verify(m, keys)
+		if deadLetterOf(m).Class == pipeline.ClassRefused {
 			refusedDL++
 			if !errors.Is(err, signing.ErrUnsigned) {
 				t.Errorf("refused record %s dead-lettered signed (%v): a replay would trust it", m.Key, err)
@@ -681,14 +674,16 @@ func checkHostileCase(t *testing.T, c hostileCase, byKey map[string]kafka.Messag
 		ok = false
 	}
 	m, dead := byKey["hostile/"+c.name]
+	d, malformed := deadletter.Decode(m.Headers)
 	switch want := c.dlqClass(); {
 	case want == "" && dead:
-		fail("dead-lettered (%s/%s: %s), want no dead letter", pipeline.HeaderValue(m, pipeline.HeaderErrorClass),
-			pipeline.HeaderValue(m, pipeline.HeaderErrorReason), pipeline.HeaderValue(m, pipeline.HeaderErrorMessage))
+		fail("dead-lettered (%s/%s: %s), want no dead letter", d.Class, d.Reason, d.Message)
 	case want != "" && !dead:
 		fail("not in the DLQ, want %s/%s", want, c.reason)
+	case malformed != nil:
+		fail("DLQ record: %v", malformed)
 	case want != "":
-		class, reason, msg := pipeline.HeaderValue(m, pipeline.HeaderErrorClass), pipeline.HeaderValue(m, pipeline.HeaderErrorReason), pipeline.HeaderValue(m, pipeline.HeaderErrorMessage)
+		class, reason, msg := d.Class, d.Reason, d.Message
 		if class != want || reason != c.reason {
 			fail("class %q reason %q (%s), want %s/%s", class, reason, msg, want, c.reason)
 		}
@@ -701,16 +696,15 @@ func checkHostileCase(t *testing.T, c hostileCase, byKey map[string]kafka.Messag
 		}
 		if c.omitted {
 			wantValue = nil
-			size, _ := strconv.Atoi(pipeline.HeaderValue(m, pipeline.HeaderValueSize))
-			if pipeline.HeaderValue(m, pipeline.HeaderValueOmitted) != "too_large" || size < zstdBomb || !strings.Contains(msg, "cut off while decompressing") {
+			if d.Omitted.Reason != "too_large" || d.Omitted.Size < zstdBomb || !strings.Contains(msg, "cut off while decompressing") {
 				fail("value.omitted %q value.size %d message %q, want too_large, at least %d, cut off while decompressing",
-					pipeline.HeaderValue(m, pipeline.HeaderValueOmitted), size, msg, zstdBomb)
+					d.Omitted.Reason, d.Omitted.Size, msg, zstdBomb)
 			}
 		}
 		if !bytes.Equal(m.Value, wantValue) {
 			fail("DLQ value differs from the original (%d bytes, want %d)", len(m.Value), len(wantValue))
 		}
-		if got := pipeline.HeaderValue(m, pipeline.HeaderBatchIndex); got != c.batchIndex {
+		if got := batchIndex(d); got != c.batchIndex {
 			fail("tripline.batch.index %q, want %q", got, c.batchIndex)
 		}
 	}
@@ -835,4 +829,13 @@ func createTopic(t *testing.T, client *kafka.Client, tc kafka.TopicConfig) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
+}
+
+// batchIndex is a dead-letter record's tripline.batch.index as the cases
+// spell it: the item's index from 0, "" for a whole message.
+func batchIndex(d deadletter.Record) string {
+	if d.BatchItem == 0 {
+		return ""
+	}
+	return strconv.Itoa(d.BatchItem - 1)
 }

@@ -39,8 +39,8 @@ func TestSmokeConsumerProcess(t *testing.T) {
 		t.Errorf("benign user is %s", st)
 	}
 	dl := w.deadLetters()
-	if len(dl) != 1 || string(dl[0].Key) != "malformed" || pipeline.HeaderValue(dl[0], pipeline.HeaderErrorClass) != pipeline.ClassDecode ||
-		pipeline.HeaderValue(dl[0], pipeline.HeaderErrorReason) != "invalid_json" || pipeline.HeaderValue(dl[0], pipeline.HeaderSourceTopic) != w.topic {
+	if len(dl) != 1 || string(dl[0].Key) != "malformed" || deadLetterOf(dl[0]).Class != pipeline.ClassDecode ||
+		deadLetterOf(dl[0]).Reason != "invalid_json" || deadLetterOf(dl[0]).Source.Topic != w.topic {
 		t.Fatalf("DLQ = %d records %v, want the malformed one as decode/invalid_json", len(dl), classCounts(dl))
 	}
 
