@@ -12,7 +12,8 @@ import (
 
 // permissionsNeeded lists the permissions of the OAuth application that
 // rules need (see onepassword.Permissions): shadow rules need nothing more
-// than reading.
+// than reading; a rule whose suspensions are timed (suspend_for) also
+// reactivates.
 func permissionsNeeded(rs []rules.RuleInfo) []string {
 	var suspends, reactivates bool
 	for _, r := range rs {
@@ -20,7 +21,7 @@ func permissionsNeeded(rs []rules.RuleInfo) []string {
 			continue
 		}
 		suspends = suspends || r.Action == remediate.ActionSuspend
-		reactivates = reactivates || r.Action == remediate.ActionReactivate
+		reactivates = reactivates || r.Action == remediate.ActionReactivate || len(r.SuspendFor) > 0
 	}
 	return onepassword.Permissions(suspends, reactivates)
 }

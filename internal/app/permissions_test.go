@@ -3,6 +3,7 @@ package app
 import (
 	"fmt"
 	"testing"
+	"time"
 
 	"github.com/tripline-dev/tripline/internal/remediate"
 	"github.com/tripline-dev/tripline/internal/rules"
@@ -22,6 +23,8 @@ func TestPermissionsNeededFollowTheRules(t *testing.T) {
 		{[]rules.RuleInfo{rule(remediate.ModeEnforce, remediate.ActionSuspend)}, "[list users get user suspend users]"},
 		{[]rules.RuleInfo{rule(remediate.ModeApprove, remediate.ActionSuspend), rule(remediate.ModeApprove, remediate.ActionReactivate)}, "[list users get user suspend users reactivate users]"},
 		{[]rules.RuleInfo{{ID: "off", Mode: remediate.ModeEnforce, Action: remediate.ActionSuspend}}, "[list users get user]"},
+		{[]rules.RuleInfo{{ID: "timed", Mode: remediate.ModeEnforce, Action: remediate.ActionSuspend, Enabled: true, SuspendFor: []time.Duration{time.Hour}}},
+			"[list users get user suspend users reactivate users]"},
 	}
 	for i, c := range cases {
 		if got := fmt.Sprint(permissionsNeeded(c.rules)); got != c.want {

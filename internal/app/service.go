@@ -159,8 +159,13 @@ func (m *Main) warnAtStart() {
 		return
 	}
 	for _, r := range m.rules.Current().Rules() {
-		if r.Mode == remediate.ModeApprove && r.Enabled {
+		switch {
+		case !r.Enabled:
+		case r.Mode == remediate.ModeApprove:
 			m.log.Warn("rule in mode approve, but approvals are off (they need the signing key and kafka.approvals_topic): it acts as shadow", "rule_id", r.ID)
+		case len(r.SuspendFor) > 0 && r.Acts():
+			m.log.Warn("rule with suspend_for, but the end of a timed suspension travels on the approvals topic, signed (it needs the signing key and "+
+				"kafka.approvals_topic): its suspensions stay until a person reactivates the user", "rule_id", r.ID)
 		}
 	}
 }

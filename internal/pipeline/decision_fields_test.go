@@ -78,6 +78,11 @@ func fillDistinct(t *testing.T, path string, v reflect.Value, next *int) {
 		for i := range v.NumField() {
 			fillDistinct(t, path+"."+v.Type().Field(i).Name, v.Field(i), next)
 		}
+	case reflect.Slice:
+		v.Set(reflect.MakeSlice(v.Type(), 2, 2))
+		for i := range v.Len() {
+			fillDistinct(t, fmt.Sprintf("%s[%d]", path, i), v.Index(i), next)
+		}
 	default:
 		t.Fatalf("%s has kind %s: teach fillDistinct to fill it", path, v.Kind())
 	}
@@ -98,6 +103,14 @@ func sameValue(t *testing.T, path string, src, dst reflect.Value) {
 	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
 		if src.Int() != dst.Int() {
 			t.Errorf("%s: got %d, want %d", path, dst.Int(), src.Int())
+		}
+	case reflect.Slice:
+		if src.Len() != dst.Len() {
+			t.Errorf("%s: %d elements reached %d", path, src.Len(), dst.Len())
+			return
+		}
+		for i := range src.Len() {
+			sameValue(t, fmt.Sprintf("%s[%d]", path, i), src.Index(i), dst.Index(i))
 		}
 	case reflect.Struct:
 		for i := range src.NumField() {

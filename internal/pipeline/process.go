@@ -300,8 +300,8 @@ func decisionOf(msg kafka.Message, ev *event.Event, d rules.Decision) remediate.
 		Identity: d.User, Reason: d.Reason, Severity: d.Severity,
 		Cooldown: d.Cooldown, Grace: d.Grace,
 		MaxActions:      remediate.Limit{Count: d.MaxActions.Count, Window: d.MaxActions.Window},
-		ApprovalTimeout: d.ApprovalTimeout,
-		EventID:         ev.EventID, EventTime: ev.Time, UserEmail: ev.UserEmail, EventOPUserID: ev.OPUserID,
+		ApprovalTimeout: d.ApprovalTimeout, SuspendFor: d.SuspendFor,
+		EventID: ev.EventID, EventTime: ev.Time, UserEmail: ev.UserEmail, EventOPUserID: ev.OPUserID,
 		Source: remediate.Source{Topic: msg.Topic, Partition: msg.Partition, Offset: msg.Offset},
 	}
 }

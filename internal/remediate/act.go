@@ -54,13 +54,18 @@ func (s *Service) record(ctx context.Context, c *call) error {
 	case ResultSuspended:
 		if c.out.Before == StateActive {
 			e.SuspendedBy, e.ReactivatedSeen, e.Refused = &st, time.Time{}, nil
+			e.contain(c.d, c.out.User.Email, c.now)
+			if e.Containment != nil {
+				c.out.ContainedUntil = e.Containment.Ends
+			}
 		}
 	case ResultReactivated:
-		e.SuspendedBy, e.ReactivatedSeen = nil, time.Time{}
+		e.SuspendedBy, e.ReactivatedSeen, e.Containment = nil, time.Time{}, nil
 	case ResultAlreadyActive:
 		if e.SuspendedBy != nil && e.ReactivatedSeen.IsZero() {
 			e.ReactivatedSeen = c.now // a person was first
 		}
+		e.Containment = nil
 	}
 	if err := s.ledger.PutUser(ctx, e); err != nil {
 		return fmt.Errorf("%s of user %s done but not recorded: %w", c.d.Action, c.out.User.ID, err)

@@ -139,6 +139,8 @@ type Answer struct {
 	// Nonce tells this answer from every other, so its writer can see
 	// whether it was the one that decided.
 	Nonce string `json:"nonce"`
+	// For is how long an extend answer moves a timed suspension's end.
+	For time.Duration `json:"for,omitempty"`
 	// Source is where the answer was read (not part of the record).
 	Source Source `json:"-"`
 }
@@ -205,7 +207,7 @@ func (a Answer) Validate() error {
 		errs = append(errs, errors.New("approval id missing or too long"))
 	}
 	switch a.Kind {
-	case AnswerApprove, AnswerDeny, AnswerExpire, AnswerRemind:
+	case AnswerApprove, AnswerDeny, AnswerExpire, AnswerRemind, AnswerEnd, AnswerKeep, AnswerLift, AnswerExtend:
 	default:
 		errs = append(errs, fmt.Errorf("unknown answer kind %q", a.Kind))
 	}
@@ -299,6 +301,9 @@ func (s *Service) Answer(ctx context.Context, ans Answer) (Outcome, error) {
 	defer span.End()
 	if err := ans.Validate(); err != nil {
 		return Outcome{}, &Failure{Class: ClassInvalid, Err: fmt.Errorf("answer: %w", err)}
+	}
+	if isContainmentKind(ans.Kind) {
+		return s.answerContainment(ctx, ans)
 	}
 	a, ok := s.ledger.Approval(ans.ApprovalID)
 	if !ok {

@@ -2,6 +2,7 @@ package remediate
 
 import (
 	"context"
+	"errors"
 	"time"
 )
 
@@ -17,7 +18,8 @@ type AnswerWriter interface {
 }
 
 // RunApprovalClock writes the clock's answers (see DueAnswers: reminders at
-// half time, expiries) with w every tick, and forgets approvals decided
+// half time, expiries; DueContainments: the ends of timed suspensions) with
+// w every tick, and forgets approvals decided
 // over a week ago once an hour, until ctx is done. Every instance runs it:
 // an answer applied twice changes nothing.
 func (s *Service) RunApprovalClock(ctx context.Context, w AnswerWriter, tick time.Duration) error {
@@ -31,15 +33,15 @@ func (s *Service) RunApprovalClock(ctx context.Context, w AnswerWriter, tick tim
 		case <-t.C:
 		}
 		now := s.now()
-		for _, ans := range s.DueAnswers(now) {
+		for _, ans := range append(s.DueAnswers(now), s.DueContainments(now)...) {
 			if _, err := w.WriteAnswer(ctx, ans); err != nil && ctx.Err() == nil {
 				s.log.Warn("cannot write the clock's answer to a pending approval; trying again", "approval_id", ans.ApprovalID, "kind", string(ans.Kind), "error", err.Error())
 			}
 		}
 		if now.Sub(lastForget) > time.Hour {
 			lastForget = now
-			if err := s.ForgetApprovals(ctx, now); err != nil && ctx.Err() == nil {
-				s.log.Warn("cannot forget old approvals", "error", err.Error())
+			if err := errors.Join(s.ForgetApprovals(ctx, now), s.ForgetExceptions(ctx, now)); err != nil && ctx.Err() == nil {
+				s.log.Warn("cannot forget old approvals and exceptions", "error", err.Error())
 			}
 		}
 	}

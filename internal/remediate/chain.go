@@ -15,6 +15,9 @@ type call struct {
 	approval *Approval
 	// hold is the time of the breaker hold the call took (zero: none).
 	hold time.Time
+	// endDetail is the detail of a reactivation that ends a timed
+	// suspension.
+	endDetail string
 }
 
 // handler carries a call one step further. It returns nil when the call

@@ -97,6 +97,11 @@ type UserEntry struct {
 	ReactivatedSeen time.Time `json:"reactivated_seen,omitzero"`
 	// Refused is the API's last refusal to suspend the user.
 	Refused *Refusal `json:"refused,omitempty"`
+	// Containment is tripline's timed suspension of the user in force.
+	Containment *Containment `json:"containment,omitempty"`
+	// Contained are the times each rule contained the user within 30
+	// days, for suspend_for's escalation.
+	Contained map[string][]time.Time `json:"contained,omitempty"`
 }
 
 // BreakerEntry is the ledger's record of one breaker scope.
@@ -142,6 +147,7 @@ type Ledger struct {
 	breakers    map[string]BreakerEntry
 	approvals   map[string]*Approval
 	messages    map[string]ApprovalMessage
+	exceptions  map[string]Exception
 	suspensions []suspension // sorted by time, holds not yet confirmed included
 	seen        map[suspension]struct{}
 	pending     map[suspension]time.Time // holds neither confirmed nor released, and when this instance applied them
@@ -188,18 +194,19 @@ func NewLedger(store Store, cfg LedgerConfig) *Ledger {
 	}
 	l := &Ledger{
 		store: store, instance: cfg.Instance, log: cfg.Logger, keys: cfg.Keys, skew: cfg.MaxClockSkew, now: cfg.Now,
-		users:     map[string]*UserEntry{},
-		breakers:  map[string]BreakerEntry{},
-		approvals: map[string]*Approval{},
-		messages:  map[string]ApprovalMessage{},
-		seen:      map[suspension]struct{}{},
-		pending:   map[suspension]time.Time{},
-		holdOf:    map[string]suspension{},
-		waiting:   map[*waiter]struct{}{},
-		refusals:  map[string]int64{},
-		previous:  map[string]struct{}{},
-		reassert:  map[string]struct{}{},
-		kick:      make(chan struct{}, 1),
+		users:      map[string]*UserEntry{},
+		breakers:   map[string]BreakerEntry{},
+		approvals:  map[string]*Approval{},
+		messages:   map[string]ApprovalMessage{},
+		exceptions: map[string]Exception{},
+		seen:       map[suspension]struct{}{},
+		pending:    map[suspension]time.Time{},
+		holdOf:     map[string]suspension{},
+		waiting:    map[*waiter]struct{}{},
+		refusals:   map[string]int64{},
+		previous:   map[string]struct{}{},
+		reassert:   map[string]struct{}{},
+		kick:       make(chan struct{}, 1),
 	}
 	l.changed = sync.NewCond(&l.mu)
 	return l
@@ -298,6 +305,15 @@ func (l *Ledger) applyLocked(key string, value []byte) *refusal {
 			b.At = now
 		}
 		l.breakers[id] = b
+	case exceptionKeyPrefix:
+		var x Exception
+		if err := decodeInto(value, &x, func() bool { return x.ID == id }); err != nil {
+			return err
+		}
+		if err := l.notAhead(now, x.times()...); err != nil {
+			return err
+		}
+		l.exceptions[id] = x
 	case messageKeyPrefix:
 		var msg ApprovalMessage
 		if err := decodeInto(value, &msg, func() bool { return msg.ID == id }); err != nil {
@@ -341,13 +357,15 @@ func (l *Ledger) forget(prefix, id string) {
 		delete(l.messages, id)
 	case approvalKeyPrefix:
 		delete(l.approvals, id)
+	case exceptionKeyPrefix:
+		delete(l.exceptions, id)
 	}
 }
 
 // splitKey splits a record key into its prefix and id ("" prefix when it
 // has none the ledger knows).
 func splitKey(key string) (prefix, id string) {
-	for _, p := range []string{userKeyPrefix, holdKeyPrefix, breakerKeyPrefix, messageKeyPrefix, approvalKeyPrefix} {
+	for _, p := range []string{userKeyPrefix, holdKeyPrefix, breakerKeyPrefix, messageKeyPrefix, approvalKeyPrefix, exceptionKeyPrefix} {
 		if rest, ok := strings.CutPrefix(key, p); ok {
 			return p, rest
 		}
@@ -404,6 +422,10 @@ func (l *Ledger) entryWriter(ctx context.Context, key string) func() error {
 	case messageKeyPrefix:
 		if m, ok := l.messages[id]; ok {
 			return func() error { return l.PutApprovalMessage(ctx, m) }
+		}
+	case exceptionKeyPrefix:
+		if x, ok := l.exceptions[id]; ok {
+			return func() error { return l.putException(ctx, x) }
 		}
 	}
 	return nil
@@ -552,7 +574,13 @@ func (l *Ledger) User(id string) (UserEntry, bool) {
 
 func (e *UserEntry) clone() UserEntry {
 	c := *e
-	c.Last, c.SuspendedBy, c.Refused = clonePtr(e.Last), clonePtr(e.SuspendedBy), clonePtr(e.Refused)
+	c.Last, c.SuspendedBy, c.Refused, c.Containment = clonePtr(e.Last), clonePtr(e.SuspendedBy), clonePtr(e.Refused), clonePtr(e.Containment)
+	if e.Contained != nil {
+		c.Contained = make(map[string][]time.Time, len(e.Contained))
+		for k, v := range e.Contained {
+			c.Contained[k] = slices.Clone(v)
+		}
+	}
 	c.Events = slices.Clone(e.Events)
 	if e.Cooldowns != nil {
 		c.Cooldowns = make(map[string]time.Time, len(e.Cooldowns))

@@ -11,10 +11,11 @@ import (
 // metrics are the decision service's instruments. Labels never carry
 // emails or user ids: rule ids, modes, actions, outcomes and scopes only.
 type metrics struct {
-	decisions      metric.Int64Counter
-	retries        metric.Int64Counter
-	apiLatency     metric.Float64Histogram
-	answersRefused metric.Int64Counter
+	decisions       metric.Int64Counter
+	retries         metric.Int64Counter
+	apiLatency      metric.Float64Histogram
+	answersRefused  metric.Int64Counter
+	containmentEnds metric.Int64Counter
 }
 
 func newMetrics(meter metric.Meter, s *Service) (*metrics, error) {
@@ -50,6 +51,16 @@ func newMetrics(meter metric.Meter, s *Service) (*metrics, error) {
 	pending, err := meter.Int64ObservableGauge("tripline_approvals_pending",
 		metric.WithDescription("Pending actions of approve rules waiting for an answer."))
 	if err != nil {
+		return nil, err
+	}
+	if m.containmentEnds, err = meter.Int64Counter("tripline_containment_ends",
+		metric.WithDescription("Timed suspensions that ended, by result (reactivated: the time was up; kept: a person made it permanent; lifted: a person ended it early; refused: no undo, a person intervened or it was no longer tripline's suspension).")); err != nil {
+		return nil, err
+	}
+	for _, r := range []string{EndReactivated, EndKept, EndLifted, EndRefused} {
+		m.containmentEnds.Add(context.Background(), 0, attrs("result", r))
+	}
+	if err := containmentGauges(meter, s); err != nil {
 		return nil, err
 	}
 	refused, err := meter.Int64ObservableCounter("tripline_state_records_refused",
@@ -94,4 +105,41 @@ func attrs(kv ...string) metric.MeasurementOption {
 		a = append(a, attribute.String(kv[i], kv[i+1]))
 	}
 	return metric.WithAttributes(a...)
+}
+
+// containmentGauges exports the timed suspensions and exceptions in force,
+// and how late the most overdue end is.
+func containmentGauges(meter metric.Meter, s *Service) error {
+	active, err := meter.Int64ObservableGauge("tripline_containments_active", metric.WithDescription("Users under a timed suspension tripline will undo."))
+	if err != nil {
+		return err
+	}
+	overdue, err := meter.Float64ObservableGauge("tripline_containment_overdue", metric.WithUnit("s"),
+		metric.WithDescription("How long past its end the most overdue timed suspension still is (0: none): an end that does not happen is worth an alert."))
+	if err != nil {
+		return err
+	}
+	exceptions, err := meter.Int64ObservableGauge("tripline_exceptions_active", metric.WithDescription("Exceptions in force: users spared from a rule until they expire."))
+	if err != nil {
+		return err
+	}
+	_, err = meter.RegisterCallback(func(_ context.Context, o metric.Observer) error {
+		now := s.now()
+		cs := s.ledger.Containments()
+		late := 0.0
+		for _, c := range cs {
+			late = max(late, now.Sub(c.Ends).Seconds())
+		}
+		o.ObserveInt64(active, int64(len(cs)))
+		o.ObserveFloat64(overdue, late)
+		n := 0
+		for _, x := range s.ledger.Exceptions() {
+			if x.Active(now) {
+				n++
+			}
+		}
+		o.ObserveInt64(exceptions, int64(n))
+		return nil
+	}, active, overdue, exceptions)
+	return err
 }

@@ -79,6 +79,15 @@ const (
 	// ResultApprovalExpired: nobody answered in time; the action is
 	// denied and never carried out.
 	ResultApprovalExpired Result = "approval_expired"
+	// ResultContainmentExtended: the user is under a timed suspension; the
+	// decision extended it (or made it permanent) instead of suspending
+	// again.
+	ResultContainmentExtended Result = "containment_extended"
+	// ResultContainmentKept: a person made a timed suspension permanent.
+	ResultContainmentKept Result = "containment_kept"
+	// ResultExcepted: an exception in force spares the user from the
+	// rule (see Exception).
+	ResultExcepted Result = "excepted"
 )
 
 // User states as the Users API reports them.
@@ -147,7 +156,11 @@ type Decision struct {
 	// ApprovalTimeout is how long the pending action of an approve rule
 	// waits for an answer.
 	ApprovalTimeout time.Duration
-	Source          Source
+	// SuspendFor makes a suspension timed: how long the user's first,
+	// second, ... suspension by the rule within 30 days lasts (the last
+	// entry repeats; a 0 entry is permanent). Nil: permanent.
+	SuspendFor []time.Duration
+	Source     Source
 	// Stale, when set, says why the event is too old to act on (its time,
 	// or its Kafka record's, is older than the maximum event age): the
 	// decision runs the read-only guards and ends as stale, like a shadow
@@ -170,6 +183,9 @@ type Outcome struct {
 	// Attempts counts the attempts of the last Users API call made (the
 	// action, or the read before it when that failed).
 	Attempts int
+	// ContainedUntil is when the timed suspension this outcome started or
+	// extended ends (zero: none).
+	ContainedUntil time.Time
 }
 
 // Errors the ports wrap so that errors.Is works. Any other error is

@@ -111,8 +111,8 @@ func New(cfg Config, deps Deps) (*Service, error) {
 		return nil, err
 	}
 	mws := []middleware{
-		s.resolve, protectedGuard(deps.Protected), s.serialize, s.refusedGuard, s.duplicateGuard,
-		s.provenanceGuard, shadowStop, s.breaker, s.approvalStop,
+		s.resolve, protectedGuard(deps.Protected), s.exceptionGuard, s.serialize, s.refusedGuard, s.duplicateGuard,
+		s.provenanceGuard, shadowStop, s.containmentGuard, s.breaker, s.approvalStop,
 	}
 	if cfg.DryRun {
 		mws = append(mws, dryRunStop)
@@ -163,6 +163,9 @@ func (s *Service) run(ctx context.Context, c *call) (Outcome, error) {
 	}
 	if err != nil {
 		span.SetStatus(codes.Error, err.Error())
+	}
+	if c.out.Result == ResultReactivated && c.out.Detail == "" {
+		c.out.Detail = c.endDetail
 	}
 	if c.out.Result != "" {
 		s.metrics.decisions.Add(ctx, 1, attrs("rule", d.RuleID, "mode", string(d.Mode), "action", string(d.Action), "outcome", string(c.out.Result)))

@@ -146,6 +146,15 @@ func (e *UserEntry) times() []namedTime {
 	for rule, at := range e.Cooldowns {
 		out = append(out, namedTime{"cooldown of rule " + clipName(rule), at})
 	}
+	if ct := e.Containment; ct != nil {
+		out = append(out, namedTime{"timed suspension start", ct.Since}, namedTime{"timed suspension end time", ct.EndingSince},
+			namedTime{"timed suspension end (start + the longest timed suspension)", ct.Ends.Add(-MaxContainment)})
+	}
+	for rule, times := range e.Contained {
+		for _, at := range times {
+			out = append(out, namedTime{"containment by rule " + clipName(rule), at})
+		}
+	}
 	return out
 }
 

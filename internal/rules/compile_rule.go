@@ -124,6 +124,9 @@ func (c *ruleCompiler) durations(info *RuleInfo) {
 	} else if info.Mode == remediate.ModeApprove {
 		info.ApprovalTimeout = remediate.DefaultApprovalTimeout
 	}
+	if spec.hasSuspendFor {
+		info.SuspendFor = c.suspendFor(info.Action)
+	}
 	if spec.hasLimit {
 		l, err := parseLimit(spec.maxActs)
 		if err != nil {
@@ -210,4 +213,36 @@ func (c *ruleCompiler) checkTestEvery() {
 			}
 		}
 	}
+}
+
+// suspendFor parses suspend_for: each entry a duration between
+// remediate.MinContainment and remediate.MaxContainment, the last one
+// possibly "permanent" (a 0 entry), on a rule whose action is suspend.
+func (c *ruleCompiler) suspendFor(action remediate.Action) []time.Duration {
+	if action != remediate.ActionSuspend {
+		c.add("suspend_for", "suspend_for is only for action: suspend")
+	}
+	list := c.spec.suspendFor
+	out := make([]time.Duration, 0, len(list))
+	for i, v := range list {
+		if v == "permanent" && i == len(list)-1 {
+			out = append(out, 0)
+			continue
+		}
+		d, err := time.ParseDuration(v)
+		if err != nil || d < remediate.MinContainment || d > remediate.MaxContainment {
+			c.add("suspend_for", "suspend_for: %q is not a duration between 1m and 720h (30d)%s", v, permanentHint(i, len(list)))
+			continue
+		}
+		out = append(out, d)
+	}
+	return out
+}
+
+// permanentHint says where "permanent" may stand, for the entry i of n.
+func permanentHint(i, n int) string {
+	if i < n-1 {
+		return " (only the last entry may be permanent)"
+	}
+	return " or permanent"
 }

@@ -42,9 +42,10 @@ type RuleInfo struct {
 	Mode        remediate.Mode   // enforce, approve or shadow
 	Action      remediate.Action // suspend, reactivate or none (records only)
 	Enabled     bool
-	Cooldown    time.Duration // see Decision.Cooldown; 0 when unset
-	Grace       time.Duration // see Decision.Grace; 0 when unset
-	MaxActions  Limit         // see Decision.MaxActions; zero when unset
+	Cooldown    time.Duration   // see Decision.Cooldown; 0 when unset
+	Grace       time.Duration   // see Decision.Grace; 0 when unset
+	MaxActions  Limit           // see Decision.MaxActions; zero when unset
+	SuspendFor  []time.Duration // see Decision.SuspendFor; nil when unset
 	// ApprovalTimeout is how long a pending action of an approve rule
 	// waits for an answer (0 for other modes).
 	ApprovalTimeout time.Duration
@@ -81,6 +82,11 @@ type Decision struct {
 	MaxActions Limit
 	// ApprovalTimeout is how long an approve rule's pending action waits
 	// for an answer; 0 for other modes.
+	// SuspendFor is the rule's suspend_for: how long its suspensions last
+	// before tripline undoes them, for a user's first, second, ...
+	// suspension by the rule within 30 days (the last entry repeats); a 0
+	// entry is permanent. Nil: the rule's suspensions are permanent.
+	SuspendFor      []time.Duration
 	ApprovalTimeout time.Duration
 }
 
@@ -217,6 +223,7 @@ func decide(e *evaluator, r *rule, ev *event.Event) (Decision, error) {
 		RuleID: r.info.ID, Mode: r.info.Mode, Action: r.info.Action,
 		Severity: r.info.Severity, User: e.identity,
 		Cooldown: r.info.Cooldown, Grace: r.info.Grace, MaxActions: r.info.MaxActions, ApprovalTimeout: r.info.ApprovalTimeout,
+		SuspendFor: r.info.SuspendFor,
 	}
 	if r.user != nil {
 		out, err := e.vm.Run(r.user, map[string]any(e.env))

@@ -252,8 +252,11 @@ type ruleSpec struct {
 	maxActs         string // with hasLimit: written, possibly empty
 	hasGrace        bool
 	hasLimit        bool
-	tags            []string
-	tests           []testSpec
+	// suspendFor is suspend_for as written: one duration, or a list.
+	suspendFor    []string
+	hasSuspendFor bool
+	tags          []string
+	tests         []testSpec
 }
 
 // testSpec is one inline test as written.
@@ -270,7 +273,7 @@ type testSpec struct {
 }
 
 var (
-	ruleKeys   = []string{"id", "description", "severity", "enabled", "mode", "when", "action", "user", "reason", "cooldown", "grace", "max_actions", "approval_timeout", "tags", "tests"}
+	ruleKeys   = []string{"id", "description", "severity", "enabled", "mode", "when", "action", "user", "reason", "cooldown", "grace", "max_actions", "approval_timeout", "suspend_for", "tags", "tests"}
 	testKeys   = []string{"name", "event", "events", "input", "fixture", "repeat", "every", "expect"}
 	expectKeys = []string{"match", "action", "user", "reason"}
 	fileKeys   = []string{"rules", "lists"}
@@ -318,6 +321,19 @@ func mapping(p *problems, file, ruleID string, n *yaml.Node, what string, allowe
 
 // isString reports whether scalar accepts v.
 func isString(v *yaml.Node) bool { return v.Kind == yaml.ScalarNode && v.Tag != "!!null" }
+
+// scalarOrList reads a string, or a list of strings, under key.
+func scalarOrList(p *problems, file, ruleID, key string, v *yaml.Node) []string {
+	if isString(v) {
+		return []string{v.Value}
+	}
+	var out []string
+	if v.Kind != yaml.SequenceNode || v.Decode(&out) != nil || len(out) == 0 {
+		p.add(file, v.Line, ruleID, "%s: expected a duration or a list of durations", key)
+		return nil
+	}
+	return out
+}
 
 func scalar(p *problems, file, ruleID, key string, v *yaml.Node, dst *string) {
 	if !isString(v) {
@@ -433,6 +449,9 @@ func parseRule(p *problems, fsys fs.FS, file string, n *yaml.Node) *ruleSpec {
 		case "max_actions":
 			r.hasLimit = isString(v)
 			scalar(p, file, r.id, key, v, &r.maxActs)
+		case "suspend_for":
+			r.hasSuspendFor = true
+			r.suspendFor = scalarOrList(p, file, r.id, key, v)
 		case "enabled":
 			if err := v.Decode(&r.enabled); err != nil {
 				p.add(file, v.Line, r.id, "enabled: expected true or false")
