@@ -113,6 +113,9 @@ func TestEndToEndApprovalThroughTheCLI(t *testing.T) {
 	if e.state("user00003@example.com") != "SUSPENDED" || len(e.suspendCalls()) != 1 {
 		t.Errorf("user %s after %d suspend calls, want SUSPENDED after 1", e.state("user00003@example.com"), len(e.suspendCalls()))
 	}
+	// The CLI may read the consumer's write before the consumer applies it
+	// itself: wait for the consumer's own ledger.
+	waitFor(t, "the consumer's ledger to hold the outcome", func() bool { got, _ := m.Ledger().Approval(a.ID); return got.Result != "" })
 	got, _ := m.Ledger().Approval(a.ID)
 	if got.DecidedBy != "dana" || got.Channel != "cli" || got.Result != remediate.ResultSuspended {
 		t.Errorf("approval after approve %+v", got)

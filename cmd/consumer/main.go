@@ -1,7 +1,7 @@
 // Command consumer is tripline's main binary: it runs the Kafka consumer that
 // suspends 1Password users on risky sign-ins, and the tools rule authors and
 // operators use around it (normalize, rules, replay, demo, dlq, breaker, approvals,
-// state).
+// containment, exceptions, state).
 package main
 
 import (
@@ -40,6 +40,8 @@ func commands() []command {
 		{"dlq", "re-read dead-lettered records and re-evaluate them (dlq replay)", cmdDLQ},
 		{"breaker", "show or re-arm the blast-radius breakers (breaker status, breaker reset)", cmdBreaker},
 		{"approvals", "list, approve or deny the pending actions of approve rules", cmdApprovals},
+		{"containment", "list, keep, lift or extend the timed suspensions of rules with suspend_for", cmdContainment},
+		{"exceptions", "add, list or remove the exceptions that spare a user from a rule for a while", cmdExceptions},
 		{"state", "sign the records of the state topic under the signing key (state resign)", cmdState},
 	}
 }
@@ -80,7 +82,7 @@ func usage(w io.Writer) {
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "Commands:")
 	for _, c := range commands() {
-		fmt.Fprintf(w, "  %-10s %s\n", c.name, c.summary)
+		fmt.Fprintf(w, "  %-12s %s\n", c.name, c.summary)
 	}
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "Run 'consumer <command> --help' for the flags of a command.")

@@ -84,12 +84,18 @@ type Notification struct {
 	ApprovalID string
 	// ExpiresAt is when an approval request expires.
 	ExpiresAt time.Time
+	// EndsAt is when the timed suspension an action started ends, after
+	// which tripline reactivates the user unless a person keeps it (zero:
+	// not a timed suspension).
+	EndsAt time.Time
 }
 
 // FromNotice maps a decision-service notice to a notification (false for
-// the notices that are not notifications: a reminder, and the approvals'
-// own decisions, which are Slack message updates). Types and results are
-// the decision service's own words.
+// the notices that are not notifications: a reminder, the approvals' own
+// decisions and a timed suspension's keep, extension and end, which are
+// Slack message updates). Types and results are the decision service's own
+// words; an action that started a timed suspension carries its end
+// (EndsAt).
 func FromNotice(nt remediate.Notice) (Notification, bool) {
 	out := Notification{Time: nt.Time, TraceID: nt.TraceID}
 	switch nt.Type {
@@ -103,6 +109,9 @@ func FromNotice(nt remediate.Notice) (Notification, bool) {
 		out.Result, out.Reason, out.EventID, out.Attempts = string(o.Result), o.Decision.Reason, o.Decision.EventID, o.Attempts
 		if out.Email == "" {
 			out.Email = o.Decision.UserEmail
+		}
+		if nt.Type == remediate.NoticeAction {
+			out.EndsAt = o.ContainedUntil
 		}
 	}
 	if a := nt.Approval; a != nil {

@@ -23,6 +23,9 @@ func headline(n Notification) string {
 	user := "1Password user " + userLabel(n)
 	switch n.Type {
 	case TypeAction:
+		if !n.EndsAt.IsZero() {
+			user += " until " + n.EndsAt.UTC().Format(time.RFC3339)
+		}
 		return fmt.Sprintf("tripline: %s of %s, result %s (rule %s)", action, user, orDash(n.Result), orDash(n.RuleID))
 	case TypeApprovalRequested:
 		exp := ""
@@ -113,6 +116,9 @@ func slackText(n Notification) string {
 	field("Approval", n.ApprovalID)
 	if !n.ExpiresAt.IsZero() {
 		field("Expires", n.ExpiresAt.UTC().Format(time.RFC3339))
+	}
+	if !n.EndsAt.IsZero() {
+		field("Until", n.EndsAt.UTC().Format(time.RFC3339))
 	}
 	field("Event", n.EventID)
 	field("Trace", n.TraceID)

@@ -35,6 +35,8 @@ type WebhookPayload struct {
 	TraceID    string `json:"trace_id,omitempty"`
 	ApprovalID string `json:"approval_id,omitempty"`
 	ExpiresAt  string `json:"expires_at,omitempty"`
+	// EndsAt is when the timed suspension an action started ends.
+	EndsAt string `json:"ends_at,omitempty"`
 }
 
 // payload is the webhook form of n.
@@ -47,6 +49,9 @@ func payload(n Notification) WebhookPayload {
 	}
 	if !n.ExpiresAt.IsZero() {
 		p.ExpiresAt = n.ExpiresAt.UTC().Format(time.RFC3339Nano)
+	}
+	if !n.EndsAt.IsZero() {
+		p.EndsAt = n.EndsAt.UTC().Format(time.RFC3339Nano)
 	}
 	return p
 }

@@ -51,8 +51,9 @@ type Evaluator interface {
 // remediate.ErrInterrupted when shutdown came first (the message is left for
 // redelivery), and any other error when the consumer must stop. Answer
 // applies an answer to a pending approval, with the same errors, and
-// remediate.ErrApprovalUnknown, ErrApprovalDecided or ErrApprovalExpired
-// when the answer changed nothing, for good.
+// remediate.ErrApprovalUnknown, ErrApprovalDecided, ErrApprovalExpired,
+// ErrAnswerRefused or ErrContainmentUnknown (an end of a timed suspension
+// that ended already) when the answer changed nothing, for good.
 type Decider interface {
 	Decide(ctx context.Context, d remediate.Decision) (remediate.Outcome, error)
 	Answer(ctx context.Context, a remediate.Answer) (remediate.Outcome, error)

@@ -198,7 +198,8 @@ func (c *Consumer) decide(ctx, stop context.Context, h handover) (remediate.Outc
 	if h.answer != nil {
 		out, err = c.deps.Decider.Answer(remediate.WithStop(ctx, stop), *h.answer)
 		if errors.Is(err, remediate.ErrApprovalUnknown) || errors.Is(err, remediate.ErrApprovalDecided) ||
-			errors.Is(err, remediate.ErrApprovalExpired) || errors.Is(err, remediate.ErrAnswerRefused) {
+			errors.Is(err, remediate.ErrApprovalExpired) || errors.Is(err, remediate.ErrAnswerRefused) ||
+			errors.Is(err, remediate.ErrContainmentUnknown) {
 			c.log.InfoContext(ctx, "answer changed nothing", "approval_id", h.answer.ApprovalID, "kind", string(h.answer.Kind), "by", h.answer.By, "reason", err.Error())
 			return remediate.Outcome{}, nil, nil
 		}

@@ -54,7 +54,11 @@ func (s *Service) record(ctx context.Context, c *call) error {
 	case ResultSuspended:
 		if c.out.Before == StateActive {
 			e.SuspendedBy, e.ReactivatedSeen, e.Refused = &st, time.Time{}, nil
-			e.contain(c.d, c.out.User.Email, c.now)
+			if s.cfg.Approvals {
+				// Its end travels as an answer: without approvals it
+				// stays until a person reactivates the user.
+				e.contain(c.d, c.out.User.Email, c.now)
+			}
 			if e.Containment != nil {
 				c.out.ContainedUntil = e.Containment.Ends
 			}

@@ -107,7 +107,10 @@ func (e *UserEntry) noteContained(rule string, now time.Time) {
 // instead of suspending again: the end becomes the later of the current end
 // and now plus the rule's duration for the user (escalated as for a new
 // suspension; a rule without suspend_for, or whose entry is permanent,
-// makes the suspension permanent). No API call; the outcome is
+// makes the suspension permanent). It reads the user first: one a person
+// reactivated meanwhile is no longer contained (the containment ends, the
+// person's reactivation is noted, and the decision goes on, to the grace
+// guard and a new suspension). No other call; the outcome is
 // containment_extended. In a dry run it only says so.
 func (s *Service) containmentGuard(next handler) handler {
 	return func(ctx context.Context, c *call) error {
@@ -117,6 +120,12 @@ func (s *Service) containmentGuard(next handler) handler {
 		e, _ := s.ledger.User(c.out.User.ID)
 		ct := e.Containment
 		if ct == nil || e.SuspendedBy == nil || !ct.EndingSince.IsZero() {
+			return next(ctx, c)
+		}
+		if still, err := s.stillSuspended(ctx, c, &e); err != nil || !still {
+			if err != nil {
+				return err
+			}
 			return next(ctx, c)
 		}
 		ends, detail := extension(*ct, c.d, e.Contained[c.d.RuleID], c.now)
@@ -132,8 +141,41 @@ func (s *Service) containmentGuard(next handler) handler {
 			c.out.ContainedUntil = ends
 		}
 		e.noteEvent(c.d.EventID)
-		return s.ledger.PutUser(ctx, e)
+		if err := s.ledger.PutUser(ctx, e); err != nil {
+			return err
+		}
+		s.notifyContainment(ctx, NoticeContainmentExtended, e.UserID, *ct, c.out, nil, "")
+		return nil
 	}
+}
+
+// stillSuspended reads a contained user (outside a dry run): false when a
+// person reactivated them, which ends the containment and is noted (a
+// person was first), so the decision is taken as for any active user.
+func (s *Service) stillSuspended(ctx context.Context, c *call, e *UserEntry) (bool, error) {
+	if s.cfg.DryRun {
+		return true, nil
+	}
+	var u User
+	attempts, err := s.callAPI(ctx, c, "get", func(ctx context.Context) error {
+		var err error
+		u, err = s.api.GetUser(ctx, c.out.User.ID)
+		return err
+	})
+	if err != nil {
+		if isInterrupted(err) {
+			return false, err
+		}
+		return false, classify(err, attempts)
+	}
+	if u.State == StateSuspended {
+		return true, nil
+	}
+	e.Containment = nil
+	if e.ReactivatedSeen.IsZero() {
+		e.ReactivatedSeen = c.now
+	}
+	return false, s.ledger.PutUser(ctx, *e)
 }
 
 // extension is the end of ct after a decision d at now (zero: permanent),

@@ -71,6 +71,13 @@ func (s *Service) answerContainment(ctx context.Context, ans Answer) (Outcome, e
 		unlock()
 		return s.refuseContainmentAnswer(ctx, ans, AnswerRefusedMismatch, "it names another timed suspension than the one in force")
 	}
+	if ct.EndNonce != "" && (ans.Kind == AnswerExtend || (ans.Kind == AnswerKeep && ct.EndFailure == "")) {
+		// An end is under way: its reactivation may be in flight. A keep
+		// after an end failed stops the end's retries.
+		unlock()
+		return Outcome{}, fmt.Errorf("user %s: an end of the timed suspension is under way since %s: %w",
+			ans.UserID, ct.EndingSince.UTC().Format(time.RFC3339), ErrApprovalDecided)
+	}
 	switch ans.Kind {
 	case AnswerKeep:
 		defer unlock()
@@ -130,7 +137,11 @@ func (s *Service) endContainment(ctx context.Context, userID string, ct Containm
 		if err := s.auditor.Audit(ctx, s.newRecord(out, nil, nil, traceID(ctx))); err != nil {
 			return out, fmt.Errorf("audit the end of the timed suspension of %s: %w", userID, err)
 		}
-		return s.finishEnd(ctx, e, out, EndRefused)
+		out, err := s.finishEnd(ctx, e, out, EndRefused)
+		if err == nil {
+			s.notifyContainment(ctx, NoticeContainmentEnded, userID, ct, out, &ans, EndRefused)
+		}
+		return out, err
 	}
 	out, err := s.run(ctx, &call{d: d, now: s.now(), out: Outcome{Decision: d}, endDetail: detail})
 	var f *Failure
@@ -148,7 +159,10 @@ func (s *Service) endContainment(ctx context.Context, userID string, ct Containm
 		how = EndRefused
 		e.Containment = nil // a person intervened, or a guard stood in the way: a person decides
 	}
-	return s.finishEnd(ctx, e, out, how)
+	if out, err = s.finishEnd(ctx, e, out, how); err == nil {
+		s.notifyContainment(ctx, NoticeContainmentEnded, userID, ct, out, &ans, how)
+	}
+	return out, err
 }
 
 // finishEnd records that a timed suspension ended, and counts it.
@@ -193,6 +207,7 @@ func (s *Service) closeContainment(ctx context.Context, e UserEntry, ct Containm
 	if err := s.auditor.Audit(ctx, s.newRecord(out, nil, nil, traceID(ctx))); err != nil {
 		return out, fmt.Errorf("audit the timed suspension of %s: %w", e.UserID, err)
 	}
+	s.notifyContainment(ctx, NoticeContainmentKept, e.UserID, ct, out, &ans, how)
 	return out, nil
 }
 
@@ -214,6 +229,7 @@ func (s *Service) extendContainment(ctx context.Context, e UserEntry, ans Answer
 	if err := s.auditor.Audit(ctx, s.newRecord(out, nil, nil, traceID(ctx))); err != nil {
 		return out, fmt.Errorf("audit the timed suspension of %s: %w", e.UserID, err)
 	}
+	s.notifyContainment(ctx, NoticeContainmentExtended, e.UserID, *ct, out, &ans, "")
 	return out, nil
 }
 

@@ -43,7 +43,7 @@ func personAnswer(t *testing.T, s *Service, user string, kind AnswerKind, d time
 
 func TestTimedSuspensionEndsOnce(t *testing.T) {
 	t.Parallel()
-	s, api, _, now := testService(t, Config{}, ann)
+	s, api, _, now := testService(t, Config{Approvals: true}, ann)
 	out, err := s.Decide(t.Context(), timedOf("r1", "ann@example.com", "ev-1", time.Hour))
 	if err != nil || out.Result != ResultSuspended || !out.ContainedUntil.Equal(now.Add(time.Hour)) {
 		t.Fatalf("Decide = %s until %s, %v; want suspended until %s", out.Result, out.ContainedUntil, err, now.Add(time.Hour))
@@ -66,7 +66,7 @@ func TestTimedSuspensionEndsOnce(t *testing.T) {
 
 func TestTimedSuspensionExtendsAndEscalates(t *testing.T) {
 	t.Parallel()
-	s, api, _, now := testService(t, Config{}, ann)
+	s, api, _, now := testService(t, Config{Approvals: true}, ann)
 	steps := []time.Duration{time.Hour, 24 * time.Hour, 0}
 	start := *now
 	s.Decide(t.Context(), timedOf("r1", "ann@example.com", "ev-1", steps...))
@@ -99,7 +99,7 @@ func TestTimedSuspensionExtendsAndEscalates(t *testing.T) {
 		t.Error("the third suspension is timed; the rule escalates to permanent")
 	}
 	// A rule without suspend_for makes a timed suspension permanent.
-	s2, _, _, _ := testService(t, Config{}, bob)
+	s2, _, _, _ := testService(t, Config{Approvals: true}, bob)
 	s2.Decide(t.Context(), timedOf("r1", "bob@example.com", "ev-1", time.Hour))
 	if out, _ := s2.Decide(t.Context(), suspendOf("r2", "bob@example.com", "ev-2")); out.Result != ResultContainmentExtended || !strings.Contains(out.Detail, "permanent") {
 		t.Errorf("a permanent rule on a contained user: %s (%s)", out.Result, out.Detail)
@@ -111,7 +111,7 @@ func TestTimedSuspensionExtendsAndEscalates(t *testing.T) {
 
 func TestPersonKeepsLiftsOrExtends(t *testing.T) {
 	t.Parallel()
-	s, api, _, now := testService(t, Config{}, ann, bob)
+	s, api, _, now := testService(t, Config{Approvals: true}, ann, bob)
 	s.Decide(t.Context(), timedOf("r1", "ann@example.com", "ev-1", time.Hour))
 	s.Decide(t.Context(), timedOf("r1", "bob@example.com", "ev-2", time.Hour))
 	if out, err := s.Answer(t.Context(), personAnswer(t, s, "ann@example.com", AnswerKeep, 0)); err != nil || out.Result != ResultContainmentKept {
@@ -146,7 +146,7 @@ func TestPersonKeepsLiftsOrExtends(t *testing.T) {
 
 func TestNoUndoWhenAPersonActedFirst(t *testing.T) {
 	t.Parallel()
-	s, api, _, now := testService(t, Config{}, ann)
+	s, api, _, now := testService(t, Config{Approvals: true}, ann)
 	s.Decide(t.Context(), timedOf("r1", "ann@example.com", "ev-1", time.Hour))
 	api.mu.Lock()
 	api.states["ANN"] = StateActive // a person reactivated Ann
@@ -162,7 +162,7 @@ func TestNoUndoWhenAPersonActedFirst(t *testing.T) {
 	}
 	// A reactivate rule that finds a contained user already active ends
 	// the containment too: there is nothing left to undo.
-	s2, api2, _, _ := testService(t, Config{}, bob)
+	s2, api2, _, _ := testService(t, Config{Approvals: true}, bob)
 	s2.Decide(t.Context(), timedOf("r1", "bob@example.com", "ev-1", time.Hour))
 	api2.mu.Lock()
 	api2.states["BOB"] = StateActive
@@ -179,7 +179,7 @@ func TestNoUndoWhenAPersonActedFirst(t *testing.T) {
 
 func TestAnEndThatFailsIsRetriedOnce(t *testing.T) {
 	t.Parallel()
-	s, api, _, now := testService(t, Config{}, ann)
+	s, api, _, now := testService(t, Config{Approvals: true}, ann)
 	s.Decide(t.Context(), timedOf("r1", "ann@example.com", "ev-1", time.Hour))
 	*now = now.Add(time.Hour)
 	api.mu.Lock()
@@ -219,7 +219,7 @@ func TestAnEndThatFailsIsRetriedOnce(t *testing.T) {
 func TestExceptionSparesWithinItsRuleAndTime(t *testing.T) {
 	t.Parallel()
 	root := User{ID: "ROOT", Email: "root@admins.example.com", State: StateActive}
-	s, api, _, now := testService(t, Config{}, ann, bob, root)
+	s, api, _, now := testService(t, Config{Approvals: true}, ann, bob, root)
 	for _, x := range []Exception{
 		NewException("ann@example.com", "r1", time.Hour, "dana", "travelling", *now),
 		NewException("BOB", "*", time.Hour, "dana", "on call", *now),
@@ -251,5 +251,66 @@ func TestExceptionSparesWithinItsRuleAndTime(t *testing.T) {
 	*now = now.Add(2 * time.Hour)
 	if out, _ := s.Decide(t.Context(), suspendOf("r9", "bob@example.com", "e4")); out.Result != ResultSuspended {
 		t.Errorf("after the exception expired: %s, want suspended", out.Result)
+	}
+}
+
+// TestAPersonsReactivationEndsTheContainment: a contained user a person
+// reactivated is suspended again by the next risky decision, not extended
+// while active.
+func TestAPersonsReactivationEndsTheContainment(t *testing.T) {
+	t.Parallel()
+	s, api, _, now := testService(t, Config{Approvals: true}, ann)
+	s.Decide(t.Context(), timedOf("r1", "ann@example.com", "ev-1", time.Hour))
+	api.mu.Lock()
+	api.states["ANN"] = StateActive
+	api.mu.Unlock()
+	*now = now.Add(10 * time.Minute)
+	out, err := s.Decide(t.Context(), timedOf("r1", "ann@example.com", "ev-2", time.Hour))
+	if err != nil || out.Result != ResultSuspended || api.count("suspend") != 2 || api.states["ANN"] != StateSuspended {
+		t.Fatalf("a risky decision after a person reactivated the contained user: %s (%s), %v, %d suspend calls, ANN %s",
+			out.Result, out.Detail, err, api.count("suspend"), api.states["ANN"])
+	}
+}
+
+// TestKeepAndExtendWaitForAnEndUnderWay: while an end is under way its
+// reactivation may be in flight, so keep and extend are refused; once the
+// end failed, keep stops its retries.
+func TestKeepAndExtendWaitForAnEndUnderWay(t *testing.T) {
+	t.Parallel()
+	s, api, _, now := testService(t, Config{Approvals: true}, ann)
+	s.Decide(t.Context(), timedOf("r1", "ann@example.com", "ev-1", time.Hour))
+	*now = now.Add(time.Hour)
+	e, _ := s.ledger.User("ANN")
+	e.Containment.EndNonce, e.Containment.EndingSince = "in-flight", *now // an end another instance started
+	if err := s.ledger.PutUser(t.Context(), e); err != nil {
+		t.Fatal(err)
+	}
+	for _, kind := range []AnswerKind{AnswerKeep, AnswerExtend} {
+		if _, err := s.Answer(t.Context(), personAnswer(t, s, "ANN", kind, time.Hour)); !errors.Is(err, ErrApprovalDecided) {
+			t.Errorf("%s while an end is under way: %v, want ErrApprovalDecided", kind, err)
+		}
+	}
+	e, _ = s.ledger.User("ANN")
+	e.Containment.EndFailure = "retries_exhausted: 503"
+	s.ledger.PutUser(t.Context(), e)
+	if out, err := s.Answer(t.Context(), personAnswer(t, s, "ANN", AnswerKeep, 0)); err != nil || out.Result != ResultContainmentKept {
+		t.Fatalf("keep after the end failed: %s, %v", out.Result, err)
+	}
+	if api.count("reactivate") != 0 {
+		t.Error("a reactivation was made")
+	}
+}
+
+// TestWithoutApprovalsSuspensionsAreNotTimed: the end travels as an
+// answer; without approvals nothing could end a containment, so none is
+// recorded (the suspension stays until a person acts).
+func TestWithoutApprovalsSuspensionsAreNotTimed(t *testing.T) {
+	t.Parallel()
+	s, _, _, _ := testService(t, Config{}, ann)
+	if out, _ := s.Decide(t.Context(), timedOf("r1", "ann@example.com", "ev-1", time.Hour)); out.Result != ResultSuspended || !out.ContainedUntil.IsZero() {
+		t.Fatalf("without approvals: %s until %s, want a permanent suspension", out.Result, out.ContainedUntil)
+	}
+	if _, ok := s.ledger.Contained("ANN"); ok {
+		t.Error("a containment nothing can end was recorded")
 	}
 }

@@ -28,8 +28,12 @@ type AnswerWriter interface {
 // Approvals is the Slack side of approvals: it posts the decision
 // service's approval requests to a channel, keeps their messages up to
 // date (reminder, decision, expiry) and, with a Handler, turns the Approve
-// and Deny buttons into answers. Messages are sent from one goroutine
-// (Run), off the decision path; the message of each request is recorded in
+// and Deny buttons into answers. It does the same for timed suspensions:
+// each one that starts is posted with Keep and Lift buttons, and its
+// message is updated when it is kept, extended or ends (see
+// containment_approvals.go). Messages are sent from one goroutine (Run),
+// off the decision path; the message of each request (and of each timed
+// suspension, under remediate.ContainmentID of its user) is recorded in
 // the ledger so that any instance can update it.
 type Approvals struct {
 	notifier *Notifier
@@ -86,17 +90,23 @@ func (a *Approvals) Check(ctx context.Context) error {
 	return nil
 }
 
-// Notice takes a decision-service notice (the Notify hook); approval
-// notices are queued for Run, never blocking.
+// Notice takes a decision-service notice (the Notify hook); approval and
+// timed suspension notices are queued for Run, never blocking.
 func (a *Approvals) Notice(_ context.Context, n remediate.Notice) {
-	if n.Approval == nil {
+	var id string
+	switch {
+	case isContainmentNotice(n):
+		id = remediate.ContainmentID(containmentUser(n))
+	case n.Approval != nil:
+		id = n.Approval.ID
+	default:
 		return
 	}
 	select {
 	case a.queue <- n:
 	default:
-		a.log.Warn("slack update dropped: too many waiting (the approval is in the ledger; consumer approvals list shows it)",
-			"approval_id", n.Approval.ID, "notice", string(n.Type))
+		a.log.Warn("slack update dropped: too many waiting (the approval or timed suspension is in the ledger; consumer approvals list and consumer containment list show them)",
+			"approval_id", id, "notice", string(n.Type))
 	}
 }
 
@@ -112,8 +122,13 @@ func (a *Approvals) Run(ctx context.Context) error {
 	}
 }
 
-// send posts or updates the message of one approval notice.
+// send posts or updates the message of one approval or timed suspension
+// notice.
 func (a *Approvals) send(ctx context.Context, n remediate.Notice) {
+	if isContainmentNotice(n) {
+		a.sendContainment(ctx, n)
+		return
+	}
 	ap := *n.Approval
 	act := Action{ID: ap.ID, RuleID: ap.RuleID, UserID: ap.UserID, UserEmail: ap.UserEmail, Reason: ap.Reason,
 		EventID: ap.EventID, TraceID: ap.TraceID, CreatedAt: ap.Created, ExpiresAt: ap.Expires}

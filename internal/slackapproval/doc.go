@@ -29,10 +29,26 @@
 // Expired when nobody answered in time. The first answer recorded by the
 // Decider wins; later clicks are told who answered first.
 //
+// Timed suspensions (a rule's suspend_for) get a message too:
+// Notifier.PostContainment shows who is suspended, by which rule and until
+// when, with Keep (make the suspension permanent) and Lift (reactivate the
+// user now) buttons; ContainmentExtended and ContainmentClosed rewrite it.
+// The Handler treats Keep and Lift clicks exactly as Approve and Deny
+// (signature, approvers only, replay refusal, per-user cap) and hands them
+// to Decider.DecideContainment.
+//
+// Approvals wires all of this to the decision service: it subscribes to
+// its notices (approval requests and their decisions; the action that
+// starts a timed suspension and its keep, extension and end), records
+// each message in the ledger so that any instance can update it, and is
+// the Decider, turning clicks into answers written with an AnswerWriter.
+//
 // No log line or error of this package shows the bot token, the signing
 // secret or a response_url: both secrets are secret.Value, and error text
 // that comes from outside goes through secret.Redact.
 //
-// This package is an adapter at the edge of the system. It must not import
-// any tripline package except internal/secret.
+// This package is an adapter at the edge of the system. Notifier and
+// Handler import no tripline package except internal/secret; Approvals
+// (approvals.go, containment_approvals.go) is the bridge to
+// internal/remediate.
 package slackapproval

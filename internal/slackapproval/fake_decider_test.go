@@ -12,18 +12,52 @@ var _ slackapproval.Decider = (*fakeDecider)(nil)
 
 // fakeDecider is an in-memory Decider that keeps the documented contract:
 // unknown ids give ErrUnknown, answers at or after expiry give ErrExpired,
-// the first answer wins and later ones get *AlreadyDecidedError.
+// the first answer wins and later ones get *AlreadyDecidedError (for a
+// timed suspension, ErrAlreadyDecided).
 type fakeDecider struct {
 	now func() time.Time
 
-	mu      sync.Mutex
-	expires map[string]time.Time
-	decided map[string]slackapproval.Outcome
-	calls   int
+	mu        sync.Mutex
+	expires   map[string]time.Time
+	decided   map[string]slackapproval.Outcome
+	contained map[string]string // timed suspension id -> "" or "keep by U..." / "lift by U..."
+	calls     int
 }
 
 func newFakeDecider(now func() time.Time) *fakeDecider {
-	return &fakeDecider{now: now, expires: map[string]time.Time{}, decided: map[string]slackapproval.Outcome{}}
+	return &fakeDecider{now: now, expires: map[string]time.Time{}, decided: map[string]slackapproval.Outcome{}, contained: map[string]string{}}
+}
+
+// contain makes id a timed suspension in force.
+func (d *fakeDecider) contain(id string) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.contained[id] = ""
+}
+
+func (d *fakeDecider) DecideContainment(_ context.Context, id string, keep bool, by, _ string) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.calls++
+	got, ok := d.contained[id]
+	switch {
+	case !ok:
+		return slackapproval.ErrUnknown
+	case got != "":
+		return slackapproval.ErrAlreadyDecided
+	}
+	d.contained[id] = "lift by " + by
+	if keep {
+		d.contained[id] = "keep by " + by
+	}
+	return nil
+}
+
+// containment is the answer to the timed suspension id ("" for none).
+func (d *fakeDecider) containment(id string) string {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.contained[id]
 }
 
 // add makes id a pending action that expires at exp.

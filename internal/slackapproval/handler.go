@@ -17,8 +17,8 @@ import (
 	"github.com/tripline-dev/tripline/internal/secret"
 )
 
-// Decider records answers to pending actions. The pending-action store
-// implements it.
+// Decider records answers to pending actions and to timed suspensions.
+// The pending-action store implements it.
 //
 // The Handler calls Decide once per verified click of an approver, from the
 // HTTP request's goroutine; calls for the same id may run concurrently (two
@@ -37,8 +37,23 @@ import (
 //   - ErrUnknown: no pending action has this id; nothing changed;
 //   - any other error: the answer was not recorded (the clicker is asked
 //     to try again). Such an error must not contain secrets: it is logged.
+//
+// The Handler calls DecideContainment the same way, once per verified
+// Keep or Lift click of an approver on the message of a timed suspension
+// (see Notifier.PostContainment): id is Containment.ID from the button,
+// keep is true for Keep (make the suspension permanent) and false for Lift
+// (reactivate the user now). It returns nil when the answer took effect,
+// or was recorded and will be applied in order, and otherwise:
+//   - ErrAlreadyDecided: another answer, or the end of the suspension,
+//     came first (an end is under way, or it was kept or ended); nothing
+//     changed;
+//   - ErrUnknown: no timed suspension with this id is in force (it ended,
+//     was kept or lifted, or the user was suspended again since); nothing
+//     changed;
+//   - any other error: the answer was not recorded, as for Decide.
 type Decider interface {
 	Decide(ctx context.Context, id string, approve bool, by, channel, reason string) error
+	DecideContainment(ctx context.Context, id string, keep bool, by, channel string) error
 }
 
 // MaxBodyBytes is the largest callback body the Handler reads. A
@@ -274,7 +289,9 @@ func (p *payload) replayKey() string {
 // sender already has MaxReplayEntriesPerUser payloads accepted in that
 // window (429), and when the replay cache is full (503). Other approvers'
 // clicks are answered 200; a clicker whose answer lost is told so in an
-// ephemeral message.
+// ephemeral message. All of this holds alike for the Approve and Deny
+// buttons of an approval request (Decider.Decide) and the Keep and Lift
+// buttons of a timed suspension's message (Decider.DecideContainment).
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodPost {
 		w.Header().Set("Allow", http.MethodPost)
@@ -325,7 +342,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	act := p.Actions[0]
-	if act.ActionID != ActionApprove && act.ActionID != ActionDeny {
+	if !isButton(act.ActionID) {
 		h.logger.Debug("slack callback ignored", "action", act.ActionID)
 		w.WriteHeader(http.StatusOK)
 		return
@@ -352,7 +369,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 func (h *Handler) answer(ctx context.Context, w http.ResponseWriter, r *http.Request, p *payload, key string) {
 	act := p.Actions[0]
 	id, approve := act.Value, act.ActionID == ActionApprove
-	log := h.logger.With("approval_id", id, "slack_user", p.User.ID, "approve", approve)
+	log := h.logger.With("approval_id", id, "slack_user", p.User.ID, "button", act.ActionID)
 	ok, err := h.approvers.allowed(ctx, p.User.ID)
 	if err != nil {
 		log.Warn("slack approval refused: approver group unreadable", "outcome", "refused", "error", err)
@@ -382,6 +399,11 @@ func (h *Handler) answer(ctx context.Context, w http.ResponseWriter, r *http.Req
 		return
 	}
 
+	if act.ActionID == ActionKeep || act.ActionID == ActionLift {
+		h.contain(ctx, w, p, log)
+		return
+	}
+	log = log.With("approve", approve)
 	err = h.decider.Decide(ctx, id, approve, p.User.ID, ChannelSlack, "")
 	var already *AlreadyDecidedError
 	switch {

@@ -172,14 +172,19 @@ func (n *Notifier) Expired(ctx context.Context, ref MessageRef, a Action, at tim
 // update replaces the message at ref with summary plus a status line, and
 // no buttons.
 func (n *Notifier) update(ctx context.Context, ref MessageRef, summary []slack.Block, status string) error {
+	return n.rewrite(ctx, ref, append(summary[:len(summary):len(summary)], statusBlock(status)), status)
+}
+
+// rewrite replaces the message at ref with blocks, and text as its
+// notification text.
+func (n *Notifier) rewrite(ctx context.Context, ref MessageRef, blocks []slack.Block, text string) error {
 	if err := ref.validate(); err != nil {
 		return err
 	}
 	ctx, cancel := context.WithTimeout(ctx, n.cfg.Timeout)
 	defer cancel()
-	blocks := append(summary[:len(summary):len(summary)], statusBlock(status))
 	_, _, _, err := n.api.UpdateMessageContext(ctx, ref.Channel, ref.TS,
-		slack.MsgOptionText(status, false),
+		slack.MsgOptionText(text, false),
 		slack.MsgOptionBlocks(blocks...),
 	)
 	if err != nil {
