@@ -141,7 +141,7 @@ func newContainEnv(t *testing.T) *containEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e.svc, err = remediate.New(remediate.Config{Instance: "test"}, remediate.Deps{Directory: e.users, API: e.users, Ledger: e.ledger,
+	e.svc, err = remediate.New(remediate.Config{Instance: "test", Approvals: true}, remediate.Deps{Directory: e.users, API: e.users, Ledger: e.ledger,
 		Now: e.clock.Now, Notify: a.Notice})
 	if err != nil {
 		t.Fatal(err)
