@@ -14,16 +14,22 @@ const demoUsage = `Usage: consumer demo [flags]
 
 Runs tripline end to end with no configuration and no network: an embedded
 Kafka broker (kfake) and the Users API simulator start in-process on
-loopback ports, a mixed stream of SIEM events in several formats is produced
-(risky and benign, one malformed, one for a user the API refuses to
-suspend, one for a stranger, one for a protected identity, one delivered
-twice, and a burst that trips the blast-radius breaker), the real pipeline
-consumes it, and a summary says who was suspended and by which rule, who
-the guards spared and why, what the breaker held, what went to the
-dead-letter topic and why, and where the traces went. Then it plays the
-operator: re-arms the breaker (consumer breaker reset) and replays the held
-decisions (consumer dlq replay --execute). Exits 0 when every message
-reached a final outcome.
+loopback ports. Security first adds an exception for one person (consumer
+exceptions add); then a mixed stream of SIEM events in several formats is
+produced (risky and benign, one malformed, one for a user the API refuses
+to suspend, one for a stranger, one for a protected identity, one for the
+person the exception spares, one delivered twice, and a burst that trips
+the blast-radius breaker), the real pipeline consumes it, and a summary
+says who was suspended and by which rule, who the guards and the exception
+spared and why, what the breaker held, what went to the dead-letter topic
+and why, and where the traces went. Then it plays the operator: re-arms
+the breaker (consumer breaker reset) and replays the held decisions
+(consumer dlq replay --execute); the approver: approves one pending action
+and lets the other expire; and a timed suspension: the demo's own rule
+(suspend_for: 2h, in a temporary copy of the rules directory, which stays
+unchanged) suspends a user, the demo moves its clock past the end, and
+tripline reactivates the user. Exits 0 when every message reached a final
+outcome.
 
 Flags:
 `

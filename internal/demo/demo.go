@@ -46,6 +46,7 @@ type demoMessage struct {
 	person string // replaces dana.reyes in the sample
 	name   string // replaces Dana Reyes
 	value  []byte // literal value when sample is ""
+	ip     string // replaces the sample's source IP address when set
 	note   string
 	// again, when positive, repeats message again-1 exactly (the same
 	// event, delivered twice by the SIEM).
@@ -69,6 +70,7 @@ func demoStream() []demoMessage {
 		{sample: "okta-session-start-risky.json", person: "ghost", name: "Ghost", note: "Okta: risky sign-in of someone who is not a 1Password user"},
 		{value: []byte(`{"eventType": "user.session.start", "actor": {"alternateId": "jo@example.com"`), note: "malformed JSON (truncated)"},
 		{sample: "okta-session-start-risky.json", person: "root", name: "Root Admin", note: "Okta: risky sign-in of root@admins.example.com, a protected identity (rules/protected.yaml)"},
+		exceptedPerson,
 		{again: 1, note: "event 1 again: the SIEM delivered it twice"},
 	}
 	for i := 1; i <= 6; i++ {
@@ -94,8 +96,12 @@ func (d demoMessage) render(i int) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := strings.NewReplacer("dana.reyes@example.com", d.email(), "dana.reyes", d.person, "Dana Reyes", d.name,
-		"5c0e9a8e-a8d2-11f0-9b6d-3b1f6a2c7e10", fmt.Sprintf("5c0e9a8e-a8d2-11f0-9b6d-3b1f6a2c7e%02d", i)).Replace(string(raw))
+	swap := []string{"dana.reyes@example.com", d.email(), "dana.reyes", d.person, "Dana Reyes", d.name,
+		"5c0e9a8e-a8d2-11f0-9b6d-3b1f6a2c7e10", fmt.Sprintf("5c0e9a8e-a8d2-11f0-9b6d-3b1f6a2c7e%02d", i)}
+	if d.ip != "" {
+		swap = append(swap, "203.0.113.77", d.ip)
+	}
+	s := strings.NewReplacer(swap...).Replace(string(raw))
 	// The samples were recorded long ago: date them now, or the consumer
 	// would take them for stale events (event.max_age) and only shadow them.
 	now := time.Now().UTC()
@@ -116,25 +122,12 @@ var (
 // generated members (user00001@example.com ...).
 func demoSeed() opsim.Seed {
 	seed := opsim.Seed{Users: []opsim.UserSeed{{Email: "olivia.owner@example.com", DisplayName: "Olivia Owner", Role: "owner"}}}
-	for _, d := range demoStream() {
+	for _, d := range append(demoStream(), containedPerson) {
 		if d.person != "" && d.person != "olivia.owner" && d.person != "ghost" && !strings.HasPrefix(d.person, "user") {
 			seed.Users = append(seed.Users, opsim.UserSeed{Email: d.email(), DisplayName: d.name})
 		}
 	}
 	return seed
-}
-
-// auditLog collects audit records for the summary.
-type auditLog struct {
-	mu   sync.Mutex
-	recs []remediate.Record
-}
-
-func (a *auditLog) Audit(_ context.Context, rec remediate.Record) error {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	a.recs = append(a.recs, rec)
-	return nil
 }
 
 // Config configures one run of the demo.
@@ -161,6 +154,11 @@ func runDemo(ctx context.Context, c Config) error {
 		return fmt.Errorf("rules directory %q not found: run the demo from the repository root or pass --rules DIR", c.RulesDir)
 	}
 	s := streams{out: c.Out, err: c.Err}
+	rulesDir, err := demoRules(c.RulesDir)
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(rulesDir)
 	// One partition, so the stream is handled in order and the summary is
 	// the same on every run.
 	sb, err := StartSandbox(SandboxConfig{Topics: []string{demoTopic}, Partitions: 1, Seed: demoSeed(), Generate: 20})
@@ -168,17 +166,8 @@ func runDemo(ctx context.Context, c Config) error {
 		return err
 	}
 	defer sb.Close()
-	fmt.Fprintf(s.out, "tripline demo\n  Kafka broker (embedded)  %s\n  Users API simulator      %s  (account %s, %d users)\n  rules                    %s\n\n",
-		sb.broker.Addr(), sb.simURL, sb.sim.Account(), len(sb.sim.Users()), c.RulesDir)
-	stream := demoStream()
-	traceIDs, err := produceDemo(ctx, sb, stream, sdktrace.NewTracerProvider())
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(s.out, "Produced %d events to %s:\n", len(stream), demoTopic)
-	for i, d := range stream {
-		fmt.Fprintf(s.out, "  %2d. %s\n", i+1, d.note)
-	}
+	fmt.Fprintf(s.out, "tripline demo\n  Kafka broker (embedded)  %s\n  Users API simulator      %s  (account %s, %d users)\n  rules                    %s, plus the demo's own rule %s (suspend_for: %s) in a temporary copy\n\n",
+		sb.broker.Addr(), sb.simURL, sb.sim.Account(), len(sb.sim.Users()), c.RulesDir, demoRuleID, fmtDuration(demoSuspendFor))
 	hook, err := startDemoReceiver()
 	if err != nil {
 		return err
@@ -190,11 +179,12 @@ func runDemo(ctx context.Context, c Config) error {
 	}
 	runCtx, cancel := context.WithTimeout(ctx, c.Timeout)
 	defer cancel()
-	r := &demoRun{s: s, sb: sb, cfg: demoConfig(sb, c.RulesDir, hook), logs: logs, audit: &auditLog{}, clk: &app.OffsetClock{}}
+	r := &demoRun{s: s, sb: sb, cfg: demoConfig(sb, rulesDir, hook), logs: logs, audit: newAuditLog(), clk: &app.OffsetClock{}}
 	if err := r.start(runCtx, cancel); err != nil {
 		return err
 	}
-	calls, err := r.tell(ctx, runCtx, int64(len(stream)), traceIDs[0])
+	stream := demoStream()
+	calls, err := r.produceAndTell(ctx, runCtx, stream)
 	if serr := r.stop(); err == nil {
 		err = serr
 	}
@@ -253,11 +243,29 @@ func (r *demoRun) start(runCtx context.Context, cancel context.CancelFunc) error
 	return nil
 }
 
+// produceAndTell plays security (the exception), produces the stream and
+// tells what became of it (see tell).
+func (r *demoRun) produceAndTell(ctx, runCtx context.Context, stream []demoMessage) (int, error) {
+	if err := demoException(runCtx, r.s, r.cfg, r.m, r.logs); err != nil {
+		return 0, err
+	}
+	traceIDs, err := produceDemo(ctx, r.sb, stream, 0, sdktrace.NewTracerProvider())
+	if err != nil {
+		return 0, err
+	}
+	fmt.Fprintf(r.s.out, "Produced %d events to %s:\n", len(stream), demoTopic)
+	for i, d := range stream {
+		fmt.Fprintf(r.s.out, "  %2d. %s\n", i+1, d.note)
+	}
+	return r.tell(ctx, runCtx, len(stream), traceIDs[0])
+}
+
 // tell waits until the n messages reached a final outcome, prints the
-// summary, then plays the operator and the approver. It returns the Users
-// API calls made before the operator stepped in.
-func (r *demoRun) tell(ctx, runCtx context.Context, n int64, traceID string) (int, error) {
-	if err := waitCommitted(runCtx, r.m, n, r.done); err != nil {
+// summary, then plays the operator, the approver and the timed
+// suspension. It returns the Users API calls made before the operator
+// stepped in.
+func (r *demoRun) tell(ctx, runCtx context.Context, n int, traceID string) (int, error) {
+	if err := waitCommitted(runCtx, r.m, int64(n), r.done); err != nil {
 		return 0, err
 	}
 	readCtx, cancelRead := context.WithTimeout(ctx, 20*time.Second)
@@ -271,7 +279,10 @@ func (r *demoRun) tell(ctx, runCtx context.Context, n int64, traceID string) (in
 	if err := rearmAndReplay(ctx, r.s, r.cfg, r.logs); err != nil {
 		return calls, err
 	}
-	return calls, demoApprovals(runCtx, r.s, r.cfg, r.m, r.clk, r.logs)
+	if err := demoApprovals(runCtx, r.s, r.cfg, r.m, r.clk, r.logs); err != nil {
+		return calls, err
+	}
+	return calls, r.containment(runCtx, n)
 }
 
 // demoApprovals plays the approver while the consumer runs: list the
@@ -363,8 +374,10 @@ func (p *prefixWriter) Write(b []byte) (int, error) {
 }
 
 // produceDemo writes the stream, each message with a traceparent header of
-// its own "producer" span, as a SIEM that traces would.
-func produceDemo(ctx context.Context, sb *Sandbox, stream []demoMessage, tp *sdktrace.TracerProvider) ([]string, error) {
+// its own "producer" span, as a SIEM that traces would; first is the
+// position of the stream's first message in the demo (its event ids are
+// numbered from there).
+func produceDemo(ctx context.Context, sb *Sandbox, stream []demoMessage, first int, tp *sdktrace.TracerProvider) ([]string, error) {
 	var recs []kafkaio.Record
 	var ids []string
 	for i, d := range stream {
@@ -374,7 +387,7 @@ func produceDemo(ctx context.Context, sb *Sandbox, stream []demoMessage, tp *sdk
 			ids = append(ids, ids[d.again-1])
 			continue
 		}
-		value, err := d.render(i)
+		value, err := d.render(first + i)
 		if err != nil {
 			return nil, err
 		}
@@ -423,9 +436,7 @@ func readDeadLetters(ctx context.Context, sb *Sandbox, topic string, n int) ([]d
 }
 
 func printSummary(w io.Writer, sb *Sandbox, audit *auditLog, dlq []deadletter.Record, st pipeline.Stats, traceID string) {
-	audit.mu.Lock()
-	recs := append([]remediate.Record(nil), audit.recs...)
-	audit.mu.Unlock()
+	recs := audit.records()
 	sort.SliceStable(recs, func(i, j int) bool { return recs[i].Offset < recs[j].Offset })
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	section := func(title string, keep func(r remediate.Record) bool, line func(r remediate.Record) string) {
@@ -446,7 +457,7 @@ func printSummary(w io.Writer, sb *Sandbox, audit *auditLog, dlq []deadletter.Re
 		u, _ := sb.sim.User(r.UserID)
 		return fmt.Sprintf("%s\t%s\trule %s\tstate before %s\tnow %s", r.UserEmail, r.UserID, r.RuleID, r.Before, u.State)
 	})
-	section("\nSpared by the decision service's guards (no Users API call):", is(remediate.ResultBlockedProtected, remediate.ResultDuplicate), func(r remediate.Record) string {
+	section("\nSpared by the decision service's guards (no Users API call):", is(remediate.ResultBlockedProtected, remediate.ResultExcepted, remediate.ResultDuplicate), func(r remediate.Record) string {
 		return fmt.Sprintf("%s\trule %s\t%s\t%s", r.UserEmail, r.RuleID, r.Result, r.Detail)
 	})
 	section(fmt.Sprintf("\nHeld by the blast-radius breaker (global cap %s in this demo, 20/10m by default): it tripped at the cap and\n"+

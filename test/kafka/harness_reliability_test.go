@@ -129,6 +129,11 @@ type sim struct {
 	answered map[string]int         // user id -> suspend calls answered 200
 	// answeredAt is when each suspend call answered 200 was answered.
 	answeredAt []time.Time
+	// reactivates counts every reactivate request received, reactivateCut
+	// those whose client went away before the answer, reactivated the
+	// reactivate calls answered 200 by user id.
+	reactivates, reactivateCut atomic.Int64
+	reactivated                map[string]int
 }
 
 // startSim runs a simulator with generate synthetic users
@@ -139,12 +144,15 @@ func startSim(t *testing.T, seed opsim.Seed, generate int) *sim {
 	if err != nil {
 		t.Fatalf("start users api simulator: %v", err)
 	}
-	s := &sim{Server: srv, statuses: map[string]map[int]int{}, slow: map[string]int{}, answered: map[string]int{}}
+	s := &sim{Server: srv, statuses: map[string]map[int]int{}, slow: map[string]int{}, answered: map[string]int{}, reactivated: map[string]int{}}
 	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
 		kind := endpointKind(r.URL.Path)
-		if kind == "suspend" {
+		switch kind {
+		case "suspend":
 			s.suspends.Add(1)
+		case "reactivate":
+			s.reactivates.Add(1)
 		}
 		start := time.Now()
 		srv.ServeHTTP(sw, r)
@@ -162,12 +170,16 @@ func startSim(t *testing.T, seed opsim.Seed, generate int) *sim {
 		if at := time.Duration(s.slowAt.Load()); at > 0 && took >= at {
 			s.slow[kind]++
 		}
+		id := strings.TrimSuffix(r.URL.Path[strings.LastIndex(r.URL.Path, "/")+1:], ":"+kind)
 		switch {
+		case kind == "reactivate" && status == statusClientClosed:
+			s.reactivateCut.Add(1)
+		case kind == "reactivate" && status == http.StatusOK:
+			s.reactivated[id]++
 		case kind != "suspend":
 		case status == statusClientClosed:
 			s.cut.Add(1)
 		case status == http.StatusOK:
-			id := strings.TrimSuffix(r.URL.Path[strings.LastIndex(r.URL.Path, "/")+1:], ":suspend")
 			s.answered[id]++
 			s.answeredAt = append(s.answeredAt, time.Now())
 		}
@@ -283,6 +295,17 @@ func (s *sim) calls() calls {
 	}
 	slices.Sort(c.twice)
 	return c
+}
+
+// reactivateCalls returns the reactivate calls answered 200, by user id.
+func (s *sim) reactivateCalls() map[string]int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make(map[string]int, len(s.reactivated))
+	for id, n := range s.reactivated {
+		out[id] = n
+	}
+	return out
 }
 
 // perRisky is the answered suspend calls per risky user.
