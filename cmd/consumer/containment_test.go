@@ -73,6 +73,15 @@ func ruleWorld(t *testing.T, rulesYAML string) (*e2e, *app.Main, *app.OffsetCloc
 		t.Fatal(err)
 	}
 	clk, audits := &app.OffsetClock{}, &auditLog{}
+	m, _ := startConsumer(t, e, clk, audits)
+	return e, m, clk, writeCLIConfig(t, t.TempDir(), e.cfg), audits
+}
+
+// startConsumer runs a consumer in e on clk, auditing to audits; stop
+// stops it and reports how its run ended (the test's cleanup stops it
+// otherwise).
+func startConsumer(t *testing.T, e *e2e, clk *app.OffsetClock, audits *auditLog) (m *app.Main, stop func()) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(t.Context())
 	m, err := app.NewMain(ctx, e.cfg, app.Options{Log: io.Discard, Lookup: func(string) (string, bool) { return "", false },
 		Now: clk.Now, ApprovalTick: 50 * time.Millisecond, Auditor: audits})
@@ -82,14 +91,15 @@ func ruleWorld(t *testing.T, rulesYAML string) (*e2e, *app.Main, *app.OffsetCloc
 	}
 	done := make(chan error, 1)
 	go func() { done <- m.Run(ctx) }()
-	t.Cleanup(func() {
+	stop = sync.OnceFunc(func() {
 		cancel()
 		if err := <-done; err != nil {
 			t.Error(err)
 		}
 		m.Close()
 	})
-	return e, m, clk, writeCLIConfig(t, t.TempDir(), e.cfg), audits
+	t.Cleanup(stop)
+	return m, stop
 }
 
 // reactivateCalls counts the answered reactivate calls for email's user.
@@ -178,6 +188,36 @@ func TestEndToEndTimedContainmentThroughTheCLI(t *testing.T) {
 	}
 	if e.reactivateCalls(lifted) != 1 {
 		t.Errorf("lifted user: %d reactivate calls in all, want 1", e.reactivateCalls(lifted))
+	}
+}
+
+// TestEndToEndAnEndDueWhileDownHappensAtStart: a consumer suspends a user
+// for an hour and stops; the hour passes while no consumer runs; the next
+// consumer to start reactivates the user, once, from what the state topic
+// says (nothing else tells it the suspension was timed).
+func TestEndToEndAnEndDueWhileDownHappensAtStart(t *testing.T) {
+	e := newE2E(t, "signins", opsim.Seed{})
+	if err := eventtest.WriteRulesDir(e.cfg.Rules.Dir, timedRule); err != nil {
+		t.Fatal(err)
+	}
+	clk, audits := &app.OffsetClock{}, &auditLog{}
+	first, stop := startConsumer(t, e, clk, audits)
+	user := "user00006@example.com"
+	e.produce("signins", kafka.Message{Value: oktaSignIn("r1", user, "HIGH")})
+	waitFor(t, "the timed suspension", func() bool { _, ok := first.Ledger().Contained(user); return ok })
+	stop()
+	if e.state(user) != "SUSPENDED" || e.reactivateCalls(user) != 0 {
+		t.Fatalf("%s is %s after %d reactivate calls before the end: want SUSPENDED, none", user, e.state(user), e.reactivateCalls(user))
+	}
+
+	clk.Forward(time.Hour + time.Minute)
+	next, _ := startConsumer(t, e, clk, audits)
+	waitFor(t, "the end, carried out at start", func() bool {
+		_, still := next.Ledger().Contained(user)
+		return !still && len(audits.of(user, remediate.ResultReactivated)) == 1
+	})
+	if e.state(user) != "ACTIVE" || e.reactivateCalls(user) != 1 {
+		t.Errorf("%s is %s after %d reactivate calls: want ACTIVE after 1", user, e.state(user), e.reactivateCalls(user))
 	}
 }
 
