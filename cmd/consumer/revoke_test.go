@@ -6,6 +6,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/tripline-dev/tripline/internal/app"
 	"github.com/tripline-dev/tripline/internal/opsim"
@@ -38,6 +39,21 @@ func TestShutdownRevokesTheToken(t *testing.T) {
 	reqs := e.sb.Sim().Requests()
 	if last := reqs[len(reqs)-1]; last.Endpoint != opsim.EndpointRevoke {
 		t.Errorf("last Users API request is %s %s, want the revocation", last.Method, last.Path)
+	}
+}
+
+// TestStopWhileStartingIsClean: a stop (SIGTERM) that arrives while the
+// consumer still lists the 1Password users at start is a clean stop, not a
+// start-up failure.
+func TestStopWhileStartingIsClean(t *testing.T) {
+	e := newE2E(t, "signins", opsim.Seed{})
+	e.sb.Sim().SetFaults(opsim.Faults{opsim.EndpointList: {Latency: 2 * time.Second}})
+	_, stop := e.run()
+	// The token comes just before the list, which takes 2 s: the stop
+	// lands while the consumer is starting.
+	waitFor(t, "a token", func() bool { return len(e.endpointRequests(opsim.EndpointToken)) > 0 })
+	if err := stop(); err != nil {
+		t.Fatalf("stop while starting: %v, want a clean stop", err)
 	}
 }
 

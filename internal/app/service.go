@@ -461,10 +461,10 @@ func topicPlan(k config.Kafka, sources, owned []string) kafkaio.TopicPlan {
 	}
 }
 
-// Run runs the consumer, the directory refresh, the rules watcher, SIGHUP
-// reloads and the HTTP server until ctx is done or one of them fails.
-func (m *Main) Run(ctx context.Context) error {
-	m.log.Info(m.permissionsLine())
+// preflight lists the 1Password users and checks the permissions and
+// Slack before anything consumes: a setting that cannot work fails here,
+// with what to fix.
+func (m *Main) preflight(ctx context.Context) error {
 	if err := m.dir.Refresh(ctx); err != nil {
 		if !isRetryable(err) {
 			return fmt.Errorf("list 1Password users (check onepassword.* settings and the OAuth app's permissions): %w", err)
@@ -477,6 +477,19 @@ func (m *Main) Run(ctx context.Context) error {
 		if err := m.slack.Check(ctx); err != nil {
 			return fmt.Errorf("slack (slack.* settings): %w", err)
 		}
+	}
+	return nil
+}
+
+// Run runs the consumer, the directory refresh, the rules watcher, SIGHUP
+// reloads and the HTTP server until ctx is done or one of them fails.
+func (m *Main) Run(ctx context.Context) error {
+	m.log.Info(m.permissionsLine())
+	if err := m.preflight(ctx); err != nil {
+		if ctx.Err() != nil {
+			return nil // stopped while starting: a clean stop, not a failure
+		}
+		return err
 	}
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return ignoreCanceled(m.table.Run(gctx)) })
