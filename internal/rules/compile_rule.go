@@ -25,7 +25,7 @@ func compileRule(p *problems, spec *ruleSpec, lists map[string]listSpec, cat *ca
 		Severity: c.enum("severity", spec.severity, severities, true, ""),
 		Mode:     remediate.Mode(c.enum("mode", spec.mode, modes, false, string(remediate.ModeShadow))),
 		Action:   remediate.Action(c.enum("action", spec.action, actions, true, "")),
-		Enabled:  spec.enabled, Tags: spec.tags, Tests: len(spec.tests),
+		Enabled:  spec.enabled, Tags: spec.tags, Tests: len(spec.tests), Sigma: spec.sigma,
 	}}
 	c.durations(&r.info)
 	c.compileWhen(r)

@@ -51,6 +51,9 @@ type RuleInfo struct {
 	ApprovalTimeout time.Duration
 	Tags            []string
 	Tests           int // number of inline tests
+	// Sigma says which Sigma rule the rule was imported from (its sigma:
+	// block); nil for a rule written for tripline.
+	Sigma *SigmaOrigin
 }
 
 // Acts reports whether the rule's decisions are acted on: it is enabled, in

@@ -257,6 +257,9 @@ type ruleSpec struct {
 	hasSuspendFor bool
 	tags          []string
 	tests         []testSpec
+	// sigma is the rule's sigma: block (an imported Sigma rule), nil
+	// without one.
+	sigma *SigmaOrigin
 }
 
 // testSpec is one inline test as written.
@@ -273,7 +276,7 @@ type testSpec struct {
 }
 
 var (
-	ruleKeys   = []string{"id", "description", "severity", "enabled", "mode", "when", "action", "user", "reason", "cooldown", "grace", "max_actions", "approval_timeout", "suspend_for", "tags", "tests"}
+	ruleKeys   = []string{"id", "description", "severity", "enabled", "mode", "when", "action", "user", "reason", "cooldown", "grace", "max_actions", "approval_timeout", "suspend_for", "tags", "tests", "sigma"}
 	testKeys   = []string{"name", "event", "events", "input", "fixture", "repeat", "every", "expect"}
 	expectKeys = []string{"match", "action", "user", "reason"}
 	fileKeys   = []string{"rules", "lists"}
@@ -460,6 +463,8 @@ func parseRule(p *problems, fsys fs.FS, file string, n *yaml.Node) *ruleSpec {
 			if err := v.Decode(&r.tags); err != nil {
 				p.add(file, v.Line, r.id, "tags: expected a list of strings")
 			}
+		case "sigma":
+			r.sigma = parseSigmaOrigin(p, file, r.id, v)
 		case "tests":
 			if v.Kind != yaml.SequenceNode {
 				p.add(file, v.Line, r.id, "tests: expected a list")

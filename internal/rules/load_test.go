@@ -36,6 +36,8 @@ func TestLoadErrors(t *testing.T) {
 		{"bad action", "rules:\n  - id: r\n    severity: low\n    action: delete\n    when: true\n", []string{`a.yaml:4: rule r: action: "delete"`}},
 		{"bad severity", "rules:\n  - id: r\n    severity: urgent\n    action: none\n    when: true\n", []string{`a.yaml:3: rule r: severity: "urgent"`}},
 		{"bad cooldown", "rules:\n  - id: r\n    severity: low\n    action: none\n    cooldown: soon\n    when: true\n", []string{`a.yaml:5: rule r: cooldown: "soon"`}},
+		{"sigma block with a typo", "rules:\n  - id: r\n    severity: low\n    action: none\n    when: true\n    sigma:\n      titel: x\n", []string{`a.yaml:7: rule r: sigma: field titel not found in type rules.SigmaOrigin`}},
+		{"sigma block not a mapping", "rules:\n  - id: r\n    severity: low\n    action: none\n    when: true\n    sigma: okta\n", []string{`a.yaml:6: rule r: sigma: expected a mapping`}},
 		{"bad template", "rules:\n  - id: r\n    severity: low\n    action: none\n    when: true\n    reason: \"{{ .user_mail }}\"\n", []string{"a.yaml:6: rule r: reason: unknown field .user_mail"}},
 		{"unparsable template", "rules:\n  - id: r\n    severity: low\n    action: none\n    when: true\n    reason: \"{{ .user_email \"\n", []string{"a.yaml:6: rule r: reason:"}},
 		{"unknown list", "rules:\n  - id: r\n    severity: low\n    action: none\n    when: in_list(user_email, \"vips\")\n", []string{`a.yaml:5: rule r: when: in_list: unknown list "vips"`}},
@@ -229,5 +231,39 @@ func TestLoadActingRuleNeedsProof(t *testing.T) {
 				t.Errorf("LoadError = %+v", got[0])
 			}
 		})
+	}
+}
+
+// TestLoadKeepsTheSigmaOrigin: a rule's sigma: block reaches its RuleInfo
+// as written.
+func TestLoadKeepsTheSigmaOrigin(t *testing.T) {
+	t.Parallel()
+	const file = `rules:
+  - id: sigma_okta_mfa_reset
+    severity: medium
+    action: none
+    when: source == "okta" && raw?.eventType == "user.mfa.factor.reset_all"
+    sigma:
+      id: 0d3b9c6a-0000-4000-8000-000000000001
+      title: Okta MFA Reset
+      status: test
+      author: tripline
+      date: "2026-12-07"
+      references: [https://example.com/okta]
+      logsource: {product: okta, service: okta}
+      file: okta_mfa_reset.yml
+      condition: selection
+      selections:
+        - name: selection
+          when: raw?.eventType == "user.mfa.factor.reset_all"
+`
+	set, err := Load(fstest.MapFS{"a.yaml": {Data: []byte(file)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := set.Rules()[0].Sigma
+	if o == nil || o.Title != "Okta MFA Reset" || o.Logsource["product"] != "okta" || len(o.References) != 1 ||
+		len(o.Selections) != 1 || o.Selections[0].Name != "selection" || o.Condition != "selection" {
+		t.Fatalf("sigma origin = %+v", o)
 	}
 }
