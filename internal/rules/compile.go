@@ -174,9 +174,11 @@ func compileSet(p *problems, specs []*ruleSpec, lists map[string]listSpec, cat *
 			}
 		}
 		if r := compileRule(p, spec, lists, cat); r != nil {
+			r.info.Sources = whenSources(r.when.Node())
 			s.rules = append(s.rules, r)
 		}
 	}
+	s.index = newSourceIndex(s.rules)
 	s.pool.New = func() any { return newEvaluator(cat) }
 	return s
 }

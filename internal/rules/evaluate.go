@@ -29,7 +29,9 @@ type Set struct {
 	// protectedFound is whether the directory has a ProtectedFile (see
 	// checkProtected).
 	protectedFound bool
-	pool           sync.Pool // of *evaluator
+	// index holds, for each event source, the rules Evaluate runs.
+	index sourceIndex
+	pool  sync.Pool // of *evaluator
 }
 
 // RuleInfo describes one loaded rule.
@@ -54,6 +56,12 @@ type RuleInfo struct {
 	// Sigma says which Sigma rule the rule was imported from (its sigma:
 	// block); nil for a rule written for tripline.
 	Sigma *SigmaOrigin
+	// Sources are the event sources the rule can match, sorted, as its
+	// `when` says (a top-level conjunct source == "okta" or source in
+	// ["okta", "entra"]); Set.Evaluate runs the rule only for events of
+	// those sources. Nil: any source. Empty but not nil: none, the rule
+	// never runs.
+	Sources []string
 }
 
 // Acts reports whether the rule's decisions are acted on: it is enabled, in
@@ -157,14 +165,18 @@ func newEvaluator(cat *catalog) any {
 	return &evaluator{env: e, b: b}
 }
 
-// Evaluate runs every enabled rule against ev and returns the decisions of
-// the rules that matched and the errors of the rules that failed. It does
-// not modify ev. count() records the event in the Set's State (see the rule
-// author's guide); nothing else is recorded, so evaluating the same event
-// twice gives the same decisions.
+// Evaluate runs every enabled rule that can match ev's source (see
+// RuleInfo.Sources) against ev, in rule order, and returns the decisions of
+// the rules that matched and the errors of the rules that failed. A rule
+// restricted to other sources does not run: it could not match, and it
+// neither records in count() nor reports an error. It does not modify ev.
+// count() records the event in the Set's State (see the rule author's
+// guide); nothing else is recorded, so evaluating the same event twice
+// gives the same decisions.
 func (s *Set) Evaluate(ev *event.Event) Result {
 	e := s.pool.Get().(*evaluator)
-	res := evaluate(e, s.rules, ev, false)
+	b := s.index.lookup(ev.Source)
+	res := evaluateFields(e, b.rules, b.fields, ev, false)
 	s.pool.Put(e)
 	return res
 }
@@ -172,7 +184,13 @@ func (s *Set) Evaluate(ev *event.Event) Result {
 // evaluate runs rules against ev with e; disabled rules are skipped unless
 // all is set (inline tests run disabled rules too).
 func evaluate(e *evaluator, rules []*rule, ev *event.Event, all bool) Result {
-	e.identity = e.env.fill(ev, e.b.cat.envFields)
+	return evaluateFields(e, rules, e.b.cat.envFields, ev, all)
+}
+
+// evaluateFields is evaluate filling only the data entries in fields, which
+// must hold every entry the `when` and `user` of rules read.
+func evaluateFields(e *evaluator, rules []*rule, fields envFields, ev *event.Event, all bool) Result {
+	e.identity = e.env.fill(ev, fields)
 	e.b.reset(ev)
 	e.dataSet = false
 	var res Result
