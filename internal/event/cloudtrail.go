@@ -8,7 +8,7 @@ const awsHidden = "HIDDEN_DUE_TO_SECURITY_REASONS"
 
 // decodeCloudTrail handles a CloudTrail file or batch {"Records": [...]},
 // an EventBridge envelope whose detail is a record, and a single record.
-// Records other than ConsoleLogin are unknown_format.
+// ConsoleLogin records are sign-ins; every other record is an activity.
 func decodeCloudTrail(doc *document, m map[string]any) ([]Event, error) {
 	d := doc.fields(m, FormatCloudTrail)
 	if _, ok := m["Records"]; ok {
@@ -16,7 +16,7 @@ func decodeCloudTrail(doc *document, m map[string]any) ([]Event, error) {
 		if d.err != nil {
 			return nil, d.err
 		}
-		return decodeBatch(doc, FormatCloudTrail, "Records", items, one(consoleLogin))
+		return decodeBatch(doc, FormatCloudTrail, "Records", items, one(cloudTrailRecord))
 	}
 	detail := d.detail()
 	if d.err != nil {
@@ -27,25 +27,36 @@ func decodeCloudTrail(doc *document, m map[string]any) ([]Event, error) {
 		if d.err != nil {
 			return nil, d.err
 		}
-		return single(consoleLoginID(doc, detail, id))
+		return single(cloudTrailRecordID(doc, detail, id))
 	}
-	return single(consoleLogin(doc, m))
+	return single(cloudTrailRecord(doc, m))
 }
 
-// consoleLogin maps a ConsoleLogin record. CloudTrail carries no risk
-// (unknown) and no geo. Reasons are the event name and the error message.
-func consoleLogin(doc *document, m map[string]any) (Event, *Error) { return consoleLoginID(doc, m, "") }
+// cloudTrailRecord maps one record.
+func cloudTrailRecord(doc *document, m map[string]any) (Event, *Error) {
+	return cloudTrailRecordID(doc, m, "")
+}
 
-// consoleLoginID is consoleLogin with the id to use when the record has no
-// eventID (the EventBridge envelope id).
-func consoleLoginID(doc *document, m map[string]any, fallbackID string) (Event, *Error) {
+// cloudTrailRecordID maps one record by its eventName: ConsoleLogin (see
+// consoleLogin), any other name (see cloudTrailActivity). A record without
+// an eventName is unknown_format. fallbackID is the id to use when the
+// record has no eventID (the EventBridge envelope id).
+func cloudTrailRecordID(doc *document, m map[string]any, fallbackID string) (Event, *Error) {
 	d := doc.fields(m, FormatCloudTrail)
-	if name := d.str("eventName"); name != "ConsoleLogin" {
-		if d.err != nil {
-			return Event{}, d.err
-		}
-		return Event{}, newError(ReasonUnknownFormat, FormatCloudTrail, "eventName %s is not ConsoleLogin", quote(name))
+	switch name := d.str("eventName"); name {
+	case "ConsoleLogin":
+		return consoleLogin(d, fallbackID)
+	case "":
+		return Event{}, newError(ReasonUnknownFormat, FormatCloudTrail, "record has no eventName")
+	default:
+		return cloudTrailActivity(d, name, fallbackID)
 	}
+}
+
+// consoleLogin maps a ConsoleLogin record read by d. CloudTrail carries no
+// risk (unknown) and no geo. Reasons are the event name and the error
+// message.
+func consoleLogin(d *fields, fallbackID string) (Event, *Error) {
 	e := Event{Source: string(FormatCloudTrail), Kind: KindSignIn, Risk: RiskUnknown}
 	awsUser(&e, d)
 	e.Outcome, _ = outcomeWord(d.str("responseElements.ConsoleLogin"))
@@ -60,12 +71,13 @@ func consoleLoginID(doc *document, m map[string]any, fallbackID string) (Event, 
 		id = fallbackID
 	}
 	e.EventID = prefixID(e.Source, id)
-	return e, finish(&e, d, m)
+	return e, finish(&e, d, d.m)
 }
 
-// awsUser reads userIdentity. IAM user and root names go to UserName;
-// federated and Identity Center sessions usually end their ARN (and
-// principalId) with the email.
+// awsUser reads the userIdentity of a ConsoleLogin. IAM user and root
+// names go to UserName; federated and Identity Center sessions usually end
+// their ARN (and principalId) with the email, which is read from any
+// assumed-role session (activities are stricter, see awsActor).
 func awsUser(e *Event, d *fields) {
 	id := d.identity("userIdentity.principalId")
 	if id != "" && id != awsHidden {

@@ -16,8 +16,8 @@ const (
 	ReasonInvalidJSON   = "invalid_json"   // syntax error, truncated value, trailing data
 	ReasonTooDeep       = "too_deep"       // nesting deeper than Config.MaxDepth
 	ReasonNotObject     = "not_object"     // null, number, string or array where an object is needed
-	ReasonUnknownFormat = "unknown_format" // no format recognised, or not a sign-in record of the pinned format
-	ReasonNoUser        = "no_user"        // neither an email nor a vendor user id
+	ReasonUnknownFormat = "unknown_format" // no format recognised, or a record the pinned format does not read
+	ReasonNoUser        = "no_user"        // a sign-in or an alert with neither an email nor a vendor user id
 	// ReasonBadField is an identity field of a type that cannot name a
 	// user (not a string or an integer), a batch array that is not an
 	// array, a field longer than its cap (MaxIdentityLen, MaxIPLen,

@@ -21,13 +21,20 @@ const (
 	RiskUnknown  = "unknown"
 )
 
-// Kinds of record.
+// Kinds of record: a sign-in (an attempt to authenticate), an alert (a
+// detection or a risk verdict about a user), or an activity (an action a
+// user or a service took once signed in: an API call, an admin change).
+// Shipped rules that read outcome, risk or count failures check the kind:
+// an API call refused with AccessDenied is an activity with outcome
+// failure, not a failed sign-in.
 const (
-	KindSignIn = "signin"
-	KindAlert  = "alert"
+	KindSignIn   = "signin"
+	KindAlert    = "alert"
+	KindActivity = "activity"
 )
 
-// Event is one normalized sign-in record, whatever format it arrived in.
+// Event is one normalized record (a sign-in, an alert or an activity, see
+// Kind), whatever format it arrived in.
 // The json tags are the wire names printed by `consumer normalize`; the expr
 // tags are the names rule authors use in `when` expressions.
 type Event struct {

@@ -14,9 +14,11 @@ import (
 var errNoUser = errors.New("no user: neither an email nor a user id")
 
 // finish completes an event built from d: it reports the first field error,
-// checks the caps and the identities, rejects an event without any user,
-// fills defaults, attaches raw and copies the strings it keeps (see
-// detach).
+// checks the caps and the identities, rejects a sign-in or an alert without
+// any user, fills defaults, attaches raw and copies the strings it keeps
+// (see detach). An activity may have no user (an AWS service, the AWS
+// account root, a Google system actor): rules still see it, and nothing
+// can act on it.
 func finish(e *Event, d *fields, raw map[string]any) *Error {
 	if d.err != nil {
 		return d.err
@@ -27,7 +29,7 @@ func finish(e *Event, d *fields, raw map[string]any) *Error {
 	if err := checkAmbiguous(e, d.f); err != nil {
 		return err
 	}
-	if e.UserEmail == "" && e.UserID == "" && e.OPUserID == "" && e.UserName == "" {
+	if e.Kind != KindActivity && e.UserEmail == "" && e.UserID == "" && e.OPUserID == "" && e.UserName == "" {
 		return &Error{Reason: ReasonNoUser, Format: d.f, Err: errNoUser}
 	}
 	if e.Outcome == "" {

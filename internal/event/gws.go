@@ -5,7 +5,7 @@ import (
 	"time"
 )
 
-// decodeGWS handles a login activity and a Reports API page
+// decodeGWS handles a login or admin activity and a Reports API page
 // ({"kind": "admin#reports#activities", "items": [...]}). Each named event
 // of an activity gives one normalized event.
 func decodeGWS(doc *document, m map[string]any) ([]Event, error) {
@@ -24,16 +24,34 @@ func decodeGWS(doc *document, m map[string]any) ([]Event, error) {
 	return evs, nil
 }
 
-// gwsActivity maps every entry of events[] of one activity. What the
-// events share (the actor, the address, the id) is read once.
+// gwsEventFunc completes e, which holds what the activity gives, with the
+// event ev (called name) of the activity read by d; activityTime gives
+// id.time.
+type gwsEventFunc func(e *Event, d *fields, ev map[string]any, name string, activityTime func() time.Time) *Error
+
+// gwsApplications names the applications read, for the error about others.
+const gwsApplications = "login, admin"
+
+// gwsActivity maps every entry of events[] of one activity of the login
+// application (an activity without applicationName is read as one; see
+// gwsLoginEvent) or of the admin application (see gwsAdminEvent). Other
+// applications are unknown_format. What the events share (the actor, the
+// address, the id) is read once.
 //
 // The event id is "gws:<uniqueQualifier>:<id.time>:<event name>"; an
 // activity without a uniqueQualifier is hashed once, and its events after
 // the first get "-<index>" after the hash, so that they stay distinct.
 func gwsActivity(doc *document, m map[string]any) ([]Event, *Error) {
 	d := doc.fields(m, FormatGWS)
-	if app := d.str("id.applicationName"); app != "" && app != "login" {
-		return nil, newError(ReasonUnknownFormat, FormatGWS, "applicationName %s is not login", quote(app))
+	base := Event{Source: string(FormatGWS)}
+	var each gwsEventFunc
+	switch app := d.str("id.applicationName"); app {
+	case "", "login":
+		base.Kind, each = KindSignIn, gwsLoginEvent
+	case "admin":
+		base.Kind, each = KindActivity, gwsAdminEvent
+	default:
+		return nil, newError(ReasonUnknownFormat, FormatGWS, "applicationName %s is not one tripline reads (%s)", quote(app), gwsApplications)
 	}
 	list := d.arr("events")
 	if d.err != nil {
@@ -45,7 +63,6 @@ func gwsActivity(doc *document, m map[string]any) ([]Event, *Error) {
 	if doc.tooMany(len(list)) {
 		return nil, newError(ReasonTooLarge, FormatGWS, "activity has %d events, more than the %d allowed", len(list), doc.maxItems)
 	}
-	base := Event{Source: string(FormatGWS), Kind: KindSignIn}
 	base.setUser(d.identity("actor.email"))
 	base.UserID = d.identity("actor.profileId")
 	base.SrcIP = d.ip("ipAddress")
@@ -85,7 +102,7 @@ func gwsActivity(doc *document, m map[string]any) ([]Event, *Error) {
 		default:
 			e.EventID = hash + "-" + itoa(i)
 		}
-		if err := gwsEvent(&e, d, em, name, timeOf); err != nil {
+		if err := each(&e, d, em, name, timeOf); err != nil {
 			return nil, err
 		}
 		out = appendEvents(out, e)
@@ -93,9 +110,10 @@ func gwsActivity(doc *document, m map[string]any) ([]Event, *Error) {
 	return out, nil
 }
 
-// gwsEvent completes e, which holds what the activity gives, with the
-// event ev of the activity read by d; activityTime gives id.time.
-func gwsEvent(e *Event, d *fields, ev map[string]any, name string, activityTime func() time.Time) *Error {
+// gwsLoginEvent is the gwsEventFunc of login activities: the user is the
+// affected_email_address parameter, else the actor; account warnings
+// (account_*, suspicious_*, gov_attack_warning) are alerts.
+func gwsLoginEvent(e *Event, d *fields, ev map[string]any, name string, activityTime func() time.Time) *Error {
 	params := gwsParams(asSlice(ev["parameters"]))
 	if affected := params.identity(d, "affected_email_address"); affected != "" {
 		e.UserEmail = email(affected)

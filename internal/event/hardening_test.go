@@ -341,6 +341,20 @@ func TestRepeatedAndDottedIdentityKeys(t *testing.T) {
 			FormatCloudTrail, "userIdentity.userName", ""},
 		{"cloudtrail repeated detail", `{"detail-type":"AWS Console Sign In via CloudTrail","source":"aws.signin","detail":{"eventName":"ConsoleLogin","userIdentity":{"userName":"a"}},"detail":{"eventName":"ConsoleLogin","userIdentity":{"userName":"b"}}}`,
 			FormatCloudTrail, "detail", ""},
+		{"cloudtrail activity repeated type", `{"eventSource":"s3.amazonaws.com","eventName":"GetObject","userIdentity":{"type":"Root","type":"IAMUser","userName":"a@x.io"}}`,
+			FormatCloudTrail, "userIdentity.type", ""},
+		{"cloudtrail activity dotted and nested issuer", `{"eventSource":"s3.amazonaws.com","eventName":"GetObject","userIdentity":{"type":"AssumedRole",` +
+			`"principalId":"AROA:a@x.io","arn":"arn:aws:sts::1:assumed-role/AWSReservedSSO_A_1/a@x.io",` +
+			`"sessionContext.sessionIssuer.arn":"arn:aws:iam::1:role/aws-reserved/sso.amazonaws.com/AWSReservedSSO_A_1","sessionContext":{"sessionIssuer":{"arn":"arn:aws:iam::1:role/ci"}}}}`,
+			FormatCloudTrail, "userIdentity.sessionContext.sessionIssuer.arn", ""},
+		{"cloudtrail activity repeated on-behalf-of user", `{"eventSource":"s3.amazonaws.com","eventName":"GetObject","userIdentity":{"type":"IdentityCenterUser","onBehalfOf":{"userId":"u1","userId":"u2"}}}`,
+			FormatCloudTrail, "userIdentity.onBehalfOf.userId", ""},
+		{"cloudtrail activity sso session dotted alone", `{"eventSource":"s3.amazonaws.com","eventName":"GetObject","userIdentity":{"type":"AssumedRole",` +
+			`"principalId":"AROA:a@x.io","arn":"arn:aws:sts::1:assumed-role/AWSReservedSSO_A_1/a@x.io",` +
+			`"sessionContext.sessionIssuer.arn":"arn:aws:iam::1:role/aws-reserved/sso.amazonaws.com/AWSReservedSSO_A_1"}}`,
+			FormatCloudTrail, "", "a@x.io"},
+		{"gws admin repeated actor email", `{"kind":"admin#reports#activity","id":{"applicationName":"admin"},"actor":{"email":"a@x.io","email":"b@y.io"},"events":[{"name":"CREATE_USER"}]}`,
+			FormatGWS, "actor.email", ""},
 		{"guardduty dotted and nested", `{"schemaVersion":"2.0","type":"t","service":{},"resource":{"accessKeyDetails":{"userName":"a"}},"resource.accessKeyDetails.userName":"b"}`,
 			FormatGuardDuty, "resource.accessKeyDetails.userName", ""},
 		{"ocsf repeated email", `{"class_uid":3002,"metadata":{"version":"1"},"user":{"email_addr":"a@x.io","email_addr":"b@y.io"}}`,
@@ -407,7 +421,7 @@ func TestBatchItemRaw(t *testing.T) {
 			oktaWith(nil), ` { "uuid" : "u2", "published":"yesterday",  "actor":{"alternateId":true}}`, FormatOkta, ReasonBadField, false},
 		{"cloudtrail records", FormatCloudTrail, `{"Records":[`, `]}`,
 			`{"eventSource":"signin.amazonaws.com","eventName":"ConsoleLogin","userIdentity":{"userName":"bob"}}`,
-			`{"eventSource":"s3.amazonaws.com","eventName":"GetObject","userIdentity":{"userName":"b\u00f6b"}}`, FormatCloudTrail, ReasonUnknownFormat, false},
+			`{"eventSource":"s3.amazonaws.com","eventName":"GetObject","userIdentity":{"type":"IAMUser","userName":["b\u00f6b"]}}`, FormatCloudTrail, ReasonBadField, false},
 		{"entra records", FormatEntra, `{"records":[`, `]}`,
 			`{"category":"SignInLogs","properties":{"userPrincipalName":"a@example.com"}}`,
 			"{\"category\":\"SignInLogs\",\n\t\"properties\":{\"createdDateTime\":\"x\",\"userPrincipalName\":[\"b@example.com\"]}}", FormatEntra, ReasonBadField, false},

@@ -112,10 +112,13 @@ func isOnePassword(m map[string]any) bool {
 	return has(m, "uuid") && has(m, "category") && has(m, "target_user")
 }
 
+// isGWS recognises a Reports API page, and an activity that names its
+// application: the gws format reads login and admin activities and refuses
+// the others as unknown_format, naming the applications it reads.
 func isGWS(m map[string]any) bool {
 	switch strAt(m, "kind") {
 	case "admin#reports#activity":
-		return strAt(m, "id.applicationName") == "login"
+		return strAt(m, "id.applicationName") != ""
 	case "admin#reports#activities":
 		return true
 	}
