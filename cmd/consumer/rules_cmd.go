@@ -18,6 +18,13 @@ const rulesUsage = `Usage:
                               check the rules that act against the benign
                               corpus, as the consumer does at start and on
                               every reload
+  consumer rules explain [--rules DIR] [--rule ID] [--json] FILE
+                              say why each rule matched each event of FILE
+                              or not: every clause of its when with its value
+                              (consumer rules explain --help)
+  consumer rules import-sigma --out DIR [--mapping FILE] FILE|DIR...
+                              import Sigma rules as shadow rules
+                              (consumer rules import-sigma --help)
 
 DIR defaults to rules/. The *.yaml and *.yml files directly inside DIR are
 rule files, except protected.yaml (the protected identities, checked too);
@@ -36,11 +43,18 @@ acts. Both end with a line "N passed, M failed" and exit 1 if anything
 failed, 2 on usage errors.
 `
 
-// cmdRules runs `consumer rules lint|test [DIR]`.
+// cmdRules runs `consumer rules lint|test [DIR]` and `consumer rules
+// explain` (see cmdRulesExplain).
 func cmdRules(ctx context.Context, args []string, s streams) int {
-	sub, rest, code, ok := subcommand(args, s, "rules", rulesUsage, "lint", "test")
+	sub, rest, code, ok := subcommand(args, s, "rules", rulesUsage, "lint", "test", "explain", "import-sigma")
 	if !ok {
 		return code
+	}
+	if sub == "import-sigma" {
+		return cmdRulesImportSigma(rest, s)
+	}
+	if sub == "explain" {
+		return cmdRulesExplain(ctx, rest, s)
 	}
 	fs := flag.NewFlagSet("rules "+sub, flag.ContinueOnError)
 	fs.SetOutput(io.Discard)

@@ -106,6 +106,8 @@ func (c *callChecker) call(n *ast.CallNode) {
 		c.riskLevel(args[0])
 	case fn == "count" && len(args) == 2:
 		c.count(n, args[0], args[1])
+	case isSigmaHelper(fn):
+		c.sigma(fn, args)
 	}
 }
 

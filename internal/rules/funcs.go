@@ -22,6 +22,9 @@ type catalog struct {
 	// envFields are the data entries the rules' expressions read.
 	envFields envFields
 	state     *State
+	// sigma holds the prepared calls of the Sigma functions (see
+	// funcs_sigma.go); nil when no rule calls one.
+	sigma *sigmaSites
 }
 
 // binding ties an env to the evaluation it serves: the event being
@@ -118,8 +121,9 @@ type callHelper struct {
 	fn    func(b *binding, args []any) any
 }
 
-// callHelpers are the helper functions registered with expr.Function.
-var callHelpers = []callHelper{
+// callHelpers are the helper functions registered with expr.Function,
+// the Sigma functions (funcs_sigma.go) among them.
+var callHelpers = append([]callHelper{
 	{"hour_in", []any{new(func(string, int, int) bool)}, func(b *binding, a []any) any {
 		return b.hourIn(a[0].(string), a[1].(int), a[2].(int))
 	}},
@@ -134,7 +138,7 @@ var callHelpers = []callHelper{
 	{"count", []any{new(func(string, string) int)}, func(b *binding, a []any) any {
 		return b.count(a[0].(string), a[1].(string))
 	}},
-}
+}, sigmaHelpers...)
 
 // isCallHelper reports whether name is one of callHelpers.
 func isCallHelper(name string) bool {
