@@ -10,10 +10,12 @@ import (
 // functions (sigma_eq, sigma_contains, ...) read the field a clause names,
 // and what `rules explain` shows as the values a clause read.
 //
-// path is dot-separated. At an object, a segment names the key equal to it,
-// else the keys equal to it case-insensitively; the rest of the path, or
-// several of its next segments joined with dots, is also tried as one key,
-// for documents with dotted keys ("kibana.alert.rule.name"). At an array,
+// path is dot-separated. At an object, a segment names the key equal to it;
+// the rest of the path, or several of its next segments joined with dots,
+// is also tried as one key, for documents with dotted keys
+// ("kibana.alert.rule.name"). When none of those keys is in the object as
+// written, the keys equal to one of them case-insensitively are taken
+// instead. At an array,
 // every element is walked with the same segment: a path that crosses an
 // array reaches each element's values. A value found at the end of the path
 // that is an array gives its elements, nested arrays flattened; any other
@@ -127,27 +129,26 @@ func (p *rawPath) walkFrom(v any, i int, fn func(any)) {
 // segment i names, alone or joined with the next ones.
 func (p *rawPath) walkMap(m map[string]any, i int, fn func(any)) {
 	joins := p.joined[i]
-	missed := false
+	found := false
 	for k, key := range joins {
 		if v, ok := m[key]; ok {
 			p.next(v, i+k, fn)
-		} else {
-			missed = true
+			found = true
 		}
 	}
-	if !missed {
+	if found {
 		return
 	}
-	// Keys equal case-insensitively to a join that has no exact key, in
-	// sorted order so that the values come out in the same order every
-	// time.
+	// No key equals a join exactly: the keys equal to one
+	// case-insensitively, in sorted order so that the values come out in
+	// the same order every time. (Scanning the object's keys is the
+	// costly part of a lookup; it is only done for a name the document
+	// does not have as written.)
 	var folded []string
 	for key := range m {
 		for _, j := range joins {
-			if len(key) == len(j) && key != j && strings.EqualFold(key, j) {
-				if _, exact := m[j]; !exact {
-					folded = append(folded, key)
-				}
+			if len(key) == len(j) && strings.EqualFold(key, j) {
+				folded = append(folded, key)
 				break
 			}
 		}
