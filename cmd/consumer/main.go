@@ -35,7 +35,7 @@ func commands() []command {
 		{"run", "consume the configured Kafka topics and act on rule decisions", cmdRun},
 		{"demo", "run the whole pipeline offline: embedded broker, Users API simulator, sample events", cmdDemo},
 		{"normalize", "print the normalized sign-in record of each JSON event", cmdNormalize},
-		{"rules", "lint or test policy rule files (rules lint [DIR], rules test [DIR])", cmdRules},
+		{"rules", "lint, test or explain policy rule files, import Sigma rules (rules lint|test|explain|import-sigma)", cmdRules},
 		{"replay", "evaluate events from a JSON-lines file and print the decisions, without acting", cmdReplay},
 		{"dlq", "re-read dead-lettered records and re-evaluate them (dlq replay)", cmdDLQ},
 		{"breaker", "show or re-arm the blast-radius breakers (breaker status, breaker reset)", cmdBreaker},
