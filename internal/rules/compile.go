@@ -178,7 +178,7 @@ func compileSet(p *problems, specs []*ruleSpec, lists map[string]listSpec, cat *
 			s.rules = append(s.rules, r)
 		}
 	}
-	s.index = newSourceIndex(s.rules)
+	s.index = newSourceIndex(s.rules, cat)
 	s.pool.New = func() any { return newEvaluator(cat) }
 	return s
 }

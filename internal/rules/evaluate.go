@@ -158,6 +158,10 @@ type evaluator struct {
 	// match of an evaluation (dataSet) and reused by the next ones.
 	data    map[string]any
 	dataSet bool
+	// sel and keyBuf are the scratch space of the value index (see
+	// valueIndex.selectRules).
+	sel    []uint64
+	keyBuf []byte
 }
 
 func newEvaluator(cat *catalog) any {
@@ -169,14 +173,17 @@ func newEvaluator(cat *catalog) any {
 // RuleInfo.Sources) against ev, in rule order, and returns the decisions of
 // the rules that matched and the errors of the rules that failed. A rule
 // restricted to other sources does not run: it could not match, and it
-// neither records in count() nor reports an error. It does not modify ev.
+// neither records in count() nor reports an error. Likewise, a rule whose
+// `when` requires, before any count() call, sigma_eq(raw, path, values) of
+// plain values does not run on an event whose raw holds none of them at
+// path (see the value index, index_values.go). It does not modify ev.
 // count() records the event in the Set's State (see the rule author's
 // guide); nothing else is recorded, so evaluating the same event twice
 // gives the same decisions.
 func (s *Set) Evaluate(ev *event.Event) Result {
 	e := s.pool.Get().(*evaluator)
 	b := s.index.lookup(ev.Source)
-	res := evaluateFields(e, b.rules, b.fields, ev, false)
+	res := evaluateFields(e, b.rules, b.values, b.fields, ev, false)
 	s.pool.Put(e)
 	return res
 }
@@ -184,18 +191,24 @@ func (s *Set) Evaluate(ev *event.Event) Result {
 // evaluate runs rules against ev with e; disabled rules are skipped unless
 // all is set (inline tests run disabled rules too).
 func evaluate(e *evaluator, rules []*rule, ev *event.Event, all bool) Result {
-	return evaluateFields(e, rules, e.b.cat.envFields, ev, all)
+	return evaluateFields(e, rules, nil, e.b.cat.envFields, ev, all)
 }
 
 // evaluateFields is evaluate filling only the data entries in fields, which
-// must hold every entry the `when` and `user` of rules read.
-func evaluateFields(e *evaluator, rules []*rule, fields envFields, ev *event.Event, all bool) Result {
+// must hold every entry the `when` and `user` of rules read, and running
+// only the rules values selects (nil: all of them).
+func evaluateFields(e *evaluator, rules []*rule, values *valueIndex, fields envFields, ev *event.Event, all bool) Result {
 	e.identity = e.env.fill(ev, fields)
 	e.b.reset(ev)
 	e.dataSet = false
+	var sel []uint64
+	if values != nil {
+		e.sel, e.keyBuf = values.selectRules(e.sel, e.b.paths, ev.Raw, e.keyBuf)
+		sel = e.sel
+	}
 	var res Result
-	for _, r := range rules {
-		if !r.info.Enabled && !all {
+	for i, r := range rules {
+		if (!r.info.Enabled && !all) || !selected(sel, i) {
 			continue
 		}
 		out, err := e.vm.Run(r.when, map[string]any(e.env))

@@ -53,8 +53,10 @@ type Explanation struct {
 	// (for a disabled rule, would decide if it were enabled).
 	Match bool
 	// Skipped says why Set.Evaluate does not run the rule on this event
-	// (the rule can only match other sources: see RuleInfo.Sources); ""
-	// when it does. The tree is still evaluated, to show why.
+	// (the rule can only match other sources: see RuleInfo.Sources; or
+	// the event's raw holds none of the values a sigma_eq of the rule
+	// requires: see the value index, index_values.go); "" when it does.
+	// The tree is still evaluated, to show why.
 	Skipped string
 	// Error is the rule's runtime error on the event: of `when`, or, after
 	// a match, of `user` or `reason` (ErrNoUser's message when it resolved

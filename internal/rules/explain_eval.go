@@ -48,7 +48,8 @@ type outcome struct {
 // copy of the binding (readOnly): they read the counts the rule's program
 // recorded and record nothing, so explaining costs no extra count. A rule
 // Set.Evaluate does not run on ev (its sources) runs, when asked about,
-// with the read-only binding only.
+// with the read-only binding only; so does a rule the value index does
+// not run on ev (see sourceIndex.valueSkip).
 func (p *explainPass) run(x *Explainer, ev *event.Event, want func(*rule) bool, got map[*rule]*Explanation) {
 	e := p.e
 	e.identity = e.env.fill(ev, allEnvFields)
@@ -61,6 +62,12 @@ func (p *explainPass) run(x *Explainer, ev *event.Event, want func(*rule) bool, 
 			continue
 		}
 		wanted, runs := want(r), runsFor(r, ev.Source)
+		skipped := ""
+		if !runs {
+			skipped = skipReason(r, ev.Source)
+		} else if skipped = p.set.index.valueSkip(r, ev, e.b.paths); skipped != "" {
+			runs = false
+		}
 		if !wanted && !runs {
 			continue
 		}
@@ -80,7 +87,7 @@ func (p *explainPass) run(x *Explainer, ev *event.Event, want func(*rule) bool, 
 			got[r] = exp
 		}
 		if !runs {
-			exp.Skipped = skipReason(r, ev.Source)
+			exp.Skipped = skipped
 			continue
 		}
 		if !exp.Match {

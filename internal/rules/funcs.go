@@ -41,6 +41,9 @@ type binding struct {
 	ip     string
 	addr   netip.Addr
 	addrOK bool
+	// paths caches the values the Sigma calls found in the event's raw
+	// (see pathCache); shared by the copies of the binding.
+	paths *pathCache
 }
 
 // reset binds b to ev; a nil ev releases the last event.
@@ -49,6 +52,7 @@ func (b *binding) reset(ev *event.Event) {
 	b.hashed = false
 	b.counted = b.counted[:0]
 	b.ip, b.addr, b.addrOK = "", netip.Addr{}, false
+	b.paths = b.paths.bind(ev)
 }
 
 // parseAddr parses an IP address, unmapping IPv4-mapped IPv6 addresses;

@@ -138,7 +138,7 @@ var sigmaHelpers = func() []callHelper {
 			types = []any{new(func(map[string]any, string, []any) bool), new(func(map[string]any, []any, []any) bool)}
 		}
 		out = append(out, callHelper{name: f.name, types: types, fn: func(b *binding, a []any) any {
-			return b.sigmaSite(f, a).eval(a[0])
+			return b.sigmaSite(f, a).eval(b, a[0])
 		}})
 	}
 	return out
@@ -151,6 +151,30 @@ var sigmaHelpers = func() []callHelper {
 type sigmaSites struct {
 	byList map[*any]*sigmaSite // by the first element of the values (or, for exists and null, the paths)
 	byPath map[string]*sigmaSite
+	// paths are the compiled paths of the sites, one per text, numbered
+	// in rawPath.id: calls reading the same path share it, and so the
+	// values an evaluation found there (see pathCache).
+	paths map[string]*rawPath
+}
+
+// newSigmaSites returns an empty sigmaSites.
+func newSigmaSites() *sigmaSites {
+	return &sigmaSites{byList: map[*any]*sigmaSite{}, byPath: map[string]*sigmaSite{}, paths: map[string]*rawPath{}}
+}
+
+// path returns the compiled path of text, compiling and numbering it at
+// its first use; a nil ss compiles it alone (not cached).
+func (ss *sigmaSites) path(text string) *rawPath {
+	if ss == nil {
+		return compileRawPath(text)
+	}
+	if p, ok := ss.paths[text]; ok {
+		return p
+	}
+	p := compileRawPath(text)
+	p.id = len(ss.paths)
+	ss.paths[text] = p
+	return p
 }
 
 // sigmaSite is one call of a Sigma function, prepared.
@@ -181,7 +205,7 @@ func (b *binding) sigmaSite(f sigmaFunc, a []any) *sigmaSite {
 	if s := b.cat.sigma.find(key); s != nil {
 		return s
 	}
-	s, err := newSigmaSite(f, a[1:], b.cat.lists)
+	s, err := newSigmaSite(f, a[1:], b.cat.lists, nil)
 	if err != nil {
 		panic(err)
 	}
@@ -219,12 +243,13 @@ func (ss *sigmaSites) add(key any, s *sigmaSite) {
 
 // newSigmaSite prepares a call of f whose arguments after raw are args:
 // the path (a string or a list of strings) and the values, or for
-// sigma_keyword the values alone.
-func newSigmaSite(f sigmaFunc, args []any, lists map[string][]string) (*sigmaSite, error) {
+// sigma_keyword the values alone. Its paths come from ss (nil: compiled
+// for the site alone).
+func newSigmaSite(f sigmaFunc, args []any, lists map[string][]string, ss *sigmaSites) (*sigmaSite, error) {
 	s := &sigmaSite{fn: f}
 	values := args[0]
 	if f.kind != sigmaKeyword {
-		paths, err := sigmaPaths(args[0])
+		paths, err := sigmaPaths(args[0], ss)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", f.name, err)
 		}
@@ -238,14 +263,15 @@ func newSigmaSite(f sigmaFunc, args []any, lists map[string][]string) (*sigmaSit
 	if !ok || len(list) == 0 {
 		return nil, fmt.Errorf("%s: the values must be a non-empty list of literals", f.name)
 	}
-	if err := s.prepare(list, lists); err != nil {
+	if err := s.prepare(list, lists, ss); err != nil {
 		return nil, fmt.Errorf("%s: %w", f.name, err)
 	}
 	return s, nil
 }
 
-// sigmaPaths compiles a path argument: a string or a list of strings.
-func sigmaPaths(arg any) ([]*rawPath, error) {
+// sigmaPaths compiles a path argument, a string or a list of strings,
+// with ss (see sigmaSites.path).
+func sigmaPaths(arg any, ss *sigmaSites) ([]*rawPath, error) {
 	var texts []string
 	switch p := arg.(type) {
 	case string:
@@ -267,13 +293,13 @@ func sigmaPaths(arg any) ([]*rawPath, error) {
 		if t == "" || slices.Contains(splitPath(t), "") {
 			return nil, fmt.Errorf("field path %q has an empty segment", t)
 		}
-		out = append(out, compileRawPath(t))
+		out = append(out, ss.path(t))
 	}
 	return out, nil
 }
 
-// prepare compiles the literal values of the site.
-func (s *sigmaSite) prepare(list []any, lists map[string][]string) error {
+// prepare compiles the literal values of the site, its paths with ss.
+func (s *sigmaSite) prepare(list []any, lists map[string][]string, ss *sigmaSites) error {
 	f := s.fn
 	for _, v := range list {
 		switch f.kind {
@@ -304,7 +330,7 @@ func (s *sigmaSite) prepare(list []any, lists map[string][]string) error {
 			}
 			s.nums = append(s.nums, n)
 		case sigmaFieldRef:
-			refs, err := sigmaPaths(v)
+			refs, err := sigmaPaths(v, ss)
 			if err != nil {
 				return err
 			}
@@ -335,46 +361,86 @@ func (s *sigmaSite) prepare(list []any, lists map[string][]string) error {
 	return nil
 }
 
-// eval runs the site on the document raw.
-func (s *sigmaSite) eval(raw any) bool {
+// eval runs the site on the document raw, reading the values at its
+// paths through b's per-evaluation cache (see pathCache).
+func (s *sigmaSite) eval(b *binding, raw any) bool {
 	doc, _ := raw.(map[string]any)
 	switch s.fn.kind {
 	case sigmaExists:
-		found := false
 		for _, p := range s.paths {
-			p.walk(doc, func(any) { found = true })
-		}
-		return found
-	case sigmaNull:
-		null := true
-		for _, p := range s.paths {
-			p.walk(doc, func(v any) {
-				if !allNull(v) {
-					null = false
-				}
-			})
-		}
-		return null
-	case sigmaKeyword:
-		return eachLeaf(doc, func(v any) bool {
-			str, ok := v.(string)
-			return ok && s.matchValues(str)
-		})
-	case sigmaFieldRef:
-		return s.fieldRef(doc)
-	}
-	matched := false
-	for _, p := range s.paths {
-		if matched {
-			break
-		}
-		p.walk(doc, func(v any) {
-			if !matched && eachLeaf(v, s.matchScalar) {
-				matched = true
+			if len(b.paths.values(p, doc)) > 0 {
+				return true
 			}
-		})
+		}
+		return false
+	case sigmaNull:
+		for _, p := range s.paths {
+			for _, v := range b.paths.values(p, doc) {
+				if !allNull(v) {
+					return false
+				}
+			}
+		}
+		return true
+	case sigmaKeyword:
+		return s.keywordIn(doc)
+	case sigmaFieldRef:
+		return s.fieldRef(b, doc)
 	}
-	return matched
+	for _, p := range s.paths {
+		for _, v := range b.paths.values(p, doc) {
+			if s.leafMatches(v) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// leafMatches reports whether v, a value found at a path, is a scalar that
+// matches (matchScalar) or holds one, at any depth.
+func (s *sigmaSite) leafMatches(v any) bool {
+	switch n := v.(type) {
+	case map[string]any:
+		for _, el := range n {
+			if s.leafMatches(el) {
+				return true
+			}
+		}
+		return false
+	case []any:
+		for _, el := range n {
+			if s.leafMatches(el) {
+				return true
+			}
+		}
+		return false
+	}
+	return s.matchScalar(v)
+}
+
+// keywordIn reports whether v holds, at any depth, a string that matches
+// one of the keyword values.
+func (s *sigmaSite) keywordIn(v any) bool {
+	switch n := v.(type) {
+	case map[string]any:
+		for _, el := range n {
+			if s.keywordIn(el) {
+				return true
+			}
+		}
+		return false
+	case []any:
+		for _, el := range n {
+			if s.keywordIn(el) {
+				return true
+			}
+		}
+		return false
+	case string:
+		return s.matchValues(n)
+	}
+	return false
 }
 
 // matchScalar reports whether the scalar v (a string, a number, a bool or
@@ -424,10 +490,12 @@ func (s *sigmaSite) matchScalar(v any) bool {
 }
 
 // matchValues reports whether the scalar v matches one of the compiled
-// string, number or bool values.
+// string, number or bool values. v is converted (to text, to a number, to
+// a bool) at most once, whatever the number of values.
 func (s *sigmaSite) matchValues(v any) bool {
+	d := docScalar{v: v}
 	for i := range s.values {
-		if s.values[i].match(v) {
+		if s.values[i].matchDoc(&d) {
 			return true
 		}
 	}
@@ -437,42 +505,77 @@ func (s *sigmaSite) matchValues(v any) bool {
 // fieldRef reports whether a value found at one of the paths equals a
 // value found at one of the referenced paths (loosely typed,
 // case-insensitively).
-func (s *sigmaSite) fieldRef(doc map[string]any) bool {
-	var refs []string
+func (s *sigmaSite) fieldRef(b *binding, doc map[string]any) bool {
+	var buf [8]string
+	refs := buf[:0]
 	for _, p := range s.refs {
-		p.walk(doc, func(v any) {
-			eachLeaf(v, func(x any) bool {
-				if t, ok := scalarText(x); ok {
-					refs = append(refs, t)
-				}
-				return false
-			})
-		})
+		for _, v := range b.paths.values(p, doc) {
+			refs = appendLeafTexts(refs, v)
+		}
 	}
 	if len(refs) == 0 {
 		return false
 	}
-	matched := false
 	for _, p := range s.paths {
-		p.walk(doc, func(v any) {
-			if matched {
-				return
+		for _, v := range b.paths.values(p, doc) {
+			if leafTextIn(v, refs) {
+				return true
 			}
-			matched = eachLeaf(v, func(x any) bool {
-				t, ok := scalarText(x)
-				if !ok {
-					return false
-				}
-				for _, r := range refs {
-					if foldEqual(t, r) {
-						return true
-					}
-				}
-				return false
-			})
-		})
+		}
 	}
-	return matched
+	return false
+}
+
+// appendLeafTexts appends the text (scalarText) of each scalar in v, v
+// itself or inside it at any depth.
+func appendLeafTexts(out []string, v any) []string {
+	switch n := v.(type) {
+	case map[string]any:
+		for _, el := range n {
+			out = appendLeafTexts(out, el)
+		}
+		return out
+	case []any:
+		for _, el := range n {
+			out = appendLeafTexts(out, el)
+		}
+		return out
+	}
+	if t, ok := scalarText(v); ok {
+		out = append(out, t)
+	}
+	return out
+}
+
+// leafTextIn reports whether a scalar in v, v itself or inside it at any
+// depth, has a text equal to one of texts once lower-cased.
+func leafTextIn(v any, texts []string) bool {
+	switch n := v.(type) {
+	case map[string]any:
+		for _, el := range n {
+			if leafTextIn(el, texts) {
+				return true
+			}
+		}
+		return false
+	case []any:
+		for _, el := range n {
+			if leafTextIn(el, texts) {
+				return true
+			}
+		}
+		return false
+	}
+	t, ok := scalarText(v)
+	if !ok {
+		return false
+	}
+	for _, r := range texts {
+		if foldEqual(t, r) {
+			return true
+		}
+	}
+	return false
 }
 
 func compareNum(k sigmaKind, n, x float64) bool {
@@ -504,29 +607,6 @@ func allNull(v any) bool {
 	return false
 }
 
-// eachLeaf calls fn with v when it is a scalar, else with every scalar
-// inside it (object values and array elements, at any depth), until fn
-// returns true; it reports whether fn did.
-func eachLeaf(v any, fn func(any) bool) bool {
-	switch n := v.(type) {
-	case map[string]any:
-		for _, el := range n {
-			if eachLeaf(el, fn) {
-				return true
-			}
-		}
-		return false
-	case []any:
-		for _, el := range n {
-			if eachLeaf(el, fn) {
-				return true
-			}
-		}
-		return false
-	}
-	return fn(v)
-}
-
 // number returns a literal's value as a float64 when it is a number.
 func number(v any) (float64, bool) {
 	switch n := v.(type) {
@@ -541,16 +621,39 @@ func number(v any) (float64, bool) {
 }
 
 // numeric returns a document value as a number: a number, or a string
-// holding one.
+// holding one (strconv.ParseFloat's syntax, around spaces).
 func numeric(v any) (float64, bool) {
 	if n, ok := number(v); ok {
 		return n, true
 	}
 	if s, ok := v.(string); ok {
-		f, err := strconv.ParseFloat(strings.TrimSpace(s), 64)
+		s = strings.TrimSpace(s)
+		if !maybeFloat(s) {
+			return 0, false
+		}
+		f, err := strconv.ParseFloat(s, 64)
 		return f, err == nil
 	}
 	return 0, false
+}
+
+// maybeFloat reports whether strconv.ParseFloat may accept s: false only
+// for a string it certainly refuses (empty, or not starting, after an
+// optional sign, with a digit, a dot, or the i or n of inf, infinity and
+// nan). It spares the error ParseFloat allocates for the many strings
+// that are not numbers.
+func maybeFloat(s string) bool {
+	if s != "" && (s[0] == '+' || s[0] == '-') {
+		s = s[1:]
+	}
+	if s == "" {
+		return false
+	}
+	switch c := s[0]; {
+	case '0' <= c && c <= '9', c == '.', c == 'i', c == 'I', c == 'n', c == 'N':
+		return true
+	}
+	return false
 }
 
 // scalarText returns a scalar document value as the string a Sigma value
@@ -609,21 +712,130 @@ func newSigmaValue(v any, f sigmaFunc) sigmaValue {
 // matches a string, a number written in decimal or a bool written true or
 // false.
 func (sv *sigmaValue) match(d any) bool {
+	return sv.matchDoc(&docScalar{v: d})
+}
+
+// matchDoc is match on a document value whose conversions d keeps.
+func (sv *sigmaValue) matchDoc(d *docScalar) bool {
 	switch {
 	case sv.isNum:
-		n, ok := numeric(d)
+		n, ok := d.number()
 		return ok && n == sv.num
 	case sv.isBool:
-		switch x := d.(type) {
-		case bool:
-			return x == sv.b
-		case string:
-			return foldEqual(x, strconv.FormatBool(sv.b))
-		}
-		return false
+		b, ok := d.boolean()
+		return ok && b == sv.b
 	}
-	text, ok := scalarText(d)
+	text, ok := d.text()
 	return ok && sv.pat.match(text)
+}
+
+// docScalar is a scalar document value and its conversions (scalarText,
+// numeric, boolValue), each made at its first use.
+type docScalar struct {
+	v                       any
+	txt                     string
+	num                     float64
+	b                       bool
+	txtOK, numOK, bOK       bool
+	txtDone, numDone, bDone bool
+}
+
+func (d *docScalar) text() (string, bool) {
+	if !d.txtDone {
+		d.txt, d.txtOK = scalarText(d.v)
+		d.txtDone = true
+	}
+	return d.txt, d.txtOK
+}
+
+func (d *docScalar) number() (float64, bool) {
+	if !d.numDone {
+		d.num, d.numOK = numeric(d.v)
+		d.numDone = true
+	}
+	return d.num, d.numOK
+}
+
+func (d *docScalar) boolean() (bool, bool) {
+	if !d.bDone {
+		d.b, d.bOK = boolValue(d.v)
+		d.bDone = true
+	}
+	return d.b, d.bOK
+}
+
+// boolValue returns the bool a scalar document value stands for when a
+// bool value compares with it: a bool, or a string that is true or false
+// in any case.
+func boolValue(d any) (b, ok bool) {
+	switch x := d.(type) {
+	case bool:
+		return x, true
+	case string:
+		switch {
+		case foldEqual(x, "true"):
+			return true, true
+		case foldEqual(x, "false"):
+			return false, true
+		}
+	}
+	return false, false
+}
+
+// sigmaKey is a value of a sigma_eq call in the form the value index
+// (index_values.go) files it under: a string value without wildcards as
+// its folded text, a number as its float64, a bool as is. A scalar
+// document value matches the value (sigmaValue.match) exactly when one of
+// its keys is equal to it: its folded text (foldedText), its number
+// (numeric) or its bool (boolValue), the conversions sigmaValue.match
+// itself makes (valueGroup.markLeaves looks each up);
+// TestSigmaKeysAgreeWithMatch checks it.
+type sigmaKey struct {
+	kind sigmaKeyKind
+	text string
+	num  float64
+	b    bool
+}
+
+// sigmaKeyKind is the kind of a sigmaKey.
+type sigmaKeyKind uint8
+
+const (
+	keyText sigmaKeyKind = iota
+	keyNum
+	keyBool
+)
+
+// eqKey returns the key of a prepared sigma_eq value; ok is false for a
+// value the index cannot file (a string with a wildcard, a cased value).
+func (sv *sigmaValue) eqKey() (k sigmaKey, ok bool) {
+	switch {
+	case sv.isNum:
+		return sigmaKey{kind: keyNum, num: sv.num}, true
+	case sv.isBool:
+		return sigmaKey{kind: keyBool, b: sv.b}, true
+	}
+	if sv.pat.cased || slices.Contains(sv.pat.pat, wildStar) || slices.Contains(sv.pat.pat, wildOne) {
+		return sigmaKey{}, false
+	}
+	// The runes of the pattern are already folded (compileGlob).
+	return sigmaKey{kind: keyText, text: string(sv.pat.pat)}, true
+}
+
+// foldedText appends to buf the text of a scalar document value as a
+// string sigma_eq value compares with it (scalarText), folded as
+// sigmaGlob.match folds it, rune by rune: the text key of the value.
+func foldedText(buf []byte, d any) ([]byte, bool) {
+	text, ok := scalarText(d)
+	if !ok {
+		return buf, false
+	}
+	for i := 0; i < len(text); {
+		r, size := decodeRune(text, i)
+		buf = utf8.AppendRune(buf, lowerRune(r))
+		i += size
+	}
+	return buf, true
 }
 
 // sigmaGlob is a Sigma string value: literal runes and the wildcards * (any
@@ -631,7 +843,24 @@ func (sv *sigmaValue) match(d any) bool {
 type sigmaGlob struct {
 	pat   []rune // wildStar and wildOne stand for the wildcards
 	cased bool
+	// shape and lit are the pattern's fast form, when it is an ASCII
+	// literal (lit), possibly after and/or before a star, and has no
+	// other wildcard: match then compares bytes on an ASCII text (see
+	// withShape). globGeneric: no fast form.
+	shape globShape
+	lit   string
 }
+
+// globShape is the fast form of a sigmaGlob.
+type globShape uint8
+
+const (
+	globGeneric  globShape = iota
+	globExact              // lit
+	globPrefix             // lit*
+	globSuffix             // *lit
+	globContains           // *lit* (and * alone: lit empty)
+)
 
 const (
 	wildStar rune = -1
@@ -661,6 +890,39 @@ func compileGlob(s string, cased bool) sigmaGlob {
 			g.pat = append(g.pat, g.fold(r))
 		}
 	}
+	return g.withShape()
+}
+
+// withShape returns g with its fast form (shape and lit) set.
+func (g sigmaGlob) withShape() sigmaGlob {
+	g.shape, g.lit = globGeneric, ""
+	p := g.pat
+	lead := len(p) > 0 && p[0] == wildStar
+	if lead {
+		p = p[1:]
+	}
+	trail := len(p) > 0 && p[len(p)-1] == wildStar
+	if trail {
+		p = p[:len(p)-1]
+	}
+	lit := make([]byte, 0, len(p))
+	for _, r := range p {
+		if r < 0 || r >= utf8.RuneSelf {
+			return g // a wildcard inside, or a rune beyond ASCII
+		}
+		lit = append(lit, byte(r))
+	}
+	g.lit = string(lit)
+	switch {
+	case lead && trail, lead && len(g.pat) == 1:
+		g.shape = globContains
+	case lead:
+		g.shape = globSuffix
+	case trail:
+		g.shape = globPrefix
+	default:
+		g.shape = globExact
+	}
 	return g
 }
 
@@ -674,7 +936,7 @@ func (g sigmaGlob) surround(lead, trail bool) sigmaGlob {
 	if trail && (len(out.pat) == 0 || out.pat[len(out.pat)-1] != wildStar) {
 		out.pat = append(out.pat, wildStar)
 	}
-	return out
+	return out.withShape()
 }
 
 // fold lower-cases r unless the sigmaGlob is cased.
@@ -698,6 +960,9 @@ func lowerRune(r rune) rune {
 
 // match reports whether s matches the whole pattern.
 func (g sigmaGlob) match(s string) bool {
+	if g.shape != globGeneric && isASCII(s) {
+		return g.matchASCII(s)
+	}
 	p := g.pat
 	pi, si := 0, 0
 	starP, starS := -1, 0
@@ -725,6 +990,41 @@ func (g sigmaGlob) match(s string) bool {
 		pi++
 	}
 	return pi == len(p)
+}
+
+// matchASCII is match for a pattern with a fast form and an ASCII s:
+// the same comparisons (ASCII folding is lowerRune's on ASCII), on bytes.
+func (g sigmaGlob) matchASCII(s string) bool {
+	n := len(g.lit)
+	switch g.shape {
+	case globExact:
+		return len(s) == n && g.equalASCII(s)
+	case globPrefix:
+		return len(s) >= n && g.equalASCII(s[:n])
+	case globSuffix:
+		return len(s) >= n && g.equalASCII(s[len(s)-n:])
+	}
+	for i := 0; i+n <= len(s); i++ {
+		if g.equalASCII(s[i : i+n]) {
+			return true
+		}
+	}
+	return false
+}
+
+// equalASCII reports whether the ASCII s, folded unless g is cased, is
+// g.lit (of the same length).
+func (g sigmaGlob) equalASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !g.cased && 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		if c != g.lit[i] {
+			return false
+		}
+	}
+	return true
 }
 
 // foldEqual reports whether a and b are equal once lower-cased.
@@ -781,13 +1081,13 @@ func (c *callChecker) sigma(fn string, args []ast.Node) {
 	for name, l := range c.lists {
 		lists[name] = l.items
 	}
-	s, err := newSigmaSite(f, lits, lists)
+	if c.cat.sigma == nil {
+		c.cat.sigma = newSigmaSites()
+	}
+	s, err := newSigmaSite(f, lits, lists, c.cat.sigma)
 	if err != nil {
 		c.bad("%v", err)
 		return
-	}
-	if c.cat.sigma == nil {
-		c.cat.sigma = &sigmaSites{byList: map[*any]*sigmaSite{}, byPath: map[string]*sigmaSite{}}
 	}
 	c.cat.sigma.add(lits[len(lits)-1], s)
 }

@@ -283,7 +283,7 @@ func TestSigmaSiteWithoutLoad(t *testing.T) {
 	b := &binding{cat: &catalog{}}
 	f, _ := sigmaFuncNamed("sigma_contains")
 	doc := map[string]any{"a": "xYz"}
-	if !b.sigmaSite(f, []any{doc, "a", []any{"y"}}).eval(doc) {
+	if !b.sigmaSite(f, []any{doc, "a", []any{"y"}}).eval(b, doc) {
 		t.Error("sigma_contains without a prepared site did not match")
 	}
 	re, _ := sigmaFuncNamed("sigma_re")
@@ -352,6 +352,56 @@ func TestSigmaGlobEscapes(t *testing.T) {
 	for _, tc := range tests {
 		if got := compileGlob(tc.value, false).match(tc.text); got != tc.match {
 			t.Errorf("%q matches %q = %t, want %t", tc.value, tc.text, got, tc.match)
+		}
+	}
+}
+
+// TestMaybeFloat checks that maybeFloat refuses only strings
+// strconv.ParseFloat refuses, so that numeric keeps ParseFloat's syntax.
+func TestMaybeFloat(t *testing.T) {
+	t.Parallel()
+	for _, s := range []string{"", "+", "-", "1", "-1", "+1.5", ".5", "-.5e3", "1e5", "0x1p-2", "1_000", "Inf", "-inf",
+		"+Infinity", "NaN", "nan", "+NaN", "N", "i", "user.session.start", "true", "e5", "_1", "x1", " 1", "١"} {
+		_, err := strconv.ParseFloat(s, 64)
+		if !maybeFloat(s) && err == nil {
+			t.Errorf("maybeFloat(%q) = false, but ParseFloat accepts it", s)
+		}
+	}
+	for _, s := range []string{"user.session.start", "true", "", "-", "e5", "Okta"} {
+		if maybeFloat(s) {
+			t.Errorf("maybeFloat(%q) = true, want false", s)
+		}
+	}
+}
+
+// TestSigmaGlobFastForm checks that a pattern's fast form (an ASCII
+// literal after or before a star) matches exactly the texts the generic
+// matcher does, cased or not, on ASCII and other texts, and that the
+// forms are recognised.
+func TestSigmaGlobFastForm(t *testing.T) {
+	t.Parallel()
+	values := []string{"", "SignInLogs", "bench-7", `a\*b`, `x\?`, "Ab", "k", "ß", "a?c", "a*c"}
+	texts := []string{"", "signinlogs", "SIGNINLOGS", "AuditSignInLogs", "SignInLogsX", "xbench-7y", "BENCH-7", "a*b", "ab",
+		"x?", "xy", "Ab", "aB", "ab", "\u212a", "K", "k", "ß", "SS", "aXc", "signinlogs\u212a", "\u212abench-7", "\xffab"}
+	shapes := map[globShape]bool{}
+	for _, v := range values {
+		for _, cased := range []bool{false, true} {
+			base := compileGlob(v, cased)
+			for _, g := range []sigmaGlob{base, base.surround(true, true), base.surround(false, true), base.surround(true, false)} {
+				shapes[g.shape] = true
+				generic := g
+				generic.shape = globGeneric
+				for _, text := range texts {
+					if got, want := g.match(text), generic.match(text); got != want {
+						t.Errorf("%q (cased %t, shape %d) on %q: fast %t, generic %t", v, cased, g.shape, text, got, want)
+					}
+				}
+			}
+		}
+	}
+	for _, s := range []globShape{globGeneric, globExact, globPrefix, globSuffix, globContains} {
+		if !shapes[s] {
+			t.Errorf("no pattern has shape %d", s)
 		}
 	}
 }

@@ -8,27 +8,36 @@ import (
 
 // sourceIndex maps an event's source to the rules Set.Evaluate runs for it:
 // the enabled rules whose `when` can match that source (see whenSources), in
-// rule order, and the environment data entries those rules read. It is built
-// once at load and read-only afterwards.
+// rule order, and the environment data entries those rules read. Below it,
+// each bucket's value index (index_values.go) narrows those rules down by
+// the values of the event's raw document. It is built once at load and
+// read-only afterwards.
 type sourceIndex struct {
 	// bySource holds one bucket per source some rule is restricted to.
 	bySource map[string]*sourceBucket
 	// anySource is the bucket of every other source: the rules that can
 	// match any source.
 	anySource sourceBucket
+	// tests are the rules' discriminators (see valueTest), by rule.
+	tests map[*rule]*valueTest
 }
 
 // sourceBucket is what evaluating an event of one source runs.
 type sourceBucket struct {
 	rules  []*rule   // enabled, in rule order
 	fields envFields // the data entries their `when` and `user` read
+	// values selects among rules by the event's raw values; nil when no
+	// rule of the bucket has a discriminator (every rule runs).
+	values *valueIndex
 }
 
 // newSourceIndex indexes the enabled rules by their info.Sources (nil: any
-// source). Each bucket keeps the rules in the order of rules, so the
-// decisions of an event come out in the same order as when every rule runs.
-func newSourceIndex(rules []*rule) sourceIndex {
-	ix := sourceIndex{bySource: map[string]*sourceBucket{}}
+// source), and each bucket by the rules' discriminators, found among the
+// Sigma calls prepared in cat. Each bucket keeps the rules in the order of
+// rules, so the decisions of an event come out in the same order as when
+// every rule runs.
+func newSourceIndex(rules []*rule, cat *catalog) sourceIndex {
+	ix := sourceIndex{bySource: map[string]*sourceBucket{}, tests: valueTests(rules, cat.sigma)}
 	for _, r := range rules {
 		for _, src := range r.info.Sources {
 			if r.info.Enabled && ix.bySource[src] == nil {
@@ -51,6 +60,10 @@ func newSourceIndex(rules []*rule) sourceIndex {
 		for _, src := range r.info.Sources {
 			ix.bySource[src].add(r, fields)
 		}
+	}
+	ix.anySource.values = newValueIndex(ix.anySource.rules, ix.tests)
+	for _, b := range ix.bySource {
+		b.values = newValueIndex(b.rules, ix.tests)
 	}
 	return ix
 }

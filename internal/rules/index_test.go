@@ -279,59 +279,12 @@ const indexRules = `rules:
 `
 
 // TestIndexGivesTheSameDecisions evaluates the sample events, interleaved by
-// source, three times over (a minute apart, in order, with new event ids in
-// each round, so that count() thresholds are crossed) against the shipped rules plus
-// indexRules, once through Set.Evaluate and once evaluating every rule, each
-// Set with its own State, and wants the same decisions in the same order.
-// The index may only drop the runtime errors of rules restricted to other
-// sources.
+// source, three times over against the shipped rules plus indexRules, with
+// the indexes and evaluating every rule (see sameDecisions).
 func TestIndexGivesTheSameDecisions(t *testing.T) {
 	t.Parallel()
-	fsys := shippedFS(t, indexRules)
-	indexed, err := Load(fsys)
-	if err != nil {
-		t.Fatal(err)
-	}
-	every, err := Load(fsys)
-	if err != nil {
-		t.Fatal(err)
-	}
-	infos := map[string]RuleInfo{}
-	for _, info := range indexed.Rules() {
-		infos[info.ID] = info
-	}
-	matched := map[string]int{}
-	skippedErrors := 0
-	events := corpusEvents(t)
-	for round := range 3 {
-		for i, ev := range events {
-			ev.Time = t0.Add(time.Duration(round*len(events)+i) * time.Minute)
-			ev.EventID = fmt.Sprintf("%s#%d", ev.EventID, round)
-			got, want := indexed.Evaluate(&ev), evaluateEvery(every, &ev)
-			if d := cmp.Diff(want.Decisions, got.Decisions); d != "" {
-				t.Fatalf("round %d, %s event %s: decisions (-every rule +indexed):\n%s", round, ev.Source, ev.EventID, d)
-			}
-			for _, d := range got.Decisions {
-				matched[d.RuleID]++
-			}
-			// got.Errors is want.Errors less errors of rules that
-			// cannot match the event's source.
-			rest := got.Errors
-			for _, w := range want.Errors {
-				if len(rest) > 0 && rest[0].RuleID == w.RuleID && rest[0].Error() == w.Error() {
-					rest = rest[1:]
-					continue
-				}
-				if srcs := infos[w.RuleID].Sources; srcs == nil || slices.Contains(srcs, ev.Source) {
-					t.Errorf("round %d, %s event %s: error of rule %s missing: %v", round, ev.Source, ev.EventID, w.RuleID, w)
-				}
-				skippedErrors++
-			}
-			if len(rest) > 0 {
-				t.Errorf("round %d, %s event %s: errors not raised when every rule runs: %v", round, ev.Source, ev.EventID, rest)
-			}
-		}
-	}
+	st := sameDecisions(t, shippedFS(t, indexRules), corpusEvents(t), 3)
+	matched := st.Matched
 	// The comparison means something only if the rules written for each
 	// source match, and if the index did skip rules that fail.
 	for _, id := range []string{"okta_signin", "any_failure", "okta_failure_reversed", "entra_or_ocsf_risky", "gws_nested",
@@ -347,18 +300,103 @@ func TestIndexGivesTheSameDecisions(t *testing.T) {
 			t.Errorf("rule %s matched %d times", id, matched[id])
 		}
 	}
-	shipped := 0
-	for id, n := range matched {
-		if infos[id].File != "zz_extra.yaml" {
-			shipped += n
-		}
-	}
-	if shipped == 0 {
+	if st.ShippedMatches == 0 {
 		t.Error("no shipped rule matched")
 	}
-	if skippedErrors == 0 {
+	if st.SparedBySource == 0 {
 		t.Error("the index skipped no failing rule of another source")
 	}
+}
+
+// indexStats is what sameDecisions saw.
+type indexStats struct {
+	// Matched counts the decisions of each rule.
+	Matched map[string]int
+	// ShippedMatches counts the decisions of rules of shippedDir's files.
+	ShippedMatches int
+	// SparedBySource and SparedByValue count the runtime errors of rules
+	// the source index and the value index did not run.
+	SparedBySource, SparedByValue int
+	// ValueSkips counts, by rule, the events of its sources the value
+	// index did not run it on; ValueRuns, those it ran it on.
+	ValueSkips, ValueRuns map[string]int
+}
+
+// sameDecisions loads fsys twice, each Set with its own State, and
+// evaluates events in order, rounds times over (a minute apart, with new
+// event ids in each round, so that count() thresholds are crossed), once
+// through Set.Evaluate (the source and value indexes) and once evaluating
+// every rule (evaluateEvery). It wants the same decisions in the same
+// order, and the same errors but for those of rules the indexes did not
+// run on the event: restricted to other sources, or whose discriminating
+// sigma_eq finds none of its values (sourceIndex.valueSkip).
+func sameDecisions(t *testing.T, fsys fs.FS, events []event.Event, rounds int) indexStats {
+	t.Helper()
+	indexed, err := Load(fsys)
+	if err != nil {
+		t.Fatal(err)
+	}
+	every, err := Load(fsys)
+	if err != nil {
+		t.Fatal(err)
+	}
+	byID := map[string]*rule{}
+	for _, r := range indexed.rules {
+		byID[r.info.ID] = r
+	}
+	st := indexStats{Matched: map[string]int{}, ValueSkips: map[string]int{}, ValueRuns: map[string]int{}}
+	var cache *pathCache
+	for round := range rounds {
+		for i, ev := range events {
+			ev.Time = t0.Add(time.Duration(round*len(events)+i) * time.Minute)
+			ev.EventID = fmt.Sprintf("%s#%d", ev.EventID, round)
+			got, want := indexed.Evaluate(&ev), evaluateEvery(every, &ev)
+			if d := cmp.Diff(want.Decisions, got.Decisions); d != "" {
+				t.Fatalf("round %d, %s event %s: decisions (-every rule +indexed):\n%s", round, ev.Source, ev.EventID, d)
+			}
+			for _, d := range got.Decisions {
+				st.Matched[d.RuleID]++
+				if !strings.HasPrefix(byID[d.RuleID].info.File, "zz_") {
+					st.ShippedMatches++
+				}
+			}
+			cache = cache.bind(&ev)
+			valueSkip := map[string]bool{}
+			for _, r := range indexed.rules {
+				if !r.info.Enabled || indexed.index.tests[r] == nil || !runsFor(r, ev.Source) {
+					continue
+				}
+				if indexed.index.valueSkip(r, &ev, cache) != "" {
+					valueSkip[r.info.ID] = true
+					st.ValueSkips[r.info.ID]++
+				} else {
+					st.ValueRuns[r.info.ID]++
+				}
+			}
+			// got.Errors is want.Errors less errors of rules the
+			// indexes did not run.
+			rest := got.Errors
+			for _, w := range want.Errors {
+				if len(rest) > 0 && rest[0].RuleID == w.RuleID && rest[0].Error() == w.Error() {
+					rest = rest[1:]
+					continue
+				}
+				switch {
+				case !runsFor(byID[w.RuleID], ev.Source):
+					st.SparedBySource++
+				case valueSkip[w.RuleID]:
+					st.SparedByValue++
+				default:
+					t.Errorf("round %d, %s event %s: error of rule %s missing: %v", round, ev.Source, ev.EventID, w.RuleID, w)
+				}
+			}
+			if len(rest) > 0 {
+				t.Errorf("round %d, %s event %s: errors not raised when every rule runs: %v", round, ev.Source, ev.EventID, rest)
+			}
+		}
+	}
+	cache.bind(nil)
+	return st
 }
 
 // TestEvaluateSkipsRulesOfOtherSources checks that a rule restricted to

@@ -30,13 +30,19 @@ import (
 // A path that leads nowhere gives no value (nil).
 func RawValues(doc map[string]any, path string) []any {
 	var out []any
-	compileRawPath(path).walk(doc, func(v any) { out = appendFlat(out, v) })
+	for _, v := range compileRawPath(path).appendValues(nil, doc) {
+		out = appendFlat(out, v)
+	}
 	return out
 }
 
 // rawPath is a path of RawValues, split once.
 type rawPath struct {
 	text string
+	// id numbers the path among those of a Set's Sigma calls (see
+	// sigmaSites.path), for the per-evaluation cache of the values found
+	// (pathCache); -1 for a path compiled alone, which is not cached.
+	id   int
 	segs []pathSeg
 	// joined[i][k] is segments i..i+k joined with dots: the dotted key
 	// tried for them (k = 0 is segs[i].key alone). A segment with a
@@ -56,7 +62,7 @@ type pathSeg struct {
 // compileRawPath splits path into its segments and precomputes the dotted
 // keys each run of segments may also be written as.
 func compileRawPath(path string) *rawPath {
-	p := &rawPath{text: path}
+	p := &rawPath{text: path, id: -1}
 	for _, s := range splitPath(path) {
 		seg := pathSeg{key: s}
 		if i := strings.IndexByte(s, '['); i > 0 && strings.HasSuffix(s, "]") {
@@ -100,51 +106,55 @@ func splitPath(path string) []string {
 	return append(out, path[start:])
 }
 
-// walk calls fn with each value found at the path in v, before arrays at
-// the end of the path are flattened (see RawValues). fn is not called when
-// the path leads nowhere; it is called with nil for a JSON null.
-func (p *rawPath) walk(v any, fn func(any)) {
+// appendValues appends to out each value found at the path in v, before
+// arrays at the end of the path are flattened (see RawValues), and returns
+// the extended slice. Nothing is appended when the path leads nowhere; nil
+// is for a JSON null. It walks with explicit loops, without closures, so
+// that a walk allocates nothing beyond out's growth.
+func (p *rawPath) appendValues(out []any, v any) []any {
 	if len(p.segs) == 0 {
-		return
+		return out
 	}
-	p.walkFrom(v, 0, fn)
+	return p.appendFrom(out, v, 0)
 }
 
-func (p *rawPath) walkFrom(v any, i int, fn func(any)) {
+// appendFrom appends the values found from v, at segment i.
+func (p *rawPath) appendFrom(out []any, v any, i int) []any {
 	if i == len(p.segs) {
-		fn(v)
-		return
+		return append(out, v)
 	}
 	switch n := v.(type) {
 	case map[string]any:
-		p.walkMap(n, i, fn)
+		return p.appendMap(out, n, i)
 	case []any:
 		for _, el := range n {
-			p.walkFrom(el, i, fn)
+			out = p.appendFrom(out, el, i)
 		}
 	}
+	return out
 }
 
-// walkMap walks on from the object m at segment i: under each key that
+// appendMap walks on from the object m at segment i: under each key that
 // segment i names, alone or joined with the next ones.
-func (p *rawPath) walkMap(m map[string]any, i int, fn func(any)) {
+func (p *rawPath) appendMap(out []any, m map[string]any, i int) []any {
 	joins := p.joined[i]
 	found := false
 	for k, key := range joins {
 		if v, ok := m[key]; ok {
-			p.next(v, i+k, fn)
+			out = p.appendNext(out, v, i+k)
 			found = true
 		}
 	}
 	if found {
-		return
+		return out
 	}
 	// No key equals a join exactly: the keys equal to one
 	// case-insensitively, in sorted order so that the values come out in
 	// the same order every time. (Scanning the object's keys is the
 	// costly part of a lookup; it is only done for a name the document
 	// does not have as written.)
-	var folded []string
+	var buf [4]string
+	folded := buf[:0]
 	for key := range m {
 		for _, j := range joins {
 			if len(key) == len(j) && strings.EqualFold(key, j) {
@@ -154,41 +164,44 @@ func (p *rawPath) walkMap(m map[string]any, i int, fn func(any)) {
 		}
 	}
 	if len(folded) == 0 {
-		return
+		return out
 	}
 	slices.Sort(folded)
 	for _, key := range folded {
 		for k, j := range joins {
 			if strings.EqualFold(key, j) {
-				p.next(m[key], i+k, fn)
+				out = p.appendNext(out, m[key], i+k)
 				break
 			}
 		}
 	}
+	return out
 }
 
-// next walks on from v, the value under the key of segment last (its filter
-// applied), at the segment after it.
-func (p *rawPath) next(v any, last int, fn func(any)) {
-	seg := p.segs[last]
-	if !seg.hasFilter {
-		p.walkFrom(v, last+1, fn)
-		return
+// appendNext walks on from v, the value under the key of segment last
+// (its filter applied), at the segment after it.
+func (p *rawPath) appendNext(out []any, v any, last int) []any {
+	if !p.segs[last].hasFilter {
+		return p.appendFrom(out, v, last+1)
 	}
-	var keep func(any)
-	keep = func(el any) {
-		switch n := el.(type) {
-		case []any:
-			for _, x := range n {
-				keep(x)
-			}
-		case map[string]any:
-			if s, ok := n[seg.filterKey].(string); ok && strings.EqualFold(s, seg.filterValue) {
-				p.walkFrom(n, last+1, fn)
-			}
+	return p.appendFiltered(out, v, last)
+}
+
+// appendFiltered walks on from the objects in v (v itself, or the
+// elements of arrays at any depth) that pass the filter of segment last.
+func (p *rawPath) appendFiltered(out []any, v any, last int) []any {
+	seg := &p.segs[last]
+	switch n := v.(type) {
+	case []any:
+		for _, x := range n {
+			out = p.appendFiltered(out, x, last)
+		}
+	case map[string]any:
+		if s, ok := n[seg.filterKey].(string); ok && strings.EqualFold(s, seg.filterValue) {
+			out = p.appendFrom(out, n, last+1)
 		}
 	}
-	keep(v)
+	return out
 }
 
 // appendFlat appends v to out, the elements of an array (nested arrays
