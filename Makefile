@@ -4,8 +4,11 @@ VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo de
 LDFLAGS   := -X github.com/tripline-dev/tripline/internal/version.Version=$(VERSION)
 BIN       := bin
 TEST_FLAGS ?= -race -shuffle=on -timeout 15m
+# deploy/ and deploy/helm parse files and render the chart in one goroutine
+# per test: the race detector would add compile time there, not safety.
+DEPLOY_TEST_FLAGS ?= -shuffle=on -timeout 10m
 
-.PHONY: help build test lint fmt tidy bench bench-pipeline bench-burst bench-rss bench-replay demo run up down clean rules-check
+.PHONY: help build test test-main test-deploy lint fmt tidy bench bench-parsers bench-pipeline bench-burst bench-rss bench-ledger-startup bench-ledger bench-replay bench-contain demo run up down clean rules-check
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -13,13 +16,22 @@ help: ## list the targets
 build: ## build every binary into bin/
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN)/ ./cmd/...
 
-test: ## run the unit and integration tests (embedded broker, simulator) with -race, and deploy/'s dashboard and alert checks
+test: ## run the unit and integration tests (embedded broker, simulator) with -race, deploy/'s dashboard and alert checks, and the Helm chart's (deploy/helm): test-main beside test-deploy, each one's output in one piece
+	@$(MAKE) --no-print-directory -j2 --output-sync=target test-main test-deploy
+
+test-main: ## the main module's tests only (with -race)
 	$(GO) test $(TEST_FLAGS) ./...
 	cd deploy && $(GO) test $(TEST_FLAGS) ./...
 
-lint: ## go vet and gofmt check (both modules)
+# One after the other: both build the standard library without -race, once.
+test-deploy: ## deploy/'s dashboard, alert and compose checks, then the Helm chart's (deploy/helm)
+	cd deploy && $(GO) test $(DEPLOY_TEST_FLAGS) ./...
+	cd deploy/helm && $(GO) test $(DEPLOY_TEST_FLAGS) ./...
+
+lint: ## go vet and gofmt check (every module), and the Helm chart's lint (deploy/helm's TestLint)
 	$(GO) vet ./...
 	cd deploy && $(GO) vet ./...
+	cd deploy/helm && $(GO) vet ./... && $(GO) test -count=1 -run '^TestLint$$' ./...
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 
 fmt: ## format the code
@@ -28,8 +40,9 @@ fmt: ## format the code
 tidy: ## tidy go.mod
 	$(GO) mod tidy
 
-bench: ## run every benchmark, then the headline ones once each with a summary table of their figures
-	$(GO) test -run '^$$' -bench . -skip '^(BenchmarkPipelineThroughput|BenchmarkRSSUnderMaxSizeMessages|BenchmarkBurst|BenchmarkReplay|BenchmarkRunDryRun|BenchmarkListAll100k)$$' -benchmem ./...
+bench: ## run every benchmark (500 ms each; internal/event's parser comparison at 50 ms each, bench-parsers for 1 s), then the headline ones once each with a summary table of their figures
+	$(GO) test -run '^$$' -bench . -benchtime=500ms -timeout 4m -skip '^(BenchmarkDecodeParsers|BenchmarkPipelineThroughput|BenchmarkRSSUnderMaxSizeMessages|BenchmarkBurst|BenchmarkReplay|BenchmarkReplaySigma|BenchmarkRunDryRun|BenchmarkListAll100k|BenchmarkContain|BenchmarkLedgerStartup|BenchmarkLedgerRate)$$' -benchmem ./...
+	$(GO) test -run '^$$' -bench '^BenchmarkDecodeParsers$$' -benchtime=50ms -timeout 3m -benchmem ./internal/event
 	GO=$(GO) bash scripts/bench-summary.sh
 
 bench-pipeline: ## pipeline vs bare kafka-go+json msgs/s over 50k messages on kfake, clocks to the last commit, ratio (goal >= 0.8)
@@ -43,6 +56,9 @@ bench-replay: ## consumer replay over 200k generated mixed-format lines, and con
 
 bench-rss: ## peak RSS of the consumer process under 400 one-MiB sign-ins for distinct users (goal <= 150 MB)
 	$(GO) test -run '^$$' -bench '^BenchmarkRSSUnderMaxSizeMessages$$' -benchtime=1x ./cmd/consumer
+
+bench-contain: ## produce to suspension of a risky user every 200 ms under 2,000 and 10,000 sign-ins/s, API at 0 and 50 ms: p50/p99/max, consumer CPU and RSS (KAFKA_BROKERS: a real broker)
+	$(GO) test -run '^$$' -bench '^BenchmarkContain$$' -benchtime=1x -timeout 30m ./cmd/consumer
 
 demo: ## run the whole pipeline offline: embedded broker, simulator, sample events, summary
 	$(GO) run ./cmd/consumer demo
@@ -61,7 +77,7 @@ clean: ## remove build output
 # and Maven; KAFKA_VERSION and KAFKA_PORT pick the version and port) and the
 # Kafka integration suite, which uses KAFKA_BROKERS when set and an in-process
 # broker otherwise. `make kafka-up` prints the KAFKA_BROKERS to export.
-.PHONY: kafka-up kafka-down test-kafka test-kafka-smoke devbroker
+.PHONY: kafka-up kafka-down test-kafka test-kafka-smoke test-kafka-failover devbroker
 KAFKA_TEST_FLAGS ?= -count=1 -timeout 20m
 
 kafka-up: ## start a local Apache Kafka (KRaft) from the jars: scripts/kafka-local.sh up
@@ -78,6 +94,14 @@ test-kafka: ## run the Kafka suite (smoke + reliability, prints RELIABILITY figu
 
 test-kafka-smoke: ## the short Kafka smoke subset (risky event suspended, malformed dead-lettered, restart resumes)
 	$(GO) test $(KAFKA_TEST_FLAGS) -v -tags kafka -run '^TestSmoke' ./test/kafka/...
+
+test-kafka-failover: ## the broker-failover scenario on 3 brokers (KAFKA_NODES=3 KAFKA_PORT=29092 bash scripts/kafka-local.sh up; KAFKA_BROKERS set); a skip fails
+	@mkdir -p .cache
+	@if [ -z "$$KAFKA_BROKERS" ]; then echo "test-kafka-failover: set KAFKA_BROKERS to a 3-node cluster: export \"\$$(KAFKA_NODES=3 KAFKA_PORT=29092 bash scripts/kafka-local.sh up)\"" >&2; exit 2; fi
+	@status=0; $(GO) test $(KAFKA_TEST_FLAGS) -v -tags kafka -run '^TestReliabilityBrokerFailover$$' ./test/kafka/... > .cache/test-kafka-failover.log 2>&1 || status=$$?; \
+	grep -E '^(--- |RELIABILITY|ok|FAIL|PASS|panic)|^ +[a-z_]+_test.go' .cache/test-kafka-failover.log; \
+	if grep -q -- '--- SKIP: TestReliabilityBrokerFailover' .cache/test-kafka-failover.log; then echo "test-kafka-failover: the scenario was skipped (see above)"; status=1; fi; \
+	echo "full log: .cache/test-kafka-failover.log"; exit $$status
 
 devbroker: ## run an in-process Kafka broker on 127.0.0.1:9092 for manual runs
 	$(GO) run ./cmd/devbroker

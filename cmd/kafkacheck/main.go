@@ -5,8 +5,9 @@
 //
 //	go run ./cmd/kafkacheck -brokers 127.0.0.1:19092 -timeout 60s
 //
-// It exits 0 once the metadata request succeeds and 1 when the timeout
-// passes first, printing the last error.
+// It exits 0 once the metadata request succeeds, listing at least
+// -min-brokers brokers (default 1; a cluster's whole size when waiting for
+// every node), and 1 when the timeout passes first, printing the last error.
 package main
 
 import (
@@ -38,6 +39,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	brokers := fs.String("brokers", "127.0.0.1:19092", "comma-separated bootstrap `addresses`")
 	timeout := fs.Duration("timeout", 60*time.Second, "give up after this `duration`")
 	interval := fs.Duration("interval", 500*time.Millisecond, "wait this `duration` between attempts")
+	minBrokers := fs.Int("min-brokers", 1, "wait until the metadata lists at least this `many` brokers")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
@@ -47,7 +49,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	ctx, cancel := context.WithTimeout(ctx, *timeout)
 	defer cancel()
 	addrs := strings.Split(*brokers, ",")
-	md, err := waitMetadata(ctx, addrs, *interval)
+	md, err := waitMetadata(ctx, addrs, *interval, max(*minBrokers, 1))
 	if err != nil {
 		fmt.Fprintf(stderr, "kafkacheck: %s: no metadata after %s: %v\n", *brokers, *timeout, err)
 		return 1
@@ -58,8 +60,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 }
 
 // waitMetadata asks for cluster metadata every interval until an answer
-// arrives or ctx ends; it returns the last error in the latter case.
-func waitMetadata(ctx context.Context, addrs []string, interval time.Duration) (*kafka.MetadataResponse, error) {
+// listing at least minBrokers brokers arrives or ctx ends; it returns the
+// last error in the latter case.
+func waitMetadata(ctx context.Context, addrs []string, interval time.Duration, minBrokers int) (*kafka.MetadataResponse, error) {
 	// A transport of our own so no connection is cached across attempts.
 	transport := &kafka.Transport{DialTimeout: 2 * time.Second, MetadataTTL: time.Millisecond}
 	defer transport.CloseIdleConnections()
@@ -69,11 +72,11 @@ func waitMetadata(ctx context.Context, addrs []string, interval time.Duration) (
 	var lastErr error
 	for {
 		md, err := client.Metadata(ctx, &kafka.MetadataRequest{})
-		if err == nil && len(md.Brokers) > 0 {
+		if err == nil && len(md.Brokers) >= minBrokers {
 			return md, nil
 		}
 		if err == nil {
-			err = errors.New("metadata lists no broker")
+			err = fmt.Errorf("metadata lists %d broker(s), want %d", len(md.Brokers), minBrokers)
 		}
 		if ctx.Err() == nil || lastErr == nil {
 			lastErr = err

@@ -305,7 +305,7 @@ func (m *Main) loadLedger(ctx context.Context) error {
 	})
 	m.table, err = ledger.New(ledger.Config{
 		Brokers: m.conn.Brokers, Transport: m.conn.Transport, Topic: k.StateTopic,
-		Create: k.CreateTopics, Partitions: 1, Replication: k.TopicReplication, Logger: m.log,
+		Create: k.CreateTopics, Partitions: 1, Replication: k.TopicReplication, MinInsyncReplicas: k.TopicMinInsyncReplicas, Logger: m.log,
 	}, m.ledger.Apply)
 	if err != nil {
 		return fmt.Errorf("state topic: %w", err)
@@ -457,7 +457,7 @@ func kafkaConfig(k config.Kafka) kafkaio.Config {
 func topicPlan(k config.Kafka, sources, owned []string) kafkaio.TopicPlan {
 	return kafkaio.TopicPlan{
 		Sources: sources, Owned: owned, Create: k.CreateTopics, Partitions: k.TopicPartitions, Replication: k.TopicReplication,
-		MaxMessageBytes: k.MaxBytes,
+		MaxMessageBytes: k.MaxBytes, MinInsyncReplicas: k.TopicMinInsyncReplicas,
 	}
 }
 

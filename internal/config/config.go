@@ -125,6 +125,12 @@ type Kafka struct {
 	CommitInterval   time.Duration `yaml:"commit_interval" json:"commit_interval"`
 	CommitBatch      int           `yaml:"commit_batch" json:"commit_batch"`
 	PartitionBuffer  int           `yaml:"partition_buffer" json:"partition_buffer"`
+	// TopicMinInsyncReplicas, when positive, is the min.insync.replicas of
+	// the topics tripline creates (DLQ, audit, retry, approvals, state):
+	// with acks=all, a write then needs that many replicas in sync, so an
+	// acknowledged record survives the loss of a broker. 0 leaves the
+	// broker's default (1 unless the cluster sets another).
+	TopicMinInsyncReplicas int `yaml:"topic_min_insync_replicas" json:"topic_min_insync_replicas"`
 	// BufferBytes bounds the bytes of fetched messages not yet finished.
 	BufferBytes    int           `yaml:"buffer_bytes" json:"buffer_bytes"`
 	SessionTimeout time.Duration `yaml:"session_timeout" json:"session_timeout"`

@@ -37,6 +37,7 @@ func Env() []EnvVar {
 		{"TRIPLINE_KAFKA_CREATE_TOPICS", "kafka.create_topics", "create the DLQ, audit and state topics when missing", boolSetter(func(c *Config) *bool { return &c.Kafka.CreateTopics })},
 		{"TRIPLINE_KAFKA_TOPIC_PARTITIONS", "kafka.topic_partitions", "partitions of topics tripline creates", intSetter(func(c *Config) *int { return &c.Kafka.TopicPartitions })},
 		{"TRIPLINE_KAFKA_TOPIC_REPLICATION", "kafka.topic_replication", "replication factor of topics tripline creates (-1: broker default)", intSetter(func(c *Config) *int { return &c.Kafka.TopicReplication })},
+		{"TRIPLINE_KAFKA_TOPIC_MIN_INSYNC_REPLICAS", "kafka.topic_min_insync_replicas", "min.insync.replicas of topics tripline creates, so an acknowledged write survives a broker's loss (0: broker default)", intSetter(func(c *Config) *int { return &c.Kafka.TopicMinInsyncReplicas })},
 		{"TRIPLINE_KAFKA_COMMIT_INTERVAL", "kafka.commit_interval", "longest time between offset commits", durSetter(func(c *Config) *time.Duration { return &c.Kafka.CommitInterval })},
 		{"TRIPLINE_KAFKA_COMMIT_BATCH", "kafka.commit_batch", "commit after this many finished messages", intSetter(func(c *Config) *int { return &c.Kafka.CommitBatch })},
 		{"TRIPLINE_KAFKA_PARTITION_BUFFER", "kafka.partition_buffer", "messages of one partition decoded ahead of the hand-over to the user workers", intSetter(func(c *Config) *int { return &c.Kafka.PartitionBuffer })},

@@ -160,6 +160,12 @@ func (c Config) validateKafka(add func(key, format string, args ...any)) {
 	if k.TopicPartitions < 1 {
 		add("kafka.topic_partitions", "must be at least 1")
 	}
+	if k.TopicMinInsyncReplicas < 0 {
+		add("kafka.topic_min_insync_replicas", "must be 0 (the broker's default) or more, got %d", k.TopicMinInsyncReplicas)
+	}
+	if k.TopicReplication > 0 && k.TopicMinInsyncReplicas > k.TopicReplication {
+		add("kafka.topic_min_insync_replicas", "%d is more than kafka.topic_replication %d: the topics would refuse every write", k.TopicMinInsyncReplicas, k.TopicReplication)
+	}
 	if (k.TLS.CertFile == "") != (k.TLS.KeyFile == "") {
 		add("kafka.tls.cert_file", "a client certificate needs both kafka.tls.cert_file and kafka.tls.key_file")
 	}

@@ -46,6 +46,14 @@ type SASL struct {
 	Password  secret.Value
 }
 
+// MetadataTTL is how long the transport trusts the cluster metadata it
+// cached (kafka-go's default is 6s). The transport refreshes it on that
+// clock only, never after an error: when a broker dies, its writers and
+// admin requests (the ledger's fetches, the DLQ) keep going to the dead
+// leader until the cache expires, so a short TTL lets them follow the new
+// leader within a second of its election.
+const MetadataTTL = time.Second
+
 // Connection holds what every Kafka client of tripline shares: TLS and SASL
 // settings, as a dialer (for readers) and a transport (for writers and
 // admin requests).
@@ -73,7 +81,7 @@ func NewConnection(cfg Config) (*Connection, error) {
 	return &Connection{
 		Brokers:   cfg.Brokers,
 		Dialer:    &kafka.Dialer{ClientID: clientID, Timeout: 10 * time.Second, DualStack: true, TLS: tlsCfg, SASLMechanism: mech},
-		Transport: &kafka.Transport{ClientID: clientID, TLS: tlsCfg, SASL: mech, DialTimeout: 10 * time.Second},
+		Transport: &kafka.Transport{ClientID: clientID, TLS: tlsCfg, SASL: mech, DialTimeout: 10 * time.Second, MetadataTTL: MetadataTTL},
 	}, nil
 }
 

@@ -36,6 +36,12 @@ type GroupConfig struct {
 	Logger *slog.Logger
 }
 
+// rejoinBackoff is how long the consumer group waits before it joins again
+// after losing its coordinator (kafka-go's default is 5s): when the broker
+// that coordinated the group dies, another takes over within seconds of
+// its death, and the group should join it as soon as it does.
+const rejoinBackoff = time.Second
+
 // GroupSource is the pipeline's Source over a Kafka consumer group: one
 // generation per rebalance, each partition read by its own reader from the
 // group's committed offset, commits bound to the generation (so a member
@@ -43,7 +49,12 @@ type GroupConfig struct {
 type GroupSource struct {
 	conn  *Connection
 	cfg   GroupConfig
-	group *kafka.ConsumerGroup
+	group consumerGroup
+	log   *slog.Logger
+	// member is the member id of the last generation Next returned; stale,
+	// one kafka-go dropped that the coordinator may still hold (stale.go).
+	// Only Next uses them, and Next is not called concurrently.
+	member, stale string
 }
 
 // NewGroupSource joins nothing yet: the first Next does.
@@ -70,21 +81,33 @@ func (c *Connection) NewGroupSource(cfg GroupConfig) (*GroupSource, error) {
 		HeartbeatInterval:     max(session/4, 500*time.Millisecond),
 		WatchPartitionChanges: true,
 		StartOffset:           start,
+		JoinGroupBackoff:      rejoinBackoff,
 		ErrorLogger:           kafka.LoggerFunc(func(msg string, args ...any) { log.Warn("kafka consumer group: " + fmt.Sprintf(msg, args...)) }),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("consumer group %s: %w", cfg.GroupID, err)
 	}
-	return &GroupSource{conn: c, cfg: cfg, group: g}, nil
+	return &GroupSource{conn: c, cfg: cfg, group: g, log: log}, nil
 }
 
 // Next implements pipeline.Source: it blocks until this member joined the
-// group's next generation.
+// group's next generation. Meanwhile it removes from the group the member
+// id kafka-go dropped after an error, if the coordinator may still hold it
+// (stale.go), so that the join does not wait for that member's session to
+// time out.
 func (s *GroupSource) Next(ctx context.Context) (pipeline.Generation, error) {
+	stop := s.removeStale(ctx)
 	gen, err := s.group.Next(ctx)
+	stop()
 	if err != nil {
+		if s.member != "" && ctx.Err() == nil && droppedMember(err) {
+			s.stale, s.member = s.member, ""
+			s.log.Info("removing the consumer group member id dropped after an error while joining again", "group", s.cfg.GroupID, "member_id", s.stale)
+		}
 		return nil, err
 	}
+	// A generation formed: a stale member is gone (removed, or timed out).
+	s.member, s.stale = gen.MemberID, ""
 	return &groupGeneration{src: s, gen: gen}, nil
 }
 

@@ -26,6 +26,10 @@ type TopicPlan struct {
 	// Owned topics tripline creates, so the DLQ can hold any value the
 	// consumer could fetch.
 	MaxMessageBytes int
+	// MinInsyncReplicas, when positive, is the min.insync.replicas of the
+	// Owned topics tripline creates, so that an acknowledged (acks=all)
+	// write is on that many replicas.
+	MinInsyncReplicas int
 }
 
 // EnsureTopics checks that every source topic exists (an error names each
@@ -55,7 +59,10 @@ func (c *Connection) EnsureTopics(ctx context.Context, plan TopicPlan) error {
 	}
 	var ownedEntries []kafka.ConfigEntry
 	if plan.MaxMessageBytes > 0 {
-		ownedEntries = []kafka.ConfigEntry{{ConfigName: "max.message.bytes", ConfigValue: strconv.Itoa(plan.MaxMessageBytes)}}
+		ownedEntries = append(ownedEntries, kafka.ConfigEntry{ConfigName: "max.message.bytes", ConfigValue: strconv.Itoa(plan.MaxMessageBytes)})
+	}
+	if plan.MinInsyncReplicas > 0 {
+		ownedEntries = append(ownedEntries, kafka.ConfigEntry{ConfigName: "min.insync.replicas", ConfigValue: strconv.Itoa(plan.MinInsyncReplicas)})
 	}
 	var create []kafka.TopicConfig
 	for _, t := range plan.Owned {

@@ -86,10 +86,16 @@ type fetcher struct {
 	attempt int
 }
 
+// fetchRetryMaxInterval is the longest wait between two failed fetches.
+// A broker failover elects the partition's new leader within seconds; a
+// longer wait would leave the table behind for that much longer, and every
+// Sync (the breaker's count before each suspension) waiting for it.
+const fetchRetryMaxInterval = time.Second
+
 func (t *Table) newFetcher(p int) *fetcher {
 	return &fetcher{t: t, p: p, b: backoff.NewExponentialBackOff(
 		backoff.WithInitialInterval(100*time.Millisecond),
-		backoff.WithMaxInterval(5*time.Second),
+		backoff.WithMaxInterval(fetchRetryMaxInterval),
 		backoff.WithMaxElapsedTime(t.maxFailure),
 	)}
 }

@@ -75,6 +75,9 @@ type Config struct {
 	Create      bool
 	Partitions  int // partitions when creating; 0 means 1
 	Replication int // replication factor when creating; 0 or -1 means the broker default
+	// MinInsyncReplicas, when positive, is the min.insync.replicas of the
+	// topic when creating (0: the broker default).
+	MinInsyncReplicas int
 	// FetchMaxWait bounds how long a tail fetch waits for new records (0: 500ms).
 	FetchMaxWait time.Duration
 	// Logger for fetch retries (nil: discard).
@@ -106,6 +109,9 @@ func (c Config) validate() error {
 	}
 	if c.Replication < -1 {
 		errs = append(errs, fmt.Errorf("replication %d is below -1", c.Replication))
+	}
+	if c.MinInsyncReplicas < 0 {
+		errs = append(errs, fmt.Errorf("min insync replicas %d is negative", c.MinInsyncReplicas))
 	}
 	if c.FetchMaxWait < 0 {
 		errs = append(errs, fmt.Errorf("fetch max wait %s is negative", c.FetchMaxWait))

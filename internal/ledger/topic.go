@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -159,7 +160,7 @@ func (t *Table) create(ctx context.Context) error {
 		Topic:             t.cfg.Topic,
 		NumPartitions:     partitions,
 		ReplicationFactor: replication,
-		ConfigEntries:     topicConfig(),
+		ConfigEntries:     topicConfig(t.cfg.MinInsyncReplicas),
 	}}})
 	if err == nil {
 		err = res.Errors[t.cfg.Topic]
@@ -175,11 +176,16 @@ func (t *Table) create(ctx context.Context) error {
 	}
 }
 
-// topicConfig is the configuration of a topic Load creates.
-func topicConfig() []kafka.ConfigEntry {
-	return []kafka.ConfigEntry{
+// topicConfig is the configuration of a topic Load creates: compacted,
+// with min.insync.replicas when minISR is positive.
+func topicConfig(minISR int) []kafka.ConfigEntry {
+	entries := []kafka.ConfigEntry{
 		{ConfigName: "cleanup.policy", ConfigValue: "compact"},
 	}
+	if minISR > 0 {
+		entries = append(entries, kafka.ConfigEntry{ConfigName: "min.insync.replicas", ConfigValue: strconv.Itoa(minISR)})
+	}
+	return entries
 }
 
 // listed reports whether metadata lists the topic.

@@ -315,11 +315,7 @@ func (c *Consumer) Run(ctx context.Context) error {
 	buffered := semaphore.NewWeighted(c.cfg.BufferBytes)
 	decoders := newDecoders(c, c.cfg.Decoders, c.cfg.PartitionBuffer)
 	defer decoders.close()
-	joinRetry := backoff.NewExponentialBackOff(
-		backoff.WithInitialInterval(200*time.Millisecond),
-		backoff.WithMaxInterval(5*time.Second),
-		backoff.WithMaxElapsedTime(c.cfg.FetchRetry),
-	)
+	joinRetry := outageBackOff(200*time.Millisecond, c.cfg.FetchRetry)
 	for {
 		gen, err := c.deps.Source.Next(ctx)
 		switch {

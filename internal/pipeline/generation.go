@@ -154,11 +154,7 @@ func (r *run) fetch(cl Claim, reader PartitionReader, ordered chan<- chan *messa
 	m := c.deps.Metrics
 	topicAttr := attrs("topic", cl.Topic)
 	partAttr := attrs("topic", cl.Topic, "partition", strconv.Itoa(cl.Partition))
-	b := backoff.NewExponentialBackOff(
-		backoff.WithInitialInterval(100*time.Millisecond),
-		backoff.WithMaxInterval(5*time.Second),
-		backoff.WithMaxElapsedTime(c.cfg.FetchRetry),
-	)
+	b := outageBackOff(100*time.Millisecond, c.cfg.FetchRetry)
 	track := r.trackers[cl.TopicPartition]
 	for {
 		msg, err := reader.FetchMessage(r.stop)
@@ -346,10 +342,13 @@ func (r *run) abandon(m *message) {
 // commitLoop commits every CommitInterval, whenever CommitBatch messages
 // finished, and, every twentieth of the interval, when a partition has
 // caught up with everything it fetched (the tail of a burst does not wait
-// for the interval), until ctx is done.
+// for the interval), until ctx is done. After a failed commit (the group's
+// coordinator died), the next try waits for the interval: a caught-up
+// partition would otherwise try, and log, twenty times as often.
 func (r *run) commitLoop(ctx context.Context) {
 	t := time.NewTicker(max(r.c.cfg.CommitInterval/20, time.Millisecond))
 	defer t.Stop()
+	failing := false
 	for {
 		select {
 		case <-ctx.Done():
@@ -358,12 +357,14 @@ func (r *run) commitLoop(ctx context.Context) {
 			r.mu.Lock()
 			due := time.Since(r.lastCommit) >= r.c.cfg.CommitInterval
 			r.mu.Unlock()
-			if !due && !r.caughtUp() {
+			if !due && (failing || !r.caughtUp()) {
 				continue
 			}
 		case <-r.full:
 		}
-		if err := r.commit(ctx); err != nil && ctx.Err() == nil {
+		err := r.commit(ctx)
+		failing = err != nil
+		if err != nil && ctx.Err() == nil {
 			r.c.log.Warn("offset commit failed; retrying at the next interval", "error", err.Error())
 		}
 	}

@@ -2,15 +2,20 @@ package pipeline
 
 import (
 	"context"
+	"sync"
 
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
 	"go.opentelemetry.io/otel/metric/noop"
+
+	"github.com/tripline-dev/tripline/internal/remediate"
 )
 
 // Metrics are the instruments the pipeline records (the decision service
-// records decisions, outcomes and Users API latency). Labels never carry
-// emails or user ids: only topics, partitions, rule ids and error classes.
+// records decisions, outcomes, Users API latency and the time to action,
+// from the record time the pipeline puts in each decision). Labels never
+// carry emails or user ids: only topics, partitions, rule ids and error
+// classes.
 type Metrics struct {
 	consumed    metric.Int64Counter
 	dlq         metric.Int64Counter
@@ -20,6 +25,12 @@ type Metrics struct {
 	lag         metric.Int64Gauge
 	parked      metric.Int64Counter
 	parkAge     metric.Float64Gauge
+	eventDelay  metric.Float64Histogram
+
+	// topics holds the topic attribute of each source topic (a
+	// metric.MeasurementOption), built once: the per-event instruments
+	// record on every core.
+	topics sync.Map
 }
 
 // NewMetrics creates the instruments on meter (a no-op meter when nil).
@@ -53,7 +64,21 @@ func NewMetrics(meter metric.Meter) (*Metrics, error) {
 		metric.WithDescription("Time since the first failure of the parked decision last read from the retry topic, by partition (how many wait: tripline_consumer_lag of the retry topic).")); err != nil {
 		return nil, err
 	}
+	if m.eventDelay, err = meter.Float64Histogram("tripline_event_delay", metric.WithUnit("s"),
+		metric.WithDescription("How late the SIEM delivers: time from each source event's own time to its Kafka record's timestamp, by topic."),
+		metric.WithExplicitBucketBoundaries(remediate.DelayBuckets()...)); err != nil {
+		return nil, err
+	}
 	return m, nil
+}
+
+// topic is the measurement option of a topic attribute.
+func (m *Metrics) topic(topic string) metric.MeasurementOption {
+	if o, ok := m.topics.Load(topic); ok {
+		return o.(metric.MeasurementOption)
+	}
+	o, _ := m.topics.LoadOrStore(topic, attrs("topic", topic))
+	return o.(metric.MeasurementOption)
 }
 
 func attrs(kv ...string) metric.MeasurementOption {

@@ -157,6 +157,7 @@ func decodeFailures(err error) []failure {
 // handleEvent checks an event's time and evaluates the rules on it: the
 // failures (future-dated, rule errors) and the decisions to hand over.
 func (c *Consumer) handleEvent(ctx context.Context, e *envelope, ev *event.Event) ([]failure, []handover) {
+	c.eventDelay(ctx, e, ev)
 	now := c.cfg.Now()
 	if f := c.future(e, ev, now); f != nil {
 		return []failure{*f}, nil
@@ -181,10 +182,22 @@ func (c *Consumer) handleEvent(ctx context.Context, e *envelope, ev *event.Event
 			continue
 		}
 		rd := decisionOf(e.msg, ev, d)
-		rd.Stale = stale
+		rd.Stale, rd.RecordTime = stale, e.recordTime()
 		out = append(out, handover{d: rd, item: ev.Item, value: ev.ItemRaw})
 	}
 	return fails, out
+}
+
+// eventDelay records how late the SIEM delivered a source event, from its
+// own time to its Kafka record's timestamp (tripline_event_delay), once per
+// event: a parked decision's event and a replayed one were counted when
+// first read. An event or record without a time is not counted; an event
+// dated after its record (the SIEM's clock ahead) counts as 0.
+func (c *Consumer) eventDelay(ctx context.Context, e *envelope, ev *event.Event) {
+	if e.kind != kindEvent || c.cfg.Replay != nil || ev.Time.IsZero() || e.msg.Time.IsZero() {
+		return
+	}
+	c.deps.Metrics.eventDelay.Record(ctx, max(e.msg.Time.Sub(ev.Time), 0).Seconds(), c.deps.Metrics.topic(e.msg.Topic))
 }
 
 // decide hands one decision to the decider and turns its answer into the

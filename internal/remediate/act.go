@@ -99,11 +99,39 @@ func (s *Service) callAPI(ctx context.Context, c *call, op string, fn func(conte
 		s.metrics.apiLatency.Record(ctx, time.Since(start).Seconds(), attrs("action", op, "status", status))
 		return err
 	}, s.onRetry(ctx, c, op))
+	if !isInterrupted(err) {
+		c.answered = s.now()
+	}
 	span.SetAttributes(attribute.Int("tripline.attempts", attempts))
 	if err != nil {
 		span.SetStatus(codes.Error, err.Error())
 	}
 	return attempts, err
+}
+
+// timeToAction records, once a decision reached its outcome, how long
+// after its Kafka record's timestamp the Users API answered it
+// (tripline_time_to_action), if that answer decided the outcome: the
+// action's (suspended, reactivated, or already_ when the user was in that
+// state by then), the read's that made the action needless
+// (already_suspended, already_active, containment_extended), or the
+// failure's. An outcome a guard gave, even after a read (breaker_open,
+// pending_approval, grace), is no action; a decision that never reached
+// the API (shadow, dry run, protected...) and one no record timed
+// (RecordTime zero: an approved action carried out, the end of a timed
+// suspension, where a person or a timer waited) are not recorded either.
+// A record dated after the answer (a producer's clock ahead) counts as 0.
+func (s *Service) timeToAction(ctx context.Context, c *call) {
+	if c.answered.IsZero() || c.d.RecordTime.IsZero() {
+		return
+	}
+	switch c.out.Result {
+	case ResultSuspended, ResultAlreadySuspended, ResultReactivated, ResultAlreadyActive, ResultContainmentExtended, ResultFailed:
+	default:
+		return
+	}
+	s.metrics.timeToAction.Record(ctx, max(c.answered.Sub(c.d.RecordTime), 0).Seconds(),
+		attrs("action", string(c.d.Action), "result", string(c.out.Result)))
 }
 
 func isInterrupted(err error) bool { return errors.Is(err, ErrInterrupted) }

@@ -18,6 +18,9 @@ type call struct {
 	// endDetail is the detail of a reactivation that ends a timed
 	// suspension.
 	endDetail string
+	// answered is when the Users API last answered the call, by the
+	// service's clock (zero: the call never reached the API).
+	answered time.Time
 }
 
 // handler carries a call one step further. It returns nil when the call

@@ -161,6 +161,14 @@ type Decision struct {
 	// entry repeats; a 0 entry is permanent). Nil: permanent.
 	SuspendFor []time.Duration
 	Source     Source
+	// RecordTime is the timestamp of the Kafka record the event came in
+	// (for a parked decision, the original record's): when the SIEM's
+	// record reached Kafka. The time from it to the Users API's answer to
+	// the action is tripline_time_to_action_seconds. Zero for an action no
+	// record timed (an approved action carried out, the end of a timed
+	// suspension: a person's or a timer's wait is not tripline's): not
+	// observed.
+	RecordTime time.Time
 	// Stale, when set, says why the event is too old to act on (its time,
 	// or its Kafka record's, is older than the maximum event age): the
 	// decision runs the read-only guards and ends as stale, like a shadow

@@ -167,6 +167,7 @@ func (s *Service) run(ctx context.Context, c *call) (Outcome, error) {
 	if c.out.Result == ResultReactivated && c.out.Detail == "" {
 		c.out.Detail = c.endDetail
 	}
+	s.timeToAction(ctx, c)
 	if c.out.Result != "" {
 		s.metrics.decisions.Add(ctx, 1, attrs("rule", d.RuleID, "mode", string(d.Mode), "action", string(d.Action), "outcome", string(c.out.Result)))
 		if aerr := s.auditor.Audit(ctx, s.newRecord(c.out, f, c.approval, traceID(ctx))); aerr != nil {

@@ -113,6 +113,7 @@ const ProtectedFile = "protected.yaml"
 // A missing or empty ProtectedFile is not a problem for Load, so that rule
 // authors can lint, test and replay rules without one; a Watcher, which
 // serves the decision service, refuses it (see NewWatcher).
+// Hidden "..*" entries (a Kubernetes volume's own) are never rule files.
 func Load(fsys fs.FS, opts ...Option) (*Set, error) {
 	cfg := loadConfig{}
 	for _, o := range opts {
@@ -134,7 +135,9 @@ func Load(fsys fs.FS, opts ...Option) (*Set, error) {
 		if f == "protected.yml" {
 			p.add(f, 0, "", "the protected identities file must be named %s", ProtectedFile)
 		}
-		return f == ProtectedFile || f == "protected.yml"
+		// "..*" entries are a Kubernetes volume's own (..data and the
+		// kubelet's timestamped directories), never rule files.
+		return f == ProtectedFile || f == "protected.yml" || strings.HasPrefix(f, "..")
 	})
 	sort.Strings(files)
 	if len(files) == 0 {

@@ -65,6 +65,9 @@ type Watcher struct {
 	mu       sync.Mutex // serializes reloads
 	loaded   atomic.Uint64
 	rejected atomic.Uint64
+	// watching, when set (by tests), is called once Run watches the
+	// directory: a change made after it is seen.
+	watching func()
 }
 
 // NewWatcher loads the rules in dir with LoadChecked and returns a Watcher
@@ -193,11 +196,17 @@ func (w *Watcher) Reload() error {
 
 // Run watches the directory and reloads after each burst of changes to rule
 // files and protected.yaml (*.yaml, *.yml), waiting Debounce after the last
-// change. Changes to fixtures and to the benign corpus, in subdirectories,
-// are not watched: they take effect at the next reload. Each reload is
-// logged and reported to OnReload as Reload does; after a rejected one Run
-// carries on with the current Set. Run returns nil
-// when ctx is done, or an error if the directory cannot be watched.
+// change, and after each atomic update of a Kubernetes ConfigMap (or
+// projected) volume mounted there: the kubelet writes every key into a new
+// hidden directory and renames a `..data` symlink over the old one, so the
+// files, reached through symlinks, change without an event of their own
+// (see isReloadEvent). Either way the whole directory is loaded again once
+// per burst. Changes to fixtures and to the benign corpus, in
+// subdirectories, are not watched in a plain directory: they take effect at
+// the next reload (in a ConfigMap volume they come with the `..data` swap).
+// Each reload is logged and reported to OnReload as Reload does; after a
+// rejected one Run carries on with the current Set. Run returns nil when ctx
+// is done, or an error if the directory cannot be watched.
 func (w *Watcher) Run(ctx context.Context) error {
 	fw, err := fsnotify.NewWatcher()
 	if err != nil {
@@ -206,6 +215,9 @@ func (w *Watcher) Run(ctx context.Context) error {
 	defer fw.Close()
 	if err := fw.Add(w.dir); err != nil {
 		return fmt.Errorf("watch rules: %w", err)
+	}
+	if w.watching != nil {
+		w.watching()
 	}
 	timer := time.NewTimer(w.cfg.Debounce)
 	timer.Stop()
@@ -218,10 +230,7 @@ func (w *Watcher) Run(ctx context.Context) error {
 			if !ok {
 				return errors.New("watch rules: watcher closed")
 			}
-			if ext := filepath.Ext(ev.Name); ext != ".yaml" && ext != ".yml" {
-				continue
-			}
-			if ev.Op == fsnotify.Chmod {
+			if !isReloadEvent(ev) {
 				continue
 			}
 			timer.Reset(w.cfg.Debounce)
@@ -234,4 +243,31 @@ func (w *Watcher) Run(ctx context.Context) error {
 			_ = w.Reload() // logged by Reload
 		}
 	}
+}
+
+// kubeDataLink is the symlink through which a Kubernetes ConfigMap, Secret
+// or projected volume exposes its current contents: every key is a symlink
+// `name -> ..data/name`, and an update renames a new `..data` over the old
+// one (an event on `..data` only; the kubelet's timestamped directories
+// and `..data_tmp` are hidden entries too, starting with "..").
+const kubeDataLink = "..data"
+
+// isReloadEvent reports whether ev, an event in the watched directory, may
+// change the rule set: a change (other than of permissions alone) to a rule
+// file or ProtectedFile (*.yaml, *.yml), or the swap of kubeDataLink. The
+// other hidden "..*" entries the kubelet writes are ignored: they are its
+// staging, never rule files.
+func isReloadEvent(ev fsnotify.Event) bool {
+	if ev.Op == fsnotify.Chmod {
+		return false
+	}
+	name := filepath.Base(ev.Name)
+	if name == kubeDataLink {
+		return true
+	}
+	if strings.HasPrefix(name, "..") {
+		return false
+	}
+	ext := filepath.Ext(name)
+	return ext == ".yaml" || ext == ".yml"
 }
