@@ -21,7 +21,6 @@ test: ## run the unit and integration tests (embedded broker, simulator) with -r
 
 test-main: ## the main module's tests only (with -race)
 	$(GO) test $(TEST_FLAGS) ./...
-	cd deploy && $(GO) test $(TEST_FLAGS) ./...
 
 # One after the other: both build the standard library without -race, once.
 test-deploy: ## deploy/'s dashboard, alert and compose checks, then the Helm chart's (deploy/helm)
@@ -45,6 +44,9 @@ bench: ## run every benchmark (500 ms each; internal/event's parser comparison a
 	$(GO) test -run '^$$' -bench '^BenchmarkDecodeParsers$$' -benchtime=50ms -timeout 3m -benchmem ./internal/event
 	GO=$(GO) bash scripts/bench-summary.sh
 
+bench-parsers: ## internal/event's JSON parser comparison (448 sub-benchmarks) at 1 s each: about 9 minutes
+	$(GO) test -run '^$$' -bench '^BenchmarkDecodeParsers$$' -benchtime=1s -timeout 20m -benchmem ./internal/event
+
 bench-pipeline: ## pipeline vs bare kafka-go+json msgs/s over 50k messages on kfake, clocks to the last commit, ratio (goal >= 0.8)
 	$(GO) test -run '^$$' -bench '^BenchmarkPipelineThroughput$$' -benchtime=3x -benchmem ./cmd/consumer
 
@@ -53,6 +55,12 @@ bench-burst: ## 1000 risky users on one partition at 50 ms per API call (goal <=
 
 bench-replay: ## consumer replay over 200k generated mixed-format lines, and consumer run --dry-run over the same on kfake (events/s)
 	$(GO) test -run '^$$' -bench '^(BenchmarkReplay|BenchmarkRunDryRun)$$' -benchtime=1x ./cmd/consumer
+
+bench-ledger-startup: ## start-up on a state topic of 100,000 signed user records: time to ready (goal <= 3 s), peak RSS (goal <= 150 MiB), ledger heap per user (goal <= 1 KiB)
+	$(GO) test -run '^$$' -bench '^BenchmarkLedgerStartup$$' -benchtime=3x -timeout 15m ./cmd/consumer
+
+bench-ledger: ## 50,000 suspensions in a row, caps raised, embedded broker: rate over the first and last 10,000 (goal ratio >= 0.8), ledger syncs timed out (goal 0); about 3 minutes
+	$(GO) test -run '^$$' -bench '^BenchmarkLedgerRate$$' -benchtime=1x -timeout 20m ./cmd/consumer
 
 bench-rss: ## peak RSS of the consumer process under 400 one-MiB sign-ins for distinct users (goal <= 150 MB)
 	$(GO) test -run '^$$' -bench '^BenchmarkRSSUnderMaxSizeMessages$$' -benchtime=1x ./cmd/consumer

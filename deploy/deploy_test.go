@@ -3,7 +3,11 @@
 // parses, and uses only series tripline exports (metrics.txt, itself checked
 // against a scrape of the running consumer by cmd/consumer's
 // TestMetricsListMatchesScrape). It is a module of its own so that the
-// Prometheus packages stay out of tripline's build.
+// Prometheus packages stay out of tripline's build, and it imports only
+// Prometheus's PromQL and rule-file parsers (promql/parser, model/rulefmt):
+// its config package would bring the service discoveries' module graph
+// (AWS, Azure and Google SDKs, client-go), so prometheus.yml is checked by
+// loadPrometheusConfig instead.
 package deploy_test
 
 import (

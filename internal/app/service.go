@@ -6,10 +6,11 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-
+	"math"
 	"net/http"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"slices"
 	"sync"
 	"syscall"
@@ -288,6 +289,12 @@ func (m *Main) auditor(extra remediate.Auditor) remediate.Auditor {
 	return a
 }
 
+// loadMemoryLimit is the soft memory limit while the state topic loads
+// (100,000 user records peak at about 140 MiB of RSS under it, 150 to 160
+// without): past it, the collector runs more often, never with more than
+// half of the CPU, so a larger ledger loads more slowly rather than fails.
+const loadMemoryLimit = 120 << 20
+
 // loadLedger opens the state topic (creating it compacted when allowed,
 // refusing it when it is not compacted) and reads it in full.
 func (m *Main) loadLedger(ctx context.Context) error {
@@ -302,6 +309,7 @@ func (m *Main) loadLedger(ctx context.Context) error {
 	}
 	m.ledger = remediate.NewLedger(nil, remediate.LedgerConfig{
 		Instance: m.clientID, Keys: m.keys, MaxClockSkew: m.cfg.Event.MaxClockSkew, Now: now, Logger: m.log,
+		Retention: m.cfg.Ledger.Retention,
 	})
 	m.table, err = ledger.New(ledger.Config{
 		Brokers: m.conn.Brokers, Transport: m.conn.Transport, Topic: k.StateTopic,
@@ -313,6 +321,15 @@ func (m *Main) loadLedger(ctx context.Context) error {
 	m.ledger.SetStore(m.table)
 	loadCtx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 	defer cancel()
+	// The load builds the whole ledger at once (about 600 bytes per user
+	// record): a soft memory limit while it runs makes the collector work
+	// harder only when the heap nears it, which keeps the process's peak
+	// memory closer to what the ledger keeps. A limit set with GOMEMLIMIT
+	// is left alone.
+	if prev := debug.SetMemoryLimit(-1); prev == math.MaxInt64 {
+		debug.SetMemoryLimit(loadMemoryLimit)
+		defer debug.SetMemoryLimit(prev)
+	}
 	start := time.Now()
 	if err := m.table.Load(loadCtx); err != nil {
 		return fmt.Errorf("state topic %s (kafka.state_topic, TRIPLINE_KAFKA_STATE_TOPIC): %w", k.StateTopic, err)
@@ -494,6 +511,7 @@ func (m *Main) Run(ctx context.Context) error {
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return ignoreCanceled(m.table.Run(gctx)) })
 	g.Go(func() error { return m.ledger.Run(gctx) })
+	g.Go(func() error { return m.ledger.RunRetention(gctx, remediate.DefaultRetentionEvery) })
 	g.Go(func() error {
 		err := m.consumer.Run(gctx)
 		if err == nil {

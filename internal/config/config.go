@@ -17,6 +17,7 @@ type Config struct {
 	Retry       Retry       `yaml:"retry" json:"retry"`
 	Event       Event       `yaml:"event" json:"event"`
 	Breaker     Breaker     `yaml:"breaker" json:"breaker"`
+	Ledger      Ledger      `yaml:"ledger" json:"ledger"`
 	Slack       Slack       `yaml:"slack" json:"slack"`
 	Notify      Notify      `yaml:"notify" json:"notify"`
 	// ApprovalAddr is where Slack's interactivity callbacks (the Approve
@@ -229,6 +230,16 @@ type Breaker struct {
 	Global string `yaml:"global" json:"global"`
 }
 
+// Ledger configures the action ledger kept on the state topic.
+type Ledger struct {
+	// Retention is how long a user's record that nothing needs any more
+	// (no timed suspension, pending approval or exception running; not
+	// suspended by tripline) is kept after its last activity, before it is
+	// tombstoned on the state topic and dropped from memory. Every
+	// instance must use the same value.
+	Retention time.Duration `yaml:"retention" json:"retention"`
+}
+
 // Log configures logging.
 type Log struct {
 	// Level is debug, info, warn or error.
@@ -274,6 +285,7 @@ func Default() Config {
 		},
 		Event:         Event{MaxBytes: 1 << 20, MaxDepth: 64, MaxAge: 24 * time.Hour, MaxClockSkew: 5 * time.Minute},
 		Breaker:       Breaker{Global: "20/10m"},
+		Ledger:        Ledger{Retention: 90 * 24 * time.Hour},
 		HTTPAddr:      "127.0.0.1:9464",
 		ShutdownGrace: 30 * time.Second,
 		MaxInFlight:   64,

@@ -78,6 +78,7 @@ func Env() []EnvVar {
 		{"TRIPLINE_MAX_EVENT_AGE", "event.max_age", "older events (by event time or Kafka timestamp) are evaluated in shadow only (0: off)", durSetter(func(c *Config) *time.Duration { return &c.Event.MaxAge })},
 		{"TRIPLINE_MAX_CLOCK_SKEW", "event.max_clock_skew", "events dated further ahead are dead-lettered as decode/future_time (0: off)", durSetter(func(c *Config) *time.Duration { return &c.Event.MaxClockSkew })},
 		{"TRIPLINE_BREAKER_GLOBAL", "breaker.global", "cap on suspensions by every rule together, COUNT/WINDOW (0: off)", func(c *Config, v string) error { c.Breaker.Global = strings.TrimSpace(v); return nil }},
+		{"TRIPLINE_LEDGER_RETENTION", "ledger.retention", "how long a user's record nothing needs any more (not suspended by tripline, no timed suspension, approval or exception) is kept after its last activity; at least 720h (30 days)", durSetter(func(c *Config) *time.Duration { return &c.Ledger.Retention })},
 		{"TRIPLINE_DRY_RUN", "dry_run", "evaluate and record, never suspend or reactivate", boolSetter(func(c *Config) *bool { return &c.DryRun })},
 		{"TRIPLINE_HTTP_ADDR", "http_addr", "address of /metrics, /healthz, /readyz (empty: off)", func(c *Config, v string) error { c.HTTPAddr = v; return nil }},
 		{"TRIPLINE_MAX_IN_FLIGHT", "max_in_flight", "decisions queued or running at once, across users (one user's stay in order); fetching waits beyond", intSetter(func(c *Config) *int { return &c.MaxInFlight })},

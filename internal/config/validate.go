@@ -72,6 +72,12 @@ func (c Config) Validate() error {
 	if _, _, err := c.BreakerGlobal(); err != nil {
 		add("breaker.global", "%v", err)
 	}
+	switch lr := c.Ledger.Retention; {
+	case lr < minLedgerRetention:
+		add("ledger.retention", "must be at least %s (30 days: the longest cooldown, timed suspension, escalation and exception the ledger keeps), got %s", minLedgerRetention, lr)
+	case c.Event.MaxAge > 0 && lr <= c.Event.MaxAge:
+		add("ledger.retention", "ledger.retention (%s) must be longer than event.max_age (%s): an event whose user record was forgotten must be too old to act", lr, c.Event.MaxAge)
+	}
 	if c.ShutdownGrace <= 0 {
 		add("shutdown_grace", "must be positive")
 	}
@@ -224,6 +230,11 @@ func envName(key string) string {
 	}
 	return "file only"
 }
+
+// minLedgerRetention is the shortest ledger.retention: the ledger keeps a
+// rule's cooldown, a timed suspension, its escalation history and an
+// exception for at most 30 days.
+const minLedgerRetention = 30 * 24 * time.Hour
 
 // maxBreakerWindow is the longest breaker window (the ledger keeps a week
 // of suspensions).

@@ -22,7 +22,7 @@ func (t *Table) catchUp(ctx context.Context, p int, pos, end int64) (int64, erro
 			return pos, err
 		}
 		pos = from
-		next, err := t.consume(res.Records, pos)
+		next, err := t.consume(p, res.Records, pos)
 		if err != nil {
 			return pos, fmt.Errorf("partition %d at offset %d: read records: %w", p, pos, err)
 		}
@@ -52,7 +52,7 @@ func (t *Table) tail(ctx context.Context, p int) error {
 			return err
 		}
 		pos = from
-		next, err := t.consume(res.Records, pos)
+		next, err := t.consume(p, res.Records, pos)
 		if err != nil {
 			// A garbled response: fetch the same offset again.
 			rerr := f.retry(ctx, pos, fmt.Errorf("read records: %w", err))
@@ -73,7 +73,7 @@ func (t *Table) tail(ctx context.Context, p int) error {
 		}
 		pos = next
 		t.next[p] = pos
-		t.applied[p].Store(pos)
+		t.advance(p, pos)
 	}
 }
 
@@ -176,11 +176,11 @@ func (f *fetcher) logStart(ctx context.Context) (int64, bool) {
 	return 0, false
 }
 
-// consume offers the records of a fetch response at offset pos or later to
-// the table and returns the next offset to fetch. Transaction markers are
+// consume offers the records of a fetch response of partition p at offset
+// pos or later to the table and returns the next offset to fetch. Transaction markers are
 // stepped over. Records without a key are not ledger records: they are
 // skipped.
-func (t *Table) consume(rr kafka.RecordReader, pos int64) (next int64, err error) {
+func (t *Table) consume(p int, rr kafka.RecordReader, pos int64) (next int64, err error) {
 	batches := []kafka.RecordReader{rr}
 	if s, ok := rr.(*protocol.RecordStream); ok {
 		batches = s.Records // keeps control batches, which the stream hides
@@ -224,7 +224,7 @@ func (t *Table) consume(rr kafka.RecordReader, pos int64) (next int64, err error
 				t.log.Warn("skipping a record without a key", "offset", rec.Offset)
 				continue
 			}
-			t.state.offer(string(key), value, signature, rec.Offset)
+			t.state.offerRead(p, string(key), value, signature, rec.Offset)
 		}
 	}
 	return pos, nil

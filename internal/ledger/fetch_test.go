@@ -41,7 +41,7 @@ func TestConsume(t *testing.T) {
 		// A transaction marker, which kafka-go's stream hides.
 		protocol.NewControlBatch(protocol.ControlRecord{Offset: 8, Type: 1}),
 	}}
-	next, err := tbl.consume(stream, 4)
+	next, err := tbl.consume(0, stream, 4)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -55,7 +55,7 @@ func TestConsume(t *testing.T) {
 	}
 
 	// Nothing at or past pos: no progress.
-	next, err = tbl.consume(kafka.NewRecordReader(rec(2, []byte("k"), []byte("v"))), 3)
+	next, err = tbl.consume(0, kafka.NewRecordReader(rec(2, []byte("k"), []byte("v"))), 3)
 	if err != nil || next != 3 {
 		t.Errorf("consume of an old record = %d, %v; want 3, nil", next, err)
 	}

@@ -140,6 +140,10 @@ type Table struct {
 	next []int64
 	// applied mirrors next for readers other than the tail (Sync).
 	applied []atomic.Int64
+	// advanced is closed, and replaced, each time a tail moves applied
+	// on: Sync waits on it rather than polling.
+	advancedMu sync.Mutex
+	advanced   chan struct{}
 }
 
 // New returns a Table over cfg.Topic that hands every record to apply. It
@@ -169,6 +173,7 @@ func New(cfg Config, apply ApplyFunc) (*Table, error) {
 		log:        log.With("topic", cfg.Topic),
 		state:      newState(apply),
 		maxFailure: maxFailure,
+		advanced:   make(chan struct{}),
 	}, nil
 }
 
@@ -271,17 +276,21 @@ func (t *Table) Put(ctx context.Context, key string, value []byte, signature str
 		return ErrNotLoaded
 	}
 	value = bytes.Clone(value) // nil stays nil: a tombstone
-	offset, err := t.produce(ctx, partitionFor(key, t.partitions), key, value, signature)
+	p := partitionFor(key, t.partitions)
+	offset, err := t.produce(ctx, p, key, value, signature)
 	if err != nil {
 		return fmt.Errorf("ledger put %s to %s: %w", key, t.cfg.Topic, err)
 	}
-	t.state.offer(key, value, signature, offset)
+	t.state.offerWrite(p, key, value, signature, offset)
 	return nil
 }
 
 // Sync waits until the table has applied every record written to the
 // topic before the call, by any instance: a read after Sync sees what the
-// others wrote until then. It needs Run; ctx bounds the wait.
+// others wrote until then. It needs Run; ctx bounds the wait. It costs one
+// ListOffsets request (the end offsets), then waits for the tails to apply
+// up to them, woken as they move on (see advance): it reads nothing itself,
+// whatever the table holds.
 func (t *Table) Sync(ctx context.Context) error {
 	if !t.loaded.Load() {
 		return ErrNotLoaded
@@ -301,13 +310,41 @@ func (t *Table) Sync(ctx context.Context) error {
 		if po.Partition < 0 || po.Partition >= t.partitions {
 			continue
 		}
-		for t.applied[po.Partition].Load() < po.LastOffset {
-			if err := wait(ctx, 2*time.Millisecond); err != nil {
-				return fmt.Errorf("ledger sync %s: %w", t.cfg.Topic, err)
-			}
+		if err := t.awaitApplied(ctx, po.Partition, po.LastOffset); err != nil {
+			return fmt.Errorf("ledger sync %s: %w", t.cfg.Topic, err)
 		}
 	}
 	return nil
+}
+
+// awaitApplied waits until partition p is applied up to offset end, or ctx
+// is done.
+func (t *Table) awaitApplied(ctx context.Context, p int, end int64) error {
+	for {
+		t.advancedMu.Lock()
+		advanced := t.advanced
+		t.advancedMu.Unlock()
+		if t.applied[p].Load() >= end {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-advanced:
+		}
+	}
+}
+
+// advance notes that partition p is applied up to pos, and wakes the
+// Syncs waiting when that moves it on.
+func (t *Table) advance(p int, pos int64) {
+	if t.applied[p].Swap(pos) == pos {
+		return
+	}
+	t.advancedMu.Lock()
+	close(t.advanced)
+	t.advanced = make(chan struct{})
+	t.advancedMu.Unlock()
 }
 
 // Ready reports whether Load completed.

@@ -173,18 +173,25 @@ func (s *Service) syncLedger(ctx context.Context) {
 }
 
 // settle releases the call's hold unless the user's record confirms it
-// (the user was suspended from ACTIVE under it). A release that cannot be
-// written leaves the hold counted: the breaker errs on the side of caution.
+// (the user was suspended from ACTIVE under it), then removes the settled
+// hold from the state topic (a tombstone): the suspension counts in its
+// window through the user's record, and a release through the instances
+// that applied it. A release that cannot be written leaves the hold
+// counted, and on the topic: the breaker errs on the side of caution.
 func (s *Service) settle(ctx context.Context, c *call) {
-	if e, _ := s.ledger.User(c.out.User.ID); e.SuspendedBy != nil && e.SuspendedBy.Hold.Equal(c.hold) {
-		return
-	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), syncTimeout)
 	defer cancel()
-	h := Hold{UserID: c.out.User.ID, Rule: c.d.RuleID, At: c.hold, Instance: s.cfg.Instance, Released: true}
-	if err := s.ledger.PutHold(ctx, h); err != nil {
-		s.log.WarnContext(ctx, "breaker: cannot release the hold of a suspension that did not happen; it counts until it times out",
-			"user_id", h.UserID, "rule_id", h.Rule, "error", err.Error())
+	if e, _ := s.ledger.User(c.out.User.ID); e.SuspendedBy == nil || !e.SuspendedBy.Hold.Equal(c.hold) {
+		h := Hold{UserID: c.out.User.ID, Rule: c.d.RuleID, At: c.hold, Instance: s.cfg.Instance, Released: true}
+		if err := s.ledger.PutHold(ctx, h); err != nil {
+			s.log.WarnContext(ctx, "breaker: cannot release the hold of a suspension that did not happen; it counts until it times out",
+				"user_id", h.UserID, "rule_id", h.Rule, "error", err.Error())
+			return
+		}
+	}
+	if err := s.ledger.removeHold(ctx, c.out.User.ID); err != nil {
+		s.log.WarnContext(ctx, "breaker: cannot remove a settled hold from the state topic; the next decision on the user replaces it",
+			"user_id", c.out.User.ID, "rule_id", c.d.RuleID, "error", err.Error())
 	}
 }
 

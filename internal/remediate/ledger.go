@@ -102,6 +102,9 @@ type UserEntry struct {
 	// Contained are the times each rule contained the user within 30
 	// days, for suspend_for's escalation.
 	Contained map[string][]time.Time `json:"contained,omitempty"`
+	// cooldownOfLast says, in an entry the ledger holds, that its only
+	// cooldown is its last action's rule and time (see compactLocked).
+	cooldownOfLast bool
 }
 
 // BreakerEntry is the ledger's record of one breaker scope.
@@ -141,14 +144,18 @@ type Ledger struct {
 	keys     *signing.Keyring
 	skew     time.Duration
 	now      func() time.Time
+	// retention is how long a user's record nothing needs is kept after
+	// its last activity.
+	retention time.Duration
 
 	mu          sync.Mutex
 	users       map[string]*UserEntry
+	interned    map[string]string // texts shared between user entries (see intern)
 	breakers    map[string]BreakerEntry
 	approvals   map[string]*Approval
 	messages    map[string]ApprovalMessage
 	exceptions  map[string]Exception
-	suspensions []suspension // sorted by time, holds not yet confirmed included
+	suspensions *windowIndex // the suspensions the breakers count, holds not yet confirmed included
 	seen        map[suspension]struct{}
 	pending     map[suspension]time.Time // holds neither confirmed nor released, and when this instance applied them
 	holdOf      map[string]suspension    // the latest pending hold of each user
@@ -176,8 +183,12 @@ type LedgerConfig struct {
 	// refused (0: DefaultMaxClockSkew).
 	MaxClockSkew time.Duration
 	// Now is this instance's clock (default time.Now).
-	Now    func() time.Time
-	Logger *slog.Logger
+	Now func() time.Time
+	// Retention is how long a user's record that nothing needs any more
+	// is kept after its last activity (0: DefaultLedgerRetention); see
+	// ForgetUsers.
+	Retention time.Duration
+	Logger    *slog.Logger
 }
 
 // NewLedger returns an empty ledger that writes through store (nil: it
@@ -192,11 +203,16 @@ func NewLedger(store Store, cfg LedgerConfig) *Ledger {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
+	if cfg.Retention <= 0 {
+		cfg.Retention = DefaultLedgerRetention
+	}
 	l := &Ledger{
 		store: store, instance: cfg.Instance, log: cfg.Logger, keys: cfg.Keys, skew: cfg.MaxClockSkew, now: cfg.Now,
+		retention:  cfg.Retention,
 		users:      map[string]*UserEntry{},
 		breakers:   map[string]BreakerEntry{},
 		approvals:  map[string]*Approval{},
+		interned:   map[string]string{},
 		messages:   map[string]ApprovalMessage{},
 		exceptions: map[string]Exception{},
 		seen:       map[suspension]struct{}{},
@@ -209,6 +225,7 @@ func NewLedger(store Store, cfg LedgerConfig) *Ledger {
 		kick:       make(chan struct{}, 1),
 	}
 	l.changed = sync.NewCond(&l.mu)
+	l.suspensions = newWindowIndex()
 	return l
 }
 
@@ -261,18 +278,21 @@ func (l *Ledger) applyLocked(key string, value []byte) *refusal {
 	now := l.now()
 	prefix, id := splitKey(key)
 	if value == nil {
-		l.forget(prefix, id)
-		return nil
+		return l.forget(prefix, id, now)
 	}
 	switch prefix {
 	case userKeyPrefix:
 		var e UserEntry
-		if err := decodeInto(value, &e, func() bool { return e.UserID == id }); err != nil {
+		if err := decodeUser(value, &e); err != nil {
 			return err
+		}
+		if e.UserID != id {
+			return refuse(RefusedUndecodable, "record does not match its key")
 		}
 		if err := l.notAhead(now, e.times()...); err != nil {
 			return err
 		}
+		l.compactLocked(id, &e)
 		l.users[id] = &e
 		if st := e.SuspendedBy; st != nil {
 			s := suspension{at: st.At, rule: st.Rule, user: id}
@@ -346,11 +366,28 @@ func decodeInto(value []byte, v any, matches func() bool) *refusal {
 	return nil
 }
 
-// forget applies a verified tombstone; l.mu is held.
-func (l *Ledger) forget(prefix, id string) {
+// forget applies a verified tombstone; l.mu is held. A user's record is
+// forgotten only when nothing needs it any more and its last activity is
+// older than the retention (see keepReason): anyone who can write the
+// state topic can write a tombstone, and a signed one can be replayed, so
+// a tombstone of a record still needed is refused, and Run writes the
+// record again. A hold's tombstone ends only its in-flight state: a hold
+// still pending then counts as a suspension made (the breaker errs on the
+// side of caution), and a confirmed suspension keeps counting in its
+// window, which the user's record feeds, not the hold's.
+func (l *Ledger) forget(prefix, id string, now time.Time) *refusal {
 	switch prefix {
 	case userKeyPrefix:
+		if e, ok := l.users[id]; ok {
+			if why := l.keepReason(e, now.Add(l.skew), nil); why != "" {
+				return refuse(RefusedStillNeeded, "tombstone of a user record still needed: %s", why)
+			}
+		}
 		delete(l.users, id)
+	case holdKeyPrefix:
+		if s, ok := l.holdOf[id]; ok {
+			l.settleHold(s)
+		}
 	case breakerKeyPrefix:
 		delete(l.breakers, id)
 	case messageKeyPrefix:
@@ -360,6 +397,7 @@ func (l *Ledger) forget(prefix, id string) {
 	case exceptionKeyPrefix:
 		delete(l.exceptions, id)
 	}
+	return nil
 }
 
 // splitKey splits a record key into its prefix and id ("" prefix when it
@@ -516,6 +554,7 @@ func (l *Ledger) applyHold(h Hold, now time.Time) {
 		}
 		l.addSuspension(s)
 		l.pending[s] = minTime(h.At, now)
+		l.suspensions.hold(s)
 		l.holdOf[h.UserID] = s
 	}
 }
@@ -523,6 +562,7 @@ func (l *Ledger) applyHold(h Hold, now time.Time) {
 // settleHold marks a confirmed hold as no longer pending; l.mu is held.
 func (l *Ledger) settleHold(s suspension) {
 	delete(l.pending, s)
+	l.suspensions.settle(s)
 	if l.holdOf[s.user] == s {
 		delete(l.holdOf, s.user)
 	}
@@ -533,13 +573,7 @@ func (l *Ledger) settleHold(s suspension) {
 func (l *Ledger) dropSuspension(s suspension) {
 	delete(l.seen, s)
 	l.settleHold(s)
-	i := sort.Search(len(l.suspensions), func(i int) bool { return !l.suspensions[i].at.Before(s.at) })
-	for ; i < len(l.suspensions) && l.suspensions[i].at.Equal(s.at); i++ {
-		if l.suspensions[i] == s {
-			l.suspensions = slices.Delete(l.suspensions, i, i+1)
-			return
-		}
-	}
+	l.suspensions.remove(s)
 }
 
 // addSuspension records a suspension once; l.mu is held.
@@ -548,17 +582,12 @@ func (l *Ledger) addSuspension(s suspension) {
 		return
 	}
 	l.seen[s] = struct{}{}
-	i := sort.Search(len(l.suspensions), func(i int) bool { return l.suspensions[i].at.After(s.at) })
-	l.suspensions = slices.Insert(l.suspensions, i, s)
+	l.suspensions.add(s)
 	// Forget what no window can reach any more.
-	cut := s.at.Add(-suspensionHistory)
-	n := 0
-	for n < len(l.suspensions) && l.suspensions[n].at.Before(cut) {
-		delete(l.seen, l.suspensions[n])
-		l.settleHold(l.suspensions[n])
-		n++
-	}
-	l.suspensions = l.suspensions[n:]
+	l.suspensions.cut(s.at.Add(-suspensionHistory), func(old suspension) {
+		delete(l.seen, old)
+		l.settleHold(old)
+	})
 }
 
 // User returns a copy of the user's entry (false when there is none).
@@ -582,12 +611,7 @@ func (e *UserEntry) clone() UserEntry {
 		}
 	}
 	c.Events = slices.Clone(e.Events)
-	if e.Cooldowns != nil {
-		c.Cooldowns = make(map[string]time.Time, len(e.Cooldowns))
-		for k, v := range e.Cooldowns {
-			c.Cooldowns[k] = v
-		}
-	}
+	c.Cooldowns, c.cooldownOfLast = e.cooldowns(), false
 	return c
 }
 
@@ -616,6 +640,19 @@ func (l *Ledger) PutHold(ctx context.Context, h Hold) error {
 		return fmt.Errorf("ledger: encode hold of %s: %w", h.UserID, err)
 	}
 	return l.put(ctx, holdKeyPrefix+h.UserID, value)
+}
+
+// removeHold tombstones the user's hold once it is settled (confirmed by
+// the user's record, or released); it leaves a hold still pending alone:
+// a newer decision's on the user, or one whose release was not written.
+func (l *Ledger) removeHold(ctx context.Context, user string) error {
+	l.mu.Lock()
+	_, pending := l.holdOf[user]
+	l.mu.Unlock()
+	if pending {
+		return nil
+	}
+	return l.put(ctx, holdKeyPrefix+user, nil)
 }
 
 // PutBreaker writes a breaker scope's entry, durably, its texts clipped to
@@ -707,7 +744,9 @@ func (l *Ledger) Suspensions(scope string, window time.Duration, now time.Time) 
 // the suspensions made, and the holds older than holdTimeout (their
 // instance may have died mid-call: they may have happened); inFlight counts
 // the younger holds not yet confirmed. The pending hold of user (when not
-// "") is left out: a new decision on the user replaces it.
+// "") is left out: a new decision on the user replaces it. It costs
+// O(log n) in the suspensions kept plus the pending holds (see
+// windowIndex), not a scan of the window.
 func (l *Ledger) countLocked(scope string, window time.Duration, now time.Time, user string) (settled, inFlight int) {
 	since := now.Add(-window)
 	if b, ok := l.breakers[scope]; ok && !b.Open && b.At.After(since) {
@@ -716,24 +755,17 @@ func (l *Ledger) countLocked(scope string, window time.Duration, now time.Time, 
 	rule, perRule := strings.CutPrefix(scope, ScopeRulePrefix)
 	// Suspensions dated after now count too: another instance's clock may
 	// run a little ahead.
-	for i := len(l.suspensions) - 1; i >= 0; i-- {
-		s := l.suspensions[i]
-		if !s.at.After(since) {
-			break
-		}
-		if perRule && s.rule != rule {
-			continue
-		}
-		if user != "" && s.user == user && l.holdOf[user] == s {
-			continue
-		}
-		if since, ok := l.pending[s]; ok && now.Sub(since) < holdTimeout {
+	all := l.suspensions.count(rule, perRule, since)
+	l.suspensions.pendingHolds(rule, perRule, since, func(s suspension) bool {
+		switch applied := l.pending[s]; {
+		case user != "" && s.user == user && l.holdOf[user] == s:
+			all--
+		case now.Sub(applied) < holdTimeout:
 			inFlight++
-		} else {
-			settled++
 		}
-	}
-	return settled, inFlight
+		return true
+	})
+	return all - inFlight, inFlight
 }
 
 func minTime(a, b time.Time) time.Time {

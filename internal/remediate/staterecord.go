@@ -43,10 +43,14 @@ const (
 	RefusedOversized    = "oversized"
 	RefusedUndecodable  = "undecodable"
 	RefusedFutureTime   = "future_time"
+	// RefusedStillNeeded is a tombstone of a user's record the ledger
+	// still needs (see Ledger.ForgetUsers): a replayed or forged one, or
+	// one from an instance with a shorter ledger retention.
+	RefusedStillNeeded = "still_needed"
 )
 
 // RefusedRecords lists every refusal reason, in a fixed order.
-var RefusedRecords = []string{RefusedUnsigned, RefusedOtherKey, RefusedBadSignature, RefusedOversized, RefusedUndecodable, RefusedFutureTime}
+var RefusedRecords = []string{RefusedUnsigned, RefusedOtherKey, RefusedBadSignature, RefusedOversized, RefusedUndecodable, RefusedFutureTime, RefusedStillNeeded}
 
 // RefusedRecord is a state record the ledger refused.
 type RefusedRecord struct {
