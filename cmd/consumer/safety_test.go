@@ -156,19 +156,16 @@ func regexpMatch(pattern, s string) bool { return regexp.MustCompile(pattern).Ma
 // come back as duplicates and make no call at all (the ledger), not even a
 // read.
 func TestEndToEndRedeliveryAfterSIGKILLMakesNoSecondCall(t *testing.T) {
-	bin := filepath.Join(t.TempDir(), "consumer")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
 	const users = 20 // the sandbox generates 20
 	e := newE2E(t, "signins", opsim.Seed{})
 	e.produce("signins", riskyMessages(1, users)...)
 	e.sb.Sim().SetFaults(opsim.Faults{"suspend": {Latency: 60 * time.Millisecond}})
 	env := cliEnv(e.cfg)
 	start := func(commitInterval string) (*exec.Cmd, *syncBuffer) {
-		cmd := exec.Command(bin, "run")
+		cmd := exec.Command(os.Args[0], "run") // this binary, running main (TestMain)
 		var logs syncBuffer
 		cmd.Env = append(os.Environ(), env...)
+		cmd.Env = append(cmd.Env, runConsumerEnv+"=1")
 		cmd.Env = append(cmd.Env, "TRIPLINE_KAFKA_COMMIT_INTERVAL="+commitInterval, "TRIPLINE_KAFKA_COMMIT_BATCH=100000",
 			"TRIPLINE_MAX_IN_FLIGHT=2") // so that the kill comes mid-stream
 		cmd.Stderr, cmd.Stdout = &logs, io.Discard

@@ -1,3 +1,5 @@
+//go:build parsers
+
 package event
 
 import (
@@ -7,8 +9,6 @@ import (
 	"flag"
 	"fmt"
 	"hash/maphash"
-	"os"
-	"path/filepath"
 	"runtime"
 	"slices"
 	"strings"
@@ -21,8 +21,6 @@ import (
 	jsonv2 "github.com/go-json-experiment/json"
 	"github.com/go-json-experiment/json/jsontext"
 	"github.com/valyala/fastjson"
-
-	"github.com/tripline-dev/tripline/internal/event/eventgen"
 )
 
 // The benchmarks and tests of this file compare the whole decode path
@@ -44,8 +42,11 @@ import (
 //     parser's tree, located by path. TestAltParsersAgree checks that they
 //     give the same events, item bytes and refusals as Decode.
 //
-//	go test ./internal/event -run '^$' -bench 'BenchmarkDecodeParsers|BenchmarkDecodeParts' -benchmem
-//	go test ./internal/event -run TestDecodeParsersTable -parsers-table -v
+// The file builds only with -tags parsers (make bench, make bench-parsers),
+// which keeps the parsers it compares out of make test's build.
+//
+//	go test -tags parsers ./internal/event -run '^$' -bench 'BenchmarkDecodeParsers|BenchmarkDecodeParts' -benchmem
+//	go test -tags parsers ./internal/event -run TestDecodeParsersTable -parsers-table -v
 
 // altParser turns a message into the generic tree with one JSON parser.
 type altParser struct {
@@ -150,26 +151,6 @@ var altParsers = []altParser{
 	{name: "fastjson+guarantees", doc: withUTF8(withStructure(fastjsonStrictTree))},
 }
 
-// hasDottedKey reports whether some key of the tree v has a '.' (what
-// parseDocument notes as it reads the keys), for lookup.
-func hasDottedKey(v any) bool {
-	switch v := v.(type) {
-	case map[string]any:
-		for k, x := range v {
-			if strings.IndexByte(k, '.') >= 0 || hasDottedKey(x) {
-				return true
-			}
-		}
-	case []any:
-		for _, x := range v {
-			if hasDottedKey(x) {
-				return true
-			}
-		}
-	}
-	return false
-}
-
 // decodeWith is Decoder.Decode with the parser p.
 func (d *Decoder) decodeWith(p altParser, value []byte) ([]Event, error) {
 	if p.parse == nil && p.doc == nil {
@@ -190,38 +171,6 @@ func (d *Decoder) decodeWith(p altParser, value []byte) ([]Event, error) {
 		return nil, &Error{Reason: ReasonInvalidJSON, Err: err}
 	}
 	return d.decodeDocument(&document{value: v, text: value, dotted: hasDottedKey(v)}, FormatAuto)
-}
-
-type compareSample struct {
-	name   string
-	in     []byte
-	reason string // what Decode says of it: "" or partial for the batch sample with a failed item
-}
-
-// compareSamples are the sample corpus (testdata/*.json) and one
-// representative generated Okta and Entra sign-in of about 1 KiB.
-func compareSamples(t testing.TB) []compareSample {
-	t.Helper()
-	files, err := filepath.Glob("testdata/*.json")
-	if err != nil || len(files) == 0 {
-		t.Fatalf("no samples: %v", err)
-	}
-	var out []compareSample
-	for _, f := range files {
-		b, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		out = append(out, compareSample{name: strings.TrimSuffix(filepath.Base(f), ".json"), in: b})
-	}
-	g := eventgen.New(eventgen.Config{Seed: 7})
-	out = append(out, compareSample{name: "gen-okta-1k", in: g.Append(nil)}, compareSample{name: "gen-entra-1k", in: g.Append(nil)})
-	dec, _ := NewDecoder(Config{})
-	for i := range out {
-		_, err := dec.Decode(out[i].in, FormatAuto)
-		out[i].reason = Reason(err)
-	}
-	return out
 }
 
 // TestAltParsersAgree checks that the comparison is fair: on every sample,
@@ -288,7 +237,7 @@ var parsersTable = flag.Bool("parsers-table", false, "print the whole-decode tab
 // goroutines (par, time per decode of the whole machine). The figures in
 // json.go's doc comment come from it.
 //
-//	go test ./internal/event -run TestDecodeParsersTable -parsers-table -v
+//	go test -tags parsers ./internal/event -run TestDecodeParsersTable -parsers-table -v
 func TestDecodeParsersTable(t *testing.T) {
 	if !*parsersTable {
 		t.Skip("run with -parsers-table")
