@@ -4,13 +4,12 @@ VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo de
 LDFLAGS   := -X github.com/tripline-dev/tripline/internal/version.Version=$(VERSION)
 BIN       := bin
 # go vet runs in make lint (CI runs it), not in go test: the vet facts of every
-# dependency would double a cold make test's build.
+# dependency would double a cold make test's build. Every module is tested
+# with -race: one build of the standard library serves them all.
 TEST_FLAGS ?= -race -vet=off -shuffle=on -timeout 15m
-# deploy/ and deploy/helm parse files and render the chart in one goroutine
-# per test: the race detector would add compile time there, not safety.
-DEPLOY_TEST_FLAGS ?= -vet=off -shuffle=on -timeout 10m
+DEPLOY_TEST_FLAGS ?= -race -vet=off -shuffle=on -timeout 10m
 
-.PHONY: help build test test-main test-deploy lint fmt tidy bench bench-parsers bench-pipeline bench-burst bench-rss bench-ledger-startup bench-ledger bench-replay bench-contain demo run up down clean rules-check
+.PHONY: help build test test-std test-main test-deploy lint fmt tidy bench bench-parsers bench-pipeline bench-burst bench-rss bench-ledger-startup bench-ledger bench-replay bench-contain demo run up down clean rules-check
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -19,12 +18,17 @@ build: ## build every binary into bin/
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN)/ ./cmd/...
 
 test: ## run the unit and integration tests (embedded broker, simulator) with -race, deploy/'s dashboard and alert checks, and the Helm chart's (deploy/helm): test-main beside test-deploy, each one's output in one piece
+	@$(MAKE) --no-print-directory test-std
 	@$(MAKE) --no-print-directory -j2 --output-sync=target test-main test-deploy
+
+# The standard library packages the tests use, built once with -race before
+# test-main and test-deploy start side by side (each would build it anew).
+test-std:
+	@pkgs=$$($(GO) list -deps -test ./...) && $(GO) build -race $$(echo "$$pkgs" | grep -v '[.]')
 
 test-main: ## the main module's tests only (with -race)
 	$(GO) test $(TEST_FLAGS) ./...
 
-# One after the other: both build the standard library without -race, once.
 test-deploy: ## deploy/'s dashboard, alert and compose checks, then the Helm chart's (deploy/helm)
 	cd deploy && $(GO) test $(DEPLOY_TEST_FLAGS) ./...
 	cd deploy/helm && $(GO) test $(DEPLOY_TEST_FLAGS) ./...
