@@ -45,13 +45,13 @@ fmt: ## format the code
 tidy: ## tidy go.mod
 	$(GO) mod tidy
 
-bench: ## run every benchmark (500 ms each; internal/event's parser comparison at 50 ms each, bench-parsers for 1 s), then the headline ones once each with a summary table of their figures
+bench: ## run every benchmark (500 ms each; internal/event's parser comparison, built with -tags parsers, at 50 ms each, bench-parsers for 1 s), then the headline ones once each with a summary table of their figures
 	$(GO) test -run '^$$' -bench . -benchtime=500ms -timeout 4m -skip '^(BenchmarkDecodeParsers|BenchmarkPipelineThroughput|BenchmarkRSSUnderMaxSizeMessages|BenchmarkBurst|BenchmarkReplay|BenchmarkReplaySigma|BenchmarkRunDryRun|BenchmarkListAll100k|BenchmarkContain|BenchmarkLedgerStartup|BenchmarkLedgerRate)$$' -benchmem ./...
-	$(GO) test -tags parsers -run '^TestAltParsersAgree$$' -bench '^BenchmarkDecodeParsers$$' -benchtime=50ms -timeout 3m -benchmem ./internal/event
+	$(GO) test -tags parsers -run '^TestAltParsersAgree$$' -bench '^(BenchmarkDecodeParsers|BenchmarkDecodeParts)$$' -benchtime=50ms -timeout 3m -benchmem ./internal/event
 	GO=$(GO) bash scripts/bench-summary.sh
 
 bench-parsers: ## internal/event's JSON parser comparison (448 sub-benchmarks) at 1 s each: about 9 minutes
-	$(GO) test -tags parsers -run '^TestAltParsersAgree$$' -bench '^BenchmarkDecodeParsers$$' -benchtime=1s -timeout 20m -benchmem ./internal/event
+	$(GO) test -tags parsers -run '^TestAltParsersAgree$$' -bench '^(BenchmarkDecodeParsers|BenchmarkDecodeParts)$$' -benchtime=1s -timeout 20m -benchmem ./internal/event
 
 bench-pipeline: ## pipeline vs bare kafka-go+json msgs/s over 50k messages on kfake, clocks to the last commit, ratio (goal >= 0.8)
 	$(GO) test -run '^$$' -bench '^BenchmarkPipelineThroughput$$' -benchtime=3x -benchmem ./cmd/consumer
