@@ -21,10 +21,11 @@ test: ## run the unit and integration tests (embedded broker, simulator) with -r
 	@$(MAKE) --no-print-directory test-std
 	@$(MAKE) --no-print-directory -j2 --output-sync=target test-main test-deploy
 
-# The standard library packages the tests use, built once with -race before
-# test-main and test-deploy start side by side (each would build it anew).
+# The standard library packages the tests use, built once (with -race when
+# TEST_FLAGS has it) before test-main and test-deploy start side by side:
+# each would build it anew.
 test-std:
-	@pkgs=$$($(GO) list -deps -test ./...) && $(GO) build -race $$(echo "$$pkgs" | grep -v '[.]')
+	@pkgs=$$($(GO) list -deps -test ./...) && $(GO) build $(filter -race,$(TEST_FLAGS)) $$(echo "$$pkgs" | grep -v '[.]')
 
 test-main: ## the main module's tests only (with -race)
 	$(GO) test $(TEST_FLAGS) ./...
