@@ -1,10 +1,8 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -46,16 +44,10 @@ Examples:
 // cmdNormalize implements `consumer normalize`.
 func cmdNormalize(ctx context.Context, args []string, s streams) int {
 	fs := flag.NewFlagSet("normalize", flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
 	formatName := fs.String("format", "", "")
 	raw := fs.Bool("raw", false, "")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			fmt.Fprint(s.out, normalizeUsage)
-			return 0
-		}
-		fmt.Fprintf(s.err, "consumer normalize: %v\n\n%s", err, normalizeUsage)
-		return 2
+	if code, ok := parseFlags(fs, args, s, "normalize", normalizeUsage, false); !ok {
+		return code
 	}
 	format, err := event.ParseFormat(*formatName)
 	if err != nil {
@@ -101,7 +93,9 @@ func (n *normalizer) file(ctx context.Context, name string) {
 			n.report("stdin", 0, "read", err)
 			return
 		}
-		n.stream(ctx, "stdin", data)
+		n.dec.DecodeStream(ctx, data, n.format, func(line int, evs []event.Event, err error) bool {
+			return n.emit("stdin", line, evs, err)
+		})
 		return
 	}
 	data, err := os.ReadFile(name)
@@ -109,107 +103,26 @@ func (n *normalizer) file(ctx context.Context, name string) {
 		n.report(name, 0, "read", err)
 		return
 	}
-	n.decode(name, 0, data)
+	evs, err := n.dec.Decode(data, n.format)
+	n.emit(name, 0, evs, err)
 }
 
-// stream decodes every document of data: JSON lines, or documents
-// spread over several lines or several to a line.
-//
-// There is no hand-written JSON splitter (there was: documentEnd, a
-// bracket-counting byte loop). A line is first given to the event decoder
-// as it is: in JSON lines, the usual input, it is one document, and a
-// document cannot hold a raw newline. Only when the decoder says the line
-// is not one JSON text does encoding/json's Decoder split the input from
-// that line on (as json.RawMessage, so the event decoder still sees the
-// exact bytes), until a document ends a line. Splitting everything with
-// the Decoder would make the command 1.6 times slower on JSON lines
-// (BenchmarkNormalizeSplit, 5,000 generated lines of about 1 KiB: the
-// Decoder splits them in 54 ms where documentEnd took 4.6 ms, next to
-// 75 ms of event decoding; the whole command took 84 ms with documentEnd,
-// 131-141 ms with the Decoder alone, and 78 ms as it is).
-//
-// A document the Decoder cannot read (a syntax error, nesting deeper than
-// it allows) is reported alone, with the reason the event decoder gives
-// its first line, and reading resumes on the next line, so that a broken
-// line does not swallow the lines after it.
-func (n *normalizer) stream(ctx context.Context, name string, data []byte) {
-	pos, line := 0, 1
-	for pos < len(data) && ctx.Err() == nil {
-		end := len(data)
-		if nl := bytes.IndexByte(data[pos:], '\n'); nl >= 0 {
-			end = pos + nl
-		}
-		text := data[pos:end]
-		if len(bytes.TrimSpace(text)) > 0 {
-			evs, err := n.dec.Decode(text, n.format)
-			if event.Reason(err) != event.ReasonInvalidJSON {
-				n.emit(name, line, evs, err)
-			} else {
-				end, line = n.split(ctx, name, data, pos, line)
-			}
-		}
-		pos, line = end+1, line+1
-	}
-}
-
-// split decodes the documents of data from pos, on line line, with
-// json.Decoder, until one ends a line or cannot be read. It returns where
-// that line ends (its newline, or len(data)) and its number.
-func (n *normalizer) split(ctx context.Context, name string, data []byte, pos, line int) (int, int) {
-	lineEnd := func(i int) int {
-		if nl := bytes.IndexByte(data[i:], '\n'); nl >= 0 {
-			return i + nl
-		}
-		return len(data)
-	}
-	jd := json.NewDecoder(bytes.NewReader(data[pos:]))
-	for ctx.Err() == nil {
-		var raw json.RawMessage
-		err := jd.Decode(&raw)
-		if err == io.EOF {
-			return len(data), line
-		}
-		// The document starts after the white space that follows pos.
-		start := pos + len(data[pos:]) - len(bytes.TrimLeft(data[pos:], " \t\r\n"))
-		line += bytes.Count(data[pos:start], []byte("\n"))
-		if err != nil {
-			end := lineEnd(start)
-			_, derr := n.dec.Decode(data[start:end], n.format)
-			if derr == nil {
-				derr = fmt.Errorf("invalid json: %w", err)
-			}
-			n.emit(name, line, nil, derr)
-			return end, line
-		}
-		n.decode(name, line, raw)
-		pos = start + len(raw)
-		line += bytes.Count(raw, []byte("\n"))
-		if end := lineEnd(pos); len(bytes.TrimSpace(data[pos:end])) == 0 {
-			return end, line
-		}
-	}
-	return len(data), line
-}
-
-func (n *normalizer) decode(name string, line int, doc []byte) {
-	evs, err := n.dec.Decode(doc, n.format)
-	n.emit(name, line, evs, err)
-}
-
-// emit prints the events and reports the error, if any.
-func (n *normalizer) emit(name string, line int, evs []event.Event, err error) {
+// emit prints the events and reports the error, if any. It always
+// returns true: a bad document does not stop the stream.
+func (n *normalizer) emit(name string, line int, evs []event.Event, err error) bool {
 	for i := range evs {
 		if !n.raw {
 			evs[i].Raw = nil
 		}
 		if werr := n.enc.Encode(evs[i]); werr != nil {
 			n.report(name, line, "write", werr)
-			return
+			return true
 		}
 	}
 	if err != nil {
 		n.report(name, line, event.Reason(err), err)
 	}
+	return true
 }
 
 func (n *normalizer) report(name string, line int, reason string, err error) {

@@ -116,7 +116,7 @@ func TestNormalizeHelp(t *testing.T) {
 	}
 }
 
-// documentEnd is the hand-written splitter stream used before it moved to
+// documentEnd is the hand-written splitter `consumer normalize` used before it moved to
 // encoding/json's Decoder, kept here as the reference of
 // BenchmarkNormalizeSplit: the length of the JSON document at the start of
 // b, up to the bracket closing the first one (strings skipped), or up to
@@ -151,7 +151,7 @@ func documentEnd(b []byte) int {
 
 // BenchmarkNormalizeSplit compares splitting 5,000 generated lines of
 // about 1 KiB with the hand-written splitter and with json.Decoder, and
-// the whole `consumer normalize` of them (see the comment of stream).
+// the whole `consumer normalize` of them (see event.Decoder.DecodeStream).
 func BenchmarkNormalizeSplit(b *testing.B) {
 	var buf bytes.Buffer
 	if err := eventgen.WriteLines(&buf, 5000, eventgen.Config{Seed: 1}); err != nil {

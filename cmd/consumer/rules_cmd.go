@@ -6,7 +6,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"strings"
 
 	"github.com/tripline-dev/tripline/internal/event"
 	"github.com/tripline-dev/tripline/internal/rules"
@@ -108,9 +107,9 @@ func testRules(s streams, dir string, set *rules.Set) int {
 		return 1
 	}
 	decode := func(raw []byte) ([]event.Event, error) { return dec.Decode(raw, event.FormatAuto) }
-	passed, failed := printInlineTests(s, set.Test(decode))
+	passed, failed := rules.WriteTestResults(s.out, set.Test(decode))
 	benign, err := set.CheckBenign(dir, decode)
-	p, f := printBenign(s, benign)
+	p, f := rules.WriteBenignResults(s.out, benign)
 	passed, failed = passed+p, failed+f
 	for _, p := range rules.LoadErrors(err) {
 		failed++
@@ -123,54 +122,6 @@ func testRules(s streams, dir string, set *rules.Set) int {
 	return 0
 }
 
-// printInlineTests prints PASS or FAIL for each inline test result, with
-// the problems and the expected and actual outcome of a failure, and
-// returns how many passed and failed.
-func printInlineTests(s streams, results []rules.TestResult) (passed, failed int) {
-	for _, r := range results {
-		if r.Pass {
-			passed++
-			fmt.Fprintf(s.out, "PASS %s %q (%s:%d)\n", r.RuleID, r.Name, r.File, r.Line)
-			continue
-		}
-		failed++
-		fmt.Fprintf(s.out, "FAIL %s %q (%s:%d)\n", r.RuleID, r.Name, r.File, r.Line)
-		for _, p := range r.Problems {
-			fmt.Fprintf(s.out, "    %s\n", p)
-		}
-		fmt.Fprintf(s.out, "    expected: %s\n    got:      %s\n", describeExpect(r.Expect), describeOutcome(r.Got))
-	}
-	return passed, failed
-}
-
-// printBenign prints PASS or FAIL for each rule checked against the
-// benign corpus, with the sign-ins a failing rule matches or fails on,
-// and returns how many passed and failed.
-func printBenign(s streams, results []rules.BenignResult) (passed, failed int) {
-	for _, r := range results {
-		if r.Pass {
-			passed++
-			fmt.Fprintf(s.out, "PASS benign %s (%d samples)\n", r.RuleID, r.Samples)
-			continue
-		}
-		failed++
-		fmt.Fprintf(s.out, "FAIL benign %s (%d samples) (%s:%d)\n", r.RuleID, r.Samples, r.File, r.Line)
-		for _, h := range r.Hits {
-			if h.Error != "" {
-				fmt.Fprintf(s.out, "    fails on %s: %s\n", h, h.Error)
-			} else {
-				fmt.Fprintf(s.out, "    matches %s\n", h)
-			}
-		}
-		if len(r.Hits) > 0 {
-			fmt.Fprintln(s.out, "    a rule that acts must not match ordinary sign-ins")
-		} else {
-			fmt.Fprintf(s.out, "    %s\n", r.Problem())
-		}
-	}
-	return passed, failed
-}
-
 // reportLoadError prints each load problem and the summary line.
 func reportLoadError(s streams, err error) int {
 	problems := rules.LoadErrors(err)
@@ -179,31 +130,4 @@ func reportLoadError(s streams, err error) int {
 	}
 	fmt.Fprintf(s.out, "0 passed, %d failed\n", len(problems))
 	return 1
-}
-
-// describeExpect renders what an inline test expects, on one line.
-func describeExpect(x rules.Expect) string {
-	parts := []string{fmt.Sprintf("match=%t", x.Match)}
-	if x.Action != nil {
-		parts = append(parts, "action="+*x.Action)
-	}
-	if x.User != nil {
-		parts = append(parts, "user="+*x.User)
-	}
-	if x.Reason != nil {
-		parts = append(parts, fmt.Sprintf("reason=%q", *x.Reason))
-	}
-	return strings.Join(parts, " ")
-}
-
-// describeOutcome renders what an inline test got, on one line.
-func describeOutcome(o rules.Outcome) string {
-	parts := []string{fmt.Sprintf("match=%t", o.Match)}
-	if o.Match {
-		parts = append(parts, "action="+o.Action, "user="+o.User, fmt.Sprintf("reason=%q", o.Reason))
-	}
-	if o.Error != "" {
-		parts = append(parts, fmt.Sprintf("error=%q", o.Error))
-	}
-	return strings.Join(parts, " ")
 }
