@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"slices"
-	"strings"
 
 	"github.com/tripline-dev/tripline/internal/sigma"
 )
@@ -132,55 +130,7 @@ func cmdRulesImportSigma(args []string, s streams) int {
 		fmt.Fprintf(s.err, "consumer rules import-sigma: %v\n", err)
 		return 2
 	}
-	return reportImport(s, out, res)
-}
-
-// reportImport prints the files written, one line per skipped rule (on
-// stderr), the placeholder lists to fill and the summary, and returns the
-// exit status.
-func reportImport(s streams, out string, res *sigma.Result) int {
-	names := make([]string, 0, len(res.Files))
-	for n := range res.Files {
-		names = append(names, n)
-	}
-	slices.Sort(names)
-	for _, n := range names {
-		fmt.Fprintf(s.out, "wrote %s\n", strings.TrimSuffix(out, "/")+"/"+n)
-	}
-	imported, skipped := 0, map[sigma.Reason]int{}
-	for _, o := range res.Outcomes {
-		if o.Skip == nil {
-			imported++
-			continue
-		}
-		skipped[o.Skip.Reason]++
-		at := o.File
-		if o.Index > 0 {
-			at = fmt.Sprintf("%s (rule %d", o.File, o.Index)
-			if o.Title != "" {
-				at += fmt.Sprintf(" %q", o.Title)
-			}
-			at += ")"
-		}
-		fmt.Fprintf(s.err, "skip %s: %s\n", at, o.Skip)
-	}
-	if len(res.NewLists) > 0 {
-		fmt.Fprintf(s.out, "fill the placeholder lists %s in %s/%s: they hold only their placeholder, which matches nothing\n",
-			strings.Join(res.NewLists, ", "), strings.TrimSuffix(out, "/"), sigma.PlaceholdersFile)
-	}
-	total := 0
-	reasons := make([]string, 0, len(skipped))
-	for r, n := range skipped {
-		total += n
-		reasons = append(reasons, fmt.Sprintf("%s %d", r, n))
-	}
-	slices.Sort(reasons)
-	summary := fmt.Sprintf("imported %d, skipped %d", imported, total)
-	if total > 0 {
-		summary += " (" + strings.Join(reasons, ", ") + ")"
-	}
-	fmt.Fprintln(s.out, summary)
-	if total > 0 {
+	if res.WriteReport(s.out, s.err, out) > 0 {
 		return 1
 	}
 	return 0
